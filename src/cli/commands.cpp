@@ -1,0 +1,20 @@
+// cli/commands.cpp — builds the subcommand set and dispatches to the chosen one.
+#include "cli/commands.h"
+
+namespace reelscale::cli {
+
+Commands::Commands(CLI::App& app) {
+  commands_.push_back(make_probe_command(app));
+  commands_.push_back(make_process_command(app));
+}
+
+Commands::~Commands() = default;
+
+int Commands::run() {
+  for (auto& c : commands_) {
+    if (c->app()->parsed()) return c->run();
+  }
+  return 2;
+}
+
+}  // namespace reelscale::cli

@@ -1,0 +1,32 @@
+// cli/commands.h — the subcommands of `reelscale`. Each command's options live in the
+// Commands object main() creates (no global state); run() executes the one chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+
+namespace reelscale::cli {
+
+class Command {
+ public:
+  virtual ~Command() = default;
+  virtual CLI::App* app() const = 0;
+  virtual int run() = 0;
+};
+
+class Commands {
+ public:
+  explicit Commands(CLI::App& app);
+  ~Commands();
+  // Runs the subcommand the user chose; returns the exit code.
+  int run();
+
+ private:
+  std::vector<std::unique_ptr<Command>> commands_;
+};
+
+// Each command file provides one factory.
+std::unique_ptr<Command> make_probe_command(CLI::App& parent);
+std::unique_ptr<Command> make_process_command(CLI::App& parent);
+
+}  // namespace reelscale::cli

@@ -1,0 +1,43 @@
+// cli/main.cpp — the `reelscale` command: parses the command line (CLI11) and hands
+// each subcommand to its module. Errors become a one-line message and an exit code.
+#include <malloc.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/error.h"
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+int main(int argc, char** argv) {
+  // libtorch on CPU loses ~4x when glibc returns each layer's buffers to the OS.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 256 << 20);
+
+  // FFmpeg's own chatter stays out of the way unless asked for (REELSCALE_FFMPEG_LOG=info).
+  av_log_set_level(getenv("REELSCALE_FFMPEG_LOG") ? av_log_get_level() : AV_LOG_ERROR);
+
+  CLI::App app{"reelscale: chunked, cost-aware video processing for highlight reels"};
+  app.require_subcommand(1);
+  reelscale::cli::Commands commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    return commands.run();
+  } catch (const reelscale::Error& e) {
+    std::fprintf(stderr, "reelscale: error: %s\n", e.what());
+    return reelscale::error_exit_code(e.kind());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "reelscale: internal error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,44 @@
+// cli/progress.cpp — terminal bar and log-line progress.
+#include "cli/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace reelscale::cli {
+
+ProgressDisplay::ProgressDisplay(std::string label)
+    : label_(std::move(label)), terminal_(isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
+
+void ProgressDisplay::update(int64_t done, int64_t total) {
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double fps = elapsed > 0 ? done / elapsed : 0;
+  const double eta = fps > 0 ? (total - done) / fps : 0;
+  const int percent = total > 0 ? static_cast<int>(100 * done / total) : 0;
+  if (terminal_) {
+    if (done < total && now - last_draw_ < std::chrono::milliseconds(100)) return;
+    last_draw_ = now;
+    constexpr int kWidth = 30;
+    const int filled = total > 0 ? static_cast<int>(kWidth * done / total) : 0;
+    std::string bar(filled, '#');
+    bar.resize(kWidth, '.');
+    std::fprintf(stderr, "\r%s [%s] %3d%% %lld/%lld frames  %.1f fps  ETA %.0fs ", label_.c_str(), bar.c_str(),
+                 percent, static_cast<long long>(done), static_cast<long long>(total), fps, eta);
+    drawn_ = true;
+  } else if (percent / 10 != last_percent_logged_ / 10 || done == total) {
+    if (percent == last_percent_logged_) return;
+    last_percent_logged_ = percent;
+    std::fprintf(stderr, "%s: %d%% (%lld/%lld frames, %.1f fps, ETA %.0f s)\n", label_.c_str(), percent,
+                 static_cast<long long>(done), static_cast<long long>(total), fps, eta);
+  }
+}
+
+void ProgressDisplay::finish() {
+  std::lock_guard lock(mutex_);
+  if (terminal_ && drawn_) std::fprintf(stderr, "\n");
+}
+
+}  // namespace reelscale::cli

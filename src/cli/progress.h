@@ -1,0 +1,30 @@
+// cli/progress.h — progress display for long commands: a redrawn bar with frames/s and
+// ETA on a terminal, occasional plain log lines otherwise.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace reelscale::cli {
+
+class ProgressDisplay {
+ public:
+  explicit ProgressDisplay(std::string label);
+  // Thread-safe; cheap when nothing needs redrawing.
+  void update(int64_t done, int64_t total);
+  // Ends the bar line (terminal) — call once at the end.
+  void finish();
+
+ private:
+  std::string label_;
+  bool terminal_;
+  std::mutex mutex_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
+  int last_percent_logged_ = -1;
+  bool drawn_ = false;
+};
+
+}  // namespace reelscale::cli
