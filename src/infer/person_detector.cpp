@@ -1,0 +1,123 @@
+// infer/person_detector.cpp — OpenCV dnn inference and decoding of detector outputs.
+#include "infer/person_detector.h"
+
+#include <filesystem>
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "common/error.h"
+
+namespace fs = std::filesystem;
+
+namespace reelscale::infer {
+
+struct PersonDetector::Impl {
+  enum class Kind { kYoloFastest, kFastestDet } kind = Kind::kYoloFastest;
+  cv::dnn::Net net;
+  DetectorOptions options;
+  std::string name;
+  int input_size = 320;
+  std::vector<std::string> output_names;
+};
+
+PersonDetector::PersonDetector(const std::string& model, const DetectorOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+  std::error_code ec;
+  if (!fs::exists(model, ec)) fail(ErrorKind::kNotFound, "detector model not found: " + model);
+  const std::string ext = fs::path(model).extension().string();
+  try {
+    if (ext == ".cfg") {
+      const std::string weights = (fs::path(model).replace_extension(".weights")).string();
+      if (!fs::exists(weights, ec)) fail(ErrorKind::kNotFound, "detector weights not found: " + weights);
+      impl_->net = cv::dnn::readNetFromDarknet(model, weights);
+      impl_->kind = Impl::Kind::kYoloFastest;
+      impl_->input_size = 320;
+    } else if (ext == ".onnx") {
+      impl_->net = cv::dnn::readNetFromONNX(model);
+      impl_->kind = Impl::Kind::kFastestDet;
+      impl_->input_size = 352;
+    } else {
+      fail(ErrorKind::kBadInput, "detector model must be a Darknet .cfg or an .onnx file: " + model);
+    }
+  } catch (const cv::Exception& e) {
+    fail(ErrorKind::kBadInput, "cannot load detector " + model + ": " + e.what());
+  }
+  if (impl_->net.empty()) fail(ErrorKind::kBadInput, "cannot load detector " + model);
+  impl_->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  impl_->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  impl_->output_names = impl_->net.getUnconnectedOutLayersNames();
+  impl_->name = fs::path(model).filename().string();
+}
+
+PersonDetector::~PersonDetector() = default;
+
+const std::string& PersonDetector::model_name() const { return impl_->name; }
+
+std::vector<PersonBox> PersonDetector::detect(const uint8_t* bgr, int width, int height, int stride) {
+  if (impl_->options.threads > 0) cv::setNumThreads(impl_->options.threads);
+  const cv::Mat image(height, width, CV_8UC3, const_cast<uint8_t*>(bgr), stride);
+  const int size = impl_->input_size;
+  const cv::Mat blob = cv::dnn::blobFromImage(image, 1.0 / 255.0, cv::Size(size, size), cv::Scalar(), true, false);
+  impl_->net.setInput(blob);
+  std::vector<cv::Mat> outputs;
+  impl_->net.forward(outputs, impl_->output_names);
+
+  std::vector<cv::Rect2d> boxes;
+  std::vector<float> scores;
+  const float threshold = impl_->options.score_threshold;
+  if (impl_->kind == Impl::Kind::kYoloFastest) {
+    // Rows: cx, cy, w, h (relative), objectness, then per-class confidence.
+    for (const cv::Mat& out : outputs) {
+      for (int r = 0; r < out.rows; ++r) {
+        const float* row = out.ptr<float>(r);
+        const float score = row[5];  // the only class: person
+        if (score < threshold) continue;
+        boxes.emplace_back((row[0] - row[2] / 2) * width, (row[1] - row[3] / 2) * height, row[2] * width, row[3] * height);
+        scores.push_back(score);
+      }
+    }
+  } else {
+    // FastestDet: 1 x 85 x 22 x 22; per cell: objectness, box (sigmoid offsets, sizes),
+    // then 80 class scores (softmax-like). Person is class 0.
+    const cv::Mat& out = outputs.front();
+    const int ch = out.size[1], gh = out.size[2], gw = out.size[3];
+    const float* data = out.ptr<float>();
+    auto at = [&](int c, int y, int x) { return data[(c * gh + y) * gw + x]; };
+    auto sigmoid = [](float v) { return 1.0f / (1.0f + std::exp(-v)); };
+    for (int y = 0; y < gh; ++y) {
+      for (int x = 0; x < gw; ++x) {
+        const float obj = at(0, y, x);
+        int best = 0;
+        float best_score = at(5, y, x);
+        for (int c = 6; c < ch; ++c) {
+          if (at(c, y, x) > best_score) {
+            best_score = at(c, y, x);
+            best = c - 5;
+          }
+        }
+        const float score = std::pow(obj, 0.6f) * std::pow(best_score, 0.4f);
+        if (best != 0 || score < threshold) continue;
+        const float cx = (std::tanh(at(1, y, x)) + x) / gw;
+        const float cy = (std::tanh(at(2, y, x)) + y) / gh;
+        const float bw = sigmoid(at(3, y, x)), bh = sigmoid(at(4, y, x));
+        boxes.emplace_back((cx - bw / 2) * width, (cy - bh / 2) * height, bw * width, bh * height);
+        scores.push_back(score);
+      }
+    }
+  }
+  std::vector<int> keep;
+  cv::dnn::NMSBoxes(boxes, scores, threshold, impl_->options.nms_threshold, keep);
+  std::vector<PersonBox> people;
+  for (int i : keep) {
+    const cv::Rect2d clipped = boxes[i] & cv::Rect2d(0, 0, width, height);
+    if (clipped.width <= 0 || clipped.height <= 0) continue;
+    people.push_back({static_cast<float>(clipped.x), static_cast<float>(clipped.y), static_cast<float>(clipped.width),
+                      static_cast<float>(clipped.height), scores[i]});
+  }
+  std::sort(people.begin(), people.end(), [](const PersonBox& a, const PersonBox& b) { return a.score > b.score; });
+  return people;
+}
+
+}  // namespace reelscale::infer

@@ -1,0 +1,78 @@
+// infer/super_resolution.h — the two Real-ESRGAN generator architectures
+// (SRVGGNetCompact: realesr-animevideov3, realesr-general-x4v3; RRDBNet:
+// RealESRGAN_x4plus / x2plus) run with libtorch on CPU or CUDA, in float32, float16 or
+// bfloat16, batched, and tiled with overlap when images are large. libtorch stays
+// behind this header: callers see plain buffers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "infer/state_dict.h"
+
+namespace reelscale::infer {
+
+enum class Device { kCpu, kCuda };
+enum class Precision { kFloat32, kFloat16, kBFloat16 };
+Device parse_device(const std::string& text);       // "cpu", "cuda", "auto"
+Precision parse_precision(const std::string& text);  // "fp32", "fp16", "bf16"
+bool cuda_available();
+
+struct SrArchitecture {
+  enum class Kind { kCompact, kRrdb };
+  Kind kind = Kind::kCompact;
+  int scale = 4;
+  int num_feat = 64;
+  int num_conv = 16;      // compact: body convolutions between the first and last
+  int num_block = 23;     // rrdb: RRDB blocks
+  int num_grow_ch = 32;   // rrdb
+  std::string describe() const;
+  // Every tensor name and shape this architecture needs.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors() const;
+};
+
+// Recognises the architecture from the tensor names and shapes. Throws Error(kBadInput)
+// for a state dict that is neither.
+SrArchitecture detect_architecture(const StateDict& weights, const std::string& name);
+// The published models by name: realesr-animevideov3, realesr-general-x4v3,
+// RealESRGAN_x4plus, RealESRGAN_x2plus.
+SrArchitecture architecture_by_name(const std::string& name);
+// Deterministic random weights of the right shapes (tests, benchmarks).
+StateDict random_weights(const SrArchitecture& arch, uint64_t seed);
+
+struct SrOptions {
+  Device device = Device::kCpu;
+  Precision precision = Precision::kFloat32;
+  int tile = 0;           // tile edge in input pixels; 0 = whole image
+  int tile_overlap = 24;  // context added around each tile (input pixels)
+  bool channels_last = true;  // on CUDA
+};
+
+class SuperResolver {
+ public:
+  // Validates every tensor against the architecture (missing or mis-shaped → Error).
+  SuperResolver(const StateDict& weights, const SrArchitecture& arch, const SrOptions& options);
+  ~SuperResolver();
+  SuperResolver(const SuperResolver&) = delete;
+  SuperResolver& operator=(const SuperResolver&) = delete;
+
+  const SrArchitecture& architecture() const;
+  int scale() const;
+  std::string device_name() const;
+
+  // input: n x 3 x h x w float RGB in [0, 1], contiguous. Returns n x 3 x (h*s) x (w*s),
+  // not clamped.
+  std::vector<float> run(const float* input, int n, int h, int w);
+  // A batch of packed RGB24 images (h x w, row stride in bytes) into packed RGB24
+  // outputs of (h*s) x (w*s); clamped and rounded.
+  void run_rgb24(const std::vector<const uint8_t*>& inputs, int h, int w, int in_stride,
+                 const std::vector<uint8_t*>& outputs, int out_stride);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace reelscale::infer

@@ -1,0 +1,89 @@
+// process/endpoints.cpp — processor factories per endpoint, and detect.
+#include "process/endpoints.h"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "infer/person_detector.h"
+#include "media/frame_reader.h"
+#include "process/framing.h"
+#include "process/framing_ai.h"
+#include "process/overlay.h"
+#include "process/upright.h"
+
+namespace reelscale::process {
+
+media::Rational output_fps(const JobSpec& spec, const media::VideoProbe& probe) {
+  if (spec.fps_given) return spec.fps;
+  if (spec.endpoint == Endpoint::kCopy || spec.endpoint == Endpoint::kOverlay) {
+    const double nominal = probe.frame_rate.to_double();
+    if (!probe.variable_frame_rate && probe.frame_rate.valid() && nominal >= 1 && nominal <= 120) return probe.frame_rate;
+    const double avg = probe.average_frame_rate.to_double();
+    if (avg >= 1 && avg <= 120) return media::Rational{std::max<int64_t>(1, std::llround(avg)), 1};
+  }
+  return spec.fps;
+}
+
+SlotProcessorFactory make_processor_factory(const JobSpec& spec, const ModelSettings& settings) {
+  switch (spec.endpoint) {
+    case Endpoint::kCopy:
+      return [](const media::VideoProbe& p) -> std::unique_ptr<FrameProcessor> {
+        const bool swap = p.rotation == 90 || p.rotation == 270;
+        return std::make_unique<CopyProcessor>(swap ? p.height : p.width, swap ? p.width : p.height);
+      };
+    case Endpoint::kFraming:
+      return [spec](const media::VideoProbe& p) -> std::unique_ptr<FrameProcessor> {
+        return std::make_unique<FramingProcessor>(spec, p);
+      };
+    case Endpoint::kOverlay:
+      return [spec](const media::VideoProbe& p) -> std::unique_ptr<FrameProcessor> {
+        return std::make_unique<OverlayProcessor>(spec, p);
+      };
+    case Endpoint::kFramingAi: {
+      std::shared_ptr<const SrModel> model = load_sr_model(spec.model, settings);
+      return [spec, model, settings](const media::VideoProbe& p) -> std::unique_ptr<FrameProcessor> {
+        return std::make_unique<FramingAiProcessor>(spec, p, model, settings);
+      };
+    }
+    case Endpoint::kDetect: break;
+  }
+  fail(ErrorKind::kBadInput, "the detect endpoint does not produce a video");
+}
+
+nlohmann::json detect_people(const JobSpec& spec, const media::MediaSource& source, const media::VideoProbe& probe,
+                             const ModelSettings& settings) {
+  const auto start = std::chrono::steady_clock::now();
+  infer::PersonDetector detector(resolve_detector_path(settings));
+  int64_t k = spec.detect_frame.value_or(0);
+  if (spec.detect_time) {
+    const auto times = probe.relative_times_ns();
+    const int64_t t = std::llround(*spec.detect_time * 1e9) + 1000000;  // same 1 ms epsilon as the timeline
+    k = std::max<int64_t>(0, (std::upper_bound(times.begin(), times.end(), t) - times.begin()) - 1);
+  }
+  if (k >= probe.frame_count()) fail(ErrorKind::kBadInput, "job field frame is past the end of the source");
+  media::FrameReader reader(source, probe, 1);
+  UprightFrames upright(probe);
+  const AVFrame& frame = upright.get(reader.frame(k));
+  media::FramePtr bgr = media::make_frame(frame.width, frame.height, AV_PIX_FMT_BGR24);
+  media::FrameScaler scaler(media::ScaleQuality::kBilinear);
+  scaler.scale(frame, media::CropRect{}, *bgr);
+  const auto infer_start = std::chrono::steady_clock::now();
+  const auto people = detector.detect(bgr->data[0], bgr->width, bgr->height, bgr->linesize[0]);
+  const auto end = std::chrono::steady_clock::now();
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& b : people) {
+    list.push_back({{"x", std::round(b.x * 10) / 10}, {"y", std::round(b.y * 10) / 10},
+                    {"width", std::round(b.width * 10) / 10}, {"height", std::round(b.height * 10) / 10},
+                    {"score", std::round(b.score * 1000) / 1000}});
+  }
+  return {{"frame", k},
+          {"time", static_cast<double>(probe.relative_ns(probe.pts[k])) / 1e9},
+          {"width", frame.width},
+          {"height", frame.height},
+          {"model", detector.model_name()},
+          {"people", list},
+          {"inference_ms", std::chrono::duration<double, std::milli>(end - infer_start).count()},
+          {"total_ms", std::chrono::duration<double, std::milli>(end - start).count()}};
+}
+
+}  // namespace reelscale::process

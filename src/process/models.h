@@ -1,0 +1,35 @@
+// process/models.h — finding and loading the networks a job names: a model name is
+// looked up as <name>.pth in the models folder (the --models flag, else the
+// REELSCALE_MODELS environment variable, else the repository's bundled models/), or
+// taken as a path; "random:<architecture>" gives random weights (benchmarks, tests).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "infer/state_dict.h"
+#include "infer/super_resolution.h"
+
+namespace reelscale::process {
+
+struct ModelSettings {
+  std::string models_dir;          // empty: default_models_dir()
+  infer::SrOptions sr;             // device, precision, tiling
+  int batch = 0;                   // frames per network call; 0: 1 on CPU, 4 on CUDA
+  std::string detector = "yolo-fastest-1.1_body.cfg";
+};
+
+std::string default_models_dir();
+
+struct SrModel {
+  std::string name;
+  std::string path;                // "" for random weights
+  infer::SrArchitecture arch;
+  infer::StateDict weights;
+};
+
+// Throws Error(kNotFound) naming where it looked, or Error(kBadInput) for a bad file.
+std::shared_ptr<const SrModel> load_sr_model(const std::string& model, const ModelSettings& settings);
+std::string resolve_detector_path(const ModelSettings& settings);
+
+}  // namespace reelscale::process
