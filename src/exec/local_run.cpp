@@ -36,7 +36,7 @@ LocalRunResult run_local(const LocalRunRequest& req) {
   else check_output_path(req.output, "");
   media::check_output_container(req.output);
 
-  result.probe = media::probe_video(req.input);
+  result.probe = req.probe ? *req.probe : media::probe_video(req.input);
   const media::VideoProbe& probe = result.probe;
   result.fps = req.fps.valid() ? req.fps : default_output_fps(probe);
   const media::Timeline timeline(probe.relative_times_ns(), probe.relative_end_ns(), result.fps, req.segments);

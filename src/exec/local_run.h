@@ -17,6 +17,7 @@ namespace reelscale::exec {
 
 struct LocalRunRequest {
   media::MediaSource input;
+  const media::VideoProbe* probe = nullptr;  // already probed input (else run_local probes)
   std::string output;                     // local path, written atomically
   int chunks = 1;
   int slots = 0;                          // chunk tasks at once; 0: min(chunks, cores)

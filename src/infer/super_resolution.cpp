@@ -3,6 +3,7 @@
 #include "infer/super_resolution.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/cuda.h>
 
@@ -30,6 +31,10 @@ Precision parse_precision(const std::string& text) {
 }
 
 bool cuda_available() { return torch::cuda::is_available(); }
+
+void set_cpu_threads(int threads) {
+  if (threads > 0) at::set_num_threads(threads);
+}
 
 std::string SrArchitecture::describe() const {
   std::ostringstream os;

@@ -19,6 +19,8 @@ enum class Precision { kFloat32, kFloat16, kBFloat16 };
 Device parse_device(const std::string& text);       // "cpu", "cuda", "auto"
 Precision parse_precision(const std::string& text);  // "fp32", "fp16", "bf16"
 bool cuda_available();
+// Threads libtorch uses on the CPU (process-wide).
+void set_cpu_threads(int threads);
 
 struct SrArchitecture {
   enum class Kind { kCompact, kRrdb };

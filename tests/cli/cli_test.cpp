@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+
 #include "test_media.h"
 
 namespace fs = std::filesystem;
@@ -48,7 +50,7 @@ TEST(Cli, BadInputsExitNonZeroWithAMessage) {
       {"process copy " + kTears + " -o " + out + " --chunks 241", "more chunks than frames", 2},
       {"process copy " + kTears + " -o " + kTears, "output path is the input", 2},
       {"process sharpen " + kTears + " -o " + out, "unknown endpoint 'sharpen'", 2},
-      {"process copy " + kTears + " -o " + out + " --crf 99", "crf 99", 2},
+      {"process copy " + kTears + " -o " + out + " --crf 99", "crf is 99, outside [0, 51]", 2},
       {"process copy " + kTears + " -o " + out + " --fps abc", "not a positive rate", 2},
       {"probe " + (dir / "missing.mp4").string(), "input not found", 2},
   };
@@ -61,4 +63,61 @@ TEST(Cli, BadInputsExitNonZeroWithAMessage) {
     EXPECT_TRUE(rt::hidden_files(dir.path()).empty()) << c.args;
   }
   EXPECT_EQ(rt::sha256_file(kTears), before);
+}
+
+TEST(Cli, ProcessFramingWithJobFileAndFlagOverrides) {
+  rt::TempDir dir;
+  const std::string job = (dir / "job.json").string();
+  std::ofstream(job) << R"({"endpoint": "framing", "input": ")" << kTears << R"(", "output": "ignored.mp4",
+    "output_width": 180, "output_height": 320,
+    "crop_keyframes": [{"time": 0, "x": 0, "y": 0, "width": 202, "height": 360},
+                       {"time": 2, "x": 438, "y": 0, "width": 202, "height": 360}],
+    "segments": [{"start": 1, "end": 3}]})";
+  const std::string out = (dir / "reel.mp4").string();
+  const auto r = run_reelscale("process framing --job " + job + " -o " + out + " --chunks 3 --fps 25 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(rt::ffprobe_packet_count(out), 50);  // 2 s at 25 fps
+  const auto v = rt::decode_gray(out);
+  EXPECT_EQ(v.width, 180);
+  EXPECT_EQ(v.height, 320);
+  EXPECT_FALSE(fs::exists(dir / "ignored.mp4"));
+}
+
+TEST(Cli, DetectPrintsAndWritesJson) {
+  rt::TempDir dir;
+  const std::string clip = std::string(REELSCALE_SAMPLES_DIR) + "/one-by-one-person-8s_derived.mp4";
+  const std::string out = (dir / "people.json").string();
+  const auto r = rt::run_command(std::string(REELSCALE_BINARY) + " process detect " + clip + " --frame 60 -o " + out, false);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_GE(j["people"].size(), 1u);
+  std::ifstream f(out);
+  EXPECT_EQ(nlohmann::json::parse(f)["frame"], 60);
+}
+
+TEST(Cli, BadJobsExitTwoNamingTheField) {
+  rt::TempDir dir;
+  struct Case {
+    std::string job;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {R"({"input": "IN", "output": "OUT", "output_width": 811})", "output_width is 811, must be even"},
+      {R"({"input": "IN", "output": "OUT", "colour": 1})", "unknown job field 'colour'"},
+      {R"({"input": "IN", "output": "OUT", "crop_keyframes": [{"time": 50, "x": 0, "y": 0, "width": 100, "height": 100}]})",
+       "crop_keyframes[0].time is 50 s, past the end of the output"},
+      {R"({"input": "IN", "output": "OUT", "model": "nope"})", "model 'nope' not found"},
+      {R"({"input": "IN", "output": "OUT")", "not valid JSON"},
+  };
+  const std::string out = (dir / "o.mp4").string();
+  for (const Case& c : cases) {
+    std::string text = c.job;
+    text.replace(text.find("IN"), 2, kTears);
+    text.replace(text.find("OUT"), 3, out);
+    std::ofstream((dir / "job.json").string()) << text;
+    const auto r = run_reelscale("process framing_ai --job " + (dir / "job.json").string());
+    EXPECT_EQ(r.status, 2) << c.job << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.job << "\n" << r.output;
+    EXPECT_FALSE(fs::exists(out));
+  }
 }
