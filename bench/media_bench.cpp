@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,20 +24,26 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 int run(const std::string& cmd) { return std::system(cmd.c_str()); }
 
-// A frame with moving content so the encoder has real work.
-void fill(AVFrame& f, int64_t i) {
-  av_frame_make_writable(&f);
-  for (int y = 0; y < f.height; ++y) {
-    uint8_t* row = f.data[0] + y * f.linesize[0];
-    for (int x = 0; x < f.width; ++x) row[x] = static_cast<uint8_t>((x * 3 + y * 2 + i * 5) ^ (x * y >> 7));
-  }
-  for (int p = 1; p < 3; ++p) {
-    for (int y = 0; y < f.height / 2; ++y) {
-      uint8_t* row = f.data[p] + y * f.linesize[p];
-      for (int x = 0; x < f.width / 2; ++x) row[x] = static_cast<uint8_t>(128 + ((x + y + i) & 31));
+// Frames of a 900-frame 810x1440 clip (FFmpeg's testsrc2 pattern, moving), made once by
+// the ffmpeg CLI and decoded by reelscale; the encoder gets realistic work.
+class SourceFrames {
+ public:
+  explicit SourceFrames(const fs::path& work) : path_((work / "src-810x1440.mp4").string()) {
+    if (!fs::exists(path_)) {
+      run("ffmpeg -y -v error -f lavfi -i testsrc2=size=810x1440:rate=30 -t 30 -c:v libx264 -preset veryfast "
+          "-g 60 -pix_fmt yuv420p " + path_);
     }
+    probe_ = probe_video(MediaSource::local(path_));
+    reader_ = std::make_unique<FrameReader>(MediaSource::local(path_), probe_, 2);
   }
-}
+  const AVFrame& frame(int64_t j) { return reader_->frame(j % probe_.frame_count()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  VideoProbe probe_;
+  std::unique_ptr<FrameReader> reader_;
+};
 
 // Decode time of output frame `first` of a fresh reader: seek + pre-roll.
 double first_frame_seconds(const std::string& path, const VideoProbe& probe, int64_t k, int64_t* decoded) {
@@ -55,6 +62,8 @@ int main(int argc, char** argv) {
   }
   const fs::path work = argv[1];
   fs::create_directories(work);
+  av_log_set_level(AV_LOG_ERROR);
+  SourceFrames source(work);
 
   std::printf("### Probe time (packets read, no decoding)\n\n| clip | frames | bytes | probe ms |\n|---|---|---|---|\n");
   for (int i = 2; i < argc; ++i) {
@@ -100,38 +109,36 @@ int main(int argc, char** argv) {
       s.height = 1440;
       s.preset = preset;
       s.threads = threads;
-      FramePtr frame = make_frame(810, 1440, AV_PIX_FMT_YUV420P);
       const int frames = 120;
+      std::vector<FramePtr> decoded;
+      for (int i = 0; i < frames; ++i) {
+        decoded.push_back(make_frame());
+        check_av(av_frame_ref(decoded.back().get(), &source.frame(i)), "ref");
+      }
       const auto t = Clock::now();
       {
         ChunkEncoder enc((work / "enc.mp4").string(), s);
-        for (int i = 0; i < frames; ++i) {
-          fill(*frame, i);
-          enc.write(*frame);
-        }
+        for (int i = 0; i < frames; ++i) enc.write(*decoded[i]);
         enc.finish();
       }
       std::printf("| %s | %d | %d | %.1f |\n", preset, threads, frames, frames / since(t));
     }
   }
 
-  // Join: a 900-frame 810x1440 clip in N chunks (chunks encoded once per N, ultrafast).
+  // Join: the 900-frame 810x1440 clip in N chunks (chunks encoded once per N, veryfast).
   std::printf("\n### Join by stream copy, 900 frames of 810x1440 at 30 fps\n\n| chunks | bytes | join ms | per chunk ms |\n|---|---|---|---|\n");
-  FramePtr frame = make_frame(810, 1440, AV_PIX_FMT_YUV420P);
   for (int n : {2, 4, 8, 16, 32}) {
     const auto ranges = split_evenly(900, n);
     std::vector<ChunkFile> files;
     EncoderSettings s;
     s.width = 810;
     s.height = 1440;
-    s.preset = "ultrafast";
+    s.preset = "veryfast";
+    s.threads = 2;
     for (size_t c = 0; c < ranges.size(); ++c) {
       const std::string path = (work / ("join-" + std::to_string(n) + "-" + std::to_string(c) + ".mp4")).string();
       ChunkEncoder enc(path, s);
-      for (int64_t j = ranges[c].begin; j < ranges[c].end; ++j) {
-        fill(*frame, j);
-        enc.write(*frame);
-      }
+      for (int64_t j = ranges[c].begin; j < ranges[c].end; ++j) enc.write(source.frame(j));
       enc.finish();
       files.push_back({path, ranges[c].begin, ranges[c].size()});
     }
