@@ -3,6 +3,8 @@
 // sources), so it builds on a GPU machine without FFmpeg (see bench/sr_standalone/).
 // Usage: sr_bench [--model NAME|PATH.pth] [--width 810 --height 1440] [--device cpu|cuda]
 //                 [--precision fp32|fp16|bf16] [--batch 1,4,8] [--threads N] [--frames N]
+#include <malloc.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +19,10 @@
 using namespace reelscale::infer;
 
 int main(int argc, char** argv) {
+  // As the reelscale binary does: keep glibc from returning each layer's buffers to the OS.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 256 << 20);
   std::string model = "realesr-animevideov3", device = "cpu", precision = "fp32", batches = "1";
   int width = 810, height = 1440, threads = 0, frames = 8;
   for (int i = 1; i + 1 < argc; i += 2) {
