@@ -6,6 +6,10 @@ namespace reelscale::cli {
 Commands::Commands(CLI::App& app) {
   commands_.push_back(make_probe_command(app));
   commands_.push_back(make_process_command(app));
+  commands_.push_back(make_plan_command(app));
+  commands_.push_back(make_thresholds_command(app));
+  commands_.push_back(make_simulate_command(app));
+  commands_.push_back(make_report_command(app));
 }
 
 Commands::~Commands() = default;

@@ -28,5 +28,9 @@ class Commands {
 // Each command file provides one factory.
 std::unique_ptr<Command> make_probe_command(CLI::App& parent);
 std::unique_ptr<Command> make_process_command(CLI::App& parent);
+std::unique_ptr<Command> make_plan_command(CLI::App& parent);
+std::unique_ptr<Command> make_thresholds_command(CLI::App& parent);
+std::unique_ptr<Command> make_simulate_command(CLI::App& parent);
+std::unique_ptr<Command> make_report_command(CLI::App& parent);
 
 }  // namespace reelscale::cli

@@ -1,0 +1,220 @@
+// cli/cmd_simulate.cpp — `reelscale simulate` (a day of jobs against the platform
+// model, one decider or the adaptive-versus-fixed comparison) and `reelscale report`
+// (cost at usage levels as CSV, SVG and Markdown).
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/plan_options.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "plan/report.h"
+#include "plan/simulator.h"
+
+namespace reelscale::cli {
+
+namespace {
+
+nlohmann::json result_json(const plan::SimulationResult& r) {
+  return {{"jobs", r.jobs}, {"tasks", r.tasks}, {"cold_starts", r.cold_starts}, {"warm_starts", r.warm_starts},
+          {"latency_s", {{"mean", r.latency_mean_s}, {"p50", r.latency_p50_s}, {"p90", r.latency_p90_s},
+                         {"p95", r.latency_p95_s}, {"p99", r.latency_p99_s}}},
+          {"queue_wait_mean_s", r.queue_wait_mean_s}, {"billed_container_s", r.billed_container_s},
+          {"gpu_billed_s", r.gpu_billed_s}, {"busy_container_s", r.busy_container_s}, {"idle_share", r.idle_share},
+          {"cost_usd", r.cost_usd}, {"orchestrator_cost_usd", r.orchestrator_cost_usd},
+          {"max_containers", r.max_containers_seen}, {"choices", r.jobs_by_choice}, {"simulation_seconds", r.wall_seconds}};
+}
+
+void print_result(const std::string& name, const plan::SimulationResult& r) {
+  std::cout << std::fixed << std::setprecision(2) << name << ": " << r.jobs << " jobs, $" << r.cost_usd << " ($"
+            << std::setprecision(4) << (r.jobs ? r.cost_usd / r.jobs : 0) << "/job), latency p50 " << std::setprecision(1)
+            << r.latency_p50_s << " s, p95 " << r.latency_p95_s << " s, p99 " << r.latency_p99_s << " s\n"
+            << "  " << r.billed_container_s / 3600 << " container-hours billed (" << r.gpu_billed_s / 3600
+            << " GPU), idle share " << std::setprecision(0) << 100 * r.idle_share << "%, " << r.cold_starts
+            << " cold / " << r.warm_starts << " warm starts, at most " << r.max_containers_seen << " containers; simulated in "
+            << std::setprecision(3) << r.wall_seconds << " s\n  choices:";
+  for (const auto& [k, v] : r.jobs_by_choice) std::cout << " " << k << "=" << v;
+  std::cout << "\n";
+}
+
+struct WorkloadOptions {
+  std::string lengths = "lognormal:20,60";
+  double jobs_per_day = 1000;
+  uint64_t seed = 1;
+  void add_to(CLI::App* app) {
+    app->add_option("--lengths", lengths, "Clip lengths: lognormal:MEDIAN,P90 | uniform:A,B | list:5,10,30 | FILE");
+    app->add_option("--seed", seed, "Random seed");
+  }
+  plan::Workload make(const PlanOptions& o) const {
+    plan::Workload w;
+    w.endpoint = o.endpoint;
+    w.jobs_per_day = jobs_per_day;
+    w.hourly = plan::Workload::default_hourly();
+    w.length_s = plan::parse_lengths(lengths);
+    w.fps = o.fps;
+    w.output_pixels = o.pixels();
+    w.seed = seed;
+    return w;
+  }
+};
+
+// Interpolated cost of a (p95, cost) curve at a given p95; NaN outside it.
+double cost_at_p95(std::vector<std::pair<double, double>> curve, double p95) {
+  std::sort(curve.begin(), curve.end());
+  for (size_t i = 1; i < curve.size(); ++i) {
+    if (p95 >= curve[i - 1].first && p95 <= curve[i].first) {
+      const double t = (p95 - curve[i - 1].first) / std::max(1e-9, curve[i].first - curve[i - 1].first);
+      return curve[i - 1].second + t * (curve[i].second - curve[i - 1].second);
+    }
+  }
+  return NAN;
+}
+
+class SimulateCommand final : public Command {
+ public:
+  explicit SimulateCommand(CLI::App& parent) {
+    app_ = parent.add_subcommand("simulate", "Replay a day of jobs against the platform model");
+    options_.add_to(app_);
+    workload_.add_to(app_);
+    app_->add_option("--jobs-per-day", workload_.jobs_per_day, "Arrivals per day");
+    app_->add_option("--decider", decider_, "planner | thresholds | old-table");
+    app_->add_flag("--adaptive", adaptive_, "The planner sees the warm pool, queue and arrival rate");
+    app_->add_flag("--compare", compare_, "Adaptive planner against the best fixed threshold table, across deadlines");
+    app_->add_flag("--json", json_, "JSON output");
+  }
+  CLI::App* app() const override { return app_; }
+  int run() override {
+    PlanInputs in = options_.load();
+    const plan::Workload w = workload_.make(options_);
+    if (compare_) return compare(in, w);
+    in.policy.adaptive = adaptive_;
+    const plan::Planner planner{in.profile, in.prices, in.platform, in.policy};
+    plan::ThresholdTable table;
+    plan::Decider decide;
+    if (decider_ == "planner") {
+      decide = plan::planner_decider(planner);
+    } else if (decider_ == "thresholds") {
+      table = plan::sweep_thresholds(planner, w.endpoint, 0.5, 600, w.fps, w.output_pixels);
+      decide = plan::table_decider(table);
+    } else if (decider_ == "old-table") {
+      table = plan::old_system_table();
+      decide = plan::table_decider(table);
+    } else {
+      fail(ErrorKind::kBadInput, "--decider '" + decider_ + "' is not planner, thresholds or old-table");
+    }
+    const plan::SimulationResult r = plan::simulate(in.profile, in.prices, in.platform, w, decide);
+    if (json_) std::cout << result_json(r).dump(2) << "\n";
+    else print_result(decider_ + (adaptive_ ? " (adaptive)" : "") + ", " + in.policy.describe(), r);
+    return 0;
+  }
+
+ private:
+  int compare(PlanInputs in, const plan::Workload& w) {
+    std::vector<std::pair<double, double>> fixed_curve, adaptive_curve;
+    nlohmann::json out = nlohmann::json::array();
+    const std::vector<double> deadlines = {30, 45, 60, 90, 120, 180, 300, 600};
+    std::cout << "deadline | fixed table: p95 s, $/day | adaptive planner: p95 s, $/day\n";
+    for (double d : deadlines) {
+      in.policy.deadline_s = d;
+      in.policy.adaptive = false;
+      const plan::Planner fixed_planner{in.profile, in.prices, in.platform, in.policy};
+      const plan::ThresholdTable table = plan::sweep_thresholds(fixed_planner, w.endpoint, 0.5, 600, w.fps, w.output_pixels);
+      const auto fixed = plan::simulate(in.profile, in.prices, in.platform, w, plan::table_decider(table));
+      plan::Policy ap = in.policy;
+      ap.adaptive = true;
+      const plan::Planner adaptive_planner{in.profile, in.prices, in.platform, ap};
+      const auto adaptive = plan::simulate(in.profile, in.prices, in.platform, w, plan::planner_decider(adaptive_planner));
+      fixed_curve.push_back({fixed.latency_p95_s, fixed.cost_usd});
+      adaptive_curve.push_back({adaptive.latency_p95_s, adaptive.cost_usd});
+      std::cout << std::fixed << std::setprecision(0) << std::setw(8) << d << " | " << std::setprecision(1)
+                << std::setw(8) << fixed.latency_p95_s << ", " << std::setprecision(2) << std::setw(8) << fixed.cost_usd
+                << " | " << std::setprecision(1) << std::setw(8) << adaptive.latency_p95_s << ", " << std::setprecision(2)
+                << std::setw(8) << adaptive.cost_usd << "\n";
+      out.push_back({{"deadline_s", d}, {"fixed", result_json(fixed)}, {"adaptive", result_json(adaptive)}});
+    }
+    std::cout << "\ncost per day at equal p95 latency (interpolated on the fixed table's curve):\n";
+    for (const auto& [p95, cost] : adaptive_curve) {
+      const double fixed_cost = cost_at_p95(fixed_curve, p95);
+      if (std::isnan(fixed_cost)) {
+        std::cout << "  p95 " << std::setprecision(1) << p95 << " s: adaptive $" << std::setprecision(2) << cost
+                  << ", outside the fixed table's range\n";
+      } else {
+        std::cout << "  p95 " << std::setprecision(1) << p95 << " s: adaptive $" << std::setprecision(2) << cost
+                  << " vs fixed $" << fixed_cost << " (" << std::showpos << std::setprecision(1)
+                  << 100 * (cost / fixed_cost - 1) << std::noshowpos << "%)\n";
+      }
+    }
+    if (json_) std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+
+  CLI::App* app_;
+  PlanOptions options_;
+  WorkloadOptions workload_;
+  std::string decider_ = "planner";
+  bool adaptive_ = false, compare_ = false, json_ = false;
+};
+
+class ReportCommand final : public Command {
+ public:
+  explicit ReportCommand(CLI::App& parent) {
+    app_ = parent.add_subcommand("report", "Cost at usage levels: $/month, GPU-hours, latency per policy");
+    options_.add_to(app_);
+    workload_.add_to(app_);
+    app_->add_option("--volumes", volumes_, "Videos per day")->delimiter(',');
+    app_->add_option("--out", out_dir_, "Folder for report.csv, report.svg and report.md")->required();
+  }
+  CLI::App* app() const override { return app_; }
+  int run() override {
+    const PlanInputs in = options_.load();
+    const plan::Workload w = workload_.make(options_);
+    check_output_path(std::filesystem::path(out_dir_) / "report.md", "");
+    plan::Policy adaptive_policy = in.policy;
+    adaptive_policy.adaptive = true;
+    const plan::Planner planner{in.profile, in.prices, in.platform, in.policy};
+    const plan::Planner adaptive{in.profile, in.prices, in.platform, adaptive_policy};
+    const plan::ThresholdTable table = plan::sweep_thresholds(planner, w.endpoint, 0.5, 600, w.fps, w.output_pixels);
+    const plan::ThresholdTable old = plan::old_system_table();
+    std::vector<plan::Scenario> scenarios = {{"planner per job", plan::planner_decider(planner)},
+                                             {"planner, adaptive", plan::planner_decider(adaptive)},
+                                             {"fixed thresholds (planner's table)", plan::table_decider(table)}};
+    if (w.endpoint == "framing_ai" && in.profile.has("framing_ai", "T4")) {
+      scenarios.push_back({"old system's table (T4 x1/x2/x4)", plan::table_decider(old)});
+    }
+    const auto rows = plan::usage_report(in.profile, in.prices, in.platform, w, volumes_, scenarios);
+    std::ostringstream context;
+    context << "Endpoint " << w.endpoint << ", clip lengths " << workload_.lengths << " s, profile '" << in.profile.name
+            << "', policy: " << in.policy.describe() << ". One simulated day per row (arrivals follow a time-of-day "
+            << "curve), a month = 30 days. Generated by `reelscale report`.";
+    const std::string md = plan::report_markdown(rows, context.str());
+    write(std::filesystem::path(out_dir_) / "report.csv", plan::report_csv(rows));
+    write(std::filesystem::path(out_dir_) / "report.svg", plan::report_svg(rows));
+    write(std::filesystem::path(out_dir_) / "report.md", md);
+    std::cout << md;
+    return 0;
+  }
+
+ private:
+  static void write(const std::filesystem::path& path, const std::string& text) {
+    AtomicOutputFile out(path);
+    std::ofstream(out.temp_path()) << text;
+    out.commit();
+  }
+  CLI::App* app_;
+  PlanOptions options_;
+  WorkloadOptions workload_;
+  std::vector<double> volumes_ = {100, 1000, 10000};
+  std::string out_dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_simulate_command(CLI::App& parent) { return std::make_unique<SimulateCommand>(parent); }
+std::unique_ptr<Command> make_report_command(CLI::App& parent) { return std::make_unique<ReportCommand>(parent); }
+
+}  // namespace reelscale::cli

@@ -1,0 +1,43 @@
+// cli/plan_options.cpp — loading planner inputs from files and flags.
+#include "cli/plan_options.h"
+
+#include <nlohmann/json.hpp>
+
+namespace reelscale::cli {
+
+void PlanOptions::add_to(CLI::App* app) {
+  app->add_option("--endpoint", endpoint, "framing_ai | framing | overlay | detect");
+  app->add_option("--profile", profile_file, "Profile JSON (default: the inherited figures; see docs/planner.md)");
+  app->add_option("--prices", prices_file, "Price table JSON (default: Modal 2026)");
+  app->add_option("--platform", platform_file, "Platform JSON (billing, scale-down window, warm pool)");
+  app->add_option("--policy", policy_file, "Policy JSON");
+  app->add_option("--objective", objective, "cheapest_within_deadline | fastest_within_budget | balanced");
+  app->add_option("--deadline", deadline_s, "Deadline, seconds");
+  app->add_option("--budget", budget_usd, "Budget per job, USD");
+  app->add_option("--weight", weight, "Balanced: weight of cost (0..1)");
+  app->add_option("--max-parallel", max_parallel, "Most containers for one job");
+  app->add_option("--hardware", hardware, "Allowed hardware (repeat or comma-separate)")->delimiter(',');
+  app->add_option("--time-percentile", time_percentile, "p90 | mean");
+  app->add_option("--width", width, "Output width");
+  app->add_option("--height", height, "Output height");
+  app->add_option("--fps", fps, "Output frame rate");
+}
+
+PlanInputs PlanOptions::load() const {
+  PlanInputs in;
+  in.profile = profile_file.empty() ? plan::default_profile() : plan::parse_profile(plan::read_json_file(profile_file));
+  in.prices = prices_file.empty() ? plan::default_prices() : plan::parse_prices(plan::read_json_file(prices_file));
+  in.platform = platform_file.empty() ? plan::default_platform() : plan::parse_platform(plan::read_json_file(platform_file));
+  nlohmann::json policy = policy_file.empty() ? plan::to_json(plan::default_policy()) : plan::read_json_file(policy_file);
+  if (!objective.empty()) policy["objective"] = objective;
+  if (deadline_s > 0) policy["deadline_s"] = deadline_s;
+  if (budget_usd >= 0) policy["budget_usd"] = budget_usd;
+  if (weight >= 0) policy["weight"] = weight;
+  if (max_parallel > 0) policy["max_parallel"] = max_parallel;
+  if (!hardware.empty()) policy["allowed_hardware"] = hardware;
+  if (!time_percentile.empty()) policy["time_percentile"] = time_percentile;
+  in.policy = plan::parse_policy(policy);
+  return in;
+}
+
+}  // namespace reelscale::cli

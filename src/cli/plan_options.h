@@ -1,0 +1,37 @@
+// cli/plan_options.h — the options the planning commands share: which profile, price
+// table, platform and policy files (defaults: the inherited figures), the endpoint and
+// output geometry, and policy overrides from flags.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "plan/inputs.h"
+
+namespace reelscale::cli {
+
+struct PlanInputs {
+  plan::Profile profile;
+  plan::PriceTable prices;
+  plan::Platform platform;
+  plan::Policy policy;
+};
+
+struct PlanOptions {
+  std::string endpoint = "framing_ai";
+  std::string profile_file, prices_file, platform_file, policy_file;
+  std::string objective;
+  double deadline_s = -1, budget_usd = -1, weight = -1;
+  int max_parallel = 0;
+  std::vector<std::string> hardware;
+  std::string time_percentile;
+  int width = 810, height = 1440;
+  double fps = 30;
+
+  void add_to(CLI::App* app);
+  double pixels() const { return static_cast<double>(width) * height; }
+  PlanInputs load() const;
+};
+
+}  // namespace reelscale::cli

@@ -1,0 +1,190 @@
+// plan/cost_model.cpp — the per-job time and cost model.
+#include "plan/cost_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+
+namespace reelscale::plan {
+
+JobShape JobShape::of_length(const std::string& endpoint, double seconds, double fps, double pixels) {
+  JobShape j;
+  j.endpoint = endpoint;
+  j.fps = fps;
+  j.frames = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(seconds * fps - 1e-9)));
+  j.output_pixels = pixels;
+  return j;
+}
+
+namespace {
+
+struct Shared {
+  double frame_s = 0;
+  double in_bytes = 0;
+  double out_bytes = 0;
+  int64_t largest = 0;
+  double largest_work_s = 0;  // transfer + pre-roll + compute of the largest chunk (mean latency)
+  double transfer_s = 0;
+  double preroll_s = 0;
+  double compute_s = 0;
+  double join_s = 0;
+  double final_upload_s = 0;
+  int warm = 0;
+};
+
+Shared common_parts(const Profile& profile, const Platform& platform, const JobShape& job, const Cell& cell,
+                    const std::string& hardware, int chunks, bool adaptive) {
+  Shared s;
+  s.frame_s = cell.frame_time.ms(job.output_pixels) / 1000.0;
+  s.in_bytes = job.input_bytes > 0 ? job.input_bytes : profile.source_mbit_per_s * 1e6 / 8 * job.seconds();
+  s.out_bytes = profile.output_mbit_per_s_at_reference * 1e6 / 8 * job.seconds() *
+                (job.output_pixels / (810.0 * 1440.0));
+  s.largest = (job.frames + chunks - 1) / chunks;
+  const double share = static_cast<double>(s.largest) / job.frames;
+  const double down = (profile.whole_file_download ? s.in_bytes : s.in_bytes * share) / (profile.download_mb_per_s * 1e6);
+  const double up = s.out_bytes * share / (profile.upload_mb_per_s * 1e6);
+  s.transfer_s = profile.request_latency_s.mean() + down + up;
+  s.preroll_s = chunks > 1 ? profile.preroll_s.mean() : 0;
+  s.compute_s = s.largest * s.frame_s;
+  s.largest_work_s = s.transfer_s + s.preroll_s + s.compute_s;
+  s.join_s = profile.join.seconds(chunks, s.out_bytes);
+  // One chunk writes the output itself; several are joined and the result uploaded.
+  s.final_upload_s = chunks > 1 ? profile.request_latency_s.mean() + s.out_bytes / (profile.upload_mb_per_s * 1e6) : 0;
+  if (adaptive) {
+    auto it = platform.warm_idle.find(hardware);
+    s.warm = it == platform.warm_idle.end() ? 0 : std::min(chunks, it->second);
+  }
+  return s;
+}
+
+// Seconds chunk i is busy after it has started: transfer, pre-roll (all but the first
+// chunk) and its frames.
+double chunk_busy_s(const Profile& profile, const Shared& s, const JobShape& job, int chunks, int i, double latency_s,
+                    double preroll_s) {
+  const int64_t frames = job.frames * (i + 1) / chunks - job.frames * i / chunks;
+  const double share = static_cast<double>(frames) / job.frames;
+  const double down = (profile.whole_file_download ? s.in_bytes : s.in_bytes * share) / (profile.download_mb_per_s * 1e6);
+  const double up = s.out_bytes * share / (profile.upload_mb_per_s * 1e6);
+  return latency_s + down + up + (i > 0 ? preroll_s : 0) + frames * s.frame_s;
+}
+
+// Cost of the chunk containers, each cold one starting in `cold_start_s`. Chunks come
+// in at most three kinds (the first, without pre-roll; the others of floor(F/N) or
+// ceil(F/N) frames), so this is constant time whatever N is.
+void add_chunk_costs(Estimate& e, const Profile& profile, const PriceTable& prices, const Platform& platform,
+                     const Shared& s, const JobShape& job, const std::string& hardware, int chunks, double cold_start_s) {
+  const double price = prices.container_per_second(hardware);
+  const double tail = platform.scale_down_window_s * platform.idle_tail_share;
+  const double latency = profile.request_latency_s.mean();
+  const double preroll = profile.preroll_s.mean();
+  const int64_t small = job.frames / chunks;
+  const int64_t first = job.frames / chunks;  // chunk 0 holds floor(F/N) frames: F*1/N - 0
+  const int64_t big_count = job.frames % chunks;  // chunks of small + 1 frames, none of them chunk 0
+  struct Kind {
+    int64_t frames;
+    int index;  // 0 for the first chunk, 1 for the others (pre-roll)
+    int64_t count;
+  };
+  const Kind kinds[] = {{first, 0, 1}, {small + 1, 1, big_count}, {small, 1, chunks - 1 - big_count}};
+  int64_t warm_left = s.warm;
+  for (const Kind& k : kinds) {
+    if (k.count <= 0) continue;
+    const double share = static_cast<double>(k.frames) / job.frames;
+    const double down = (profile.whole_file_download ? s.in_bytes : s.in_bytes * share) / (profile.download_mb_per_s * 1e6);
+    const double up = s.out_bytes * share / (profile.upload_mb_per_s * 1e6);
+    const double busy = latency + down + up + (k.index > 0 ? preroll : 0) + k.frames * s.frame_s;
+    const int64_t warm = std::min(warm_left, k.count);
+    warm_left -= warm;
+    const int64_t cold = k.count - warm;
+    e.compute_seconds += k.count * k.frames * s.frame_s;
+    // A warm idle container costs only the work it does: it was billed while idle
+    // anyway, and its scale-down clock restarts afterwards.
+    e.container_seconds += warm * busy;
+    e.cost_work += warm * busy * price;
+    if (cold > 0) {
+      const double billed = platform.billed(cold_start_s + busy + tail);
+      e.container_seconds += cold * billed;
+      e.cost_startup += cold * cold_start_s * price;
+      e.cost_work += cold * (billed - cold_start_s - tail) * price;  // includes rounding up to the granularity
+      e.cost_idle_tail += cold * tail * price;
+    }
+  }
+}
+
+}  // namespace
+
+Estimate estimate(const Profile& profile, const PriceTable& prices, const Platform& platform, const JobShape& job,
+                  const std::string& hardware, int chunks, bool adaptive, const MaxOfDraws* startups) {
+  if (chunks < 1) fail(ErrorKind::kBadInput, "chunks must be at least 1");
+  if (job.frames < chunks) fail(ErrorKind::kBadInput, "more chunks than frames");
+  const Cell& cell = profile.cell(job.endpoint, hardware);
+  const Shared s = common_parts(profile, platform, job, cell, hardware, chunks, adaptive);
+  Estimate e;
+  e.hardware = hardware;
+  e.chunks = chunks;
+  e.warm_chunks = s.warm;
+  e.largest_chunk = s.largest;
+  e.orchestrator_mean_s = profile.orchestrator_start_s.mean();
+  e.orchestrator_p90_s = profile.orchestrator_start_s.quantile(0.9);
+  const int cold = chunks - s.warm;
+  e.startup_mean_s = startups ? startups->mean(s.warm, cold) : max_mean(cell.warm_start_s, s.warm, cell.cold_start_s, cold);
+  e.startup_p90_s = startups ? startups->p90(s.warm, cold) : max_quantile(cell.warm_start_s, s.warm, cell.cold_start_s, cold, 0.9);
+  e.queue_s = adaptive && cold > 0 ? platform.queue_wait_s : 0;
+  e.transfer_s = s.transfer_s;
+  e.preroll_s = s.preroll_s;
+  e.compute_s = s.compute_s;
+  e.join_s = s.join_s;
+  e.final_upload_s = s.final_upload_s;
+  e.cleanup_mean_s = profile.cleanup_s.mean();
+  e.cleanup_p90_s = profile.cleanup_s.quantile(0.9);
+  const double fixed = e.queue_s + s.largest_work_s + e.join_s + e.final_upload_s;
+  e.wall_mean_s = e.orchestrator_mean_s + e.startup_mean_s + fixed + e.cleanup_mean_s;
+  e.wall_p90_s = e.orchestrator_p90_s + e.startup_p90_s + fixed + e.cleanup_p90_s;
+  add_chunk_costs(e, profile, prices, platform, s, job, hardware, chunks, cell.cold_start_s.mean());
+  // The orchestrator is a small CPU service that serves many jobs at once: a job is
+  // charged its own wall time on it, no idle tail.
+  e.cost_orchestrator = platform.billed(e.wall_mean_s) * prices.orchestrator_per_second();
+  e.cost = e.cost_startup + e.cost_work + e.cost_idle_tail + e.cost_orchestrator;
+  return e;
+}
+
+Estimate estimate_monte_carlo(const Profile& profile, const PriceTable& prices, const Platform& platform,
+                              const JobShape& job, const std::string& hardware, int chunks, bool adaptive, int samples,
+                              uint64_t seed) {
+  Estimate e = estimate(profile, prices, platform, job, hardware, chunks, adaptive);
+  const Cell& cell = profile.cell(job.endpoint, hardware);
+  const Shared s = common_parts(profile, platform, job, cell, hardware, chunks, adaptive);
+  std::mt19937_64 rng(seed);
+  std::vector<double> walls;
+  walls.reserve(samples);
+  double cost_sum = 0;
+  for (int n = 0; n < samples; ++n) {
+    double slowest = 0;
+    double cold_sum = 0;
+    for (int i = 0; i < chunks; ++i) {
+      const bool warm = i < s.warm;
+      const double start = warm ? cell.warm_start_s.sample(rng) : cell.cold_start_s.sample(rng);
+      if (!warm) cold_sum += start;
+      const double busy = chunk_busy_s(profile, s, job, chunks, i, profile.request_latency_s.sample(rng),
+                                       profile.preroll_s.sample(rng));
+      slowest = std::max(slowest, start + busy);
+    }
+    const double wall = profile.orchestrator_start_s.sample(rng) + e.queue_s + slowest + e.join_s + e.final_upload_s +
+                        profile.cleanup_s.sample(rng);
+    walls.push_back(wall);
+    Estimate c;
+    const int cold = chunks - s.warm;
+    add_chunk_costs(c, profile, prices, platform, s, job, hardware, chunks, cold > 0 ? cold_sum / cold : 0);
+    cost_sum += c.cost_startup + c.cost_work + c.cost_idle_tail + platform.billed(wall) * prices.orchestrator_per_second();
+  }
+  std::sort(walls.begin(), walls.end());
+  double mean = 0;
+  for (double w : walls) mean += w;
+  e.wall_mean_s = mean / samples;
+  e.wall_p90_s = walls[static_cast<size_t>(0.9 * (samples - 1))];
+  e.cost = cost_sum / samples;
+  return e;
+}
+
+}  // namespace reelscale::plan

@@ -1,0 +1,68 @@
+// plan/cost_model.h — predicted wall time and cost of one job on (hardware, N chunks):
+// wall = orchestrator start + the slowest chunk (the slowest of N start-ups — an order
+// statistic — then download, pre-roll, frames x time per frame, upload) + join + final
+// upload + cleanup; cost = every container's billed seconds x its price, idle tails
+// included, plus the orchestrator. Analytic (exact order statistics of the start-ups)
+// with a Monte Carlo check.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "plan/inputs.h"
+
+namespace reelscale::plan {
+
+struct JobShape {
+  std::string endpoint = "framing_ai";
+  int64_t frames = 900;
+  double fps = 30;
+  double output_pixels = 810.0 * 1440.0;
+  double input_bytes = 0;  // 0: estimated from the profile's source bitrate
+  double seconds() const { return frames / fps; }
+  static JobShape of_length(const std::string& endpoint, double seconds, double fps = 30,
+                            double pixels = 810.0 * 1440.0);
+};
+
+// Time in seconds (mean and 90th percentile where random) and cost in dollars.
+struct Estimate {
+  std::string hardware;
+  int chunks = 1;
+  int warm_chunks = 0;          // chunks that start on a warm idle container
+  int64_t largest_chunk = 0;    // frames
+  double orchestrator_mean_s = 0, orchestrator_p90_s = 0;
+  double startup_mean_s = 0, startup_p90_s = 0;  // the slowest of the chunk start-ups
+  double queue_s = 0;
+  double transfer_s = 0;        // the largest chunk's download and upload
+  double preroll_s = 0;
+  double compute_s = 0;         // the largest chunk's frames x time per frame
+  double join_s = 0;
+  double final_upload_s = 0;
+  double cleanup_mean_s = 0, cleanup_p90_s = 0;
+  double wall_mean_s = 0;
+  double wall_p90_s = 0;        // a bound: the sum of the random parts' p90s
+  double cost_startup = 0;      // $ of containers booting
+  double cost_work = 0;         // $ of containers working
+  double cost_idle_tail = 0;    // $ of containers idle until they scale down
+  double cost_orchestrator = 0;
+  double cost = 0;              // total $
+  double container_seconds = 0; // billed seconds of all chunk containers
+  double compute_seconds = 0;   // frames x time per frame, all chunks
+  double time(bool p90) const { return p90 ? wall_p90_s : wall_mean_s; }
+  std::string label() const { return hardware + " x" + std::to_string(chunks); }
+};
+
+// `startups`, when given, holds the start-up order statistics of this hardware's cell
+// (warm, cold) precomputed for many chunk counts (the planner passes one).
+Estimate estimate(const Profile& profile, const PriceTable& prices, const Platform& platform, const JobShape& job,
+                  const std::string& hardware, int chunks, bool adaptive, const MaxOfDraws* startups = nullptr);
+
+// The same model by simulation: `samples` draws of every random figure. Returns the mean
+// and p90 wall time and the mean cost in an Estimate (other fields as the analytic one).
+Estimate estimate_monte_carlo(const Profile& profile, const PriceTable& prices, const Platform& platform,
+                              const JobShape& job, const std::string& hardware, int chunks, bool adaptive,
+                              int samples, uint64_t seed);
+
+}  // namespace reelscale::plan

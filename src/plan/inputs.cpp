@@ -1,0 +1,407 @@
+// plan/inputs.cpp — parsing, serialising and the inherited defaults of the planner's inputs.
+#include "plan/inputs.h"
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace reelscale::plan {
+
+using nlohmann::json;
+
+double FrameTime::ms(double pixels) const {
+  const double ratio = std::max(1.0, pixels) / reference_pixels;
+  return fixed_ms + ms_at_reference * (exponent == 1.0 ? ratio : exponent == 0.0 ? 1.0 : std::pow(ratio, exponent));
+}
+
+double JoinCost::seconds(int chunks, double bytes) const {
+  if (chunks <= 1) return 0;
+  return base_s + per_chunk_s * chunks + per_gb_s * bytes / 1e9;
+}
+
+const Cell& Profile::cell(const std::string& endpoint, const std::string& hardware) const {
+  auto e = cells.find(endpoint);
+  if (e == cells.end()) fail(ErrorKind::kBadInput, "the profile has no figures for endpoint '" + endpoint + "'");
+  auto h = e->second.find(hardware);
+  if (h == e->second.end()) {
+    fail(ErrorKind::kBadInput, "the profile has no figures for " + endpoint + " on '" + hardware + "'");
+  }
+  return h->second;
+}
+
+bool Profile::has(const std::string& endpoint, const std::string& hardware) const {
+  auto e = cells.find(endpoint);
+  return e != cells.end() && e->second.count(hardware);
+}
+
+std::vector<std::string> Profile::hardware_for(const std::string& endpoint) const {
+  std::vector<std::string> out;
+  if (auto e = cells.find(endpoint); e != cells.end()) {
+    for (const auto& [hw, c] : e->second) out.push_back(hw);
+  }
+  return out;
+}
+
+bool PriceTable::known(const std::string& hw) const { return hw == "CPU" || gpu_per_second.count(hw); }
+
+double PriceTable::container_per_second(const std::string& hw) const {
+  if (hw == "CPU") return cpu_container_cores * cpu_core_per_second + cpu_container_memory_gib * memory_gib_per_second;
+  auto it = gpu_per_second.find(hw);
+  if (it == gpu_per_second.end()) fail(ErrorKind::kBadInput, "the price table has no price for '" + hw + "'");
+  return it->second + gpu_container_cores * cpu_core_per_second + gpu_container_memory_gib * memory_gib_per_second;
+}
+
+double PriceTable::orchestrator_per_second() const {
+  return orchestrator_cores * cpu_core_per_second + orchestrator_memory_gib * memory_gib_per_second;
+}
+
+double Platform::billed(double seconds) const {
+  const double g = billing_granularity_s > 0 ? billing_granularity_s : 1e-9;
+  return std::max(minimum_billed_s, std::ceil(seconds / g - 1e-9) * g);
+}
+
+std::string Policy::describe() const {
+  std::ostringstream os;
+  switch (objective) {
+    case Objective::kCheapestWithinDeadline: os << "cheapest within a " << deadline_s << " s deadline"; break;
+    case Objective::kFastestWithinBudget: os << "fastest within a $" << budget_usd << " budget"; break;
+    case Objective::kBalanced: os << "balanced (cost weight " << weight << ")"; break;
+  }
+  os << (use_p90 ? ", time judged at p90" : ", time judged at the mean") << ", at most " << max_parallel
+     << " containers, >= " << min_frames_per_chunk << " frames per chunk";
+  if (adaptive) os << ", adaptive to the warm pool";
+  return os.str();
+}
+
+namespace {
+
+[[noreturn]] void bad(const std::string& field, const std::string& what) {
+  fail(ErrorKind::kBadInput, field + " " + what);
+}
+
+void only(const json& j, const std::string& where, std::initializer_list<const char*> allowed) {
+  const std::set<std::string> ok(allowed.begin(), allowed.end());
+  for (const auto& [k, v] : j.items()) {
+    if (!ok.count(k)) fail(ErrorKind::kBadInput, "unknown field '" + (where.empty() ? k : where + "." + k) + "'");
+  }
+}
+
+double num(const json& j, const char* key, const std::string& field, double lo, double hi, std::optional<double> fallback) {
+  if (!j.contains(key)) {
+    if (fallback) return *fallback;
+    bad(field, "is required");
+  }
+  if (!j[key].is_number()) bad(field, "must be a number");
+  const double v = j[key].get<double>();
+  if (!std::isfinite(v) || v < lo || v > hi) {
+    std::ostringstream os;
+    os << "is " << v << ", outside [" << lo << ", " << hi << "]";
+    bad(field, os.str());
+  }
+  return v;
+}
+
+Provenance provenance(const json& j) {
+  Provenance p;
+  if (j.contains("source")) p.source = j["source"].get<std::string>();
+  if (j.contains("date")) p.date = j["date"].get<std::string>();
+  if (j.contains("measured")) p.measured_by_us = j["measured"].get<bool>();
+  return p;
+}
+
+void put(json& j, const Provenance& p) {
+  if (!p.source.empty()) j["source"] = p.source;
+  if (!p.date.empty()) j["date"] = p.date;
+  if (p.measured_by_us) j["measured"] = true;
+}
+
+}  // namespace
+
+Profile parse_profile(const json& j) {
+  if (!j.is_object()) fail(ErrorKind::kBadInput, "the profile must be a JSON object");
+  only(j, "", {"name", "source", "date", "measured", "endpoints", "orchestrator_start_s", "request_latency_s",
+               "download_mb_per_s", "upload_mb_per_s", "whole_file_download", "preroll_s", "join", "cleanup_s",
+               "source_mbit_per_s", "output_mbit_per_s", "transfer_source"});
+  Profile p;
+  p.name = j.value("name", "profile");
+  p.provenance = provenance(j);
+  if (!j.contains("endpoints") || !j["endpoints"].is_object() || j["endpoints"].empty()) {
+    bad("endpoints", "is required: {\"framing_ai\": {\"T4\": {...}}, ...}");
+  }
+  for (const auto& [endpoint, hws] : j["endpoints"].items()) {
+    if (!hws.is_object()) bad("endpoints." + endpoint, "must be an object of hardware types");
+    for (const auto& [hw, c] : hws.items()) {
+      const std::string f = "endpoints." + endpoint + "." + hw;
+      if (!c.is_object()) bad(f, "must be an object");
+      only(c, f, {"ms_per_frame", "reference_pixels", "pixel_exponent", "fixed_ms", "cold_start_s", "warm_start_s",
+                  "source", "date", "measured"});
+      Cell cell;
+      cell.frame_time.ms_at_reference = num(c, "ms_per_frame", f + ".ms_per_frame", 0, 1e7, std::nullopt);
+      cell.frame_time.reference_pixels = num(c, "reference_pixels", f + ".reference_pixels", 1, 1e9, 810.0 * 1440.0);
+      cell.frame_time.exponent = num(c, "pixel_exponent", f + ".pixel_exponent", 0, 3, 1.0);
+      cell.frame_time.fixed_ms = num(c, "fixed_ms", f + ".fixed_ms", 0, 1e7, 0.0);
+      cell.frame_time.provenance = provenance(c);
+      if (!c.contains("cold_start_s")) bad(f + ".cold_start_s", "is required");
+      cell.cold_start_s = parse_distribution(c["cold_start_s"], f + ".cold_start_s");
+      cell.warm_start_s = c.contains("warm_start_s") ? parse_distribution(c["warm_start_s"], f + ".warm_start_s")
+                                                     : Distribution::constant(0.2);
+      p.cells[endpoint][hw] = cell;
+    }
+  }
+  auto dist = [&](const char* key, Distribution fallback) {
+    return j.contains(key) ? parse_distribution(j[key], key) : fallback;
+  };
+  p.orchestrator_start_s = dist("orchestrator_start_s", Distribution::constant(1));
+  p.request_latency_s = dist("request_latency_s", Distribution::constant(0.1));
+  p.download_mb_per_s = num(j, "download_mb_per_s", "download_mb_per_s", 0.01, 1e5, 100.0);
+  p.upload_mb_per_s = num(j, "upload_mb_per_s", "upload_mb_per_s", 0.01, 1e5, 50.0);
+  if (j.contains("whole_file_download")) {
+    if (!j["whole_file_download"].is_boolean()) bad("whole_file_download", "must be true or false");
+    p.whole_file_download = j["whole_file_download"].get<bool>();
+  }
+  p.preroll_s = dist("preroll_s", Distribution::constant(0.3));
+  if (j.contains("join")) {
+    const json& jj = j["join"];
+    if (!jj.is_object()) bad("join", "must be an object");
+    only(jj, "join", {"base_s", "per_chunk_s", "per_gb_s", "source", "date", "measured"});
+    p.join.base_s = num(jj, "base_s", "join.base_s", 0, 1e4, 0.0);
+    p.join.per_chunk_s = num(jj, "per_chunk_s", "join.per_chunk_s", 0, 1e4, 0.0);
+    p.join.per_gb_s = num(jj, "per_gb_s", "join.per_gb_s", 0, 1e5, 0.0);
+    p.join.provenance = provenance(jj);
+  }
+  p.cleanup_s = dist("cleanup_s", Distribution::constant(0.2));
+  p.source_mbit_per_s = num(j, "source_mbit_per_s", "source_mbit_per_s", 0.01, 1e4, 10.0);
+  p.output_mbit_per_s_at_reference = num(j, "output_mbit_per_s", "output_mbit_per_s", 0.01, 1e4, 8.0);
+  if (j.contains("transfer_source")) p.transfer_provenance.source = j["transfer_source"].get<std::string>();
+  return p;
+}
+
+json to_json(const Profile& p) {
+  json j = {{"name", p.name}};
+  put(j, p.provenance);
+  json endpoints = json::object();
+  for (const auto& [e, hws] : p.cells) {
+    for (const auto& [hw, c] : hws) {
+      json cj = {{"ms_per_frame", c.frame_time.ms_at_reference}, {"reference_pixels", c.frame_time.reference_pixels},
+                 {"pixel_exponent", c.frame_time.exponent}, {"fixed_ms", c.frame_time.fixed_ms},
+                 {"cold_start_s", to_json(c.cold_start_s)}, {"warm_start_s", to_json(c.warm_start_s)}};
+      put(cj, c.frame_time.provenance);
+      endpoints[e][hw] = cj;
+    }
+  }
+  j["endpoints"] = endpoints;
+  j["orchestrator_start_s"] = to_json(p.orchestrator_start_s);
+  j["request_latency_s"] = to_json(p.request_latency_s);
+  j["download_mb_per_s"] = p.download_mb_per_s;
+  j["upload_mb_per_s"] = p.upload_mb_per_s;
+  j["whole_file_download"] = p.whole_file_download;
+  j["preroll_s"] = to_json(p.preroll_s);
+  json jj = {{"base_s", p.join.base_s}, {"per_chunk_s", p.join.per_chunk_s}, {"per_gb_s", p.join.per_gb_s}};
+  put(jj, p.join.provenance);
+  j["join"] = jj;
+  j["cleanup_s"] = to_json(p.cleanup_s);
+  j["source_mbit_per_s"] = p.source_mbit_per_s;
+  j["output_mbit_per_s"] = p.output_mbit_per_s_at_reference;
+  if (!p.transfer_provenance.source.empty()) j["transfer_source"] = p.transfer_provenance.source;
+  return j;
+}
+
+PriceTable parse_prices(const json& j) {
+  if (!j.is_object()) fail(ErrorKind::kBadInput, "the price table must be a JSON object");
+  only(j, "", {"currency", "source", "date", "measured", "gpu_per_second", "cpu_core_per_second", "memory_gib_per_second",
+               "gpu_container_cores", "gpu_container_memory_gib", "cpu_container_cores", "cpu_container_memory_gib",
+               "orchestrator_cores", "orchestrator_memory_gib"});
+  PriceTable p;
+  p.currency = j.value("currency", "USD");
+  p.provenance = provenance(j);
+  if (!j.contains("gpu_per_second") || !j["gpu_per_second"].is_object()) bad("gpu_per_second", "is required: {\"T4\": 0.000164, ...}");
+  for (const auto& [hw, v] : j["gpu_per_second"].items()) {
+    if (!v.is_number() || v.get<double>() < 0) bad("gpu_per_second." + hw, "must be a number >= 0");
+    p.gpu_per_second[hw] = v.get<double>();
+  }
+  p.cpu_core_per_second = num(j, "cpu_core_per_second", "cpu_core_per_second", 0, 1, std::nullopt);
+  p.memory_gib_per_second = num(j, "memory_gib_per_second", "memory_gib_per_second", 0, 1, std::nullopt);
+  p.gpu_container_cores = num(j, "gpu_container_cores", "gpu_container_cores", 0, 512, p.gpu_container_cores);
+  p.gpu_container_memory_gib = num(j, "gpu_container_memory_gib", "gpu_container_memory_gib", 0, 4096, p.gpu_container_memory_gib);
+  p.cpu_container_cores = num(j, "cpu_container_cores", "cpu_container_cores", 0.125, 512, p.cpu_container_cores);
+  p.cpu_container_memory_gib = num(j, "cpu_container_memory_gib", "cpu_container_memory_gib", 0, 4096, p.cpu_container_memory_gib);
+  p.orchestrator_cores = num(j, "orchestrator_cores", "orchestrator_cores", 0, 512, p.orchestrator_cores);
+  p.orchestrator_memory_gib = num(j, "orchestrator_memory_gib", "orchestrator_memory_gib", 0, 4096, p.orchestrator_memory_gib);
+  return p;
+}
+
+json to_json(const PriceTable& p) {
+  json j = {{"currency", p.currency}, {"gpu_per_second", p.gpu_per_second}, {"cpu_core_per_second", p.cpu_core_per_second},
+            {"memory_gib_per_second", p.memory_gib_per_second}, {"gpu_container_cores", p.gpu_container_cores},
+            {"gpu_container_memory_gib", p.gpu_container_memory_gib}, {"cpu_container_cores", p.cpu_container_cores},
+            {"cpu_container_memory_gib", p.cpu_container_memory_gib}, {"orchestrator_cores", p.orchestrator_cores},
+            {"orchestrator_memory_gib", p.orchestrator_memory_gib}};
+  put(j, p.provenance);
+  return j;
+}
+
+Platform parse_platform(const json& j) {
+  if (!j.is_object()) fail(ErrorKind::kBadInput, "the platform must be a JSON object");
+  only(j, "", {"billing_granularity_s", "minimum_billed_s", "scale_down_window_s", "max_containers", "warm_idle",
+               "queue_wait_s", "idle_tail_share"});
+  Platform p;
+  p.billing_granularity_s = num(j, "billing_granularity_s", "billing_granularity_s", 0.001, 3600, 1.0);
+  p.minimum_billed_s = num(j, "minimum_billed_s", "minimum_billed_s", 0, 3600, 0.0);
+  p.scale_down_window_s = num(j, "scale_down_window_s", "scale_down_window_s", 0, 86400, 60.0);
+  p.max_containers = static_cast<int>(num(j, "max_containers", "max_containers", 1, 100000, 100.0));
+  p.queue_wait_s = num(j, "queue_wait_s", "queue_wait_s", 0, 86400, 0.0);
+  p.idle_tail_share = num(j, "idle_tail_share", "idle_tail_share", 0, 1, 1.0);
+  if (j.contains("warm_idle")) {
+    if (!j["warm_idle"].is_object()) bad("warm_idle", "must be an object {\"T4\": 2}");
+    for (const auto& [hw, v] : j["warm_idle"].items()) {
+      if (!v.is_number_integer() || v.get<int>() < 0) bad("warm_idle." + hw, "must be an integer >= 0");
+      p.warm_idle[hw] = v.get<int>();
+    }
+  }
+  return p;
+}
+
+json to_json(const Platform& p) {
+  return {{"billing_granularity_s", p.billing_granularity_s}, {"minimum_billed_s", p.minimum_billed_s},
+          {"scale_down_window_s", p.scale_down_window_s}, {"max_containers", p.max_containers},
+          {"warm_idle", p.warm_idle}, {"queue_wait_s", p.queue_wait_s}, {"idle_tail_share", p.idle_tail_share}};
+}
+
+Policy parse_policy(const json& j) {
+  if (!j.is_object()) fail(ErrorKind::kBadInput, "the policy must be a JSON object");
+  only(j, "", {"objective", "deadline_s", "budget_usd", "weight", "time_percentile", "max_parallel",
+               "min_frames_per_chunk", "allowed_hardware", "adaptive"});
+  Policy p;
+  const std::string o = j.value("objective", "cheapest_within_deadline");
+  if (o == "cheapest_within_deadline") p.objective = Objective::kCheapestWithinDeadline;
+  else if (o == "fastest_within_budget") p.objective = Objective::kFastestWithinBudget;
+  else if (o == "balanced") p.objective = Objective::kBalanced;
+  else bad("objective", "'" + o + "' is not one of cheapest_within_deadline, fastest_within_budget, balanced");
+  p.deadline_s = num(j, "deadline_s", "deadline_s", 0.001, 1e7, p.deadline_s);
+  p.budget_usd = num(j, "budget_usd", "budget_usd", 0, 1e6, p.budget_usd);
+  p.weight = num(j, "weight", "weight", 0, 1, p.weight);
+  const std::string pct = j.value("time_percentile", "p90");
+  if (pct != "p90" && pct != "mean") bad("time_percentile", "'" + pct + "' is not p90 or mean");
+  p.use_p90 = pct == "p90";
+  p.max_parallel = static_cast<int>(num(j, "max_parallel", "max_parallel", 1, 1024, p.max_parallel));
+  p.min_frames_per_chunk = static_cast<int>(num(j, "min_frames_per_chunk", "min_frames_per_chunk", 1, 1e6, p.min_frames_per_chunk));
+  if (j.contains("allowed_hardware")) {
+    if (!j["allowed_hardware"].is_array()) bad("allowed_hardware", "must be an array of hardware names");
+    for (const auto& h : j["allowed_hardware"]) p.allowed_hardware.push_back(h.get<std::string>());
+  }
+  if (j.contains("adaptive")) p.adaptive = j["adaptive"].get<bool>();
+  return p;
+}
+
+json to_json(const Policy& p) {
+  const char* o[] = {"cheapest_within_deadline", "fastest_within_budget", "balanced"};
+  return {{"objective", o[static_cast<int>(p.objective)]}, {"deadline_s", p.deadline_s}, {"budget_usd", p.budget_usd},
+          {"weight", p.weight}, {"time_percentile", p.use_p90 ? "p90" : "mean"}, {"max_parallel", p.max_parallel},
+          {"min_frames_per_chunk", p.min_frames_per_chunk}, {"allowed_hardware", p.allowed_hardware},
+          {"adaptive", p.adaptive}};
+}
+
+json read_json_file(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) fail(ErrorKind::kNotFound, "file not found: " + path);
+  try {
+    return json::parse(f);
+  } catch (const json::parse_error& e) {
+    fail(ErrorKind::kBadInput, path + " is not valid JSON: " + e.what());
+  }
+}
+
+// ---- defaults ------------------------------------------------------------------------
+
+namespace {
+Provenance from(const std::string& source, const std::string& date = "", bool ours = false) {
+  return Provenance{source, date, ours};
+}
+
+Distribution with(Distribution d, const std::string& source, const std::string& date = "") {
+  d.provenance = from(source, date);
+  return d;
+}
+}  // namespace
+
+Profile default_profile() {
+  Profile p;
+  p.name = "inherited";
+  p.provenance = from("the old Python system's figures (issue 'planner'), estimates where it had none; "
+                      "replace with `reelscale profile` measurements");
+  const std::string old_sys = "old system (Python, serverless GPUs)";
+  const std::string est = "estimate, not measured";
+  // GPU containers: boot + image pull + process + model load; the old system gave no split.
+  const Distribution gpu_cold = with(Distribution::lognormal(10, 25), est + ": serverless GPU container start incl. model load");
+  const Distribution cpu_cold = with(Distribution::lognormal(3, 8), est + ": serverless CPU container start");
+  const Distribution warm = with(Distribution::constant(0.3), est + ": task on a running container, model loaded");
+  auto cell = [&](double ms, const std::string& source, const Distribution& cold, bool ours = false) {
+    Cell c;
+    c.frame_time.ms_at_reference = ms;
+    c.frame_time.provenance = from(source, ours ? "2026-11-27" : "", ours);
+    c.cold_start_s = cold;
+    c.warm_start_s = warm;
+    return c;
+  };
+  // framing_ai, 810x1440 output.
+  auto& ai = p.cells["framing_ai"];
+  ai["T4"] = cell(681, old_sys + ": 180 frames in 122 s on T4, 681 ms/frame", gpu_cold);
+  ai["L4"] = cell(1140, old_sys + ": 1.14 s/frame on L4", gpu_cold);
+  // The old pipeline was not compute-bound (L4 measured slower than T4), so other GPUs are
+  // scaled from T4 conservatively.
+  const std::string scaled = est + ": T4 figure x ";
+  ai["A10G"] = cell(681 * 0.6, scaled + "0.6", gpu_cold);
+  ai["L40S"] = cell(681 * 0.35, scaled + "0.35", gpu_cold);
+  ai["A100-40GB"] = cell(681 * 0.35, scaled + "0.35", gpu_cold);
+  ai["A100-80GB"] = cell(681 * 0.33, scaled + "0.33", gpu_cold);
+  ai["H100"] = cell(681 * 0.25, scaled + "0.25", gpu_cold);
+  ai["H200"] = cell(681 * 0.23, scaled + "0.23", gpu_cold);
+  ai["B200"] = cell(681 * 0.18, scaled + "0.18", gpu_cold);
+  ai["CPU"] = cell(1338 * 2 / 4.0,
+                   "measured by us: reelscale animevideov3 on 2 vCPUs, 1338 ms per 810x1440 frame (network input 203x360); "
+                   "scaled to the 4-core container",
+                   cpu_cold, true);
+  // overlay: ~20 ms/frame, CPU-bound, the same whatever the GPU. framing_ai ~25x overlay.
+  for (const auto& [hw, c] : ai) {
+    const Distribution& cold = hw == "CPU" ? cpu_cold : gpu_cold;
+    p.cells["overlay"][hw] = cell(20, old_sys + ": overlay about 20 ms/frame (CPU-bound)", cold);
+    p.cells["framing"][hw] = cell(20, est + ": crop and scale assumed like overlay (the old system gave no figure)", cold);
+    Cell d = cell(0, est + ": one small network call per frame", cold);
+    d.frame_time.fixed_ms = 50;
+    d.frame_time.exponent = 0;
+    p.cells["detect"][hw] = d;
+  }
+  p.orchestrator_start_s = with(Distribution::uniform(2, 5), old_sys + ": orchestrator start 2-5 s");
+  p.request_latency_s = with(Distribution::uniform(1, 3), old_sys + ": per-chunk download 1-3 s");
+  p.whole_file_download = true;  // "every chunk downloaded the whole video"
+  p.download_mb_per_s = 100;
+  p.upload_mb_per_s = 50;
+  p.transfer_provenance = from(est + ": 100 MB/s down, 50 MB/s up within the cloud region");
+  p.preroll_s = with(Distribution::constant(0.5), est + ": seek and decode to the first frame");
+  p.join.base_s = 5.0 - 2 * (10.0 / 6);
+  p.join.per_chunk_s = 10.0 / 6;  // 5 s at 2 chunks, 15 s at 8
+  p.join.provenance = from(old_sys + ": joining 5-15 s depending on chunk count");
+  p.cleanup_s = with(Distribution::uniform(1, 2), old_sys + ": cleanup 1-2 s");
+  return p;
+}
+
+PriceTable default_prices() {
+  PriceTable p;
+  p.provenance = from("Modal published prices, 2026", "2026");
+  p.gpu_per_second = {{"T4", 0.000164},        {"L4", 0.000222},   {"A10G", 0.000306},
+                      {"L40S", 0.000542},      {"A100-40GB", 0.000583}, {"A100-80GB", 0.000694},
+                      {"H100", 0.001097},      {"H200", 0.001261}, {"B200", 0.001736}};
+  p.cpu_core_per_second = 0.0000131;
+  p.memory_gib_per_second = 0.00000222;
+  return p;
+}
+
+Platform default_platform() { return Platform{}; }
+
+Policy default_policy() { return Policy{}; }
+
+}  // namespace reelscale::plan

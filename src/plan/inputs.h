@@ -1,0 +1,128 @@
+// plan/inputs.h — what the planner reasons from, each a JSON document (docs/planner.md):
+// the profile (measured or inherited timings per endpoint and hardware), the price table,
+// the platform (billing and the warm pool) and the policy (the objective and limits).
+// Every figure keeps where it came from.
+#pragma once
+
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plan/distribution.h"
+
+namespace reelscale::plan {
+
+// ms per frame = fixed_ms + ms_at_reference * (pixels / reference_pixels)^exponent.
+struct FrameTime {
+  double ms_at_reference = 0;
+  double reference_pixels = 810.0 * 1440.0;
+  double exponent = 1.0;
+  double fixed_ms = 0;
+  Provenance provenance;
+  double ms(double pixels) const;
+};
+
+// One endpoint on one hardware type.
+struct Cell {
+  FrameTime frame_time;
+  Distribution cold_start_s;  // new container: boot, process start, model load
+  Distribution warm_start_s;  // a task on a container already running
+};
+
+struct JoinCost {
+  double base_s = 0;
+  double per_chunk_s = 0;
+  double per_gb_s = 0;
+  Provenance provenance;
+  double seconds(int chunks, double bytes) const;  // 0 for one chunk: nothing to join
+};
+
+struct Profile {
+  std::string name;
+  Provenance provenance;
+  std::map<std::string, std::map<std::string, Cell>> cells;  // endpoint -> hardware -> cell
+  Distribution orchestrator_start_s;
+  Distribution request_latency_s;    // fixed cost of each object download/upload request
+  double download_mb_per_s = 100;
+  double upload_mb_per_s = 50;
+  bool whole_file_download = false;  // every chunk reads the whole input (the old system) vs ranges
+  Distribution preroll_s;            // per chunk: seek and decode to the first frame
+  JoinCost join;
+  Distribution cleanup_s;
+  double source_mbit_per_s = 10;     // input bitrate when the job does not say its size
+  double output_mbit_per_s_at_reference = 8;  // output bitrate at 810x1440
+  Provenance transfer_provenance;
+
+  const Cell& cell(const std::string& endpoint, const std::string& hardware) const;
+  bool has(const std::string& endpoint, const std::string& hardware) const;
+  std::vector<std::string> hardware_for(const std::string& endpoint) const;
+};
+
+struct PriceTable {
+  std::string currency = "USD";
+  Provenance provenance;
+  std::map<std::string, double> gpu_per_second;  // per GPU type
+  double cpu_core_per_second = 0;
+  double memory_gib_per_second = 0;
+  // Resources a container of each kind reserves besides its GPU (billed per core and GiB).
+  double gpu_container_cores = 2;
+  double gpu_container_memory_gib = 8;
+  double cpu_container_cores = 4;
+  double cpu_container_memory_gib = 8;
+  double orchestrator_cores = 1;
+  double orchestrator_memory_gib = 2;
+  // $/s of a container of this hardware ("CPU" = a CPU-only container).
+  double container_per_second(const std::string& hardware) const;
+  double orchestrator_per_second() const;
+  bool known(const std::string& hardware) const;
+};
+
+struct Platform {
+  double billing_granularity_s = 1;
+  double minimum_billed_s = 0;
+  double scale_down_window_s = 60;
+  int max_containers = 100;               // per hardware type
+  std::map<std::string, int> warm_idle;   // containers idle and warm right now, per hardware
+  double queue_wait_s = 0;                // current wait for a container (all busy)
+  // Share of a container's idle tail this job pays: 1 = it stays idle the whole window
+  // (nothing reuses it), 0 = the next job reuses it at once.
+  double idle_tail_share = 1.0;
+  double billed(double seconds) const;    // rounded up to the granularity, at least the minimum
+};
+
+enum class Objective { kCheapestWithinDeadline, kFastestWithinBudget, kBalanced };
+
+struct Policy {
+  Objective objective = Objective::kCheapestWithinDeadline;
+  double deadline_s = 60;
+  double budget_usd = 1.0;
+  double weight = 0.5;            // balanced: weight of cost against time
+  bool use_p90 = true;            // judge time by its 90th percentile (else the mean)
+  int max_parallel = 16;
+  int min_frames_per_chunk = 15;
+  std::vector<std::string> allowed_hardware;  // empty: all the profile has
+  bool adaptive = false;          // account for the platform's warm pool and queue
+  std::string describe() const;
+};
+
+Profile parse_profile(const nlohmann::json& j);
+PriceTable parse_prices(const nlohmann::json& j);
+Platform parse_platform(const nlohmann::json& j);
+Policy parse_policy(const nlohmann::json& j);
+nlohmann::json to_json(const Profile& p);
+nlohmann::json to_json(const PriceTable& p);
+nlohmann::json to_json(const Policy& p);
+nlohmann::json to_json(const Platform& p);
+
+// The defaults: what the old system knew (inherited, with sources) and Modal's 2026 prices.
+Profile default_profile();
+PriceTable default_prices();
+Platform default_platform();
+Policy default_policy();
+
+// Reads a JSON file (Error(kNotFound) / Error(kBadInput) naming the file).
+nlohmann::json read_json_file(const std::string& path);
+
+}  // namespace reelscale::plan

@@ -1,0 +1,232 @@
+// plan/planner.cpp — candidate search, objectives and the Pareto front.
+#include "plan/planner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace reelscale::plan {
+
+namespace {
+std::string money(double v) {
+  std::ostringstream os;
+  os.precision(v < 0.01 ? 3 : 4);
+  os << "$" << v;
+  return os.str();
+}
+std::string secs(double v) {
+  std::ostringstream os;
+  os.precision(3);
+  os << v << " s";
+  return os.str();
+}
+}  // namespace
+
+class StartupTables {
+ public:
+  // The table for a cell, built on first use. Thread-safe.
+  const MaxOfDraws& get(const std::string& endpoint, const std::string& hardware, const Cell& cell, int max_count) {
+    std::lock_guard lock(mutex_);
+    auto& slot = tables_[endpoint + "/" + hardware];
+    if (!slot || slot->max_count() < max_count) {
+      slot = std::make_unique<MaxOfDraws>(cell.warm_start_s, cell.cold_start_s, std::max(max_count, 16));
+    }
+    return *slot;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<MaxOfDraws>> tables_;
+};
+
+Planner::Planner(const Profile& profile, const PriceTable& prices, const Platform& platform, const Policy& policy)
+    : Planner(profile, prices, platform, policy, std::make_shared<StartupTables>()) {}
+
+Planner::Planner(const Profile& profile, const PriceTable& prices, const Platform& platform, const Policy& policy,
+                 std::shared_ptr<StartupTables> tables)
+    : profile(profile), prices(prices), platform(platform), policy(policy), tables_(std::move(tables)) {}
+
+Planner Planner::with_platform(const Platform& other) const { return Planner(profile, prices, other, policy, tables_); }
+
+std::vector<std::string> Planner::hardware(const std::string& endpoint) const {
+  std::vector<std::string> out;
+  for (const std::string& hw : profile.hardware_for(endpoint)) {
+    if (!prices.known(hw)) continue;
+    if (!policy.allowed_hardware.empty() &&
+        std::find(policy.allowed_hardware.begin(), policy.allowed_hardware.end(), hw) == policy.allowed_hardware.end()) {
+      continue;
+    }
+    out.push_back(hw);
+  }
+  return out;
+}
+
+int Planner::max_chunks(const JobShape& job) const {
+  const int64_t by_frames = std::max<int64_t>(1, job.frames / std::max(1, policy.min_frames_per_chunk));
+  return static_cast<int>(std::min<int64_t>({by_frames, policy.max_parallel, platform.max_containers, job.frames}));
+}
+
+Estimate Planner::choose(const JobShape& job) const {
+  const std::vector<std::string> hws = hardware(job.endpoint);
+  if (hws.empty()) fail(ErrorKind::kBadInput, "no hardware is allowed for " + job.endpoint);
+  const int n_max = max_chunks(job);
+  const bool p90 = policy.use_p90;
+  // Track the objective's best and, for infeasible policies, the closest.
+  Estimate best, closest;
+  bool have_best = false, have_closest = false;
+  double min_cost = INFINITY, min_time = INFINITY;
+  std::vector<Estimate> all;
+  if (policy.objective == Objective::kBalanced) all.reserve(hws.size() * n_max);
+  for (const std::string& hw : hws) {
+    const Cell& cell = profile.cell(job.endpoint, hw);
+    const MaxOfDraws& startups = tables_->get(job.endpoint, hw, cell, n_max);
+    for (int n = 1; n <= n_max; ++n) {
+      Estimate e = estimate(profile, prices, platform, job, hw, n, policy.adaptive, &startups);
+      const double t = e.time(p90);
+      switch (policy.objective) {
+        case Objective::kCheapestWithinDeadline:
+          if (t <= policy.deadline_s && (!have_best || e.cost < best.cost || (e.cost == best.cost && t < best.time(p90)))) {
+            best = e;
+            have_best = true;
+          }
+          if (!have_closest || t < closest.time(p90)) {
+            closest = e;
+            have_closest = true;
+          }
+          break;
+        case Objective::kFastestWithinBudget:
+          if (e.cost <= policy.budget_usd && (!have_best || t < best.time(p90) || (t == best.time(p90) && e.cost < best.cost))) {
+            best = e;
+            have_best = true;
+          }
+          if (!have_closest || e.cost < closest.cost) {
+            closest = e;
+            have_closest = true;
+          }
+          break;
+        case Objective::kBalanced:
+          min_cost = std::min(min_cost, e.cost);
+          min_time = std::min(min_time, t);
+          all.push_back(std::move(e));
+          break;
+      }
+    }
+  }
+  if (policy.objective == Objective::kBalanced) {
+    auto score = [&](const Estimate& e) {
+      return policy.weight * e.cost / std::max(min_cost, 1e-12) + (1 - policy.weight) * e.time(p90) / std::max(min_time, 1e-9);
+    };
+    const Estimate* b = &all.front();
+    for (const Estimate& e : all) {
+      if (score(e) < score(*b) - 1e-12) b = &e;
+    }
+    return *b;
+  }
+  return have_best ? best : closest;
+}
+
+PlanResult Planner::plan(const JobShape& job) const {
+  const auto start = std::chrono::steady_clock::now();
+  PlanResult r;
+  const std::vector<std::string> hws = hardware(job.endpoint);
+  if (hws.empty()) {
+    fail(ErrorKind::kBadInput, "no hardware is allowed for " + job.endpoint + " (check the policy's allowed_hardware, "
+                               "the profile and the price table)");
+  }
+  const int n_max = max_chunks(job);
+  r.candidates.reserve(hws.size() * n_max);
+  for (const std::string& hw : hws) {
+    const Cell& cell = profile.cell(job.endpoint, hw);
+    const MaxOfDraws& startups = tables_->get(job.endpoint, hw, cell, n_max);
+    for (int n = 1; n <= n_max; ++n) {
+      r.candidates.push_back(estimate(profile, prices, platform, job, hw, n, policy.adaptive, &startups));
+    }
+  }
+  const bool p90 = policy.use_p90;
+  auto faster = [&](const Estimate& a, const Estimate& b) {
+    if (a.time(p90) != b.time(p90)) return a.time(p90) < b.time(p90);
+    if (a.cost != b.cost) return a.cost < b.cost;
+    return a.chunks < b.chunks;
+  };
+  auto cheaper = [&](const Estimate& a, const Estimate& b) {
+    if (a.cost != b.cost) return a.cost < b.cost;
+    if (a.time(p90) != b.time(p90)) return a.time(p90) < b.time(p90);
+    return a.chunks < b.chunks;
+  };
+  // Pareto front: sorted by time, keep each that is cheaper than everything faster.
+  std::vector<Estimate> by_time = r.candidates;
+  std::sort(by_time.begin(), by_time.end(), faster);
+  double best_cost = INFINITY;
+  for (const Estimate& e : by_time) {
+    if (e.cost < best_cost - 1e-12) {
+      r.pareto.push_back(e);
+      best_cost = e.cost;
+    }
+  }
+  const std::string metric = p90 ? "p90" : "mean";
+  switch (policy.objective) {
+    case Objective::kCheapestWithinDeadline: {
+      const Estimate* best = nullptr;
+      for (const Estimate& e : r.candidates) {
+        if (e.time(p90) <= policy.deadline_s && (!best || cheaper(e, *best))) best = &e;
+      }
+      if (best) {
+        r.feasible = true;
+        r.chosen = *best;
+        r.reason = "cheapest (" + money(best->cost) + ") of the choices that finish within the " + secs(policy.deadline_s) +
+                   " deadline (" + metric + " " + secs(best->time(p90)) + ")";
+      } else {
+        r.chosen = by_time.front();
+        r.reason = "infeasible: nothing finishes within the " + secs(policy.deadline_s) + " deadline; the fastest, " +
+                   r.chosen.label() + ", takes " + secs(r.chosen.time(p90)) + " (" + metric + ")";
+      }
+      break;
+    }
+    case Objective::kFastestWithinBudget: {
+      const Estimate* best = nullptr;
+      for (const Estimate& e : r.candidates) {
+        if (e.cost <= policy.budget_usd && (!best || faster(e, *best))) best = &e;
+      }
+      if (best) {
+        r.feasible = true;
+        r.chosen = *best;
+        r.reason = "fastest (" + metric + " " + secs(best->time(p90)) + ") of the choices within the " +
+                   money(policy.budget_usd) + " budget (" + money(best->cost) + ")";
+      } else {
+        r.chosen = *std::min_element(r.candidates.begin(), r.candidates.end(), cheaper);
+        r.reason = "infeasible: nothing fits the " + money(policy.budget_usd) + " budget; the cheapest, " +
+                   r.chosen.label() + ", costs " + money(r.chosen.cost);
+      }
+      break;
+    }
+    case Objective::kBalanced: {
+      double min_cost = INFINITY, min_time = INFINITY;
+      for (const Estimate& e : r.candidates) {
+        min_cost = std::min(min_cost, e.cost);
+        min_time = std::min(min_time, e.time(p90));
+      }
+      auto score = [&](const Estimate& e) {
+        return policy.weight * e.cost / std::max(min_cost, 1e-12) + (1 - policy.weight) * e.time(p90) / std::max(min_time, 1e-9);
+      };
+      const Estimate* best = &r.candidates.front();
+      for (const Estimate& e : r.candidates) {
+        if (score(e) < score(*best) - 1e-12) best = &e;
+      }
+      r.feasible = true;
+      r.chosen = *best;
+      std::ostringstream os;
+      os.precision(3);
+      os << "best balance (score " << score(*best) << " = " << policy.weight << " x cost/cheapest + "
+         << 1 - policy.weight << " x time/fastest)";
+      r.reason = os.str();
+      break;
+    }
+  }
+  r.planning_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace reelscale::plan

@@ -1,0 +1,397 @@
+// tests/plan/plan_test.cpp — the planner's maths against hand-computed cases, its
+// properties over many random inputs, bad input files, thresholds, the simulator and
+// the report.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "common/error.h"
+#include "plan/planner.h"
+#include "plan/report.h"
+#include "plan/simulator.h"
+#include "plan/thresholds.h"
+#include "test_media.h"
+
+using namespace reelscale;
+using namespace reelscale::plan;
+using nlohmann::json;
+namespace rt = reelscale::testing;
+
+namespace {
+
+// A small world with constant figures, so every number can be worked out by hand.
+struct World {
+  Profile profile;
+  PriceTable prices;
+  Platform platform;
+  Policy policy;
+  World() {
+    Cell c;
+    c.frame_time.ms_at_reference = 100;
+    c.cold_start_s = Distribution::constant(10);
+    c.warm_start_s = Distribution::constant(1);
+    profile.cells["e"]["X"] = c;
+    Cell fast = c;
+    fast.frame_time.ms_at_reference = 25;
+    profile.cells["e"]["Y"] = fast;
+    profile.orchestrator_start_s = Distribution::constant(2);
+    profile.request_latency_s = Distribution::constant(0.5);
+    profile.download_mb_per_s = 100;
+    profile.upload_mb_per_s = 50;
+    profile.preroll_s = Distribution::constant(0.3);
+    profile.join = {1, 0.5, 0, {}};
+    profile.cleanup_s = Distribution::constant(0.2);
+    profile.source_mbit_per_s = 8;
+    profile.output_mbit_per_s_at_reference = 8;
+    prices.gpu_per_second = {{"X", 0.001}, {"Y", 0.004}};
+    prices.cpu_core_per_second = 0.0001;
+    prices.memory_gib_per_second = 0;
+    prices.gpu_container_cores = 0;
+    prices.gpu_container_memory_gib = 0;
+    prices.orchestrator_cores = 1;
+    prices.orchestrator_memory_gib = 0;
+  }
+  JobShape job(int64_t frames) const {
+    JobShape j;
+    j.endpoint = "e";
+    j.frames = frames;
+    j.fps = 10;
+    return j;
+  }
+};
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(Distribution, QuantilesAndMaxima) {
+  const Distribution ln = Distribution::lognormal(10, 25);
+  EXPECT_NEAR(ln.quantile(0.5), 10, 1e-6);
+  EXPECT_NEAR(ln.quantile(0.9), 25, 1e-4);
+  EXPECT_NEAR(ln.cdf(ln.quantile(0.3)), 0.3, 1e-6);
+  const Distribution u = Distribution::uniform(0, 1);
+  for (int n : {1, 2, 4, 8, 16}) {
+    // Max of n uniforms: mean n/(n+1), q-quantile q^(1/n).
+    EXPECT_NEAR(max_mean(u, 0, u, n), n / (n + 1.0), 1e-3) << n;
+    EXPECT_NEAR(max_quantile(u, 0, u, n, 0.9), std::pow(0.9, 1.0 / n), 1e-9) << n;
+    const MaxOfDraws table(u, u, 16);
+    EXPECT_NEAR(table.mean(0, n), n / (n + 1.0), 2e-3) << n;
+  }
+  // The tabulated lognormal maxima agree with a Monte Carlo estimate.
+  const MaxOfDraws table(Distribution::constant(0.3), ln, 16);
+  std::mt19937_64 rng(5);
+  for (int n : {1, 4, 16}) {
+    std::vector<double> maxima;
+    for (int s = 0; s < 40000; ++s) {
+      double m = 0;
+      for (int i = 0; i < n; ++i) m = std::max(m, ln.sample(rng));
+      maxima.push_back(m);
+    }
+    double mean = 0;
+    for (double m : maxima) mean += m;
+    mean /= maxima.size();
+    std::sort(maxima.begin(), maxima.end());
+    EXPECT_NEAR(table.mean(0, n) / mean, 1.0, 0.02) << n;
+    EXPECT_NEAR(table.p90(0, n) / maxima[static_cast<size_t>(0.9 * maxima.size())], 1.0, 0.03) << n;
+  }
+  // Warm draws mixed in lower the slowest start.
+  EXPECT_LT(table.mean(3, 1), table.mean(0, 4));
+}
+
+TEST(CostModel, HandComputedCase) {
+  const World w;
+  const Estimate e = estimate(w.profile, w.prices, w.platform, w.job(100), "X", 2, false);
+  // 100 frames at 10 fps = 10 s; 10 MB in, 10 MB out; two chunks of 50 frames.
+  EXPECT_EQ(e.largest_chunk, 50);
+  EXPECT_NEAR(e.transfer_s, 0.5 + 0.05 + 0.1, 1e-9);
+  EXPECT_NEAR(e.preroll_s, 0.3, 1e-9);
+  EXPECT_NEAR(e.compute_s, 5.0, 1e-9);
+  EXPECT_NEAR(e.join_s, 1 + 0.5 * 2, 1e-9);
+  EXPECT_NEAR(e.final_upload_s, 0.5 + 0.2, 1e-9);
+  EXPECT_NEAR(e.wall_mean_s, 2 + 10 + 5.95 + 2 + 0.7 + 0.2, 1e-9);
+  EXPECT_NEAR(e.wall_p90_s, e.wall_mean_s, 1e-9);  // nothing random
+  // Containers: 10 s start + busy (5.65 s and 5.95 s) + 60 s idle tail, rounded up to whole
+  // seconds: 76 + 76; the orchestrator its 20.85 s -> 21 s at $0.0001/s.
+  EXPECT_NEAR(e.container_seconds, 152, 1e-9);
+  EXPECT_NEAR(e.cost, 152 * 0.001 + 21 * 0.0001, 1e-12);
+  EXPECT_NEAR(e.cost_idle_tail, 2 * 60 * 0.001, 1e-12);
+  // One chunk: no pre-roll, no join, no separate final upload.
+  const Estimate one = estimate(w.profile, w.prices, w.platform, w.job(100), "X", 1, false);
+  EXPECT_EQ(one.join_s, 0);
+  EXPECT_EQ(one.preroll_s, 0);
+  EXPECT_EQ(one.final_upload_s, 0);
+  EXPECT_NEAR(one.wall_mean_s, 2 + 10 + (0.5 + 0.1 + 0.2 + 10) + 0.2, 1e-9);
+}
+
+TEST(CostModel, MonteCarloAgreesWithTheAnalyticModel) {
+  const Profile profile = default_profile();
+  const PriceTable prices = default_prices();
+  const Platform platform;
+  for (int n : {1, 4, 12}) {
+    const JobShape job = JobShape::of_length("framing_ai", 30);
+    const Estimate a = estimate(profile, prices, platform, job, "T4", n, false);
+    const Estimate mc = estimate_monte_carlo(profile, prices, platform, job, "T4", n, false, 20000, 3);
+    EXPECT_NEAR(mc.wall_mean_s / a.wall_mean_s, 1.0, 0.03) << n;
+    EXPECT_NEAR(mc.cost / a.cost, 1.0, 0.02) << n;
+    // The analytic p90 adds the parts' p90s: an upper bound, not far above.
+    EXPECT_LE(mc.wall_p90_s, a.wall_p90_s * 1.01) << n;
+    EXPECT_GE(mc.wall_p90_s, a.wall_p90_s * 0.85) << n;
+  }
+}
+
+TEST(CostModel, WarmIdleContainersCutTimeAndCost) {
+  const World w;
+  Platform warm = w.platform;
+  warm.warm_idle["X"] = 2;
+  const Estimate cold = estimate(w.profile, w.prices, w.platform, w.job(100), "X", 2, true);
+  const Estimate hot = estimate(w.profile, w.prices, warm, w.job(100), "X", 2, true);
+  EXPECT_EQ(hot.warm_chunks, 2);
+  EXPECT_NEAR(cold.wall_mean_s - hot.wall_mean_s, 10 - 1, 1e-9);  // cold start 10 s against warm 1 s
+  EXPECT_LT(hot.cost, cold.cost);
+  EXPECT_EQ(hot.cost_idle_tail, 0);
+}
+
+TEST(CostModel, Properties) {
+  const Profile profile = default_profile();
+  const PriceTable prices = default_prices();
+  const Platform platform;
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> length(0.5, 300), factor(1.01, 3);
+  for (int trial = 0; trial < 200; ++trial) {
+    const JobShape job = JobShape::of_length(trial % 2 ? "framing_ai" : "overlay", length(rng));
+    for (const std::string hw : {"T4", "H100", "CPU"}) {
+      double previous_seconds = 0;
+      for (int n = 1; n <= std::min<int64_t>(16, job.frames); ++n) {
+        const Estimate e = estimate(profile, prices, platform, job, hw, n, false);
+        if (n == 1) {
+          EXPECT_EQ(e.join_s, 0);
+        }
+        // Total billed container-seconds never fall as N grows.
+        EXPECT_GE(e.container_seconds, previous_seconds - 1e-9) << hw << " n=" << n;
+        previous_seconds = e.container_seconds;
+        // Cost never falls when a price rises.
+        PriceTable dearer = prices;
+        const double k = factor(rng);
+        if (hw == "CPU") dearer.cpu_core_per_second *= k;
+        else dearer.gpu_per_second[hw] *= k;
+        EXPECT_GE(estimate(profile, dearer, platform, job, hw, n, false).cost, e.cost) << hw << " n=" << n;
+        dearer = prices;
+        dearer.memory_gib_per_second *= k;
+        EXPECT_GE(estimate(profile, dearer, platform, job, hw, n, false).cost, e.cost);
+      }
+    }
+  }
+}
+
+TEST(Planner, FeasibleDeadlinesAreMetAndInfeasibleOnesSaySo) {
+  const Profile profile = default_profile();
+  const PriceTable prices = default_prices();
+  const Platform platform;
+  std::mt19937_64 rng(2);
+  std::uniform_real_distribution<double> length(0.5, 200), deadline(5, 400), budget(0.001, 2);
+  int feasible = 0, infeasible = 0;
+  for (int trial = 0; trial < 150; ++trial) {
+    Policy policy;
+    policy.deadline_s = deadline(rng);
+    const Planner planner(profile, prices, platform, policy);
+    const JobShape job = JobShape::of_length("framing_ai", length(rng));
+    const PlanResult r = planner.plan(job);
+    bool any = false;
+    for (const Estimate& e : r.candidates) any = any || e.time(true) <= policy.deadline_s;
+    EXPECT_EQ(r.feasible, any);
+    if (r.feasible) {
+      ++feasible;
+      EXPECT_LE(r.chosen.time(true), policy.deadline_s);
+      for (const Estimate& e : r.candidates) {
+        if (e.time(true) <= policy.deadline_s) {
+          EXPECT_GE(e.cost, r.chosen.cost - 1e-12);
+        }
+      }
+    } else {
+      ++infeasible;
+      EXPECT_NE(r.reason.find("infeasible"), std::string::npos);
+      for (const Estimate& e : r.candidates) EXPECT_GE(e.time(true), r.chosen.time(true));
+    }
+    // choose() agrees with plan().
+    const Estimate c = planner.choose(job);
+    EXPECT_EQ(c.label(), r.chosen.label());
+    // Fastest within a budget.
+    Policy money = policy;
+    money.objective = Objective::kFastestWithinBudget;
+    money.budget_usd = budget(rng);
+    const PlanResult b = Planner(profile, prices, platform, money).plan(job);
+    if (b.feasible) {
+      EXPECT_LE(b.chosen.cost, money.budget_usd);
+      for (const Estimate& e : b.candidates) {
+        if (e.cost <= money.budget_usd) {
+          EXPECT_GE(e.time(true), b.chosen.time(true));
+        }
+      }
+    }
+  }
+  EXPECT_GT(feasible, 10);
+  EXPECT_GT(infeasible, 10);
+}
+
+TEST(Planner, ParetoFrontAndBalanced) {
+  const Profile profile = default_profile();
+  const PriceTable prices = default_prices();
+  const Platform platform;
+  Policy policy;
+  policy.objective = Objective::kBalanced;
+  const PlanResult r = Planner(profile, prices, platform, policy).plan(JobShape::of_length("framing_ai", 30));
+  ASSERT_FALSE(r.pareto.empty());
+  for (size_t i = 1; i < r.pareto.size(); ++i) {
+    EXPECT_GT(r.pareto[i].time(true), r.pareto[i - 1].time(true));
+    EXPECT_LT(r.pareto[i].cost, r.pareto[i - 1].cost);
+  }
+  for (const Estimate& c : r.candidates) {
+    for (const Estimate& p : r.pareto) {
+      EXPECT_FALSE(c.time(true) < p.time(true) && c.cost < p.cost) << c.label() << " beats " << p.label();
+    }
+  }
+  // The balanced choice is on the front.
+  bool on_front = false;
+  for (const Estimate& p : r.pareto) on_front = on_front || p.label() == r.chosen.label();
+  EXPECT_TRUE(on_front);
+}
+
+TEST(Planner, BadFilesNameTheField) {
+  EXPECT_NE(error_of([] { parse_profile(json::object()); }).find("endpoints is required"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_profile({{"endpoints", {{"framing_ai", {{"T4", {{"ms_per_frame", -3}}}}}}}}); })
+                .find("endpoints.framing_ai.T4.ms_per_frame is -3"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_profile({{"endpoints", {{"framing_ai", {{"T4", {{"ms_per_frame", 3}}}}}}}}); })
+                .find("endpoints.framing_ai.T4.cold_start_s is required"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              parse_profile({{"endpoints", {{"e", {{"T4", {{"ms_per_frame", 3}, {"cold_start_s", {{"lognormal", {{"median", 5}, {"p90", 2}}}}}}}}}}}});
+            }).find("endpoints.e.T4.cold_start_s lognormal needs 0 < median <= p90"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_profile({{"endpoints", {{"e", {{"T4", {{"ms_per_frame", 3}, {"cold_start_s", 1}, {"colour", 1}}}}}}}}); })
+                .find("unknown field 'endpoints.e.T4.colour'"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_policy({{"objective", "cheapest"}}); }).find("objective 'cheapest' is not one of"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_policy({{"deadline_s", -5}}); }).find("deadline_s is -5"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_policy({{"max_parallel", 0}}); }).find("max_parallel is 0"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_prices({{"gpu_per_second", {{"T4", -1}}}, {"cpu_core_per_second", 0}, {"memory_gib_per_second", 0}}); })
+                .find("gpu_per_second.T4 must be a number >= 0"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_prices({{"gpu_per_second", {{"T4", 1}}}}); }).find("cpu_core_per_second is required"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_platform({{"scale_down_window_s", "long"}}); }).find("scale_down_window_s must be a number"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { read_json_file("/nonexistent/profile.json"); }).find("file not found"), std::string::npos);
+  // Round trips.
+  const Profile p = parse_profile(to_json(default_profile()));
+  EXPECT_EQ(p.cells.at("framing_ai").at("T4").frame_time.ms_at_reference, 681);
+  EXPECT_NEAR(p.cells.at("framing_ai").at("T4").cold_start_s.quantile(0.9), 25, 1e-6);
+  EXPECT_EQ(parse_prices(to_json(default_prices())).gpu_per_second.at("H100"), 0.001097);
+  EXPECT_EQ(parse_policy(to_json(default_policy())).deadline_s, 60);
+}
+
+TEST(Thresholds, ContiguousExactAndExplained) {
+  const Profile profile = default_profile();
+  const PriceTable prices = default_prices();
+  const Platform platform;
+  Policy policy;
+  policy.allowed_hardware = {"T4"};
+  policy.deadline_s = 600;
+  const Planner planner(profile, prices, platform, policy);
+  const ThresholdTable t = sweep_thresholds(planner, "framing_ai", 0.5, 300);
+  ASSERT_GE(t.rows.size(), 3u);
+  EXPECT_EQ(t.rows.front().from_s, 0);
+  EXPECT_TRUE(std::isinf(t.rows.back().to_s));
+  for (size_t i = 1; i < t.rows.size(); ++i) {
+    EXPECT_EQ(t.rows[i].from_s, t.rows[i - 1].to_s);
+    // Longer clips never get fewer T4s under a deadline.
+    EXPECT_GE(t.rows[i].chunks, t.rows[i - 1].chunks);
+    EXPECT_FALSE(t.rows[i].why.empty());
+    // Exact to the frame: the new choice at the break-even, the old one a frame earlier.
+    const int64_t f = static_cast<int64_t>(std::llround(t.rows[i].from_s * 30));
+    JobShape at = JobShape::of_length("framing_ai", 1);
+    at.frames = f;
+    EXPECT_EQ(planner.plan(at).chosen.chunks, t.rows[i].chunks);
+    at.frames = f - 1;
+    EXPECT_EQ(planner.plan(at).chosen.chunks, t.rows[i - 1].chunks);
+  }
+  EXPECT_NE(t.rows[1].why.find("would miss the 600 s deadline"), std::string::npos) << t.rows[1].why;
+  // The Python form is valid Python holding the same table.
+  rt::TempDir dir;
+  std::ofstream(dir / "t.py") << to_python(t);
+  const auto r = rt::run_command("python3 -c \"exec(open('" + (dir / "t.py").string() +
+                                 "').read()); k = sorted(CHUNK_THRESHOLDS); print(len(k), CHUNK_THRESHOLDS[k[-1]]['chunks'], k[-1][1])\"");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, std::to_string(t.rows.size()) + " " + std::to_string(t.rows.back().chunks) + " inf\n");
+}
+
+TEST(Simulator, MatchesTheCostModelForALonelyJobAndCountsReuse) {
+  World w;
+  Workload load;
+  load.endpoint = "e";
+  load.length_s = Distribution::constant(10);
+  load.fps = 10;
+  load.hourly = Workload::default_hourly();
+  load.jobs_per_day = 3;  // hours apart: every job alone, every container cold
+  const auto fixed = [](const JobShape&, const LoadView&) { return Decision{"X", 2}; };
+  const SimulationResult alone = simulate(w.profile, w.prices, w.platform, load, fixed);
+  ASSERT_GT(alone.jobs, 0);
+  const Estimate e = estimate(w.profile, w.prices, w.platform, w.job(100), "X", 2, false);
+  EXPECT_NEAR(alone.latency_p50_s, e.wall_mean_s, 1e-6);
+  EXPECT_EQ(alone.warm_starts, 0);
+  EXPECT_NEAR(alone.billed_container_s / alone.jobs, e.container_seconds, 1e-6);
+  EXPECT_NEAR(alone.cost_usd / alone.jobs, e.cost, 1e-6);
+  // Busy: later jobs reuse warm containers, and idle time is billed.
+  load.jobs_per_day = 20000;
+  const SimulationResult busy = simulate(w.profile, w.prices, w.platform, load, fixed);
+  EXPECT_NEAR(static_cast<double>(busy.jobs), 20000, 5 * std::sqrt(20000.0));
+  EXPECT_GT(busy.warm_starts, busy.cold_starts);
+  EXPECT_GT(busy.idle_share, 0);
+  EXPECT_LT(busy.idle_share, 1);
+  EXPECT_GE(busy.billed_container_s, busy.busy_container_s);
+  EXPECT_LT(busy.cost_usd / busy.jobs, e.cost);  // reuse shares the idle tails
+  // Deterministic for a seed.
+  EXPECT_EQ(simulate(w.profile, w.prices, w.platform, load, fixed).cost_usd, busy.cost_usd);
+}
+
+TEST(Report, RowsCsvSvgAndMarkdown) {
+  const Profile profile = default_profile();
+  const PriceTable prices = default_prices();
+  const Platform platform;
+  Policy policy;
+  policy.deadline_s = 300;
+  const Planner planner(profile, prices, platform, policy);
+  Workload w;
+  w.hourly = Workload::default_hourly();
+  w.length_s = parse_lengths("list:5,12,30,60");
+  const ThresholdTable old = old_system_table();
+  const auto rows = usage_report(profile, prices, platform, w, {100, 1000},
+                                 {{"planner", planner_decider(planner)}, {"old table", table_decider(old)}});
+  ASSERT_EQ(rows.size(), 4u);
+  for (const auto& r : rows) {
+    EXPECT_GT(r.usd_per_month, 0);
+    EXPECT_GT(r.p95_s, 0);
+  }
+  EXPECT_GT(rows[1].usd_per_month, rows[0].usd_per_month);  // more videos cost more
+  const std::string csv = report_csv(rows);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5);
+  const std::string svg = report_svg(rows);
+  EXPECT_EQ(svg.find("<svg"), 0u);
+  size_t lines = 0;
+  for (size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1)) ++lines;
+  EXPECT_EQ(lines, 2u);
+  EXPECT_NE(report_markdown(rows, "ctx").find("| old table | 1000 |"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_lengths("gamma:1,2"); }).find("neither"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_lengths("list:5,-1"); }).find("'-1' is not a positive number"), std::string::npos);
+}
