@@ -10,6 +10,8 @@ Commands::Commands(CLI::App& app) {
   commands_.push_back(make_thresholds_command(app));
   commands_.push_back(make_simulate_command(app));
   commands_.push_back(make_report_command(app));
+  commands_.push_back(make_run_command(app));
+  commands_.push_back(make_worker_command(app));
 }
 
 Commands::~Commands() = default;

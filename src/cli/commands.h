@@ -32,5 +32,7 @@ std::unique_ptr<Command> make_plan_command(CLI::App& parent);
 std::unique_ptr<Command> make_thresholds_command(CLI::App& parent);
 std::unique_ptr<Command> make_simulate_command(CLI::App& parent);
 std::unique_ptr<Command> make_report_command(CLI::App& parent);
+std::unique_ptr<Command> make_run_command(CLI::App& parent);
+std::unique_ptr<Command> make_worker_command(CLI::App& parent);
 
 }  // namespace reelscale::cli

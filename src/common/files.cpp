@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <random>
 #include <system_error>
 
@@ -55,6 +57,22 @@ void AtomicOutputFile::commit() {
   if (ec) fail(ErrorKind::kIo, "cannot move the output into place at " + final_path_.string() +
                                    ": " + ec.message());
   committed_ = true;
+}
+
+double seconds_since_process_start() {
+  std::ifstream stat("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto paren = text.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(text.substr(paren + 2));
+  std::string field;
+  // Fields after the command name start at 3 (state); starttime is field 22.
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+  }
+  double uptime = 0;
+  std::ifstream("/proc/uptime") >> uptime;
+  const double start = std::stod(field) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return std::max(0.0, uptime - start);
 }
 
 void check_input_file(const fs::path& input) {

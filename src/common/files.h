@@ -49,6 +49,10 @@ class AtomicOutputFile {
 // Throws Error(kBadInput) naming the problem.
 void check_output_path(const std::filesystem::path& output, const std::filesystem::path& input);
 
+// Seconds since this process started (from /proc: includes loading shared libraries
+// before main), or 0 if unknown.
+double seconds_since_process_start();
+
 // Checks that a local input file exists, is a regular file and is not empty.
 void check_input_file(const std::filesystem::path& input);
 

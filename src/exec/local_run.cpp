@@ -2,11 +2,10 @@
 #include "exec/local_run.h"
 
 #include <chrono>
-#include <exception>
-#include <mutex>
 #include <thread>
 
 #include "common/files.h"
+#include "exec/executor.h"
 
 namespace reelscale::exec {
 
@@ -32,8 +31,8 @@ LocalRunResult run_local(const LocalRunRequest& req) {
   LocalRunResult result;
   if (!req.make_processor) fail(ErrorKind::kInternal, "no processor for the job");
   if (req.chunks < 1) fail(ErrorKind::kBadInput, "--chunks must be at least 1");
-  if (!req.input.bytes) check_output_path(req.output, req.input.path);
-  else check_output_path(req.output, "");
+  if (req.input.bytes) fail(ErrorKind::kInternal, "run_local reads local files; remote inputs go through the orchestrator");
+  check_output_path(req.output, req.input.path);
   media::check_output_container(req.output);
 
   result.probe = req.probe ? *req.probe : media::probe_video(req.input);
@@ -56,51 +55,40 @@ LocalRunResult run_local(const LocalRunRequest& req) {
   encoder.validate_options();
   if (encoder.threads == 0) encoder.threads = std::max(1, static_cast<int>(cores) / slots);
 
-  result.chunks.resize(ranges.size());
-  std::vector<media::ChunkFile> files(ranges.size());
+  // The chunk tasks, as the orchestrator would send them, writing into the scratch folder.
+  process::JobSpec job;
+  job.endpoint = process::Endpoint::kCopy;
+  job.input = req.input.path;
+  job.output = req.output;
+  job.segments = req.segments;
+  job.fps = result.fps;
+  std::vector<ChunkTaskSpec> tasks;
+  std::vector<media::ChunkFile> files;
   for (size_t i = 0; i < ranges.size(); ++i) {
-    files[i] = {(scratch.path() / ("chunk-" + std::to_string(i) + ".mp4")).string(), ranges[i].begin, ranges[i].size()};
-    result.chunks[i].range = ranges[i];
+    ChunkTaskSpec t;
+    t.task_id = std::to_string(i);
+    t.index = static_cast<int>(i);
+    t.job = job;
+    t.input = req.input.path;
+    t.probe = probe;
+    t.fps = result.fps;
+    t.range = ranges[i];
+    t.output = (scratch.path() / ("chunk-" + std::to_string(i) + ".mp4")).string();
+    t.encoder = encoder;
+    files.push_back({t.output, ranges[i].begin, ranges[i].size()});
+    tasks.push_back(std::move(t));
   }
-
-  std::atomic<size_t> next_chunk{0};
-  std::atomic<bool> failed{false};
-  std::atomic<int64_t> frames_done{0};
-  std::atomic<int64_t> skipped{0};
-  std::mutex error_mutex;
-  std::exception_ptr first_error;
+  store::ObjectStore local_files{store::S3Config{}};
+  LocalExecutor executor(
+      slots, [&](const process::JobSpec&) -> process::SlotProcessorFactory { return req.make_processor; }, local_files,
+      scratch.path());
+  if (req.observer) executor.set_observer(req.observer);
   const auto chunks_start = Clock::now();
-  auto slot_main = [&] {
-    try {
-      std::unique_ptr<process::FrameProcessor> processor = req.make_processor(probe);
-      while (true) {
-        if (failed.load() || (req.cancel && req.cancel->load())) break;
-        const size_t i = next_chunk.fetch_add(1);
-        if (i >= ranges.size()) break;
-        ChunkTask task{req.input, &probe, &timeline, ranges[i], files[i].path, encoder, 1};
-        int64_t reported = 0;
-        auto progress = [&](int64_t done) {
-          frames_done += done - reported;
-          reported = done;
-          if (req.progress) req.progress(frames_done.load(), result.frames);
-        };
-        result.chunks[i].stats = run_chunk(task, *processor, req.observer, progress, req.cancel);
-      }
-      skipped += processor->frames_skipped();
-    } catch (...) {
-      std::lock_guard lock(error_mutex);
-      if (!first_error) first_error = std::current_exception();
-      failed = true;
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int s = 1; s < slots; ++s) threads.emplace_back(slot_main);
-  slot_main();
-  for (auto& t : threads) t.join();
-  if (first_error) std::rethrow_exception(first_error);
-  if (req.cancel && req.cancel->load()) fail(ErrorKind::kCancelled, "the job was cancelled");
-  result.frames_skipped = skipped.load();
+  const std::vector<ChunkResult> done = executor.run(tasks, req.progress, req.cancel);
   result.chunks_seconds = seconds_since(chunks_start);
+  result.frames_skipped = executor.frames_skipped();
+  result.chunks.resize(done.size());
+  for (size_t i = 0; i < done.size(); ++i) result.chunks[i] = {ranges[i], done[i].stats};
 
   const auto join_start = Clock::now();
   media::AudioRequest audio;

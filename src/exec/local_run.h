@@ -16,7 +16,7 @@
 namespace reelscale::exec {
 
 struct LocalRunRequest {
-  media::MediaSource input;
+  media::MediaSource input;                // a local file (remote inputs go through the orchestrator)
   const media::VideoProbe* probe = nullptr;  // already probed input (else run_local probes)
   std::string output;                     // local path, written atomically
   int chunks = 1;
@@ -26,7 +26,7 @@ struct LocalRunRequest {
   media::EncoderSettings encoder;         // size comes from the processor
   media::AudioMode audio = media::AudioMode::kAuto;
   // Makes a processor for a slot; receives the probe of the input.
-  std::function<std::unique_ptr<process::FrameProcessor>(const media::VideoProbe&)> make_processor;
+  process::SlotProcessorFactory make_processor;
   FrameObserver observer;                 // optional: sees every processed frame (thread-safe use required)
   std::function<void(int64_t done, int64_t total)> progress;  // optional
   const std::atomic<bool>* cancel = nullptr;

@@ -24,7 +24,7 @@ media::Rational output_fps(const JobSpec& spec, const media::VideoProbe& probe) 
   return spec.fps;
 }
 
-SlotProcessorFactory make_processor_factory(const JobSpec& spec, const ModelSettings& settings) {
+SlotProcessorFactory make_processor_factory(const JobSpec& spec, const ModelSettings& settings, ModelCache* cache) {
   switch (spec.endpoint) {
     case Endpoint::kCopy:
       return [](const media::VideoProbe& p) -> std::unique_ptr<FrameProcessor> {
@@ -40,7 +40,7 @@ SlotProcessorFactory make_processor_factory(const JobSpec& spec, const ModelSett
         return std::make_unique<OverlayProcessor>(spec, p);
       };
     case Endpoint::kFramingAi: {
-      std::shared_ptr<const SrModel> model = load_sr_model(spec.model, settings);
+      std::shared_ptr<const SrModel> model = cache ? cache->get(spec.model, settings) : load_sr_model(spec.model, settings);
       return [spec, model, settings](const media::VideoProbe& p) -> std::unique_ptr<FrameProcessor> {
         return std::make_unique<FramingAiProcessor>(spec, p, model, settings);
       };

@@ -15,10 +15,10 @@
 
 namespace reelscale::process {
 
-using SlotProcessorFactory = std::function<std::unique_ptr<FrameProcessor>(const media::VideoProbe&)>;
-
 // Loads what the endpoint needs (throws for a missing or bad model before any work).
-SlotProcessorFactory make_processor_factory(const JobSpec& spec, const ModelSettings& settings);
+// With a cache, model weights are read once per process and shared by every job.
+SlotProcessorFactory make_processor_factory(const JobSpec& spec, const ModelSettings& settings,
+                                            ModelCache* cache = nullptr);
 
 // The output frame rate of a job: the spec's, or for endpoints that keep the source's
 // geometry (copy, overlay) without an fps, the source's own rate.

@@ -38,6 +38,21 @@ std::shared_ptr<const SrModel> load_sr_model(const std::string& model, const Mod
   return out;
 }
 
+std::shared_ptr<const SrModel> ModelCache::get(const std::string& model, const ModelSettings& settings) {
+  std::lock_guard lock(mutex_);
+  const std::string key = (settings.models_dir.empty() ? default_models_dir() : settings.models_dir) + "|" + model;
+  auto it = models_.find(key);
+  if (it != models_.end()) return it->second;
+  auto loaded = load_sr_model(model, settings);
+  models_.emplace(key, loaded);
+  return loaded;
+}
+
+size_t ModelCache::size() const {
+  std::lock_guard lock(mutex_);
+  return models_.size();
+}
+
 std::string resolve_detector_path(const ModelSettings& settings) {
   const std::string& d = settings.detector;
   if (d.find('/') != std::string::npos) return d;

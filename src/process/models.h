@@ -4,7 +4,9 @@
 // taken as a path; "random:<architecture>" gives random weights (benchmarks, tests).
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "infer/state_dict.h"
@@ -31,5 +33,16 @@ struct SrModel {
 // Throws Error(kNotFound) naming where it looked, or Error(kBadInput) for a bad file.
 std::shared_ptr<const SrModel> load_sr_model(const std::string& model, const ModelSettings& settings);
 std::string resolve_detector_path(const ModelSettings& settings);
+
+// Loaded models by name, kept for the life of a process (a worker loads each once).
+class ModelCache {
+ public:
+  std::shared_ptr<const SrModel> get(const std::string& model, const ModelSettings& settings);
+  size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<const SrModel>> models_;
+};
 
 }  // namespace reelscale::process

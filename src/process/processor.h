@@ -10,6 +10,10 @@
 #include "media/ffmpeg_handles.h"
 #include "media/scaler.h"
 
+namespace reelscale::media {
+struct VideoProbe;
+}
+
 namespace reelscale::process {
 
 // One output frame to make: the decoded source frame and the output index it becomes.
@@ -33,8 +37,9 @@ class FrameProcessor {
   virtual int64_t frames_skipped() const { return 0; }
 };
 
-// Makes one processor per execution slot (processors are not shared between threads).
-using ProcessorFactory = std::function<std::unique_ptr<FrameProcessor>()>;
+// Makes one processor per execution slot (processors are not shared between threads),
+// for a source described by its probe.
+using SlotProcessorFactory = std::function<std::unique_ptr<FrameProcessor>(const media::VideoProbe&)>;
 
 // Identity: the source frame converted to yuv420p at the output size (by default the
 // source size rounded down to even, cropping the odd last row or column).

@@ -1,0 +1,170 @@
+// cli/cmd_run.cpp — `reelscale run job.json` (one job end to end, on local slots or on
+// remote workers, with S3/R2 or local storage) and `reelscale worker --listen
+// HOST:PORT` (the chunk-task service).
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/plan_options.h"
+#include "cli/progress.h"
+#include "cli/signals.h"
+#include "common/files.h"
+#include "exec/orchestrator.h"
+#include "exec/remote_executor.h"
+#include "exec/worker.h"
+#include "process/endpoints.h"
+
+namespace reelscale::cli {
+
+namespace {
+
+void add_model_options(CLI::App* app, process::ModelSettings& s, std::string& device, std::string& precision) {
+  app->add_option("--models", s.models_dir, "Models folder (default: $REELSCALE_MODELS, else the bundled one)");
+  app->add_option("--device", device, "cpu | cuda | auto (framing_ai)");
+  app->add_option("--precision", precision, "fp32 | fp16 | bf16");
+  app->add_option("--batch", s.batch, "Frames per network call");
+}
+
+class RunCommand final : public Command {
+ public:
+  explicit RunCommand(CLI::App& parent) {
+    app_ = parent.add_subcommand("run", "Run a job end to end: plan, split, dispatch, join, store the output");
+    app_->add_option("job", job_file_, "Job spec JSON (input and output may be local paths or s3:// URLs)")->required();
+    app_->add_option("--chunks", chunks_, "Force the chunk count (default: the planner's)");
+    app_->add_option("--hardware", hardware_, "Force the hardware type the plan assumes (CPU for local slots)");
+    app_->add_option("--workers", workers_, "Remote worker URLs (comma-separated); default: local slots")->delimiter(',');
+    app_->add_option("--slots", slots_, "Local slots (default: cores)");
+    app_->add_option("--profile", profile_, "Profile JSON (default: the inherited figures)");
+    app_->add_option("--deadline", deadline_s_, "Policy deadline, seconds");
+    app_->add_option("--task-deadline", task_deadline_s_, "Seconds before a remote attempt is given up");
+    app_->add_option("--max-attempts", max_attempts_, "Failed attempts per chunk before the job fails");
+    app_->add_flag("--no-speculate", no_speculate_, "Do not re-run stragglers on a second worker");
+    app_->add_option("--temp-prefix", temp_prefix_, "Where chunk objects go (default: beside the output)");
+    add_model_options(app_, settings_, device_, precision_);
+    app_->add_flag("--json", json_, "Print the job record as JSON");
+  }
+  CLI::App* app() const override { return app_; }
+  int run() override {
+    std::atomic<bool> cancel{false};
+    SignalWatcher signals([&](int) { cancel = true; });
+    const process::JobSpec spec = process::parse_job_spec(plan::read_json_file(job_file_));
+    settings_.sr.device = infer::parse_device(device_);
+    settings_.sr.precision = infer::parse_precision(precision_);
+    store::ObjectStore store;
+    process::ModelCache models;
+    const process::ModelSettings settings = settings_;
+    exec::ProcessorFactoryMaker maker = [&models, settings](const process::JobSpec& s) {
+      return process::make_processor_factory(s, settings, &models);
+    };
+    exec::RunOptions options;
+    options.chunks = chunks_;
+    options.hardware = hardware_;
+    if (!profile_.empty()) options.profile = plan::parse_profile(plan::read_json_file(profile_));
+    if (deadline_s_ > 0) options.policy.deadline_s = deadline_s_;
+    options.temp_prefix = temp_prefix_;
+    options.process_age_s = seconds_since_process_start();
+    options.cancel = &cancel;
+    options.task_deadline_s = task_deadline_s_;
+    ProgressDisplay progress(std::string("run ") + process::endpoint_name(spec.endpoint));
+    options.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
+    std::unique_ptr<exec::Executor> executor;
+    if (workers_.empty()) {
+      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      if (options.hardware.empty()) options.hardware = "CPU";  // local slots are this machine's CPUs
+      executor = std::make_unique<exec::LocalExecutor>(slots_ > 0 ? slots_ : cores, maker, store, options.scratch);
+    } else {
+      exec::RemoteOptions remote;
+      remote.workers = workers_;
+      remote.max_attempts = max_attempts_;
+      remote.speculate = !no_speculate_;
+      executor = std::make_unique<exec::RemoteExecutor>(remote, store);
+    }
+    const nlohmann::json record = exec::run_job(spec, *executor, store, options);
+    progress.finish();
+    if (json_) {
+      std::cout << record.dump(2) << "\n";
+    } else {
+      const auto& t = record["timings_s"];
+      std::printf("%s -> %s: %lld frames in %d chunks on %s, %.2f s total\n", spec.input.c_str(), spec.output.c_str(),
+                  static_cast<long long>(record["frames"].get<int64_t>()), record["chunks"].get<int>(),
+                  executor->describe().c_str(), t["total"].get<double>());
+      std::printf("  probe %.2f  plan %.3f  dispatch %.2f  collect %.2f  join %.2f  upload %.2f  cleanup %.2f s\n",
+                  t["probe"].get<double>(), t["plan"].get<double>(), t["dispatch"].get<double>(),
+                  t["collect_chunks"].get<double>(), t["join"].get<double>(), t["final_upload"].get<double>(),
+                  t["cleanup"].get<double>());
+      if (record["plan"].contains("chosen")) {
+        std::printf("  predicted: %.1f s mean, %.1f s p90, $%.4f (%s x%d)\n", record["plan"]["chosen"]["wall_mean_s"].get<double>(),
+                    record["plan"]["chosen"]["wall_p90_s"].get<double>(), record["plan"]["chosen"]["cost_usd"].get<double>(),
+                    record["plan"]["chosen"]["hardware"].get<std::string>().c_str(), record["plan"]["chosen"]["chunks"].get<int>());
+      }
+    }
+    return 0;
+  }
+
+ private:
+  CLI::App* app_;
+  std::string job_file_, hardware_, profile_, temp_prefix_;
+  std::vector<std::string> workers_;
+  int chunks_ = 0, slots_ = 0, max_attempts_ = 3;
+  double deadline_s_ = 0, task_deadline_s_ = 0;
+  bool no_speculate_ = false, json_ = false;
+  std::string device_ = "cpu", precision_ = "fp32";
+  process::ModelSettings settings_;
+};
+
+class WorkerCommand final : public Command {
+ public:
+  explicit WorkerCommand(CLI::App& parent) {
+    app_ = parent.add_subcommand("worker", "Serve chunk tasks over HTTP (POST /tasks, GET /healthz)");
+    app_->add_option("--listen", listen_, "HOST:PORT (port 0: any free port, printed)");
+    app_->add_option("--concurrency", options_.max_concurrency, "Tasks at once (more get 429)");
+    app_->add_option("--scratch", scratch_, "Folder for chunk files before upload");
+    app_->add_option("--model", preload_, "Models to load at start (framing_ai)")->delimiter(',');
+    add_model_options(app_, settings_, device_, precision_);
+  }
+  CLI::App* app() const override { return app_; }
+  int run() override {
+    const auto colon = listen_.rfind(':');
+    if (colon == std::string::npos) fail(ErrorKind::kBadInput, "--listen needs HOST:PORT, got '" + listen_ + "'");
+    options_.host = listen_.substr(0, colon);
+    try {
+      options_.port = std::stoi(listen_.substr(colon + 1));
+    } catch (const std::exception&) {
+      fail(ErrorKind::kBadInput, "--listen port is not a number: '" + listen_ + "'");
+    }
+    if (!scratch_.empty()) options_.scratch = scratch_;
+    settings_.sr.device = infer::parse_device(device_);
+    settings_.sr.precision = infer::parse_precision(precision_);
+    store::ObjectStore store;
+    process::ModelCache models;
+    for (const std::string& m : preload_) models.get(m, settings_);  // loaded once, before serving
+    const process::ModelSettings settings = settings_;
+    exec::WorkerService worker(
+        options_, [&models, settings](const process::JobSpec& s) { return process::make_processor_factory(s, settings, &models); },
+        store);
+    const int port = worker.bind();
+    SignalWatcher signals([&](int) { worker.stop(); });
+    std::printf("reelscale worker listening on http://%s:%d (concurrency %d, %zu models loaded)\n", options_.host.c_str(),
+                port, options_.max_concurrency, models.size());
+    std::fflush(stdout);
+    worker.serve();
+    return 0;
+  }
+
+ private:
+  CLI::App* app_;
+  std::string listen_ = "127.0.0.1:8090", scratch_;
+  std::vector<std::string> preload_;
+  exec::WorkerOptions options_;
+  std::string device_ = "cpu", precision_ = "fp32";
+  process::ModelSettings settings_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_run_command(CLI::App& parent) { return std::make_unique<RunCommand>(parent); }
+std::unique_ptr<Command> make_worker_command(CLI::App& parent) { return std::make_unique<WorkerCommand>(parent); }
+
+}  // namespace reelscale::cli

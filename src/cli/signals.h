@@ -1,0 +1,24 @@
+// cli/signals.h — turns SIGINT and SIGTERM into a callback on a dedicated thread (no
+// global state, no work in a signal handler). Create it before any other thread so all
+// of them inherit the blocked signals.
+#pragma once
+
+#include <csignal>
+#include <functional>
+#include <thread>
+
+namespace reelscale::cli {
+
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(std::function<void(int signal)> on_signal);
+  ~SignalWatcher();
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+ private:
+  std::function<void(int)> on_signal_;
+  std::thread thread_;
+};
+
+}  // namespace reelscale::cli

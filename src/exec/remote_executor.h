@@ -1,0 +1,51 @@
+// exec/remote_executor.h — dispatches chunk tasks to `reelscale worker` services over
+// HTTP (a list of worker URLs, or one load-balanced URL given several times): a
+// deadline per attempt, a retry on another worker after a failure, a speculative second
+// run of a straggler (the first to finish wins, the other's output is deleted), and a
+// clear error when no worker can run a task.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "exec/executor.h"
+
+namespace reelscale::exec {
+
+struct RemoteOptions {
+  std::vector<std::string> workers;  // http://host:port
+  int per_worker = 1;                // tasks in flight per worker URL
+  int max_attempts = 3;              // failed attempts per task before the job fails
+  bool speculate = true;
+  double speculate_factor = 2.0;     // a task running this many times the median is a straggler...
+  double speculate_min_s = 5.0;      // ...and at least this long
+  double connect_timeout_s = 2.0;
+  double down_cooldown_s = 2.0;      // a worker that refused a connection rests this long
+};
+
+class RemoteExecutor final : public Executor {
+ public:
+  RemoteExecutor(RemoteOptions options, store::ObjectStore& store);
+  std::vector<ChunkResult> run(const std::vector<ChunkTaskSpec>& tasks, const RunProgress& progress,
+                               const std::atomic<bool>* cancel) override;
+  std::string describe() const override;
+
+  // Counters of the last run, for the job record and tests.
+  struct Counters {
+    int attempts = 0;
+    int failures = 0;
+    int speculative = 0;
+    int busy_replies = 0;
+  };
+  Counters counters() const { return counters_; }
+
+ private:
+  RemoteOptions options_;
+  store::ObjectStore& store_;
+  Counters counters_;
+};
+
+// GET /healthz of a worker: true when it answers 200.
+bool worker_healthy(const std::string& url, double timeout_s = 2.0);
+
+}  // namespace reelscale::exec

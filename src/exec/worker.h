@@ -1,0 +1,53 @@
+// exec/worker.h — `reelscale worker`: a stateless HTTP service that runs one chunk task
+// per request (POST /tasks, JSON in, timings out), reading only the byte ranges of the
+// input it needs from storage and writing its chunk to storage. GET /healthz reports its
+// load; DELETE /tasks/ID cancels a running task. Concurrency is bounded (429 when full);
+// models are loaded once and kept.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "exec/executor.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace reelscale::exec {
+
+struct WorkerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8090;  // 0: any free port
+  int max_concurrency = 1;
+  std::filesystem::path scratch = "/tmp";
+  std::string name;  // how results name this worker (default http://host:port)
+};
+
+class WorkerService {
+ public:
+  WorkerService(WorkerOptions options, ProcessorFactoryMaker maker, store::ObjectStore& store);
+  ~WorkerService();
+  // Binds the socket; returns the port.
+  int bind();
+  // Serves until stop() (from another thread or a signal watcher).
+  void serve();
+  void stop();
+
+ private:
+  WorkerOptions options_;
+  ProcessorFactoryMaker maker_;
+  store::ObjectStore& store_;
+  std::unique_ptr<httplib::Server> server_;
+  std::atomic<int> active_{0};
+  std::atomic<int64_t> completed_{0};
+  std::atomic<int64_t> failed_{0};
+  std::mutex cancels_mutex_;
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancels_;
+};
+
+}  // namespace reelscale::exec

@@ -1,0 +1,361 @@
+// tests/e2e/e2e_test.cpp — storage against a real S3-compatible server that checks SigV4
+// (OpenStack Swift with s3api, started once for this binary), and whole jobs through the
+// real `reelscale` binary: local slots, three remote worker processes, and the faults —
+// a worker killed mid-task, storage failing a share of requests, a worker that never
+// answers, all workers down, a job cancelled midway.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/error.h"
+#include "store/store.h"
+#include "test_media.h"
+#include "test_services.h"
+
+namespace fs = std::filesystem;
+namespace rt = reelscale::testing;
+using namespace reelscale;
+using nlohmann::json;
+
+namespace {
+
+class S3Environment : public ::testing::Environment {
+ public:
+  void SetUp() override { server = std::make_unique<rt::S3Server>(); }
+  void TearDown() override { server.reset(); }
+  static inline std::unique_ptr<rt::S3Server> server;
+};
+[[maybe_unused]] auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new S3Environment);
+
+const std::string kBinary = REELSCALE_BINARY;
+
+std::vector<int64_t> iota(int64_t n) {
+  std::vector<int64_t> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = i;
+  return v;
+}
+
+// A barcode clip uploaded to s3://videos/<name>, with its frame count.
+struct Uploaded {
+  std::string url;
+  rt::ClipSpec spec;
+};
+
+Uploaded upload_clip(store::ObjectStore& store, const std::string& name, int frames, const std::string& extra = "",
+                     int width = 480, int height = 270) {
+  rt::TempDir dir;
+  Uploaded u;
+  u.spec.width = width;
+  u.spec.height = height;
+  u.spec.frames = frames;
+  u.spec.audio_seconds = frames / 30.0;
+  u.spec.keyint = 30;
+  u.spec.extra_args = extra;
+  rt::make_clip(dir / "clip.mp4", u.spec);
+  store.create_bucket("videos");
+  u.url = "s3://videos/raw/" + name;
+  store.put_file((dir / "clip.mp4").string(), u.url);
+  return u;
+}
+
+// A framing job that keeps the picture as it is (full-frame crop, same size), so the
+// barcodes can be read back from the output.
+std::string write_job(const rt::TempDir& dir, const Uploaded& in, const std::string& output) {
+  const json job = {{"endpoint", "framing"}, {"input", in.url}, {"output", output},
+                    {"output_width", in.spec.width}, {"output_height", in.spec.height}, {"fps", 30},
+                    {"preset", "ultrafast"},
+                    {"crop_keyframes", json::array({{{"time", 0}, {"x", 0}, {"y", 0}, {"width", in.spec.width},
+                                                     {"height", in.spec.height}}})}};
+  const std::string path = (dir / "job.json").string();
+  std::ofstream(path) << job.dump();
+  return path;
+}
+
+std::vector<int64_t> output_indices(store::ObjectStore& store, const std::string& url, const rt::ClipSpec& spec) {
+  rt::TempDir dir;
+  store.get_to_file(url, (dir / "out.mp4").string());
+  return rt::read_indices(rt::decode_gray(dir / "out.mp4"), spec.width, spec.height);
+}
+
+size_t leftovers(store::ObjectStore& store, const std::string& prefix) { return store.list(prefix).size(); }
+
+struct Workers {
+  std::vector<std::unique_ptr<rt::ChildProcess>> processes;
+  std::vector<std::string> urls;
+  rt::TempDir logs;
+  explicit Workers(int n) {
+    for (int i = 0; i < n; ++i) {
+      const int port = rt::free_port();
+      const std::string url = "http://127.0.0.1:" + std::to_string(port);
+      processes.push_back(std::make_unique<rt::ChildProcess>(
+          std::vector<std::string>{kBinary, "worker", "--listen", "127.0.0.1:" + std::to_string(port), "--scratch",
+                                   logs.path().string()},
+          (logs / ("worker" + std::to_string(i) + ".log")).string()));
+      urls.push_back(url);
+    }
+    for (const auto& u : urls) EXPECT_TRUE(rt::wait_for_http(u + "/healthz", 20)) << u;
+  }
+  std::string list() const {
+    std::string s;
+    for (const auto& u : urls) s += (s.empty() ? "" : ",") + u;
+    return s;
+  }
+};
+
+json run_json(const std::string& args, int* status = nullptr) {
+  const auto r = rt::run_command(kBinary + " run " + args + " --json", false);
+  if (status) *status = r.status;
+  if (r.status != 0) return json{{"exit", r.status}};
+  return json::parse(r.output);
+}
+
+}  // namespace
+
+// ---- store ------------------------------------------------------------------------
+
+TEST(Store, RoundTripsRangesMultipartAndListing) {
+  store::S3Config cfg = store::S3Config::from_env();
+  cfg.multipart_threshold = 8 << 20;
+  cfg.part_size = 5 << 20;
+  store::ObjectStore s(cfg);
+  s.create_bucket("store-test");
+  s.put_bytes("hello, range reads", "s3://store-test/a/small.txt");
+  EXPECT_EQ(s.get("s3://store-test/a/small.txt"), "hello, range reads");
+  uint8_t buf[16] = {0};
+  EXPECT_EQ(s.get_range("s3://store-test/a/small.txt", 7, 5, buf), 5);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), 5), "range");
+  EXPECT_EQ(s.get_range("s3://store-test/a/small.txt", 14, 16, buf), 4);  // short at the end
+  EXPECT_EQ(s.head("s3://store-test/a/small.txt").size, 18);
+  // A 21 MB file goes up in 5 MB parts and comes back identical.
+  rt::TempDir dir;
+  {
+    std::ofstream f(dir / "big.bin", std::ios::binary);
+    std::string data(21 << 20, '\0');
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 2654435761u) >> 13);
+    f << data;
+  }
+  const int64_t before = s.stats().requests.load();
+  s.put_file((dir / "big.bin").string(), "s3://store-test/a/big.bin");
+  EXPECT_GE(s.stats().requests.load() - before, 1 + 5 + 1);  // initiate, 5 parts, complete
+  s.get_to_file("s3://store-test/a/big.bin", (dir / "back.bin").string());
+  EXPECT_EQ(rt::sha256_file(dir / "back.bin"), rt::sha256_file(dir / "big.bin"));
+  std::vector<uint8_t> mid(1000);
+  EXPECT_EQ(s.get_range("s3://store-test/a/big.bin", 10 << 20, 1000, mid.data()), 1000);
+  s.put_bytes("x", "s3://store-test/b/other.txt");
+  const auto listed = s.list("s3://store-test/a/");
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].url, "s3://store-test/a/big.bin");
+  EXPECT_EQ(listed[0].size, 21 << 20);
+  s.remove_prefix("s3://store-test/a/");
+  EXPECT_TRUE(s.list("s3://store-test/a/").empty());
+  EXPECT_EQ(s.list("s3://store-test/").size(), 1u);
+}
+
+TEST(Store, WrongSecretMissingObjectsAndRetries) {
+  store::S3Config bad = store::S3Config::from_env();
+  bad.secret_key = "not-the-secret";
+  store::ObjectStore wrong(bad);
+  try {
+    wrong.get("s3://store-test/b/other.txt");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kDenied);
+    EXPECT_NE(std::string(e.what()).find("SignatureDoesNotMatch"), std::string::npos) << e.what();
+  }
+  store::ObjectStore s;
+  s.create_bucket("store-test");
+  try {
+    s.get("s3://store-test/nothing-here");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kNotFound);
+    EXPECT_NE(std::string(e.what()).find("no such object"), std::string::npos);
+  }
+  try {
+    s.head("s3://no-such-bucket-here/x");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kNotFound);
+  }
+  // Two failures per request are retried away; a store that always fails gives up clearly.
+  int calls = 0;
+  s.set_fault_injector([&](const std::string&, const std::string&) { return (calls++ % 3) < 2 ? 503 : 0; });
+  s.put_bytes("retried", "s3://store-test/r.txt");
+  EXPECT_EQ(s.get("s3://store-test/r.txt"), "retried");
+  EXPECT_GE(s.stats().retries.load(), 4);
+  s.set_fault_injector([](const std::string&, const std::string&) { return 500; });
+  try {
+    s.get("s3://store-test/r.txt");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUnavailable);
+    EXPECT_NE(std::string(e.what()).find("after 5 attempts"), std::string::npos) << e.what();
+  }
+  s.set_fault_injector(nullptr);
+  // Through a proxy that fails 30% of requests with 500: everything still works.
+  rt::FaultyProxy proxy(S3Environment::server->port(), 0.3);
+  store::S3Config via = store::S3Config::from_env();
+  via.endpoint = proxy.endpoint();
+  store::ObjectStore flaky(via);
+  for (int i = 0; i < 10; ++i) flaky.put_bytes("n" + std::to_string(i), "s3://store-test/p/" + std::to_string(i));
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(flaky.get("s3://store-test/p/" + std::to_string(i)), "n" + std::to_string(i));
+  EXPECT_GT(proxy.failures(), 0);
+  EXPECT_GT(flaky.stats().retries.load(), 0);
+}
+
+// ---- jobs -------------------------------------------------------------------------
+
+TEST(Run, LocalSlotsWithS3InputAndOutput) {
+  store::ObjectStore s;
+  const Uploaded in = upload_clip(s, "local.mp4", 60);
+  rt::TempDir dir;
+  const json r = run_json(write_job(dir, in, "s3://videos/exports/local.mp4") + " --chunks 3");
+  ASSERT_FALSE(r.contains("exit")) << r.dump();
+  EXPECT_EQ(r["frames"], 60);
+  EXPECT_EQ(output_indices(s, "s3://videos/exports/local.mp4", in.spec), iota(60));
+  EXPECT_EQ(r["audio"], "copied");
+  for (const char* stage : {"orchestrator_start", "probe", "plan", "dispatch", "join", "final_upload", "cleanup"}) {
+    EXPECT_TRUE(r["timings_s"].contains(stage)) << stage;
+  }
+  EXPECT_TRUE(r["plan"]["chosen"].contains("wall_mean_s"));  // the prediction beside the actuals
+  EXPECT_EQ(leftovers(s, "s3://videos/exports/.reelscale-tmp-"), 0u);
+}
+
+TEST(Run, ThreeWorkersSixChunksFrameExactWithRangeReads) {
+  store::ObjectStore s;
+  // Large enough (several MB) for range reads to show against the 256 KB read blocks.
+  const Uploaded in = upload_clip(s, "six.mp4", 180, "-crf 6", 1280, 720);
+  Workers workers(3);
+  rt::TempDir dir;
+  const json r = run_json(write_job(dir, in, "s3://videos/exports/six.mp4") + " --chunks 6 --workers " + workers.list());
+  ASSERT_FALSE(r.contains("exit")) << r.dump();
+  EXPECT_EQ(r["chunks"], 6);
+  EXPECT_EQ(output_indices(s, "s3://videos/exports/six.mp4", in.spec), iota(180));
+  std::set<std::string> used;
+  int64_t read = 0, whole = 0;
+  for (const auto& c : r["chunk_results"]) {
+    used.insert(c["worker"].get<std::string>());
+    EXPECT_GT(c["timings_s"]["process"].get<double>(), 0);
+    read += c["input_bytes_read"].get<int64_t>();
+    whole += c["input_bytes"].get<int64_t>();
+  }
+  // Workers read ranges, not each the whole input (the index and read-ahead blocks are
+  // shared overhead, so a small input is still read mostly).
+  EXPECT_LT(read, whole * 8 / 10);
+  EXPECT_GE(used.size(), 2u);
+  EXPECT_EQ(leftovers(s, "s3://videos/exports/.reelscale-tmp-"), 0u);
+}
+
+TEST(Faults, WorkerKilledMidTask) {
+  store::ObjectStore s;
+  const Uploaded in = upload_clip(s, "kill.mp4", 360);
+  Workers workers(3);
+  rt::TempDir dir;
+  const std::string job = write_job(dir, in, "s3://videos/exports/kill.mp4");
+  std::atomic<bool> killed{false};
+  std::thread killer([&] {
+    // Kill the first worker seen busy.
+    for (int tries = 0; tries < 600 && !killed; ++tries) {
+      for (size_t i = 0; i < workers.urls.size() && !killed; ++i) {
+        const auto res = rt::run_command("curl -s -m 1 " + workers.urls[i] + "/healthz", false);
+        if (res.output.find("\"active\":1") != std::string::npos) {
+          workers.processes[i]->kill_now(SIGKILL);
+          killed = true;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  const json r = run_json(job + " --chunks 6 --no-speculate --workers " + workers.list());
+  killer.join();
+  ASSERT_TRUE(killed);
+  ASSERT_FALSE(r.contains("exit")) << r.dump();
+  int reruns = 0;
+  for (const auto& c : r["chunk_results"]) reruns += c["attempts"].get<int>() > 1;
+  EXPECT_GE(reruns, 1);
+  EXPECT_EQ(output_indices(s, "s3://videos/exports/kill.mp4", in.spec), iota(360));
+  EXPECT_EQ(leftovers(s, "s3://videos/exports/.reelscale-tmp-"), 0u);
+}
+
+TEST(Faults, StorageFailingAShareOfRequests) {
+  store::ObjectStore s;
+  const Uploaded in = upload_clip(s, "flaky.mp4", 90);
+  rt::FaultyProxy proxy(S3Environment::server->port(), 0.2);
+  const std::string real = S3Environment::server->endpoint();
+  setenv("AWS_ENDPOINT_URL", proxy.endpoint().c_str(), 1);  // orchestrator and workers go through it
+  {
+    Workers workers(3);
+    rt::TempDir dir;
+    const json r = run_json(write_job(dir, in, "s3://videos/exports/flaky.mp4") + " --chunks 6 --workers " + workers.list());
+    setenv("AWS_ENDPOINT_URL", real.c_str(), 1);
+    ASSERT_FALSE(r.contains("exit")) << r.dump();
+    EXPECT_GT(proxy.failures(), 0);
+    EXPECT_GT(r["store"]["retries"].get<int64_t>(), 0);
+  }
+  setenv("AWS_ENDPOINT_URL", real.c_str(), 1);
+  EXPECT_EQ(output_indices(s, "s3://videos/exports/flaky.mp4", in.spec), iota(90));
+  EXPECT_EQ(leftovers(s, "s3://videos/exports/.reelscale-tmp-"), 0u);
+}
+
+TEST(Faults, WorkerThatNeverAnswersHitsItsDeadline) {
+  store::ObjectStore s;
+  const Uploaded in = upload_clip(s, "silent.mp4", 60);
+  rt::SilentServer silent;
+  Workers workers(1);
+  rt::TempDir dir;
+  const json r = run_json(write_job(dir, in, "s3://videos/exports/silent.mp4") + " --chunks 2 --task-deadline 3 --workers " +
+                          silent.url() + "," + workers.list());
+  ASSERT_FALSE(r.contains("exit")) << r.dump();
+  int reruns = 0;
+  for (const auto& c : r["chunk_results"]) {
+    EXPECT_EQ(c["worker"], workers.urls[0]);
+    reruns += c["attempts"].get<int>() > 1;
+  }
+  EXPECT_GE(reruns, 1);
+  EXPECT_EQ(output_indices(s, "s3://videos/exports/silent.mp4", in.spec), iota(60));
+}
+
+TEST(Faults, AllWorkersDownIsAClearError) {
+  store::ObjectStore s;
+  const Uploaded in = upload_clip(s, "down.mp4", 30);
+  rt::TempDir dir;
+  const std::string dead = "http://127.0.0.1:" + std::to_string(rt::free_port()) + ",http://127.0.0.1:" +
+                           std::to_string(rt::free_port());
+  const auto r = rt::run_command(kBinary + " run " + write_job(dir, in, "s3://videos/exports/down.mp4") +
+                                 " --chunks 2 --workers " + dead);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("failed after 3 attempt(s)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Connection"), std::string::npos) << r.output;
+  EXPECT_FALSE(s.exists("s3://videos/exports/down.mp4"));
+  EXPECT_EQ(leftovers(s, "s3://videos/exports/.reelscale-tmp-"), 0u);
+}
+
+TEST(Faults, CancelledJobRemovesItsTemporaryObjects) {
+  store::ObjectStore s;
+  const Uploaded in = upload_clip(s, "cancel.mp4", 600);
+  Workers workers(2);
+  rt::TempDir dir;
+  const std::string job = write_job(dir, in, "s3://videos/exports/cancel.mp4");
+  rt::ChildProcess run({kBinary, "run", job, "--chunks", "8", "--workers", workers.list()}, (dir / "run.log").string());
+  // Cancel once the first chunk objects exist.
+  bool saw_chunks = false;
+  for (int i = 0; i < 600 && !saw_chunks; ++i) {
+    saw_chunks = leftovers(s, "s3://videos/exports/.reelscale-tmp-") > 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(saw_chunks);
+  run.kill_now(SIGTERM);
+  const int status = run.wait();
+  std::ifstream log(dir / "run.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(status, 1) << text;
+  EXPECT_NE(text.find("cancelled"), std::string::npos) << text;
+  EXPECT_FALSE(s.exists("s3://videos/exports/cancel.mp4"));
+  // Workers drop their tasks too: nothing reappears later.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(leftovers(s, "s3://videos/exports/.reelscale-tmp-"), 0u);
+}
