@@ -41,14 +41,14 @@ log_udp_port = 5140
 CONF
 }
 cd "$B/etc"
-if [ ! -f object.ring.gz ]; then
-  for spec in object:$OBJ container:$CON account:$ACC; do
-    name=${spec%%:*}; port=${spec##*:}
-    swift-ring-builder $name.builder create 10 1 1 >/dev/null
-    swift-ring-builder $name.builder add r1z1-127.0.0.1:$port/sdb1 100 >/dev/null
-    swift-ring-builder $name.builder rebalance >/dev/null
-  done
-fi
+# Rings name the back-end ports, so they are rebuilt on every start.
+rm -rf ./*.builder ./*.ring.gz backups
+for spec in object:$OBJ container:$CON account:$ACC; do
+  name=${spec%%:*}; port=${spec##*:}
+  swift-ring-builder $name.builder create 10 1 1 >/dev/null
+  swift-ring-builder $name.builder add r1z1-127.0.0.1:$port/sdb1 100 >/dev/null
+  swift-ring-builder $name.builder rebalance >/dev/null
+done
 for spec in object:$OBJ container:$CON account:$ACC; do
   name=${spec%%:*}; port=${spec##*:}
   { default "$port"
@@ -95,8 +95,13 @@ for s in object container account proxy; do
   setsid swift-$s-server "$B/etc/$s-server.conf" >"$B/log/$s.log" 2>&1 &
   echo $! >> "$B/pids"
 done
-for _ in $(seq 1 100); do
-  if curl -sf "http://127.0.0.1:$PORT/healthcheck" >/dev/null 2>&1; then echo ready; exit 0; fi
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for _ in $(seq 1 150); do
+  # Ready when the proxy answers and the object, container and account servers listen.
+  if curl -sf "http://127.0.0.1:$PORT/healthcheck" >/dev/null 2>&1 && port_open $OBJ && port_open $CON && port_open $ACC; then
+    echo ready
+    exit 0
+  fi
   sleep 0.2
 done
 echo "s3-server: not answering on port $PORT; logs in $B/log" >&2

@@ -73,7 +73,9 @@ class RunCommand final : public Command {
     if (workers_.empty()) {
       const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       if (options.hardware.empty()) options.hardware = "CPU";  // local slots are this machine's CPUs
-      executor = std::make_unique<exec::LocalExecutor>(slots_ > 0 ? slots_ : cores, maker, store, options.scratch);
+      const int slots = slots_ > 0 ? slots_ : cores;
+      infer::set_cpu_threads(std::max(1, cores / slots));  // share the cores between slots
+      executor = std::make_unique<exec::LocalExecutor>(slots, maker, store, options.scratch);
     } else {
       exec::RemoteOptions remote;
       remote.workers = workers_;
@@ -139,6 +141,7 @@ class WorkerCommand final : public Command {
     settings_.sr.precision = infer::parse_precision(precision_);
     store::ObjectStore store;
     process::ModelCache models;
+    infer::set_cpu_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, options_.max_concurrency)));
     for (const std::string& m : preload_) models.get(m, settings_);  // loaded once, before serving
     const process::ModelSettings settings = settings_;
     exec::WorkerService worker(

@@ -12,6 +12,8 @@ Commands::Commands(CLI::App& app) {
   commands_.push_back(make_report_command(app));
   commands_.push_back(make_run_command(app));
   commands_.push_back(make_worker_command(app));
+  commands_.push_back(make_profile_command(app));
+  commands_.push_back(make_store_command(app));
 }
 
 Commands::~Commands() = default;
