@@ -1,6 +1,5 @@
 // cli/signals.h — turns SIGINT and SIGTERM into a callback on a dedicated thread (no
-// global state, no work in a signal handler). Create it before any other thread so all
-// of them inherit the blocked signals.
+// work in the signal handler). One watcher at a time per process.
 #pragma once
 
 #include <csignal>

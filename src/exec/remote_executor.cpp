@@ -230,12 +230,16 @@ std::vector<ChunkResult> RemoteExecutor::run(const std::vector<ChunkTaskSpec>& t
         std::sort(sorted.begin(), sorted.end());
         const double median = sorted[sorted.size() / 2];
         const double limit = std::max(options_.speculate_min_s, options_.speculate_factor * median);
+        // Pick the stragglers first: launching appends to `attempts`.
+        std::vector<std::pair<int, int>> stragglers;  // task, worker it runs on
         for (const auto& a : attempts) {
-          TaskState& ts = state[a->task];
+          const TaskState& ts = state[a->task];
           if (a->finished || ts.done || ts.speculated || ts.running != 1) continue;
-          if (seconds_since(a->start) < limit) continue;
-          const int w = free_worker(a->task, true, a->worker);
-          if (w >= 0) launch(a->task, w, true);
+          if (seconds_since(a->start) >= limit) stragglers.push_back({a->task, a->worker});
+        }
+        for (const auto& [task, on] : stragglers) {
+          const int w = free_worker(task, true, on);
+          if (w >= 0) launch(task, w, true);
         }
       }
       if (progress) progress(done_frames, total_frames);

@@ -96,7 +96,7 @@ enum class Objective { kCheapestWithinDeadline, kFastestWithinBudget, kBalanced 
 
 struct Policy {
   Objective objective = Objective::kCheapestWithinDeadline;
-  double deadline_s = 60;
+  double deadline_s = 180;
   double budget_usd = 1.0;
   double weight = 0.5;            // balanced: weight of cost against time
   bool use_p90 = true;            // judge time by its 90th percentile (else the mean)

@@ -121,3 +121,39 @@ TEST(Cli, BadJobsExitTwoNamingTheField) {
     EXPECT_FALSE(fs::exists(out));
   }
 }
+
+TEST(Cli, ProfileFeedsThePlanner) {
+  rt::TempDir dir;
+  const auto r = run_reelscale("profile --quick --out " + dir.path().string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("Break-even lengths"), std::string::npos);
+  std::ifstream f(dir / "profile.json");
+  const auto profile = nlohmann::json::parse(f);
+  const double measured = profile["endpoints"]["framing"]["CPU"]["ms_per_frame"].get<double>();
+  EXPECT_GT(measured, 0);
+  EXPECT_TRUE(profile["endpoints"]["framing"]["CPU"]["measured"].get<bool>());
+  // The planner reads it: a 10 s framing clip on this machine's CPU.
+  const auto p = rt::run_command(std::string(REELSCALE_BINARY) + " plan --endpoint framing --length 10 --hardware CPU --json --profile " +
+                                     (dir / "profile.json").string(), false);
+  ASSERT_EQ(p.status, 0) << p.output;
+  const auto plan = nlohmann::json::parse(p.output);
+  EXPECT_EQ(plan["chosen"]["hardware"], "CPU");
+  EXPECT_NE(plan["profile"].get<std::string>().find("measured-CPU"), std::string::npos);
+  // Its compute time is the measured per-frame time for the largest chunk.
+  EXPECT_NEAR(plan["chosen"]["breakdown_s"]["compute"].get<double>(),
+              measured / 1000 * plan["chosen"]["largest_chunk_frames"].get<double>(), 1e-6);
+}
+
+TEST(Cli, PlanAndThresholdsOnTheInheritedProfile) {
+  const auto p = rt::run_command(std::string(REELSCALE_BINARY) + " plan --length 30 --max-parallel 16", false);
+  ASSERT_EQ(p.status, 0) << p.output;
+  for (const char* hw : {"T4", "L4", "A10G", "A100-40GB", "H100"}) EXPECT_NE(p.output.find(hw), std::string::npos) << hw;
+  EXPECT_NE(p.output.find("N=16"), std::string::npos);
+  EXPECT_NE(p.output.find("Pareto front"), std::string::npos);
+  const auto t = rt::run_command(std::string(REELSCALE_BINARY) + " thresholds --endpoint framing_ai --hardware T4", false);
+  ASSERT_EQ(t.status, 0) << t.output;
+  EXPECT_NE(t.output.find("would miss the 180 s deadline"), std::string::npos) << t.output;
+  const auto bad = run_reelscale("plan --length 30 --policy /nonexistent.json");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.output.find("file not found: /nonexistent.json"), std::string::npos);
+}

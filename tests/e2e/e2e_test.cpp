@@ -307,7 +307,7 @@ TEST(Faults, WorkerThatNeverAnswersHitsItsDeadline) {
   rt::SilentServer silent;
   Workers workers(1);
   rt::TempDir dir;
-  const json r = run_json(write_job(dir, in, "s3://videos/exports/silent.mp4") + " --chunks 2 --task-deadline 3 --workers " +
+  const json r = run_json(write_job(dir, in, "s3://videos/exports/silent.mp4") + " --chunks 2 --task-deadline 8 --workers " +
                           silent.url() + "," + workers.list());
   ASSERT_FALSE(r.contains("exit")) << r.dump();
   int reruns = 0;

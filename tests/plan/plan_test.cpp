@@ -298,7 +298,7 @@ TEST(Planner, BadFilesNameTheField) {
   EXPECT_EQ(p.cells.at("framing_ai").at("T4").frame_time.ms_at_reference, 681);
   EXPECT_NEAR(p.cells.at("framing_ai").at("T4").cold_start_s.quantile(0.9), 25, 1e-6);
   EXPECT_EQ(parse_prices(to_json(default_prices())).gpu_per_second.at("H100"), 0.001097);
-  EXPECT_EQ(parse_policy(to_json(default_policy())).deadline_s, 60);
+  EXPECT_EQ(parse_policy(to_json(default_policy())).deadline_s, 180);
 }
 
 TEST(Thresholds, ContiguousExactAndExplained) {
