@@ -25,16 +25,6 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
-void write_text_atomically(const std::string& path, const std::string& text) {
-  check_output_path(path, "");
-  AtomicOutputFile out(path);
-  {
-    std::ofstream f(out.temp_path());
-    f << text;
-    if (!f) fail(ErrorKind::kIo, "cannot write " + path);
-  }
-  out.commit();
-}
 
 class ProcessCommand final : public Command {
  public:
@@ -124,7 +114,10 @@ class ProcessCommand final : public Command {
   int run_detect(const process::JobSpec& spec, const media::MediaSource& source, const media::VideoProbe& probe) {
     const nlohmann::json result = process::detect_people(spec, source, probe, settings_);
     const std::string text = result.dump(2) + "\n";
-    if (!spec.output.empty()) write_text_atomically(spec.output, text);
+    if (!spec.output.empty()) {
+      check_output_path(spec.output, "");
+      write_file_atomically(spec.output, text);
+    }
     std::fputs(text.c_str(), stdout);
     return 0;
   }

@@ -255,9 +255,9 @@ class ProfileCommand final : public Command {
     p.cleanup_s = plan::Distribution::constant(0.05);
 
     const std::filesystem::path out(out_dir_);
-    write(out / "profile.json", plan::to_json(p).dump(2) + "\n");
-    write(out / "profile-raw.json", raw.dump(2) + "\n");
-    write(out / "profile.md", report(p, raw, measurements));
+    write_file_atomically(out / "profile.json", plan::to_json(p).dump(2) + "\n");
+    write_file_atomically(out / "profile-raw.json", raw.dump(2) + "\n");
+    write_file_atomically(out / "profile.md", report(p, raw, measurements));
     std::cout << report(p, raw, measurements);
     return 0;
   }
@@ -266,11 +266,6 @@ class ProfileCommand final : public Command {
   static exec::RunOptions with_chunks(exec::RunOptions o, int n) {
     o.chunks = n;
     return o;
-  }
-  static void write(const std::filesystem::path& path, const std::string& text) {
-    AtomicOutputFile f(path);
-    std::ofstream(f.temp_path()) << text;
-    f.commit();
   }
   std::string report(const plan::Profile& p, const nlohmann::json& raw, const std::vector<Measurement>& ms) const {
     std::ostringstream os;

@@ -75,6 +75,16 @@ double seconds_since_process_start() {
   return std::max(0.0, uptime - start);
 }
 
+void write_file_atomically(const fs::path& path, const std::string& text) {
+  AtomicOutputFile out(path);
+  {
+    std::ofstream f(out.temp_path(), std::ios::binary);
+    f << text;
+    if (!f) fail(ErrorKind::kIo, "cannot write " + path.string());
+  }
+  out.commit();
+}
+
 void check_input_file(const fs::path& input) {
   std::error_code ec;
   const auto status = fs::status(input, ec);

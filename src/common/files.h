@@ -44,6 +44,9 @@ class AtomicOutputFile {
   bool committed_ = false;
 };
 
+// Writes `text` to `path` atomically (temporary beside it, then rename).
+void write_file_atomically(const std::filesystem::path& path, const std::string& text);
+
 // Checks that a local output path can be written without touching the input:
 // its directory exists and is a directory, and it is not the same file as `input`.
 // Throws Error(kBadInput) naming the problem.

@@ -502,9 +502,7 @@ void ObjectStore::get_to_file(const std::string& url, const std::string& local_p
 void ObjectStore::put_bytes(const std::string& data, const std::string& url) {
   const Location loc = Location::parse(url);
   if (!loc.s3) {
-    AtomicOutputFile out(loc.path);
-    std::ofstream(out.temp_path(), std::ios::binary) << data;
-    out.commit();
+    write_file_atomically(loc.path, data);
     return;
   }
   S3Request req(config_, stats_, *impl_, "PUT", loc);
