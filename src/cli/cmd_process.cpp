@@ -11,7 +11,7 @@
 #include "cli/progress.h"
 #include "common/files.h"
 #include "exec/local_run.h"
-#include "process/endpoints.h"
+#include "process/processors.h"
 
 namespace reelscale::cli {
 
@@ -73,10 +73,11 @@ class ProcessCommand final : public Command {
     process::JobSpec spec = process::parse_job_spec(j);
     settings_.sr.device = infer::parse_device(device_);
     settings_.sr.precision = infer::parse_precision(precision_);
+    process::Processors processors(settings_);
 
     const media::MediaSource source = media::MediaSource::local(spec.input);
     const media::VideoProbe probe = media::probe_video(source);
-    if (spec.endpoint == process::Endpoint::kDetect) return run_detect(spec, source, probe);
+    if (spec.endpoint == process::Endpoint::kDetect) return run_detect(processors, spec, source, probe);
 
     const media::Rational fps = process::output_fps(spec, probe);
     spec.fps = fps;
@@ -95,13 +96,13 @@ class ProcessCommand final : public Command {
     req.encoder.preset = spec.preset;
     req.encoder.crf = spec.crf;
     req.audio = spec.audio;
-    if (spec.endpoint == process::Endpoint::kFramingAi && settings_.sr.device == infer::Device::kCpu) {
+    if (spec.endpoint == process::Endpoint::kFramingAi && settings_.sr.device != infer::Device::kCuda) {
       // Share the cores between slots rather than oversubscribing them.
       const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       const int slots = req.slots > 0 ? req.slots : std::min(req.chunks, cores);
-      infer::set_cpu_threads(std::max(1, cores / std::max(1, slots)));
+      processors.set_cpu_threads(std::max(1, cores / std::max(1, slots)));
     }
-    req.make_processor = process::make_processor_factory(spec, settings_);
+    req.make_processor = processors.make(spec);
     ProgressDisplay progress(endpoint_);
     req.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
     const exec::LocalRunResult r = exec::run_local(req);
@@ -111,8 +112,9 @@ class ProcessCommand final : public Command {
   }
 
  private:
-  int run_detect(const process::JobSpec& spec, const media::MediaSource& source, const media::VideoProbe& probe) {
-    const nlohmann::json result = process::detect_people(spec, source, probe, settings_);
+  int run_detect(process::Processors& processors, const process::JobSpec& spec, const media::MediaSource& source,
+                 const media::VideoProbe& probe) {
+    const nlohmann::json result = processors.detect(spec, source, probe);
     const std::string text = result.dump(2) + "\n";
     if (!spec.output.empty()) {
       check_output_path(spec.output, "");

@@ -14,7 +14,7 @@
 #include "exec/orchestrator.h"
 #include "exec/remote_executor.h"
 #include "exec/worker.h"
-#include "process/endpoints.h"
+#include "process/processors.h"
 
 namespace reelscale::cli {
 
@@ -53,11 +53,8 @@ class RunCommand final : public Command {
     settings_.sr.device = infer::parse_device(device_);
     settings_.sr.precision = infer::parse_precision(precision_);
     store::ObjectStore store;
-    process::ModelCache models;
-    const process::ModelSettings settings = settings_;
-    exec::ProcessorFactoryMaker maker = [&models, settings](const process::JobSpec& s) {
-      return process::make_processor_factory(s, settings, &models);
-    };
+    process::Processors processors(settings_);
+    exec::ProcessorFactoryMaker maker = [&processors](const process::JobSpec& s) { return processors.make(s); };
     exec::RunOptions options;
     options.chunks = chunks_;
     options.hardware = hardware_;
@@ -74,7 +71,7 @@ class RunCommand final : public Command {
       const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       if (options.hardware.empty()) options.hardware = "CPU";  // local slots are this machine's CPUs
       const int slots = slots_ > 0 ? slots_ : cores;
-      infer::set_cpu_threads(std::max(1, cores / slots));  // share the cores between slots
+      processors.set_cpu_threads(std::max(1, cores / slots));  // share the cores between slots
       executor = std::make_unique<exec::LocalExecutor>(slots, maker, store, options.scratch);
     } else {
       exec::RemoteOptions remote;
@@ -140,17 +137,15 @@ class WorkerCommand final : public Command {
     settings_.sr.device = infer::parse_device(device_);
     settings_.sr.precision = infer::parse_precision(precision_);
     store::ObjectStore store;
-    process::ModelCache models;
-    infer::set_cpu_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, options_.max_concurrency)));
-    for (const std::string& m : preload_) models.get(m, settings_);  // loaded once, before serving
-    const process::ModelSettings settings = settings_;
-    exec::WorkerService worker(
-        options_, [&models, settings](const process::JobSpec& s) { return process::make_processor_factory(s, settings, &models); },
-        store);
+    process::Processors processors(settings_);
+    processors.set_cpu_threads(
+        std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, options_.max_concurrency)));
+    for (const std::string& m : preload_) processors.load_model(m);  // loaded once, before serving
+    exec::WorkerService worker(options_, [&processors](const process::JobSpec& s) { return processors.make(s); }, store);
     const int port = worker.bind();
     SignalWatcher signals([&](int) { worker.stop(); });
     std::printf("reelscale worker listening on http://%s:%d (concurrency %d, %zu models loaded)\n", options_.host.c_str(),
-                port, options_.max_concurrency, models.size());
+                port, options_.max_concurrency, processors.models_loaded());
     std::fflush(stdout);
     worker.serve();
     return 0;

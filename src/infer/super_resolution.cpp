@@ -16,21 +16,12 @@
 
 namespace reelscale::infer {
 
-Device parse_device(const std::string& text) {
-  if (text == "cpu") return Device::kCpu;
-  if (text == "cuda" || text == "gpu") return Device::kCuda;
-  if (text == "auto") return cuda_available() ? Device::kCuda : Device::kCpu;
-  fail(ErrorKind::kBadInput, "device '" + text + "' is not one of cpu, cuda, auto");
-}
-
-Precision parse_precision(const std::string& text) {
-  if (text == "fp32" || text == "float32") return Precision::kFloat32;
-  if (text == "fp16" || text == "float16" || text == "half") return Precision::kFloat16;
-  if (text == "bf16" || text == "bfloat16") return Precision::kBFloat16;
-  fail(ErrorKind::kBadInput, "precision '" + text + "' is not one of fp32, fp16, bf16");
-}
-
 bool cuda_available() { return torch::cuda::is_available(); }
+
+Device resolve_device(Device device) {
+  if (device == Device::kAuto) return cuda_available() ? Device::kCuda : Device::kCpu;
+  return device;
+}
 
 void set_cpu_threads(int threads) {
   if (threads > 0) at::set_num_threads(threads);
@@ -242,12 +233,13 @@ SuperResolver::SuperResolver(const StateDict& weights, const SrArchitecture& arc
     : impl_(std::make_unique<Impl>()) {
   impl_->arch = arch;
   impl_->options = options;
-  if (options.device == Device::kCuda) {
+  impl_->options.device = resolve_device(options.device);
+  if (impl_->options.device == Device::kCuda) {
     if (!cuda_available()) fail(ErrorKind::kBadInput, "device cuda was asked for but no CUDA device is available");
     impl_->device = at::Device(at::kCUDA, 0);
   }
   if (options.precision != Precision::kFloat32) {
-    if (options.device != Device::kCuda) {
+    if (impl_->options.device != Device::kCuda) {
       fail(ErrorKind::kBadInput, "fp16/bf16 inference needs the cuda device; use fp32 on cpu");
     }
     impl_->dtype = options.precision == Precision::kFloat16 ? at::kHalf : at::kBFloat16;

@@ -10,15 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "infer/options.h"
 #include "infer/state_dict.h"
 
 namespace reelscale::infer {
 
-enum class Device { kCpu, kCuda };
-enum class Precision { kFloat32, kFloat16, kBFloat16 };
-Device parse_device(const std::string& text);       // "cpu", "cuda", "auto"
-Precision parse_precision(const std::string& text);  // "fp32", "fp16", "bf16"
 bool cuda_available();
+// kAuto becomes kCuda when a CUDA device is present, else kCpu.
+Device resolve_device(Device device);
 // Threads libtorch uses on the CPU (process-wide).
 void set_cpu_threads(int threads);
 
@@ -43,14 +42,6 @@ SrArchitecture detect_architecture(const StateDict& weights, const std::string& 
 SrArchitecture architecture_by_name(const std::string& name);
 // Deterministic random weights of the right shapes (tests, benchmarks).
 StateDict random_weights(const SrArchitecture& arch, uint64_t seed);
-
-struct SrOptions {
-  Device device = Device::kCpu;
-  Precision precision = Precision::kFloat32;
-  int tile = 0;           // tile edge in input pixels; 0 = whole image
-  int tile_overlap = 24;  // context added around each tile (input pixels)
-  bool channels_last = true;  // on CUDA
-};
 
 class SuperResolver {
  public:

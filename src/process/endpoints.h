@@ -12,6 +12,7 @@
 #include "process/job_spec.h"
 #include "process/models.h"
 #include "process/processor.h"
+#include "process/processors.h"
 
 namespace reelscale::process {
 
@@ -19,10 +20,6 @@ namespace reelscale::process {
 // With a cache, model weights are read once per process and shared by every job.
 SlotProcessorFactory make_processor_factory(const JobSpec& spec, const ModelSettings& settings,
                                             ModelCache* cache = nullptr);
-
-// The output frame rate of a job: the spec's, or for endpoints that keep the source's
-// geometry (copy, overlay) without an fps, the source's own rate.
-media::Rational output_fps(const JobSpec& spec, const media::VideoProbe& probe);
 
 // The people in one frame of the source (spec.time or spec.frame; frame 0 by default):
 // {"frame", "time", "width", "height", "model", "people": [{"x","y","width","height","score"}], "ms"}.

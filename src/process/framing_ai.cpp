@@ -9,7 +9,7 @@ FramingAiProcessor::FramingAiProcessor(const JobSpec& spec, const media::VideoPr
       crops_(spec, upright_.width(), upright_.height()), to_rgb_(media::ScaleQuality::kBicubic),
       to_output_(media::ScaleQuality::kBicubic) {
   net_ = std::make_unique<infer::SuperResolver>(model->weights, model->arch, settings.sr);
-  batch_ = settings.batch > 0 ? settings.batch : (settings.sr.device == infer::Device::kCuda ? 4 : 1);
+  batch_ = settings.batch > 0 ? settings.batch : (infer::resolve_device(settings.sr.device) == infer::Device::kCuda ? 4 : 1);
 }
 
 FramingAiProcessor::~FramingAiProcessor() = default;

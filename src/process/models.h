@@ -11,15 +11,9 @@
 
 #include "infer/state_dict.h"
 #include "infer/super_resolution.h"
+#include "process/model_settings.h"
 
 namespace reelscale::process {
-
-struct ModelSettings {
-  std::string models_dir;          // empty: default_models_dir()
-  infer::SrOptions sr;             // device, precision, tiling
-  int batch = 0;                   // frames per network call; 0: 1 on CPU, 4 on CUDA
-  std::string detector = "yolo-fastest-1.1_body.cfg";
-};
 
 std::string default_models_dir();
 
