@@ -68,16 +68,22 @@ mkdir -p "$WORK/profile"
 "$RS" profile --out "$WORK/profile" --lengths 2,5 --ai-frames 3 >/dev/null 2>&1
 echo "| clip s | N (planner) | predicted mean s | measured s | measured / predicted |"
 echo "|---|---|---|---|---|"
+predict_and_run() {  # PROFILE LABEL
 for len in 5 15 30; do
   ffmpeg -y -v error -f lavfi -i testsrc2=size=1920x1080:rate=30 -t $len -c:v libx264 -preset ultrafast -g 60 "$WORK/local$len.mp4"
   cat > "$WORK/local.json" <<JSON
 {"endpoint": "framing", "input": "$WORK/local$len.mp4", "output": "$WORK/local-out.mp4", "fps": 30, "audio": "drop",
  "crop_keyframes": [{"time": 0, "x": 656, "y": 0, "width": 608, "height": 1080}]}
 JSON
-  "$RS" run "$WORK/local.json" --profile "$WORK/profile/profile.json" --json 2>/dev/null > "$WORK/local$len.json"
-  python3 - "$WORK/local$len.json" $len <<'PY'
+  "$RS" run "$WORK/local.json" --profile "$1" --json 2>/dev/null > "$WORK/local$len-$2.json"
+  python3 - "$WORK/local$len-$2.json" $len "$2" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); p = r["plan"]["chosen"]; t = r["timings_s"]["total"] + r["timings_s"]["orchestrator_start"]
-print(f"| {sys.argv[2]} | {p['chunks']} | {p['wall_mean_s']:.2f} | {t:.2f} | {t / p['wall_mean_s']:.2f} |")
+print(f"| {sys.argv[2]} ({sys.argv[3]}) | {p['chunks']} | {p['wall_mean_s']:.2f} | {t:.2f} | {t / p['wall_mean_s']:.2f} |")
 PY
 done
+}
+predict_and_run "$WORK/profile/profile.json" profiled
+# Calibrate the profile from these three job records, then predict and run again.
+"$RS" calibrate "$WORK"/local*-profiled.json --profile "$WORK/profile/profile.json" --out "$WORK/calibrated.json" >/dev/null
+predict_and_run "$WORK/calibrated.json" calibrated

@@ -1,6 +1,7 @@
 // cli/cmd_plan.cpp — `reelscale plan` and `reelscale thresholds`: the planner's choice
 // for one job with its breakdown and alternatives, and the clip-length threshold table.
 #include <cmath>
+#include <ctime>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -9,6 +10,9 @@
 
 #include "cli/commands.h"
 #include "cli/plan_options.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "plan/calibrate.h"
 #include "plan/planner.h"
 #include "plan/thresholds.h"
 
@@ -160,7 +164,41 @@ class ThresholdsCommand final : public Command {
   bool json_ = false, python_ = false;
 };
 
+class CalibrateCommand final : public Command {
+ public:
+  explicit CalibrateCommand(CLI::App& parent) {
+    app_ = parent.add_subcommand("calibrate", "Update a profile from job records (reelscale run --json output)");
+    app_->add_option("records", records_, "Job record JSON files")->required();
+    app_->add_option("--profile", profile_, "Profile to start from (default: the inherited figures)");
+    app_->add_option("--out", out_, "Where to write the updated profile")->required();
+  }
+  CLI::App* app() const override { return app_; }
+  int run() override {
+    plan::Profile p = profile_.empty() ? plan::default_profile() : plan::parse_profile(plan::read_json_file(profile_));
+    std::vector<nlohmann::json> records;
+    for (const std::string& f : records_) records.push_back(plan::read_json_file(f));
+    const std::time_t now = std::time(nullptr);
+    char date[16];
+    std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+    const plan::CalibrationSummary summary = plan::calibrate(p, records, date);
+    if (summary.records == 0) fail(ErrorKind::kBadInput, "no usable job records among the " + std::to_string(records.size()));
+    p.name += "+calibrated";
+    check_output_path(out_, "");
+    write_file_atomically(out_, plan::to_json(p).dump(2) + "\n");
+    std::cout << "calibrated " << p.name << " from " << summary.records << " record(s):\n";
+    for (const auto& c : summary.changes) std::cout << "  " << c << "\n";
+    return 0;
+  }
+
+ private:
+  CLI::App* app_;
+  std::vector<std::string> records_;
+  std::string profile_, out_;
+};
+
 }  // namespace
+
+std::unique_ptr<Command> make_calibrate_command(CLI::App& parent) { return std::make_unique<CalibrateCommand>(parent); }
 
 std::unique_ptr<Command> make_plan_command(CLI::App& parent) { return std::make_unique<PlanCommand>(parent); }
 std::unique_ptr<Command> make_thresholds_command(CLI::App& parent) { return std::make_unique<ThresholdsCommand>(parent); }

@@ -211,6 +211,10 @@ nlohmann::json run_job(process::JobSpec spec, Executor& executor, store::ObjectS
     bytes_read += r.input_bytes_read;
   }
   record["frames"] = frames;
+  record["output_pixels"] = shape.output_pixels;
+  record["hardware"] = !options.hardware.empty() ? options.hardware
+                       : plan_json.contains("chosen") ? plan_json["chosen"]["hardware"].get<std::string>()
+                                                      : std::string();
   record["fps"] = fps.to_string();
   record["chunks"] = static_cast<int>(ranges.size());
   record["bytes"] = join.bytes;

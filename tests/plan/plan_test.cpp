@@ -9,6 +9,7 @@
 #include <random>
 
 #include "common/error.h"
+#include "plan/calibrate.h"
 #include "plan/planner.h"
 #include "plan/report.h"
 #include "plan/simulator.h"
@@ -394,4 +395,35 @@ TEST(Report, RowsCsvSvgAndMarkdown) {
   EXPECT_NE(report_markdown(rows, "ctx").find("| old table | 1000 |"), std::string::npos);
   EXPECT_NE(error_of([] { parse_lengths("gamma:1,2"); }).find("neither"), std::string::npos);
   EXPECT_NE(error_of([] { parse_lengths("list:5,-1"); }).find("'-1' is not a positive number"), std::string::npos);
+}
+
+TEST(Calibrate, JobRecordsUpdateFrameTimePrerollAndJoin) {
+  World w;
+  // Two records of endpoint e on X at half the reference size: steady 20 ms/frame there,
+  // i.e. 40 ms at the reference size (pixel exponent 1).
+  auto record = [](int chunks, double join_s) {
+    json chunk_list = json::array();
+    for (int i = 0; i < chunks; ++i) {
+      chunk_list.push_back({{"index", i}, {"frames", 50},
+                            {"timings_s", {{"chunk", 0.1 + (i ? 0.3 : 0.0) + 50 * 0.02}, {"open", 0.1},
+                                           {"preroll", i ? 0.3 : 0.0}}}});
+    }
+    return json{{"endpoint", "e"}, {"hardware", "X"}, {"output_pixels", 810.0 * 1440.0 / 2}, {"chunks", chunks},
+                {"chunk_results", chunk_list}, {"timings_s", {{"join", join_s}}}};
+  };
+  std::vector<json> records = {record(2, 0.2), record(4, 0.4), json{{"endpoint", "e"}, {"hardware", "nowhere"},
+                                                                     {"output_pixels", 1}, {"chunk_results", json::array()}}};
+  const CalibrationSummary s = calibrate(w.profile, records, "2026-11-27");
+  EXPECT_EQ(s.records, 2);
+  const Cell& cell = w.profile.cell("e", "X");
+  EXPECT_NEAR(cell.frame_time.ms_at_reference, 40.0, 1e-9);
+  EXPECT_TRUE(cell.frame_time.provenance.measured_by_us);
+  EXPECT_NEAR(w.profile.preroll_s.mean(), 0.3, 1e-9);
+  EXPECT_NEAR(w.profile.join.per_chunk_s, 0.1, 1e-9);  // 0.2 s at 2 chunks, 0.4 s at 4
+  EXPECT_NEAR(w.profile.join.base_s, 0.0, 1e-9);
+  bool said_skipped = false;
+  for (const auto& c : s.changes) said_skipped = said_skipped || c.find("'nowhere'") != std::string::npos;
+  EXPECT_TRUE(said_skipped);
+  // The other hardware is untouched.
+  EXPECT_EQ(w.profile.cell("e", "Y").frame_time.ms_at_reference, 25);
 }

@@ -1,0 +1,24 @@
+// plan/calibrate.h — the calibration step of DESIGN.md §2: job records (what
+// `reelscale run --json` writes) update a profile with what jobs actually took — time
+// per frame per (endpoint, hardware), pre-roll per chunk and join cost — each figure
+// marked measured, with how many records it came from.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "plan/inputs.h"
+
+namespace reelscale::plan {
+
+struct CalibrationSummary {
+  int records = 0;
+  std::vector<std::string> changes;  // one line per figure updated, old -> new
+};
+
+// Updates `profile` in place from the records; records without per-chunk timings or for
+// an endpoint/hardware the profile lacks are skipped (and said so in the summary).
+CalibrationSummary calibrate(Profile& profile, const std::vector<nlohmann::json>& records, const std::string& date);
+
+}  // namespace reelscale::plan
