@@ -19,6 +19,7 @@
 #include "common/files.h"
 #include "exec/orchestrator.h"
 #include "media/encoder.h"
+#include "plan/calibrate.h"
 #include "plan/planner.h"
 #include "plan/thresholds.h"
 #include "process/processors.h"
@@ -238,16 +239,7 @@ class ProfileCommand final : public Command {
     p.preroll_s = plan::Distribution::constant(preroll_n ? preroll_sum / preroll_n : 0);
     p.preroll_s.provenance = {source + ": mean pre-roll of chunks after the first", today(), true};
     // Join: a least-squares line through (N, seconds).
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (const auto& [x, y] : join_points) {
-      sx += x;
-      sy += y;
-      sxx += x * x;
-      sxy += x * y;
-    }
-    const double k = static_cast<double>(join_points.size());
-    const double slope = k > 1 ? std::max(0.0, (k * sxy - sx * sy) / std::max(1e-12, k * sxx - sx * sx)) : 0;
-    p.join = {std::max(0.0, (sy - slope * sx) / std::max(1.0, k)), slope, 0, {source + ": fit over N = 2, 4, 8", today(), true}};
+    if (auto fit = plan::fit_join(join_points, {source + ": fit over N = 2, 4, 8", today(), true})) p.join = *fit;
     p.cleanup_s = plan::Distribution::constant(0.05);
 
     const std::filesystem::path out(out_dir_);

@@ -17,6 +17,21 @@ std::string fmt(double v) {
 }
 }  // namespace
 
+std::optional<JoinCost> fit_join(const std::vector<std::pair<double, double>>& points, const Provenance& provenance) {
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const auto& [x, y] : points) {
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  const double k = static_cast<double>(points.size());
+  const double denom = k * sxx - sx * sx;
+  if (points.size() < 2 || denom <= 1e-12) return std::nullopt;
+  const double slope = std::max(0.0, (k * sxy - sx * sy) / denom);
+  return JoinCost{std::max(0.0, (sy - slope * sx) / k), slope, 0, provenance};
+}
+
 CalibrationSummary calibrate(Profile& profile, const std::vector<nlohmann::json>& records, const std::string& date) {
   CalibrationSummary summary;
   struct Sum {
@@ -78,24 +93,11 @@ CalibrationSummary calibrate(Profile& profile, const std::vector<nlohmann::json>
     profile.preroll_s.provenance = {"calibrated from " + std::to_string(preroll_n) + " chunks", date, true};
     summary.changes.push_back("pre-roll per chunk: " + fmt(before) + " -> " + fmt(profile.preroll_s.mean()) + " s");
   }
-  if (join_points.size() >= 2) {
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (const auto& [x, y] : join_points) {
-      sx += x;
-      sy += y;
-      sxx += x * x;
-      sxy += x * y;
-    }
-    const double k = static_cast<double>(join_points.size());
-    const double denom = k * sxx - sx * sx;
-    if (denom > 1e-12) {
-      const double slope = std::max(0.0, (k * sxy - sx * sy) / denom);
-      const double base = std::max(0.0, (sy - slope * sx) / k);
-      summary.changes.push_back("join: " + fmt(profile.join.base_s) + " + " + fmt(profile.join.per_chunk_s) + " N -> " +
-                                fmt(base) + " + " + fmt(slope) + " N s");
-      profile.join = {base, slope, profile.join.per_gb_s,
-                      {"calibrated from " + std::to_string(join_points.size()) + " joined jobs", date, true}};
-    }
+  if (auto fit = fit_join(join_points, {"calibrated from " + std::to_string(join_points.size()) + " joined jobs", date, true})) {
+    summary.changes.push_back("join: " + fmt(profile.join.base_s) + " + " + fmt(profile.join.per_chunk_s) + " N -> " +
+                              fmt(fit->base_s) + " + " + fmt(fit->per_chunk_s) + " N s");
+    fit->per_gb_s = profile.join.per_gb_s;
+    profile.join = *fit;
   }
   return summary;
 }

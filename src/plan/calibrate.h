@@ -5,6 +5,7 @@
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,10 @@ struct CalibrationSummary {
   int records = 0;
   std::vector<std::string> changes;  // one line per figure updated, old -> new
 };
+
+// The join cost line (base + per chunk x N) through (chunks, seconds) points, least
+// squares, slope and base kept >= 0; nullopt with fewer than two distinct chunk counts.
+std::optional<JoinCost> fit_join(const std::vector<std::pair<double, double>>& points, const Provenance& provenance);
 
 // Updates `profile` in place from the records; records without per-chunk timings or for
 // an endpoint/hardware the profile lacks are skipped (and said so in the summary).

@@ -35,14 +35,7 @@ float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+std::string error_of(const std::function<void()>& f) { return reelscale::testing::error_message(f); }
 }  // namespace
 
 TEST(SuperResolution, MatchesGoldenReference) {

@@ -64,14 +64,7 @@ struct World {
   }
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+std::string error_of(const std::function<void()>& f) { return reelscale::testing::error_message(f); }
 
 }  // namespace
 

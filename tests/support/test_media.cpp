@@ -26,6 +26,15 @@ std::string shell_quote(const std::string& text) {
   return out + "'";
 }
 
+std::string error_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 CommandResult run_command(const std::string& command, bool merge_stderr) {
   CommandResult r;
   const std::string full = merge_stderr ? command + " 2>&1" : command;

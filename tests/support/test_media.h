@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct CommandResult {
 };
 CommandResult run_command(const std::string& command, bool merge_stderr = true);
 std::string shell_quote(const std::string& text);
+// The message of the exception `f` throws, or "no error".
+std::string error_message(const std::function<void()>& f);
 
 // --- barcodes -------------------------------------------------------------------
 // Draws `index` into a grayscale/luma plane of width x height (top half: 24 blocks of
