@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "cli/progress.h"
 #include "common/files.h"
 #include "exec/local_run.h"
@@ -40,11 +41,7 @@ class ProcessCommand final : public Command {
     app_->add_option("--width", width_, "Output width (framing, framing_ai)");
     app_->add_option("--height", height_, "Output height (framing, framing_ai)");
     app_->add_option("--model", model_, "Real-ESRGAN model name or .pth path (framing_ai)");
-    app_->add_option("--models", settings_.models_dir, "Models folder (default: $REELSCALE_MODELS, else the bundled one)");
-    app_->add_option("--device", device_, "cpu | cuda | auto (framing_ai)");
-    app_->add_option("--precision", precision_, "fp32 | fp16 | bf16 (framing_ai, cuda)");
-    app_->add_option("--batch", settings_.batch, "Frames per network call (framing_ai)");
-    app_->add_option("--tile", settings_.sr.tile, "Tile size in input pixels when memory is short (framing_ai)");
+    models_.add_to(app_);
     app_->add_option("--time", time_, "Seconds from the first frame (detect)");
     app_->add_option("--frame", frame_, "Source frame index (detect)");
     app_->add_option("--preset", preset_, "x264 preset");
@@ -71,9 +68,8 @@ class ProcessCommand final : public Command {
     if (crf_ >= 0) j["crf"] = crf_;
     if (!audio_.empty()) j["audio"] = audio_;
     process::JobSpec spec = process::parse_job_spec(j);
-    settings_.sr.device = infer::parse_device(device_);
-    settings_.sr.precision = infer::parse_precision(precision_);
-    process::Processors processors(settings_);
+    const process::ModelSettings settings = models_.resolve();
+    process::Processors processors(settings);
 
     const media::MediaSource source = media::MediaSource::local(spec.input);
     const media::VideoProbe probe = media::probe_video(source);
@@ -96,7 +92,7 @@ class ProcessCommand final : public Command {
     req.encoder.preset = spec.preset;
     req.encoder.crf = spec.crf;
     req.audio = spec.audio;
-    if (spec.endpoint == process::Endpoint::kFramingAi && settings_.sr.device != infer::Device::kCuda) {
+    if (spec.endpoint == process::Endpoint::kFramingAi && settings.sr.device != infer::Device::kCuda) {
       // Share the cores between slots rather than oversubscribing them.
       const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       const int slots = req.slots > 0 ? req.slots : std::min(req.chunks, cores);
@@ -162,12 +158,11 @@ class ProcessCommand final : public Command {
 
   CLI::App* app_;
   std::string endpoint_, input_, output_, job_file_, fps_, model_, preset_, audio_;
-  std::string device_ = "cpu", precision_ = "fp32";
   int chunks_ = 0, slots_ = 0, width_ = 0, height_ = 0, crf_ = -1;
   double time_ = -1;
   int64_t frame_ = -1;
   bool json_ = false;
-  process::ModelSettings settings_;
+  ModelOptions models_;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "cli/plan_options.h"
 #include "cli/progress.h"
 #include "cli/signals.h"
@@ -19,13 +20,6 @@
 namespace reelscale::cli {
 
 namespace {
-
-void add_model_options(CLI::App* app, process::ModelSettings& s, std::string& device, std::string& precision) {
-  app->add_option("--models", s.models_dir, "Models folder (default: $REELSCALE_MODELS, else the bundled one)");
-  app->add_option("--device", device, "cpu | cuda | auto (framing_ai)");
-  app->add_option("--precision", precision, "fp32 | fp16 | bf16");
-  app->add_option("--batch", s.batch, "Frames per network call");
-}
 
 class RunCommand final : public Command {
  public:
@@ -42,7 +36,7 @@ class RunCommand final : public Command {
     app_->add_option("--max-attempts", max_attempts_, "Failed attempts per chunk before the job fails");
     app_->add_flag("--no-speculate", no_speculate_, "Do not re-run stragglers on a second worker");
     app_->add_option("--temp-prefix", temp_prefix_, "Where chunk objects go (default: beside the output)");
-    add_model_options(app_, settings_, device_, precision_);
+    models_.add_to(app_);
     app_->add_flag("--json", json_, "Print the job record as JSON");
   }
   CLI::App* app() const override { return app_; }
@@ -50,10 +44,8 @@ class RunCommand final : public Command {
     std::atomic<bool> cancel{false};
     SignalWatcher signals([&](int) { cancel = true; });
     const process::JobSpec spec = process::parse_job_spec(plan::read_json_file(job_file_));
-    settings_.sr.device = infer::parse_device(device_);
-    settings_.sr.precision = infer::parse_precision(precision_);
     store::ObjectStore store;
-    process::Processors processors(settings_);
+    process::Processors processors(models_.resolve());
     exec::ProcessorFactoryMaker maker = [&processors](const process::JobSpec& s) { return processors.make(s); };
     exec::RunOptions options;
     options.chunks = chunks_;
@@ -109,8 +101,7 @@ class RunCommand final : public Command {
   int chunks_ = 0, slots_ = 0, max_attempts_ = 3;
   double deadline_s_ = 0, task_deadline_s_ = 0;
   bool no_speculate_ = false, json_ = false;
-  std::string device_ = "cpu", precision_ = "fp32";
-  process::ModelSettings settings_;
+  ModelOptions models_;
 };
 
 class WorkerCommand final : public Command {
@@ -121,7 +112,7 @@ class WorkerCommand final : public Command {
     app_->add_option("--concurrency", options_.max_concurrency, "Tasks at once (more get 429)");
     app_->add_option("--scratch", scratch_, "Folder for chunk files before upload");
     app_->add_option("--model", preload_, "Models to load at start (framing_ai)")->delimiter(',');
-    add_model_options(app_, settings_, device_, precision_);
+    models_.add_to(app_);
   }
   CLI::App* app() const override { return app_; }
   int run() override {
@@ -134,10 +125,8 @@ class WorkerCommand final : public Command {
       fail(ErrorKind::kBadInput, "--listen port is not a number: '" + listen_ + "'");
     }
     if (!scratch_.empty()) options_.scratch = scratch_;
-    settings_.sr.device = infer::parse_device(device_);
-    settings_.sr.precision = infer::parse_precision(precision_);
     store::ObjectStore store;
-    process::Processors processors(settings_);
+    process::Processors processors(models_.resolve());
     processors.set_cpu_threads(
         std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, options_.max_concurrency)));
     for (const std::string& m : preload_) processors.load_model(m);  // loaded once, before serving
@@ -156,8 +145,7 @@ class WorkerCommand final : public Command {
   std::string listen_ = "127.0.0.1:8090", scratch_;
   std::vector<std::string> preload_;
   exec::WorkerOptions options_;
-  std::string device_ = "cpu", precision_ = "fp32";
-  process::ModelSettings settings_;
+  ModelOptions models_;
 };
 
 }  // namespace
