@@ -62,14 +62,18 @@ ChunkStats run_chunk(const ChunkTask& task, process::FrameProcessor& processor, 
   BoundedQueue<Decoded> decoded(depth);
   BoundedQueue<Processed> processed(depth);
   BoundedQueue<media::FramePtr> free_outputs(depth + 1);
+  // Frame holders for decoded frames, recycled: nothing is allocated per frame.
+  BoundedQueue<media::FramePtr> free_sources(depth + batch + 1);
   for (size_t i = 0; i < depth; ++i) {
     free_outputs.push(media::make_frame(settings.width, settings.height, AV_PIX_FMT_YUV420P));
   }
+  for (size_t i = 0; i < depth + batch; ++i) free_sources.push(media::make_frame());
   FirstError error;
   auto stop_all = [&] {
     decoded.close();
     processed.close();
     free_outputs.close();
+    free_sources.close();
   };
   auto cancelled = [&] { return cancel && cancel->load(); };
 
@@ -80,7 +84,9 @@ ChunkStats run_chunk(const ChunkTask& task, process::FrameProcessor& processor, 
         if (cancelled()) fail(ErrorKind::kCancelled, "the job was cancelled");
         const auto t = Clock::now();
         const AVFrame& frame = reader.frame(task.timeline->source_frame(j));
-        media::FramePtr copy = media::make_frame();
+        auto holder = free_sources.pop();
+        if (!holder) break;
+        media::FramePtr copy = std::move(*holder);
         media::check_av(av_frame_ref(copy.get(), &frame), "frame reference", ErrorKind::kInternal);
         const double spent = seconds_since(t);
         if (first) {
@@ -143,7 +149,11 @@ ChunkStats run_chunk(const ChunkTask& task, process::FrameProcessor& processor, 
       const auto t = Clock::now();
       processor.process(jobs);
       stats.process_seconds += seconds_since(t);
-      for (size_t i = 0; i < inputs.size(); ++i) processed.push({inputs[i].output_index, std::move(outputs[i])});
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        processed.push({inputs[i].output_index, std::move(outputs[i])});
+        av_frame_unref(inputs[i].frame.get());
+        free_sources.push(std::move(inputs[i].frame));
+      }
       remaining -= want;
     }
   } catch (...) {
