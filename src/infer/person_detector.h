@@ -1,12 +1,15 @@
-// infer/person_detector.h — finds people in one image with OpenCV's dnn module and a
+// infer/person_detector.h — finds people in one image with a
 // small detector: Yolo-Fastest 1.1 "body" (Darknet, person-only) or FastestDet (ONNX,
-// COCO, class 0 = person). Non-maximum suppression merges overlapping boxes.
+// COCO, class 0 = person), run by our Darknet engine or OpenCV dnn. OpenCV does the resizing
+// and the non-maximum suppression that merges overlapping boxes.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "infer/options.h"
 
 namespace reelscale::infer {
 
@@ -18,7 +21,8 @@ struct PersonBox {
 struct DetectorOptions {
   float score_threshold = 0.35f;
   float nms_threshold = 0.45f;
-  int threads = 1;  // OpenCV threads (0: OpenCV decides)
+  int threads = 1;  // OpenCV threads (0: OpenCV decides); our engine uses one
+  DetectorEngine engine = DetectorEngine::kAuto;
 };
 
 class PersonDetector {
@@ -32,6 +36,7 @@ class PersonDetector {
   // `bgr`: packed 8-bit BGR, width x height, row stride in bytes.
   std::vector<PersonBox> detect(const uint8_t* bgr, int width, int height, int stride);
   const std::string& model_name() const;
+  const std::string& engine_name() const;  // "reelscale" or "opencv-dnn"
 
  private:
   struct Impl;

@@ -31,7 +31,9 @@ SlotProcessorFactory make_processor_factory(const JobSpec& spec, const ModelSett
 nlohmann::json detect_people(const JobSpec& spec, const media::MediaSource& source, const media::VideoProbe& probe,
                              const ModelSettings& settings) {
   const auto start = std::chrono::steady_clock::now();
-  infer::PersonDetector detector(resolve_detector_path(settings));
+  infer::DetectorOptions options;
+  options.engine = settings.detector_engine;
+  infer::PersonDetector detector(resolve_detector_path(settings), options);
   int64_t k = spec.detect_frame.value_or(0);
   if (spec.detect_time) {
     const auto times = probe.relative_times_ns();
@@ -49,16 +51,18 @@ nlohmann::json detect_people(const JobSpec& spec, const media::MediaSource& sour
   const auto people = detector.detect(bgr->data[0], bgr->width, bgr->height, bgr->linesize[0]);
   const auto end = std::chrono::steady_clock::now();
   nlohmann::json list = nlohmann::json::array();
+  // Tenths of a pixel and thousandths of a score, rounded in double so the JSON shows them as such.
+  auto tenths = [](float v) { return std::round(static_cast<double>(v) * 10) / 10; };
   for (const auto& b : people) {
-    list.push_back({{"x", std::round(b.x * 10) / 10}, {"y", std::round(b.y * 10) / 10},
-                    {"width", std::round(b.width * 10) / 10}, {"height", std::round(b.height * 10) / 10},
-                    {"score", std::round(b.score * 1000) / 1000}});
+    list.push_back({{"x", tenths(b.x)}, {"y", tenths(b.y)}, {"width", tenths(b.width)}, {"height", tenths(b.height)},
+                    {"score", std::round(static_cast<double>(b.score) * 1000) / 1000}});
   }
   return {{"frame", k},
           {"time", static_cast<double>(probe.relative_ns(probe.pts[k])) / 1e9},
           {"width", frame.width},
           {"height", frame.height},
           {"model", detector.model_name()},
+          {"engine", detector.engine_name()},
           {"people", list},
           {"inference_ms", std::chrono::duration<double, std::milli>(end - infer_start).count()},
           {"total_ms", std::chrono::duration<double, std::milli>(end - start).count()}};

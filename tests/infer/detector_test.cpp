@@ -55,3 +55,30 @@ TEST(PersonDetector, MissingModelIsAClearError) {
     EXPECT_NE(std::string(e.what()).find("detector model not found"), std::string::npos);
   }
 }
+
+TEST(PersonDetector, OurDarknetEngineFindsWhatOpenCvDnnFinds) {
+  const std::string model = std::string(REELSCALE_MODELS_DIR) + "/yolo-fastest-1.1_body.cfg";
+  DetectorOptions ours_options, opencv_options;
+  ours_options.engine = DetectorEngine::kNative;
+  opencv_options.engine = DetectorEngine::kOpenCv;
+  ours_options.score_threshold = opencv_options.score_threshold = 0.2f;
+  PersonDetector ours(model, ours_options), opencv(model, opencv_options);
+  EXPECT_EQ(ours.engine_name(), "reelscale");
+  EXPECT_EQ(opencv.engine_name(), "opencv-dnn");
+  int compared = 0;
+  for (int k = 0; k < 81; k += 4) {
+    SCOPED_TRACE("frame " + std::to_string(k));
+    const auto bgr = bgr_frame(kClip, k, 768, 432);
+    const auto a = ours.detect(bgr.data(), 768, 432, 768 * 3);
+    const auto b = opencv.detect(bgr.data(), 768, 432, 768 * 3);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i, ++compared) {
+      EXPECT_NEAR(a[i].x, b[i].x, 0.5);
+      EXPECT_NEAR(a[i].y, b[i].y, 0.5);
+      EXPECT_NEAR(a[i].width, b[i].width, 0.5);
+      EXPECT_NEAR(a[i].height, b[i].height, 0.5);
+      EXPECT_NEAR(a[i].score, b[i].score, 1e-3);
+    }
+  }
+  EXPECT_GE(compared, 10);
+}
