@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test: the full suite from build/, then the media tests again under
-# AddressSanitizer + UBSan from build-asan/ (a media-only build).
+# Runs every test: the full suite from build/, then the media and Darknet-engine tests again
+# under AddressSanitizer + UBSan from build-asan/ (a build without libtorch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
 ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 900
 
-echo "== media tests under AddressSanitizer + UBSan =="
+echo "== media and Darknet-engine tests under AddressSanitizer + UBSan =="
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DREELSCALE_SANITIZE=ON -DREELSCALE_MEDIA_ONLY=ON >/dev/null
 cmake --build build-asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
