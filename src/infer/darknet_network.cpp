@@ -502,6 +502,8 @@ DarknetNetwork::DarknetNetwork(const std::string& cfg_path, const std::string& w
     : impl_(std::make_unique<Impl>()) {
   impl_->build(read_cfg(cfg_path), cfg_path);
   impl_->load_weights(weights_path);
+  // Buffers for the size the network was trained at, so the first frame pays no allocation.
+  if (impl_->net_width > 0 && impl_->net_height > 0) impl_->plan(impl_->net_width, impl_->net_height);
 }
 
 DarknetNetwork::~DarknetNetwork() = default;
