@@ -2,8 +2,9 @@
 // machine at hand and writes a profile in the planner's format (every figure marked
 // measured, with the date) plus a Markdown report: per-frame time per endpoint on clips
 // of several lengths, process start-up and model load, read and write throughput, per-
-// chunk overhead and join time for N = 1, 2, 4, 8, and the break-even table the planner
+// chunk overhead and join time for N = 1, 2, 4, 8, one detect call, and the break-even table the planner
 // derives from it.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -19,9 +20,11 @@
 #include "common/files.h"
 #include "exec/orchestrator.h"
 #include "media/encoder.h"
+#include "media/probe.h"
 #include "plan/calibrate.h"
 #include "plan/planner.h"
 #include "plan/thresholds.h"
+#include "process/job_spec.h"
 #include "process/processors.h"
 
 namespace reelscale::cli {
@@ -176,6 +179,27 @@ class ProfileCommand final : public Command {
                           {"overhead_per_chunk_s", overhead / n}, {"frames", r["frames"]}});
     }
     raw["chunking"] = chunking;
+    // detect: one frame per job; the whole call (detector load, seek and decode, network) and the
+    // network alone, median of 5 on the middle clip.
+    std::vector<double> detect_total_ms, detect_network_ms;
+    {
+      const process::JobSpec spec = process::parse_job_spec({{"endpoint", "detect"}, {"input", clips[mid]}, {"frame", 0}});
+      const media::MediaSource source = media::MediaSource::local(spec.input);
+      const media::VideoProbe probe = media::probe_video(source);
+      processors.detect(spec, source, probe);  // loads the detector's code and weights once
+      for (int i = 0; i < 5; ++i) {
+        const nlohmann::json r = processors.detect(spec, source, probe);
+        detect_total_ms.push_back(r["total_ms"].get<double>());
+        detect_network_ms.push_back(r["inference_ms"].get<double>());
+        raw["detect_engine"] = r["engine"];
+      }
+    }
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    raw["detect_total_ms"] = median(detect_total_ms);
+    raw["detect_network_ms"] = median(detect_network_ms);
     // Read and write throughput: local disk, and the store when given.
     t = Clock::now();
     const int64_t clip_bytes = static_cast<int64_t>(std::filesystem::file_size(clips[mid]));
@@ -226,6 +250,18 @@ class ProfileCommand final : public Command {
       cell.warm_start_s.provenance = {"estimate: a task on a running process", today(), false};
       p.cells[endpoint][hardware_] = cell;
     }
+    {
+      plan::Cell cell;
+      cell.frame_time.fixed_ms = raw["detect_total_ms"].get<double>();
+      cell.frame_time.ms_at_reference = 0;
+      cell.frame_time.exponent = 0;
+      cell.frame_time.provenance = {source + " (detect on a 1920x1080 frame: detector load, seek, decode, network)", today(), true};
+      cell.cold_start_s = plan::Distribution::constant(startup_s + module_s);
+      cell.cold_start_s.provenance = {source + ": process start-up + network module load", today(), true};
+      cell.warm_start_s = plan::Distribution::constant(0.01);
+      cell.warm_start_s.provenance = {"estimate: a task on a running process", today(), false};
+      p.cells["detect"][hardware_] = cell;
+    }
     p.name = "measured-" + hardware_ + "-" + today();
     p.provenance = {source + "; GPU rows inherited", today(), true};
     p.orchestrator_start_s = plan::Distribution::constant(startup_s);
@@ -273,6 +309,8 @@ class ProfileCommand final : public Command {
        << "| process start-up (loading libraries) | " << raw["process_startup_s"].get<double>() << " s |\n"
        << "| network module load (libtorch, OpenCV) | " << raw["network_module_load_s"].get<double>() << " s |\n"
        << "| model load (realesr-animevideov3, read + build) | " << raw["model_load_s"].get<double>() << " s |\n"
+       << "| detect, one 1920x1080 frame (" << raw["detect_engine"].get<std::string>() << " engine): whole call / network | "
+       << raw["detect_total_ms"].get<double>() << " ms / " << raw["detect_network_ms"].get<double>() << " ms |\n"
        << "| download | " << raw["transfer"]["down_mb_per_s"].get<double>() << " MB/s |\n"
        << "| upload | " << raw["transfer"]["up_mb_per_s"].get<double>() << " MB/s |\n"
        << "| request latency | " << 1000 * raw["transfer"]["request_latency_s"].get<double>() << " ms ("

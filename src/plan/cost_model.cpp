@@ -12,7 +12,8 @@ JobShape JobShape::of_length(const std::string& endpoint, double seconds, double
   JobShape j;
   j.endpoint = endpoint;
   j.fps = fps;
-  j.frames = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(seconds * fps - 1e-9)));
+  // detect looks at one frame of the clip, whatever its length.
+  j.frames = endpoint == "detect" ? 1 : std::max<int64_t>(1, static_cast<int64_t>(std::ceil(seconds * fps - 1e-9)));
   j.output_pixels = pixels;
   return j;
 }

@@ -22,6 +22,7 @@ struct JobShape {
   double output_pixels = 810.0 * 1440.0;
   double input_bytes = 0;  // 0: estimated from the profile's source bitrate
   double seconds() const { return frames / fps; }
+  // A clip of `seconds` at `fps`; a detect job is one frame.
   static JobShape of_length(const std::string& endpoint, double seconds, double fps = 30,
                             double pixels = 810.0 * 1440.0);
 };

@@ -142,6 +142,18 @@ TEST(Cli, ProfileFeedsThePlanner) {
   // Its compute time is the measured per-frame time for the largest chunk.
   EXPECT_NEAR(plan["chosen"]["breakdown_s"]["compute"].get<double>(),
               measured / 1000 * plan["chosen"]["largest_chunk_frames"].get<double>(), 1e-6);
+  // detect is measured too: one call on one frame, whatever the clip's length.
+  const auto& detect = profile["endpoints"]["detect"]["CPU"];
+  EXPECT_TRUE(detect["measured"].get<bool>());
+  const double detect_ms = detect["fixed_ms"].get<double>();
+  EXPECT_GT(detect_ms, 1);
+  EXPECT_LT(detect_ms, 5000);
+  const auto d = rt::run_command(std::string(REELSCALE_BINARY) + " plan --endpoint detect --length 60 --hardware CPU --json --profile " +
+                                     (dir / "profile.json").string(), false);
+  ASSERT_EQ(d.status, 0) << d.output;
+  const auto detect_plan = nlohmann::json::parse(d.output);
+  EXPECT_EQ(detect_plan["chosen"]["largest_chunk_frames"].get<int>(), 1);
+  EXPECT_NEAR(detect_plan["chosen"]["breakdown_s"]["compute"].get<double>(), detect_ms / 1000, 1e-6);
 }
 
 TEST(Cli, PlanAndThresholdsOnTheInheritedProfile) {

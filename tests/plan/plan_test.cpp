@@ -237,6 +237,20 @@ TEST(Planner, FeasibleDeadlinesAreMetAndInfeasibleOnesSaySo) {
   EXPECT_GT(infeasible, 10);
 }
 
+TEST(Planner, DetectIsOneFrameWhateverTheClipLength) {
+  const Profile profile = default_profile();
+  const Planner planner(profile, default_prices(), Platform{}, Policy{});
+  for (double seconds : {1.0, 30.0, 600.0}) {
+    const JobShape job = JobShape::of_length("detect", seconds);
+    EXPECT_EQ(job.frames, 1);
+    const PlanResult r = planner.plan(job);
+    EXPECT_EQ(r.chosen.chunks, 1);
+    const double frame_ms = profile.cells.at("detect").at(r.chosen.hardware).frame_time.fixed_ms;
+    EXPECT_NEAR(r.chosen.compute_s, frame_ms / 1000, 1e-9);
+  }
+  EXPECT_EQ(JobShape::of_length("framing", 30).frames, 900);
+}
+
 TEST(Planner, ParetoFrontAndBalanced) {
   const Profile profile = default_profile();
   const PriceTable prices = default_prices();
