@@ -114,6 +114,11 @@ Activation parse_activation(const Options& o) {
   o.bad("activation " + name + " is not supported (leaky, linear, relu)");
 }
 
+// Bounds that keep every size computation far from overflow; real detectors are far inside them.
+constexpr int kMaxChannels = 65536;
+constexpr int kMaxKernel = 31;
+constexpr int kMaxInputSide = 8192;
+
 enum class Kind { kConvolution, kShortcut, kRoute, kUpsample, kMaxPool, kDropout, kYolo };
 
 struct Layer {
@@ -179,6 +184,8 @@ void DarknetNetwork::Impl::build(const std::vector<Section>& sections, const std
   net_height = net.integer("height", 0);
   net_channels = net.integer("channels", 3);
   if (net_channels != 3) net.bad("channels must be 3");
+  if (net_width < 0 || net_width > kMaxInputSide || net_height < 0 || net_height > kMaxInputSide)
+    net.bad("width and height must be within 0.." + std::to_string(kMaxInputSide));
   auto channels_of = [&](int layer) { return layer < 0 ? net_channels : layers[layer].channels; };
   for (size_t s = 1; s < sections.size(); ++s) {
     const Options o(sections[s], path);
@@ -199,6 +206,9 @@ void DarknetNetwork::Impl::build(const std::vector<Section>& sections, const std
       const int groups = o.integer("groups", 1);
       if (layer.filters < 1 || layer.kernel < 1 || layer.stride < 1 || layer.pad < 0)
         o.bad("filters, size and stride must be positive");
+      if (layer.filters > kMaxChannels || layer.kernel > kMaxKernel || layer.stride > kMaxKernel || layer.pad > kMaxKernel)
+        o.bad("filters must be at most " + std::to_string(kMaxChannels) + ", size, stride and padding at most " +
+              std::to_string(kMaxKernel));
       if (o.has("stride_x") || o.has("stride_y") || o.has("dilation")) o.bad("stride_x, stride_y and dilation are not supported");
       if (groups == layer.in_channels && layer.filters == layer.in_channels && groups > 1) {
         layer.depthwise = true;
@@ -221,11 +231,12 @@ void DarknetNetwork::Impl::build(const std::vector<Section>& sections, const std
       if (layer.sources.empty()) o.bad("layers is empty");
       if (o.integer("groups", 1) != 1) o.bad("grouped routes are not supported");
       for (int source : layer.sources) layer.channels += channels_of(source);
+      if (layer.channels > kMaxChannels) o.bad("more than " + std::to_string(kMaxChannels) + " channels");
     } else if (type == "upsample") {
       layer.kind = Kind::kUpsample;
       layer.sources = {previous};
       layer.factor = o.integer("stride", 2);
-      if (layer.factor < 1) o.bad("only upsampling by a positive integer is supported");
+      if (layer.factor < 1 || layer.factor > kMaxKernel) o.bad("only upsampling by an integer 1.." + std::to_string(kMaxKernel) + " is supported");
       if (o.number("scale", 1) != 1) o.bad("scale is not supported");
       layer.channels = channels_of(previous);
     } else if (type == "maxpool") {
@@ -234,7 +245,8 @@ void DarknetNetwork::Impl::build(const std::vector<Section>& sections, const std
       layer.stride = o.integer("stride", 1);
       layer.kernel = o.integer("size", layer.stride);
       layer.pool_padding = o.integer("padding", layer.kernel - 1);
-      if (layer.stride < 1 || layer.kernel < 1 || layer.pool_padding < 0 || layer.pool_padding / 2 >= layer.kernel)
+      if (layer.stride < 1 || layer.kernel < 1 || layer.kernel > kMaxKernel || layer.stride > kMaxKernel ||
+          layer.pool_padding < 0 || (layer.pool_padding + 1) / 2 >= layer.kernel)  // every window meets the image
         o.bad("size, stride and padding do not make a valid pooling window");
       layer.channels = channels_of(previous);
     } else if (type == "dropout") {
@@ -245,6 +257,7 @@ void DarknetNetwork::Impl::build(const std::vector<Section>& sections, const std
       layer.kind = Kind::kYolo;
       layer.sources = {previous};
       layer.classes = o.integer("classes", 20);
+      if (layer.classes > kMaxChannels) o.bad("too many classes");
       layer.anchors = o.list("anchors");
       for (float m : o.list("mask")) layer.mask.push_back(static_cast<int>(m));
       layer.scale_xy = o.number("scale_x_y", 1);
@@ -514,7 +527,9 @@ int DarknetNetwork::input_channels() const { return impl_->net_channels; }
 
 const std::vector<YoloHeadOutput>& DarknetNetwork::forward(const float* planes, int width, int height) {
   Impl& m = *impl_;
-  if (width < 1 || height < 1) fail(ErrorKind::kBadInput, "detector input must not be empty");
+  if (width < 1 || height < 1 || width > kMaxInputSide || height > kMaxInputSide)
+    fail(ErrorKind::kBadInput, "detector input " + std::to_string(width) + "x" + std::to_string(height) +
+                                   " is outside 1.." + std::to_string(kMaxInputSide) + " per side");
   if (width != m.planned_width || height != m.planned_height) m.plan(width, height);
   float* input = m.buffers[m.input_buffer].data();
   const size_t plane = static_cast<size_t>(width) * height;

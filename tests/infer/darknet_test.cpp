@@ -278,6 +278,9 @@ TEST(DarknetNetwork, BadFilesAreClearErrors) {
   tiny.write("", good, "groups=3\n");  // 3 input channels into 18 filters: not depthwise
   EXPECT_NE(error_of([&] { DarknetNetwork(tiny.cfg, tiny.weights); }).find("groups = 3 is neither 1 nor depthwise"),
             std::string::npos);
+  tiny.write("", good, "size=100000\n");
+  EXPECT_NE(error_of([&] { DarknetNetwork(tiny.cfg, tiny.weights); }).find("size, stride and padding at most 31"),
+            std::string::npos);
   tiny.write("", good, "activation=mish\n");
   EXPECT_NE(error_of([&] { DarknetNetwork(tiny.cfg, tiny.weights); }).find("activation mish is not supported"),
             std::string::npos);
