@@ -56,6 +56,13 @@ class RunCommand final : public Command {
     options.process_age_s = seconds_since_process_start();
     options.cancel = &cancel;
     options.task_deadline_s = task_deadline_s_;
+    if (spec.endpoint == process::Endpoint::kDetect) {
+      const nlohmann::json record = exec::run_detect_job(spec, store, [&processors](const auto& s, const auto& src, const auto& p) {
+        return processors.detect(s, src, p);
+      });
+      std::cout << (json_ ? record : record["result"]).dump(2) << "\n";
+      return 0;
+    }
     ProgressDisplay progress(std::string("run ") + process::endpoint_name(spec.endpoint));
     options.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
     std::unique_ptr<exec::Executor> executor;

@@ -79,7 +79,7 @@ nlohmann::json run_job(process::JobSpec spec, Executor& executor, store::ObjectS
   const std::string job_id = new_job_id();
   nlohmann::json record = {{"job_id", job_id}, {"endpoint", process::endpoint_name(spec.endpoint)},
                            {"input", spec.input}, {"output", spec.output}, {"executor", executor.describe()}};
-  if (spec.endpoint == process::Endpoint::kDetect) fail(ErrorKind::kBadInput, "run the detect endpoint with `reelscale process detect`");
+  if (spec.endpoint == process::Endpoint::kDetect) fail(ErrorKind::kInternal, "detect jobs go through run_detect_job");
 
   // Check the destination before any work: a local one must be writable and not the input.
   const store::Location out_loc = store::Location::parse(spec.output);
@@ -230,6 +230,30 @@ nlohmann::json run_job(process::JobSpec spec, Executor& executor, store::ObjectS
   const auto& s = store.stats();
   record["store"] = {{"requests", s.requests.load()}, {"retries", s.retries.load()}, {"bytes_down", s.bytes_down.load()},
                      {"bytes_up", s.bytes_up.load()}};
+  return record;
+}
+
+nlohmann::json run_detect_job(const process::JobSpec& spec, store::ObjectStore& store, const DetectFunction& detect) {
+  const auto start = Clock::now();
+  nlohmann::json record = {{"job_id", new_job_id()}, {"endpoint", "detect"}, {"input", spec.input}, {"output", spec.output}};
+  const store::Location in_loc = store::Location::parse(spec.input);
+  if (!spec.output.empty()) {
+    const store::Location out_loc = store::Location::parse(spec.output);
+    if (!out_loc.s3) check_output_path(out_loc.path, in_loc.s3 ? "" : in_loc.path);
+    if (spec.output == spec.input) fail(ErrorKind::kBadInput, "output path is the input file: " + spec.output);
+  }
+  auto t = Clock::now();
+  const media::MediaSource source = media_source_for(store, spec.input);
+  const media::VideoProbe probe = media::probe_video(source);
+  const double probe_s = seconds_since(t);
+  t = Clock::now();
+  nlohmann::json result = detect(spec, source, probe);
+  const double detect_s = seconds_since(t);
+  t = Clock::now();
+  if (!spec.output.empty()) store.put_bytes(result.dump(2) + "\n", spec.output);
+  const double upload_s = seconds_since(t);
+  record["result"] = std::move(result);
+  record["timings_s"] = {{"probe", probe_s}, {"detect", detect_s}, {"final_upload", upload_s}, {"total", seconds_since(start)}};
   return record;
 }
 

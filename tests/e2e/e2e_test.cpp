@@ -225,6 +225,33 @@ TEST(Run, LocalSlotsWithS3InputAndOutput) {
   EXPECT_EQ(leftovers(s, "s3://videos/exports/.reelscale-tmp-"), 0u);
 }
 
+TEST(Run, DetectReadsAStoredInputAndWritesItsJsonToStorage) {
+  store::ObjectStore s;
+  s.create_bucket("videos");
+  const std::string clip = std::string(REELSCALE_SAMPLES_DIR) + "/one-by-one-person-8s_derived.mp4";
+  s.put_file(clip, "s3://videos/raw/person.mp4");
+  rt::TempDir dir;
+  const std::string job = (dir / "detect.json").string();
+  std::ofstream(job) << json{{"endpoint", "detect"}, {"input", "s3://videos/raw/person.mp4"},
+                             {"output", "s3://videos/exports/people.json"}, {"time", 6.0}}.dump();
+  const json r = run_json(job);
+  ASSERT_FALSE(r.contains("exit")) << r.dump();
+  EXPECT_EQ(r["result"]["frame"], 60);
+  ASSERT_GE(r["result"]["people"].size(), 1u);
+  EXPECT_EQ(json::parse(s.get("s3://videos/exports/people.json")), r["result"]);
+  // The same frame read from the local file gives the same people.
+  const auto local = rt::run_command(kBinary + " process detect " + clip + " --time 6", false);
+  ASSERT_EQ(local.status, 0) << local.output;
+  EXPECT_EQ(json::parse(local.output)["people"], r["result"]["people"]);
+  // A missing input is a clear error and writes nothing.
+  std::ofstream(job) << json{{"endpoint", "detect"}, {"input", "s3://videos/raw/nobody.mp4"},
+                             {"output", "s3://videos/exports/none.json"}, {"frame", 0}}.dump();
+  int status = 0;
+  run_json(job, &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_FALSE(s.exists("s3://videos/exports/none.json"));
+}
+
 TEST(Run, ThreeWorkersSixChunksFrameExactWithRangeReads) {
   store::ObjectStore s;
   // Large enough (several MB) for range reads to show against the 256 KB read blocks.
