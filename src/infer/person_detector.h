@@ -1,7 +1,7 @@
-// infer/person_detector.h — finds people in one image with a
-// small detector: Yolo-Fastest 1.1 "body" (Darknet, person-only) or FastestDet (ONNX,
-// COCO, class 0 = person), run by our Darknet engine or OpenCV dnn. OpenCV does the resizing
-// and the non-maximum suppression that merges overlapping boxes.
+// infer/person_detector.h — finds people in one image with a small detector: Yolo-Fastest 1.1
+// "body" (Darknet, person-only) or FastestDet (ONNX, COCO, class 0 = person), run by our Darknet
+// engine (darknet_network.h) or OpenCV dnn. OpenCV does the resizing and the non-maximum
+// suppression that merges overlapping boxes.
 #pragma once
 
 #include <cstdint>
