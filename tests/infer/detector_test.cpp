@@ -1,10 +1,12 @@
-// tests/infer/detector_test.cpp — person detection on a real clip and a blank frame.
+// tests/infer/detector_test.cpp — person detection on a real clip and a blank frame, and our
+// Darknet engine against OpenCV dnn on the same frames.
 #include "infer/person_detector.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
+#include "infer/darknet_kernels.h"
 #include "test_media.h"
 
 namespace rt = reelscale::testing;
@@ -57,6 +59,7 @@ TEST(PersonDetector, MissingModelIsAClearError) {
 }
 
 TEST(PersonDetector, OurDarknetEngineFindsWhatOpenCvDnnFinds) {
+  if (!darknet::kernels_supported()) GTEST_SKIP() << "this CPU lacks AVX2/FMA: our engine does not run here";
   const std::string model = std::string(REELSCALE_MODELS_DIR) + "/yolo-fastest-1.1_body.cfg";
   DetectorOptions ours_options, opencv_options;
   ours_options.engine = DetectorEngine::kNative;
