@@ -276,7 +276,6 @@ void DarknetNetwork::Impl::build(const std::vector<Section>& sections, const std
     } else {
       o.bad("section type is not supported");
     }
-    if (!layer.sources.empty() && layer.sources.front() < -1) o.bad("no layer before it");
     layers.push_back(std::move(layer));
   }
   if (std::none_of(layers.begin(), layers.end(), [](const Layer& l) { return l.kind == Kind::kYolo; }))
@@ -535,10 +534,13 @@ const std::vector<YoloHeadOutput>& DarknetNetwork::forward(const float* planes, 
   const size_t plane = static_cast<size_t>(width) * height;
   for (int c = 0; c < m.net_channels; ++c)
     std::memcpy(input + c * m.input_shape.stride(), planes + c * plane, plane * sizeof(float));
-  m.heads.clear();
+  // The heads keep their row storage from frame to frame (decode_yolo only resizes it).
+  size_t head = 0;
   for (int i = 0; i < static_cast<int>(m.layers.size()); ++i) {
     m.run_layer(i);
-    if (m.layers[i].kind == Kind::kYolo) m.decode_yolo(i, m.heads.emplace_back());
+    if (m.layers[i].kind != Kind::kYolo) continue;
+    if (head == m.heads.size()) m.heads.emplace_back();
+    m.decode_yolo(i, m.heads[head++]);
   }
   return m.heads;
 }

@@ -20,7 +20,7 @@ struct PersonDetector::Impl {
   std::unique_ptr<DarknetNetwork> native;  // ours (Darknet models by default)
   DetectorOptions options;
   std::string name;
-  int input_size = 320;
+  int input_width = 320, input_height = 320;  // what the frame is resized to
   std::vector<std::string> output_names;
   std::string engine;
 };
@@ -70,14 +70,16 @@ PersonDetector::PersonDetector(const std::string& model, const DetectorOptions& 
       const std::string weights = (fs::path(model).replace_extension(".weights")).string();
       if (!fs::exists(weights, ec)) fail(ErrorKind::kNotFound, "detector weights not found: " + weights);
       impl_->kind = Impl::Kind::kYoloFastest;
-      impl_->input_size = 320;
       const bool use_native = options.engine == DetectorEngine::kNative ||
                               (options.engine == DetectorEngine::kAuto && darknet::kernels_supported());
       if (options.engine == DetectorEngine::kNative && !darknet::kernels_supported())
         fail(ErrorKind::kBadInput, "the reelscale detector engine needs a CPU with AVX2 and FMA");
       if (use_native) {
         impl_->native = std::make_unique<DarknetNetwork>(model, weights);
-        if (impl_->native->input_width() > 0) impl_->input_size = impl_->native->input_width();
+        if (impl_->native->input_width() > 0 && impl_->native->input_height() > 0) {
+          impl_->input_width = impl_->native->input_width();
+          impl_->input_height = impl_->native->input_height();
+        }
       } else {
         impl_->net = cv::dnn::readNetFromDarknet(model, weights);
       }
@@ -86,7 +88,7 @@ PersonDetector::PersonDetector(const std::string& model, const DetectorOptions& 
         fail(ErrorKind::kBadInput, "the reelscale detector engine runs Darknet models only, not " + model);
       impl_->net = cv::dnn::readNetFromONNX(model);
       impl_->kind = Impl::Kind::kFastestDet;
-      impl_->input_size = 352;
+      impl_->input_width = impl_->input_height = 352;
     } else {
       fail(ErrorKind::kBadInput, "detector model must be a Darknet .cfg or an .onnx file: " + model);
     }
@@ -113,8 +115,8 @@ const std::string& PersonDetector::engine_name() const { return impl_->engine; }
 std::vector<PersonBox> PersonDetector::detect(const uint8_t* bgr, int width, int height, int stride) {
   if (impl_->options.threads > 0) cv::setNumThreads(impl_->options.threads);
   const cv::Mat image(height, width, CV_8UC3, const_cast<uint8_t*>(bgr), stride);
-  const int size = impl_->input_size;
-  const cv::Mat blob = cv::dnn::blobFromImage(image, 1.0 / 255.0, cv::Size(size, size), cv::Scalar(), true, false);
+  const int in_w = impl_->input_width, in_h = impl_->input_height;
+  const cv::Mat blob = cv::dnn::blobFromImage(image, 1.0 / 255.0, cv::Size(in_w, in_h), cv::Scalar(), true, false);
   std::vector<cv::Rect2d> boxes;
   std::vector<float> scores;
   const float threshold = impl_->options.score_threshold;
@@ -126,7 +128,7 @@ std::vector<PersonBox> PersonDetector::detect(const uint8_t* bgr, int width, int
     scores.push_back(score);
   };
   if (impl_->native) {
-    for (const YoloHeadOutput& head : impl_->native->forward(blob.ptr<float>(), size, size))
+    for (const YoloHeadOutput& head : impl_->native->forward(blob.ptr<float>(), in_w, in_h))
       for (size_t r = 0; r < head.row_count(); ++r) consider_yolo_row(head.rows.data() + r * head.row_size());
   } else {
     impl_->net.setInput(blob);
