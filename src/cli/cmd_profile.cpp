@@ -186,12 +186,11 @@ class ProfileCommand final : public Command {
       const process::JobSpec spec = process::parse_job_spec({{"endpoint", "detect"}, {"input", clips[mid]}, {"frame", 0}});
       const media::MediaSource source = media::MediaSource::local(spec.input);
       const media::VideoProbe probe = media::probe_video(source);
-      processors.detect(spec, source, probe);  // loads the detector's code and weights once
+      raw["detect_engine"] = processors.detect(spec, source, probe)["engine"];  // loads the detector once
       for (int i = 0; i < 5; ++i) {
         const nlohmann::json r = processors.detect(spec, source, probe);
         detect_total_ms.push_back(r["total_ms"].get<double>());
         detect_network_ms.push_back(r["inference_ms"].get<double>());
-        raw["detect_engine"] = r["engine"];
       }
     }
     auto median = [](std::vector<double> v) {
@@ -240,28 +239,20 @@ class ProfileCommand final : public Command {
           ++count;
         }
       }
-      plan::Cell cell;
+      const bool ai = endpoint == std::string("framing_ai");
+      plan::Cell cell = measured_cell(startup_s + (ai ? module_s + weights_s + build_s : 0),
+                                      source + ": process start-up" + (ai ? " + model load" : ""));
       cell.frame_time.ms_at_reference = count ? sum / count : 0;
       cell.frame_time.reference_pixels = 810.0 * 1440.0;
       cell.frame_time.provenance = {source + " (810x1440 output; ms per frame of a whole 1-chunk run)", today(), true};
-      cell.cold_start_s = plan::Distribution::constant(startup_s + (endpoint == std::string("framing_ai") ? module_s + weights_s + build_s : 0));
-      cell.cold_start_s.provenance = {source + ": process start-up" + (endpoint == std::string("framing_ai") ? " + model load" : ""), today(), true};
-      cell.warm_start_s = plan::Distribution::constant(0.01);
-      cell.warm_start_s.provenance = {"estimate: a task on a running process", today(), false};
       p.cells[endpoint][hardware_] = cell;
     }
-    {
-      plan::Cell cell;
-      cell.frame_time.fixed_ms = raw["detect_total_ms"].get<double>();
-      cell.frame_time.ms_at_reference = 0;
-      cell.frame_time.exponent = 0;
-      cell.frame_time.provenance = {source + " (detect on a 1920x1080 frame: detector load, seek, decode, network)", today(), true};
-      cell.cold_start_s = plan::Distribution::constant(startup_s + module_s);
-      cell.cold_start_s.provenance = {source + ": process start-up + network module load", today(), true};
-      cell.warm_start_s = plan::Distribution::constant(0.01);
-      cell.warm_start_s.provenance = {"estimate: a task on a running process", today(), false};
-      p.cells["detect"][hardware_] = cell;
-    }
+    plan::Cell detect = measured_cell(startup_s + module_s, source + ": process start-up + network module load");
+    detect.frame_time.fixed_ms = raw["detect_total_ms"].get<double>();  // one frame, whatever its size
+    detect.frame_time.ms_at_reference = 0;
+    detect.frame_time.exponent = 0;
+    detect.frame_time.provenance = {source + " (detect on a 1920x1080 frame: detector load, seek, decode, network)", today(), true};
+    p.cells["detect"][hardware_] = detect;
     p.name = "measured-" + hardware_ + "-" + today();
     p.provenance = {source + "; GPU rows inherited", today(), true};
     p.orchestrator_start_s = plan::Distribution::constant(startup_s);
@@ -287,6 +278,15 @@ class ProfileCommand final : public Command {
   }
 
  private:
+  // A cell whose start-ups are measured here: cold = process start (and loads), warm ≈ nothing.
+  static plan::Cell measured_cell(double cold_s, const std::string& cold_source) {
+    plan::Cell cell;
+    cell.cold_start_s = plan::Distribution::constant(cold_s);
+    cell.cold_start_s.provenance = {cold_source, today(), true};
+    cell.warm_start_s = plan::Distribution::constant(0.01);
+    cell.warm_start_s.provenance = {"estimate: a task on a running process", today(), false};
+    return cell;
+  }
   static exec::RunOptions with_chunks(exec::RunOptions o, int n) {
     o.chunks = n;
     return o;

@@ -64,6 +64,14 @@ std::string default_temp_prefix(const std::string& output, const std::string& jo
   return ((p.has_parent_path() ? p.parent_path() : std::filesystem::path(".")) / (".reelscale-tmp-" + job_id)).string() + "/";
 }
 
+// A local destination must be writable and not the input; no job writes over its input.
+void check_destination(const process::JobSpec& spec) {
+  const store::Location out_loc = store::Location::parse(spec.output);
+  const store::Location in_loc = store::Location::parse(spec.input);
+  if (!out_loc.s3) check_output_path(out_loc.path, in_loc.s3 ? "" : in_loc.path);
+  if (spec.output == spec.input) fail(ErrorKind::kBadInput, "output path is the input file: " + spec.output);
+}
+
 nlohmann::json estimate_json(const plan::Estimate& e) {
   return {{"hardware", e.hardware}, {"chunks", e.chunks}, {"wall_mean_s", e.wall_mean_s}, {"wall_p90_s", e.wall_p90_s},
           {"cost_usd", e.cost},
@@ -81,11 +89,9 @@ nlohmann::json run_job(process::JobSpec spec, Executor& executor, store::ObjectS
                            {"input", spec.input}, {"output", spec.output}, {"executor", executor.describe()}};
   if (spec.endpoint == process::Endpoint::kDetect) fail(ErrorKind::kInternal, "detect jobs go through run_detect_job");
 
-  // Check the destination before any work: a local one must be writable and not the input.
+  // Check the destination before any work.
+  check_destination(spec);
   const store::Location out_loc = store::Location::parse(spec.output);
-  const store::Location in_loc = store::Location::parse(spec.input);
-  if (!out_loc.s3) check_output_path(out_loc.path, in_loc.s3 ? "" : in_loc.path);
-  if (spec.output == spec.input) fail(ErrorKind::kBadInput, "output path is the input file: " + spec.output);
   media::check_output_container(out_loc.s3 ? out_loc.key : out_loc.path);
 
   // Probe (range reads for a stored input).
@@ -236,12 +242,7 @@ nlohmann::json run_job(process::JobSpec spec, Executor& executor, store::ObjectS
 nlohmann::json run_detect_job(const process::JobSpec& spec, store::ObjectStore& store, const DetectFunction& detect) {
   const auto start = Clock::now();
   nlohmann::json record = {{"job_id", new_job_id()}, {"endpoint", "detect"}, {"input", spec.input}, {"output", spec.output}};
-  const store::Location in_loc = store::Location::parse(spec.input);
-  if (!spec.output.empty()) {
-    const store::Location out_loc = store::Location::parse(spec.output);
-    if (!out_loc.s3) check_output_path(out_loc.path, in_loc.s3 ? "" : in_loc.path);
-    if (spec.output == spec.input) fail(ErrorKind::kBadInput, "output path is the input file: " + spec.output);
-  }
+  if (!spec.output.empty()) check_destination(spec);
   auto t = Clock::now();
   const media::MediaSource source = media_source_for(store, spec.input);
   const media::VideoProbe probe = media::probe_video(source);
