@@ -25,6 +25,11 @@ inline Vec8 load_even(const float* p) {
   const Vec8 a = load(p), b = load(p + 8);
   return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
 }
+// Elements 1, 3, ..., 15 of p[0..15].
+inline Vec8 load_odd(const float* p) {
+  const Vec8 a = load(p), b = load(p + 8);
+  return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+}
 
 inline Vec8 activate(Vec8 v, Activation act) {
   switch (act) {
@@ -143,11 +148,6 @@ struct PaddedLayout {
   // Offset within a row of the value tap kx reads for output column 0.
   size_t tap(int kx) const { return stride == 1 ? kx : (kx & 1) * half + kx / 2; }
 };
-
-inline Vec8 load_odd(const float* p) {
-  const Vec8 a = load(p), b = load(p + 8);
-  return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
-}
 
 // Copies one input row into its place: x = j + pad for stride 1, split by parity for stride 2.
 void place_row(const float* src, int width, int pad, const PaddedLayout& layout, float* dst) {

@@ -137,6 +137,8 @@ struct Layer {
   std::vector<float> anchors;
   int classes = 0;
   float scale_xy = 1;
+  // A 1x1 convolution over every pixel: a plain matrix product, no im2col.
+  bool is_pointwise() const { return !depthwise && kernel == 1 && stride == 1 && pad == 0; }
 };
 
 int resolve_index(const Options& o, int here, int index) {
@@ -174,6 +176,12 @@ struct DarknetNetwork::Impl {
   void build(const std::vector<Section>& sections, const std::string& path);
   void load_weights(const std::string& path);
   void plan(int width, int height);
+  // A layer's input and output sizes with its kernel, stride and padding.
+  darknet::Geometry geometry(int index) const {
+    const Layer& l = layers[index];
+    const Shape &in = shape_of(l.sources.front()), &out = shapes[index];
+    return {in.height, in.width, out.height, out.width, l.kernel, l.stride, l.pad};
+  }
   void run_layer(int index);
   void decode_yolo(int index, YoloHeadOutput& head);
 };
@@ -382,8 +390,6 @@ void DarknetNetwork::Impl::plan(int width, int height) {
     owner[i] = passes_through(l) ? (l.sources.front() < 0 ? -1 : owner[l.sources.front()]) : static_cast<int>(i);
     for (int s : l.sources) last_read[(s < 0 ? -1 : owner[s]) + 1] = static_cast<int>(i);
   }
-  for (size_t i = 0; i < layers.size(); ++i)
-    if (layers[i].kind == Kind::kYolo) last_read[owner[i] + 1] = std::max<int>(last_read[owner[i] + 1], static_cast<int>(i));
   std::vector<size_t> capacity;
   std::vector<int> free_buffers;
   auto take = [&](size_t size) {
@@ -411,10 +417,9 @@ void DarknetNetwork::Impl::plan(int width, int height) {
       buffer_of[i] = take(shapes[i].channels * shapes[i].stride());
     }
     if (l.kind == Kind::kConvolution) {
-      const Shape& in = shape_of(l.sources.front());
       if (l.depthwise) {
-        scratch_size = std::max(scratch_size, darknet::depthwise_scratch_size({in.height, in.width, shapes[i].height, shapes[i].width, l.kernel, l.stride, l.pad}));
-      } else if (l.kernel != 1 || l.stride != 1 || l.pad != 0) {
+        scratch_size = std::max(scratch_size, darknet::depthwise_scratch_size(geometry(static_cast<int>(i))));
+      } else if (!l.is_pointwise()) {  // unfolded by im2col into the scratch
         scratch_size = std::max(scratch_size, static_cast<size_t>(l.in_channels) * l.kernel * l.kernel * shapes[i].stride());
       }
     }
@@ -441,13 +446,13 @@ void DarknetNetwork::Impl::run_layer(int index) {
   const Shape& in = shape_of(l.sources.front());
   float* dst = data_of(index);
   const float* src = data_of(l.sources.front());
-  darknet::Geometry g{in.height, in.width, out.height, out.width, l.kernel, l.stride, l.pad};
+  darknet::Geometry g = geometry(index);
   switch (l.kind) {
     case Kind::kConvolution:
       if (l.depthwise) {
         darknet::depthwise(l.weights.data(), l.bias.data(), l.filters, src, in.stride(), g, dst, out.stride(), l.activation,
                            scratch.data());
-      } else if (l.kernel == 1 && l.stride == 1 && l.pad == 0) {
+      } else if (l.is_pointwise()) {
         darknet::pointwise(l.weights.data(), l.bias.data(), l.filters, l.in_channels, src, in.stride(), dst, out.stride(),
                            out.plane(), l.activation);
       } else {
