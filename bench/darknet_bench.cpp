@@ -40,5 +40,8 @@ int main(int argc, char** argv) {
   }
   std::printf("| Yolo-Fastest forward pass, %dx%d, our engine | best %.2f ms, mean %.2f ms over %d |\n", width, height, best,
               total / passes, passes);
+  const auto work = net.multiply_adds(width, height);
+  std::printf("| multiply-adds per pass | pointwise %.1f M, depthwise %.1f M, other convolutions %.1f M |\n",
+              work.pointwise / 1e6, work.depthwise / 1e6, work.other / 1e6);
   return 0;
 }

@@ -1,7 +1,8 @@
 // bench/detect_input_shape.cpp — what the detector's input shape costs and buys: Yolo-Fastest on
 // OpenCV dnn, one core, with a 16:9 frame stretched to 320x320 (what reelscale does) or to 320x192
 // (aspect kept, 40% less work), each compared with a 640x384 letterboxed run as the reference.
-// Frames come from the bundled clips, upscaled to 1920 wide, decoded by the ffmpeg CLI.
+// Frames come from the bundled clips, upscaled to 1920 wide, decoded by the ffmpeg CLI. Also
+// where OpenCV dnn spends a 320x320 pass, by convolution kind.
 // Usage: detect_input_shape MODELS_DIR SAMPLES_DIR. Prints Markdown rows.
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
@@ -137,5 +138,30 @@ int main(int argc, char** argv) {
                   reference_boxes, extra, matched ? iou_sum / matched : 0.0);
     }
   }
+  // Where OpenCV dnn spends a 320x320 pass, by convolution kind (its own per-layer timer).
+  cv::Mat blob({1, 3, 320, 320}, CV_32F, cv::Scalar(0.5));
+  for (int i = 0; i < 5; ++i) {
+    net.setInput(blob);
+    std::vector<cv::Mat> outs;
+    net.forward(outs, net.getUnconnectedOutLayersNames());
+  }
+  std::vector<double> layer_ticks;
+  const double total_ms = net.getPerfProfile(layer_ticks) * 1000 / cv::getTickFrequency();
+  double pointwise_ms = 0, depthwise_ms = 0, other_ms = 0;
+  int pointwise = 0, depthwise = 0;
+  for (size_t i = 0; i < layer_ticks.size(); ++i) {
+    const cv::Ptr<cv::dnn::Layer> layer = net.getLayer(static_cast<int>(i) + 1);
+    const double ms = layer_ticks[i] * 1000 / cv::getTickFrequency();
+    if (layer->type == "Convolution" && layer->blobs[0].size[2] == 1) {
+      pointwise_ms += ms, ++pointwise;
+    } else if (layer->type == "Convolution" && layer->blobs[0].size[1] == 1) {
+      depthwise_ms += ms, ++depthwise;
+    } else {
+      other_ms += ms;
+    }
+  }
+  std::printf("\nOpenCV dnn, one 320x320 pass: %.2f ms; %d pointwise convolutions %.2f ms, %d depthwise %.2f ms, "
+              "the rest %.2f ms\n",
+              total_ms, pointwise, pointwise_ms, depthwise, depthwise_ms, other_ms);
   return 0;
 }

@@ -525,6 +525,20 @@ DarknetNetwork::DarknetNetwork(const std::string& cfg_path, const std::string& w
 
 DarknetNetwork::~DarknetNetwork() = default;
 
+DarknetNetwork::Work DarknetNetwork::multiply_adds(int width, int height) {
+  Impl& m = *impl_;
+  if (width != m.planned_width || height != m.planned_height) m.plan(width, height);
+  Work work;
+  for (int i = 0; i < static_cast<int>(m.layers.size()); ++i) {
+    const Layer& l = m.layers[i];
+    if (l.kind != Kind::kConvolution) continue;
+    const int64_t per_output = static_cast<int64_t>(l.depthwise ? 1 : l.in_channels) * l.kernel * l.kernel;
+    const int64_t n = static_cast<int64_t>(m.shapes[i].channels) * static_cast<int64_t>(m.shapes[i].plane()) * per_output;
+    (l.depthwise ? work.depthwise : l.is_pointwise() ? work.pointwise : work.other) += n;
+  }
+  return work;
+}
+
 int DarknetNetwork::input_width() const { return impl_->net_width; }
 int DarknetNetwork::input_height() const { return impl_->net_height; }
 int DarknetNetwork::input_channels() const { return impl_->net_channels; }

@@ -6,6 +6,7 @@
 // maxpool, dropout, yolo. Anything else is an error naming the section.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,12 @@ class DarknetNetwork {
   // Any size whose stride-2 steps line up where the cfg joins layers (multiples of 32 for
   // Yolo-Fastest). The returned heads stay valid until the next call.
   const std::vector<YoloHeadOutput>& forward(const float* planes, int width, int height);
+
+  // Multiply-adds of the convolutions for one pass at this input size, by kind.
+  struct Work {
+    int64_t pointwise = 0, depthwise = 0, other = 0;
+  };
+  Work multiply_adds(int width, int height);
 
   int input_width() const;   // the cfg's [net] size, the size the network was trained at
   int input_height() const;

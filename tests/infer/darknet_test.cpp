@@ -247,6 +247,7 @@ TEST(DarknetNetwork, YoloHeadDecodesBoxesAsDarknetDefinesThem) {
   const auto& heads = net.forward(image.data(), w, h);
   ASSERT_EQ(heads.size(), 1u);
   const YoloHeadOutput& head = heads[0];
+  EXPECT_EQ(net.multiply_adds(w, h).pointwise, 18 * 3 * w * h);  // one 1x1 convolution, 3 -> 18 channels
   EXPECT_EQ(head.grid_w, w);
   EXPECT_EQ(head.grid_h, h);
   ASSERT_EQ(head.row_count(), static_cast<size_t>(w * h * 3));
