@@ -24,7 +24,7 @@ namespace {
 class RunCommand final : public Command {
  public:
   explicit RunCommand(CLI::App& parent) {
-    app_ = parent.add_subcommand("run", "Run a job end to end: plan, split, dispatch, join, store the output");
+    app_ = parent.add_subcommand("run", "Run a job end to end: plan, split, dispatch, join, store the output (detect: one frame, its JSON)");
     app_->add_option("job", job_file_, "Job spec JSON (input and output may be local paths or s3:// URLs)")->required();
     app_->add_option("--chunks", chunks_, "Force the chunk count (default: the planner's)");
     app_->add_option("--hardware", hardware_, "Force the hardware type the plan assumes (CPU for local slots)");
@@ -46,6 +46,13 @@ class RunCommand final : public Command {
     const process::JobSpec spec = process::parse_job_spec(plan::read_json_file(job_file_));
     store::ObjectStore store;
     process::Processors processors(models_.resolve());
+    if (spec.endpoint == process::Endpoint::kDetect) {
+      const nlohmann::json record = exec::run_detect_job(spec, store, [&processors](const auto& s, const auto& src, const auto& p) {
+        return processors.detect(s, src, p);
+      });
+      std::cout << (json_ ? record : record["result"]).dump(2) << "\n";
+      return 0;
+    }
     exec::ProcessorFactoryMaker maker = [&processors](const process::JobSpec& s) { return processors.make(s); };
     exec::RunOptions options;
     options.chunks = chunks_;
@@ -56,13 +63,6 @@ class RunCommand final : public Command {
     options.process_age_s = seconds_since_process_start();
     options.cancel = &cancel;
     options.task_deadline_s = task_deadline_s_;
-    if (spec.endpoint == process::Endpoint::kDetect) {
-      const nlohmann::json record = exec::run_detect_job(spec, store, [&processors](const auto& s, const auto& src, const auto& p) {
-        return processors.detect(s, src, p);
-      });
-      std::cout << (json_ ? record : record["result"]).dump(2) << "\n";
-      return 0;
-    }
     ProgressDisplay progress(std::string("run ") + process::endpoint_name(spec.endpoint));
     options.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
     std::unique_ptr<exec::Executor> executor;
