@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "plan/calibrate.h"
+#include "record/job_record.h"
 #include "plan/planner.h"
 #include "plan/thresholds.h"
 
@@ -175,8 +176,14 @@ class CalibrateCommand final : public Command {
   CLI::App* app() const override { return app_; }
   int run() override {
     plan::Profile p = profile_.empty() ? plan::default_profile() : plan::parse_profile(plan::read_json_file(profile_));
-    std::vector<nlohmann::json> records;
-    for (const std::string& f : records_) records.push_back(plan::read_json_file(f));
+    std::vector<record::JobRecord> records;
+    for (const std::string& f : records_) {
+      try {
+        records.push_back(record::record_from_json(plan::read_json_file(f)));
+      } catch (const Error& e) {
+        fail(ErrorKind::kBadInput, f + ": " + e.what());
+      }
+    }
     const std::time_t now = std::time(nullptr);
     char date[16];
     std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));

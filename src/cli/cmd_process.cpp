@@ -1,17 +1,18 @@
 // cli/cmd_process.cpp — `reelscale process ENDPOINT [INPUT] --job job.json -o OUTPUT
-// --chunks N ...`: runs one endpoint on this machine, split into chunks on local slots.
-// Flags override the job file's fields; the merged spec is validated as one job.
+// --chunks N ...`: one endpoint on this machine's local slots, through the job flow
+// (job/job_flow.h) with a fixed chunk count. Flags override the job file's fields; the
+// merged spec is validated as one job.
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "cli/progress.h"
-#include "common/files.h"
-#include "exec/local_run.h"
+#include "cli/signals.h"
+#include "common/cores.h"
+#include "job/job_flow.h"
 #include "process/processors.h"
 
 namespace reelscale::cli {
@@ -25,7 +26,6 @@ std::string read_text_file(const std::string& path) {
   ss << f.rdbuf();
   return ss.str();
 }
-
 
 class ProcessCommand final : public Command {
  public:
@@ -47,14 +47,45 @@ class ProcessCommand final : public Command {
     app_->add_option("--preset", preset_, "x264 preset");
     app_->add_option("--crf", crf_, "x264 CRF (0-51)");
     app_->add_option("--audio", audio_, "auto | copy | reencode | drop");
-    app_->add_flag("--json", json_, "Print the result as JSON");
+    app_->add_flag("--json", json_, "Print the job record as JSON");
   }
   CLI::App* app() const override { return app_; }
 
   int run() override {
+    const process::JobSpec spec = merged_spec();
+    process::Processors processors(models_.resolve());
+    store::ObjectStore store;
+    if (store::Location::parse(spec.input).s3 || (!spec.output.empty() && store::Location::parse(spec.output).s3)) {
+      fail(ErrorKind::kBadInput, "process works on local files; use `reelscale run` for s3:// inputs and outputs");
+    }
+    if (spec.endpoint == process::Endpoint::kDetect) return run_detect(processors, store, spec);
+    std::atomic<bool> cancel{false};
+    SignalWatcher signals([&](int) { cancel = true; });
+    const int chunks = chunks_ > 0 ? chunks_ : std::max(1, spec.chunks);
+    exec::LocalExecutorOptions local;
+    local.slots = slots_for(chunks, slots_);
+    local.set_threads = [&processors](int t) { processors.set_cpu_threads(t); };
+    exec::LocalExecutor executor(local, [&processors](const process::JobSpec& s) { return processors.make(s); }, store);
+    job::JobOptions options;
+    options.chunks = chunks;
+    options.cancel = &cancel;
+    options.process_age_s = seconds_since_process_start();
+    ProgressDisplay progress(endpoint_);
+    options.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
+    const record::JobRecord r = job::run_job(spec, executor, store, options);
+    progress.finish();
+    for (const std::string& w : r.warnings) std::fprintf(stderr, "reelscale: warning: %s\n", w.c_str());
+    job::throw_if_failed(r);
+    print_summary(r);
+    return 0;
+  }
+
+ private:
+  process::JobSpec merged_spec() const {
     nlohmann::json j = job_file_.empty() ? nlohmann::json::object()
                                          : nlohmann::json::parse(read_text_file(job_file_), nullptr, false);
     if (j.is_discarded()) fail(ErrorKind::kBadInput, "the job file " + job_file_ + " is not valid JSON");
+    if (!j.is_object()) fail(ErrorKind::kBadInput, "the job file " + job_file_ + " must hold a JSON object");
     j["endpoint"] = endpoint_;
     if (!input_.empty()) j["input"] = input_;
     if (!output_.empty()) j["output"] = output_;
@@ -67,92 +98,42 @@ class ProcessCommand final : public Command {
     if (!preset_.empty()) j["preset"] = preset_;
     if (crf_ >= 0) j["crf"] = crf_;
     if (!audio_.empty()) j["audio"] = audio_;
-    process::JobSpec spec = process::parse_job_spec(j);
-    const process::ModelSettings settings = models_.resolve();
-    process::Processors processors(settings);
+    return process::parse_job_spec(j);
+  }
 
-    const media::MediaSource source = media::MediaSource::local(spec.input);
-    const media::VideoProbe probe = media::probe_video(source);
-    if (spec.endpoint == process::Endpoint::kDetect) return run_detect(processors, spec, source, probe);
-
-    const media::Rational fps = process::output_fps(spec, probe);
-    spec.fps = fps;
-    const media::Timeline timeline(probe.relative_times_ns(), probe.relative_end_ns(), fps, spec.segments);
-    for (const std::string& w : process::check_against_source(spec, probe, timeline)) {
-      std::fprintf(stderr, "reelscale: warning: %s\n", w.c_str());
-    }
-    exec::LocalRunRequest req;
-    req.input = source;
-    req.probe = &probe;
-    req.output = spec.output;
-    req.chunks = chunks_ > 0 ? chunks_ : std::max(1, spec.chunks);
-    req.slots = slots_;
-    req.fps = fps;
-    req.segments = spec.segments;
-    req.encoder.preset = spec.preset;
-    req.encoder.crf = spec.crf;
-    req.audio = spec.audio;
-    if (spec.endpoint == process::Endpoint::kFramingAi && settings.sr.device != infer::Device::kCuda) {
-      // Share the cores between slots rather than oversubscribing them.
-      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-      const int slots = req.slots > 0 ? req.slots : std::min(req.chunks, cores);
-      processors.set_cpu_threads(std::max(1, cores / std::max(1, slots)));
-    }
-    req.make_processor = processors.make(spec);
-    ProgressDisplay progress(endpoint_);
-    req.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
-    const exec::LocalRunResult r = exec::run_local(req);
-    progress.finish();
-    print_summary(spec, r);
+  int run_detect(process::Processors& processors, store::ObjectStore& store, const process::JobSpec& spec) {
+    const record::JobRecord r = job::run_detect_job(spec, store, [&processors](const auto& s, const auto& src, const auto& p) {
+      return processors.detect(s, src, p);
+    });
+    job::throw_if_failed(r);
+    std::fputs(((json_ ? record::to_json(r) : r.result).dump(2) + "\n").c_str(), stdout);
     return 0;
   }
 
- private:
-  int run_detect(process::Processors& processors, const process::JobSpec& spec, const media::MediaSource& source,
-                 const media::VideoProbe& probe) {
-    const nlohmann::json result = processors.detect(spec, source, probe);
-    const std::string text = result.dump(2) + "\n";
-    if (!spec.output.empty()) {
-      check_output_path(spec.output, "");
-      write_file_atomically(spec.output, text);
-    }
-    std::fputs(text.c_str(), stdout);
-    return 0;
-  }
-
-  void print_summary(const process::JobSpec& spec, const exec::LocalRunResult& r) const {
-    const double per_frame_ms = r.frames ? 1000.0 * r.total_seconds / r.frames : 0;
-    double process_s = 0;
-    for (const auto& c : r.chunks) process_s += c.stats.process_seconds;
+  void print_summary(const record::JobRecord& r) const {
     if (json_) {
-      nlohmann::json chunks = nlohmann::json::array();
-      for (const auto& c : r.chunks) {
-        chunks.push_back({{"begin", c.range.begin}, {"end", c.range.end}, {"open_s", c.stats.open_seconds},
-                          {"preroll_s", c.stats.preroll_seconds}, {"decode_s", c.stats.decode_seconds},
-                          {"process_s", c.stats.process_seconds}, {"encode_s", c.stats.encode_seconds},
-                          {"total_s", c.stats.total_seconds}, {"frames_decoded", c.stats.reader.decoded},
-                          {"frames_dropped", c.stats.reader.dropped}, {"bytes", c.stats.bytes}});
-      }
-      const nlohmann::json out = {{"endpoint", process::endpoint_name(spec.endpoint)}, {"output", spec.output},
-                                  {"frames", r.frames}, {"fps", r.fps.to_string()}, {"chunks", chunks},
-                                  {"frames_skipped", r.frames_skipped}, {"bytes", r.join.bytes},
-                                  {"audio", r.join.audio ? (r.join.audio_copied ? "copied" : "reencoded") : "none"},
-                                  {"probe_s", r.probe_seconds}, {"chunks_s", r.chunks_seconds}, {"join_s", r.join_seconds},
-                                  {"total_s", r.total_seconds}, {"ms_per_frame", per_frame_ms},
-                                  {"process_ms_per_frame", r.frames ? 1000.0 * process_s / r.frames : 0}};
-      std::printf("%s\n", out.dump(2).c_str());
+      std::printf("%s\n", record::to_json(r).dump(2).c_str());
       return;
     }
-    std::printf("%s: %lld frames at %s fps in %d chunks -> %s (%lld bytes%s)\n", process::endpoint_name(spec.endpoint),
-                static_cast<long long>(r.frames), r.fps.to_string().c_str(), static_cast<int>(r.chunks.size()),
-                spec.output.c_str(), static_cast<long long>(r.join.bytes),
-                r.join.audio ? (r.join.audio_copied ? ", audio copied" : ", audio re-encoded") : "");
-    if (r.frames_skipped) {
-      std::printf("super-resolution skipped on %lld frames whose crop already had the output's resolution\n",
-                  static_cast<long long>(r.frames_skipped));
+    double process_s = 0;
+    int64_t skipped = 0;
+    for (const auto& c : r.chunk_results) {
+      process_s += c.timings_s.process;
+      skipped += c.frames_skipped;
     }
+    const double total = r.total_seconds();
+    const double per_frame_ms = r.frames ? 1000.0 * total / r.frames : 0;
+    std::printf("%s: %lld frames at %s fps in %d chunks -> %s (%lld bytes%s)\n", r.endpoint.c_str(),
+                static_cast<long long>(r.frames), r.fps.c_str(), r.chunks, r.output.c_str(),
+                static_cast<long long>(r.output_bytes),
+                r.audio == "copied" ? ", audio copied" : r.audio == "reencoded" ? ", audio re-encoded" : "");
+    if (skipped) {
+      std::printf("super-resolution skipped on %lld frames whose crop already had the output's resolution\n",
+                  static_cast<long long>(skipped));
+    }
+    auto stage = [&](const char* name) { return r.timings_s.count(name) ? r.timings_s.at(name) : 0.0; };
     std::printf("time: %.2f s total (probe %.2f, chunks %.2f, join %.2f), %.2f ms per frame, processing %.2f ms per frame\n",
-                r.total_seconds, r.probe_seconds, r.chunks_seconds, r.join_seconds, per_frame_ms,
+                total, stage("probe"), stage("dispatch"), stage("join"), per_frame_ms,
                 r.frames ? 1000.0 * process_s / r.frames : 0);
   }
 

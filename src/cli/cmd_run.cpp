@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
@@ -12,9 +11,10 @@
 #include "cli/progress.h"
 #include "cli/signals.h"
 #include "common/files.h"
-#include "exec/orchestrator.h"
+#include "common/cores.h"
 #include "exec/remote_executor.h"
 #include "exec/worker.h"
+#include "job/job_flow.h"
 #include "process/processors.h"
 
 namespace reelscale::cli {
@@ -47,61 +47,74 @@ class RunCommand final : public Command {
     store::ObjectStore store;
     process::Processors processors(models_.resolve());
     if (spec.endpoint == process::Endpoint::kDetect) {
-      const nlohmann::json record = exec::run_detect_job(spec, store, [&processors](const auto& s, const auto& src, const auto& p) {
+      const record::JobRecord r = job::run_detect_job(spec, store, [&processors](const auto& s, const auto& src, const auto& p) {
         return processors.detect(s, src, p);
       });
-      std::cout << (json_ ? record : record["result"]).dump(2) << "\n";
+      job::throw_if_failed(r);
+      std::cout << (json_ ? record::to_json(r) : r.result).dump(2) << "\n";
       return 0;
     }
-    exec::ProcessorFactoryMaker maker = [&processors](const process::JobSpec& s) { return processors.make(s); };
-    exec::RunOptions options;
-    options.chunks = chunks_;
-    options.hardware = hardware_;
-    if (!profile_.empty()) options.profile = plan::parse_profile(plan::read_json_file(profile_));
-    if (deadline_s_ > 0) options.policy.deadline_s = deadline_s_;
-    options.temp_prefix = temp_prefix_;
-    options.process_age_s = seconds_since_process_start();
-    options.cancel = &cancel;
-    options.task_deadline_s = task_deadline_s_;
+    job::JobOptions options = job_options(&cancel);
     ProgressDisplay progress(std::string("run ") + process::endpoint_name(spec.endpoint));
     options.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
-    std::unique_ptr<exec::Executor> executor;
-    if (workers_.empty()) {
-      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-      if (options.hardware.empty()) options.hardware = "CPU";  // local slots are this machine's CPUs
-      const int slots = slots_ > 0 ? slots_ : cores;
-      processors.set_cpu_threads(std::max(1, cores / slots));  // share the cores between slots
-      executor = std::make_unique<exec::LocalExecutor>(slots, maker, store, options.scratch);
-    } else {
-      exec::RemoteOptions remote;
-      remote.workers = workers_;
-      remote.max_attempts = max_attempts_;
-      remote.speculate = !no_speculate_;
-      executor = std::make_unique<exec::RemoteExecutor>(remote, store);
-    }
-    const nlohmann::json record = exec::run_job(spec, *executor, store, options);
+    const std::unique_ptr<exec::Executor> executor = make_executor(processors, store);
+    const record::JobRecord r = job::run_job(spec, *executor, store, options);
     progress.finish();
     if (json_) {
-      std::cout << record.dump(2) << "\n";
-    } else {
-      const auto& t = record["timings_s"];
-      std::printf("%s -> %s: %lld frames in %d chunks on %s, %.2f s total\n", spec.input.c_str(), spec.output.c_str(),
-                  static_cast<long long>(record["frames"].get<int64_t>()), record["chunks"].get<int>(),
-                  executor->describe().c_str(), t["total"].get<double>());
-      std::printf("  probe %.2f  plan %.3f  dispatch %.2f  collect %.2f  join %.2f  upload %.2f  cleanup %.2f s\n",
-                  t["probe"].get<double>(), t["plan"].get<double>(), t["dispatch"].get<double>(),
-                  t["collect_chunks"].get<double>(), t["join"].get<double>(), t["final_upload"].get<double>(),
-                  t["cleanup"].get<double>());
-      if (record["plan"].contains("chosen")) {
-        std::printf("  predicted: %.1f s mean, %.1f s p90, $%.4f (%s x%d)\n", record["plan"]["chosen"]["wall_mean_s"].get<double>(),
-                    record["plan"]["chosen"]["wall_p90_s"].get<double>(), record["plan"]["chosen"]["cost_usd"].get<double>(),
-                    record["plan"]["chosen"]["hardware"].get<std::string>().c_str(), record["plan"]["chosen"]["chunks"].get<int>());
-      }
+      std::cout << record::to_json(r).dump(2) << "\n";
+      if (!r.ok()) return error_exit_code(error_kind_from_name(r.error_kind));
+      return 0;
     }
+    job::throw_if_failed(r);
+    print_summary(r);
     return 0;
   }
 
  private:
+  job::JobOptions job_options(const std::atomic<bool>* cancel) const {
+    job::JobOptions options;
+    options.chunks = chunks_;
+    options.hardware = hardware_;
+    if (!profile_.empty()) options.planning.profile = plan::parse_profile(plan::read_json_file(profile_));
+    if (deadline_s_ > 0) options.planning.policy.deadline_s = deadline_s_;
+    options.temp_prefix = temp_prefix_;
+    options.process_age_s = seconds_since_process_start();
+    options.cancel = cancel;
+    options.task_deadline_s = task_deadline_s_;
+    return options;
+  }
+
+  std::unique_ptr<exec::Executor> make_executor(process::Processors& processors, store::ObjectStore& store) const {
+    if (workers_.empty()) {
+      exec::LocalExecutorOptions local;
+      local.slots = slots_;
+      local.set_threads = [&processors](int t) { processors.set_cpu_threads(t); };
+      return std::make_unique<exec::LocalExecutor>(
+          local, [&processors](const process::JobSpec& s) { return processors.make(s); }, store);
+    }
+    exec::RemoteOptions remote;
+    remote.workers = workers_;
+    remote.max_attempts = max_attempts_;
+    remote.speculate = !no_speculate_;
+    remote.hardware = hardware_;
+    return std::make_unique<exec::RemoteExecutor>(remote, store);
+  }
+
+  static void print_summary(const record::JobRecord& r) {
+    auto t = [&](const char* name) { return r.timings_s.count(name) ? r.timings_s.at(name) : 0.0; };
+    std::printf("%s -> %s: %lld frames in %d chunks on %s, %.2f s total\n", r.input.c_str(), r.output.c_str(),
+                static_cast<long long>(r.frames), r.chunks, r.executor.c_str(), t("total"));
+    std::printf("  probe %.2f  plan %.3f  dispatch %.2f  collect %.2f  join %.2f  upload %.2f  cleanup %.2f s\n",
+                t("probe"), t("plan"), t("dispatch"), t("collect_chunks"), t("join"), t("final_upload"), t("cleanup"));
+    if (r.plan && r.plan->note.empty()) {
+      std::printf("  predicted: %.1f s mean, %.1f s p90, $%.4f (%s x%d, profile %s %s); billed %.1f s, $%.4f\n",
+                  r.plan->wall_mean_s, r.plan->wall_p90_s, r.plan->cost_usd, r.plan->hardware.c_str(), r.plan->chunks,
+                  r.plan->profile_name.c_str(), r.plan->profile_version.c_str(), r.billed_seconds, r.cost_usd);
+    } else if (r.plan) {
+      std::printf("  no prediction: %s\n", r.plan->note.c_str());
+    }
+  }
+
   CLI::App* app_;
   std::string job_file_, hardware_, profile_, temp_prefix_;
   std::vector<std::string> workers_;
@@ -134,8 +147,7 @@ class WorkerCommand final : public Command {
     if (!scratch_.empty()) options_.scratch = scratch_;
     store::ObjectStore store;
     process::Processors processors(models_.resolve());
-    processors.set_cpu_threads(
-        std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, options_.max_concurrency)));
+    processors.set_cpu_threads(threads_per_slot(options_.max_concurrency));
     for (const std::string& m : preload_) processors.load_model(m);  // loaded once, before serving
     exec::WorkerService worker(options_, [&processors](const process::JobSpec& s) { return processors.make(s); }, store);
     const int port = worker.bind();

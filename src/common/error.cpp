@@ -17,6 +17,14 @@ const char* error_kind_name(ErrorKind kind) {
   return "internal";
 }
 
+ErrorKind error_kind_from_name(const std::string& name) {
+  for (ErrorKind k : {ErrorKind::kBadInput, ErrorKind::kNotFound, ErrorKind::kDenied, ErrorKind::kUnavailable,
+                      ErrorKind::kTimeout, ErrorKind::kCancelled, ErrorKind::kIo, ErrorKind::kInternal}) {
+    if (name == error_kind_name(k)) return k;
+  }
+  return ErrorKind::kInternal;
+}
+
 int error_http_status(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::kBadInput: return 400;

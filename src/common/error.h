@@ -28,8 +28,10 @@ class Error : public std::runtime_error {
   ErrorKind kind_;
 };
 
-// Short stable name of a kind ("bad_input", ...), used in JSON error bodies.
+// Short stable name of a kind ("bad_input", ...), used in JSON error bodies and records.
 const char* error_kind_name(ErrorKind kind);
+// The kind a name stands for (kInternal for an unknown name).
+ErrorKind error_kind_from_name(const std::string& name);
 // HTTP status for a kind (400, 404, 403, 503, 504, 499, 500).
 int error_http_status(ErrorKind kind);
 // Process exit code for a kind: 2 for the caller's mistakes, 1 otherwise.

@@ -1,4 +1,4 @@
-// exec/executor.h — where chunk tasks run: the interface the orchestrator dispatches
+// exec/executor.h — where chunk tasks run: the interface the job flow dispatches
 // through, the function that runs one task on this machine (shared by the local slots
 // and the remote worker), and the local executor (in-process slots).
 #pragma once
@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "exec/chunk_runner.h"
 #include "exec/task.h"
 #include "process/processor.h"
+#include "record/job_record.h"
 #include "store/store.h"
 
 namespace reelscale::exec {
@@ -19,41 +21,51 @@ namespace reelscale::exec {
 using RunProgress = std::function<void(int64_t done, int64_t total)>;
 // Builds the processor factory for a job (model weights cached by the caller).
 using ProcessorFactoryMaker = std::function<process::SlotProcessorFactory(const process::JobSpec&)>;
+// Tells the network code how many threads each slot's processor may use.
+using ThreadSetter = std::function<void(int threads)>;
 
 class Executor {
  public:
   virtual ~Executor() = default;
-  // Runs every task and returns their results in task order, or throws once every task
+  // Runs every task and returns their records in task order, or throws once every task
   // it started has ended (nothing keeps running behind the caller's back).
-  virtual std::vector<ChunkResult> run(const std::vector<ChunkTaskSpec>& tasks, const RunProgress& progress,
-                                       const std::atomic<bool>* cancel) = 0;
+  virtual std::vector<record::ChunkRecord> run(const std::vector<ChunkTaskSpec>& tasks, const RunProgress& progress,
+                                               const std::atomic<bool>* cancel) = 0;
   virtual std::string describe() const = 0;
+  // The hardware the chunks run on, as the planner names it ("CPU"; "" when unknown).
+  virtual std::string hardware() const = 0;
 };
 
 // Runs one task here: the input is read from local disk or by ranges from storage, the
-// chunk is encoded into `scratch` and stored at task.output (an atomic rename for a
-// local path, an upload for s3://).
-ChunkResult execute_task(const ChunkTaskSpec& task, process::FrameProcessor& processor, store::ObjectStore& store,
-                         const std::filesystem::path& scratch, const FrameObserver& observer = {},
-                         const ProgressCallback& progress = {}, const std::atomic<bool>* cancel = nullptr);
+// chunk is written to task.output through the store (an atomic rename for a local path,
+// an upload for s3://, staged in `scratch`).
+record::ChunkRecord execute_task(const ChunkTaskSpec& task, process::FrameProcessor& processor,
+                                 store::ObjectStore& store, const std::filesystem::path& scratch,
+                                 const FrameObserver& observer = {}, const ProgressCallback& progress = {},
+                                 const std::atomic<bool>* cancel = nullptr);
 
-// In-process slots (threads), each with its own processor for the job.
+struct LocalExecutorOptions {
+  int slots = 0;                   // chunk tasks at once; 0: one per core
+  std::filesystem::path scratch = std::filesystem::temp_directory_path();
+  ThreadSetter set_threads;        // optional: the network threads per slot
+  FrameObserver observer;          // optional: sees every processed frame (tests)
+};
+
+// In-process slots (threads), each with its own processor for the job. The machine's
+// cores are shared between the slots a run uses: a chunk running alone gets them all.
 class LocalExecutor final : public Executor {
  public:
-  LocalExecutor(int slots, ProcessorFactoryMaker maker, store::ObjectStore& store, std::filesystem::path scratch);
-  void set_observer(FrameObserver observer) { observer_ = std::move(observer); }
-  std::vector<ChunkResult> run(const std::vector<ChunkTaskSpec>& tasks, const RunProgress& progress,
-                               const std::atomic<bool>* cancel) override;
+  LocalExecutor(LocalExecutorOptions options, ProcessorFactoryMaker maker, store::ObjectStore& store);
+  std::vector<record::ChunkRecord> run(const std::vector<ChunkTaskSpec>& tasks, const RunProgress& progress,
+                                       const std::atomic<bool>* cancel) override;
   std::string describe() const override;
-  int64_t frames_skipped() const { return skipped_; }
+  std::string hardware() const override { return "CPU"; }
+  int slots() const { return options_.slots; }
 
  private:
-  int slots_;
+  LocalExecutorOptions options_;
   ProcessorFactoryMaker maker_;
   store::ObjectStore& store_;
-  std::filesystem::path scratch_;
-  FrameObserver observer_;
-  std::atomic<int64_t> skipped_{0};
 };
 
 }  // namespace reelscale::exec

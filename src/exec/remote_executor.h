@@ -21,14 +21,16 @@ struct RemoteOptions {
   double speculate_min_s = 5.0;      // ...and at least this long
   double connect_timeout_s = 2.0;
   double down_cooldown_s = 2.0;      // a worker that refused a connection rests this long
+  std::string hardware;              // what the workers run on, as the planner names it
 };
 
 class RemoteExecutor final : public Executor {
  public:
   RemoteExecutor(RemoteOptions options, store::ObjectStore& store);
-  std::vector<ChunkResult> run(const std::vector<ChunkTaskSpec>& tasks, const RunProgress& progress,
-                               const std::atomic<bool>* cancel) override;
+  std::vector<record::ChunkRecord> run(const std::vector<ChunkTaskSpec>& tasks, const RunProgress& progress,
+                                       const std::atomic<bool>* cancel) override;
   std::string describe() const override;
+  std::string hardware() const override { return options_.hardware; }
 
   // Counters of the last run, for the job record and tests.
   struct Counters {
@@ -43,6 +45,7 @@ class RemoteExecutor final : public Executor {
   RemoteOptions options_;
   store::ObjectStore& store_;
   Counters counters_;
+  friend class RemoteRun;
 };
 
 // GET /healthz of a worker: true when it answers 200.

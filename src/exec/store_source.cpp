@@ -61,8 +61,7 @@ int64_t StoreByteSource::bytes_fetched() const {
 }
 
 media::MediaSource media_source_for(store::ObjectStore& store, const std::string& url) {
-  const store::Location loc = store::Location::parse(url);
-  if (!loc.s3) return media::MediaSource::local(loc.path);
+  if (auto path = store.local_path(url)) return media::MediaSource::local(path->string());
   media::MediaSource src;
   src.path = url;
   src.bytes = std::make_shared<StoreByteSource>(store, url);

@@ -57,77 +57,46 @@ media::VideoProbe probe_from_json(const json& j) {
   return p;
 }
 
+media::EncoderSettings ChunkTaskSpec::encoder_settings() const {
+  media::EncoderSettings e;
+  e.fps = job.fps;
+  e.preset = job.preset;
+  e.crf = job.crf;
+  e.threads = encoding.threads;
+  e.gop = encoding.gop;
+  e.codec = encoding.codec;
+  return e;
+}
+
 json to_json(const ChunkTaskSpec& t) {
-  return {{"task_id", t.task_id}, {"index", t.index}, {"job", process::to_json(t.job)}, {"input", t.input},
-          {"probe", to_json(t.probe)}, {"fps", t.fps.to_string()}, {"range", {t.range.begin, t.range.end}},
-          {"output", t.output},
-          {"encoder", {{"preset", t.encoder.preset}, {"crf", t.encoder.crf}, {"threads", t.encoder.threads},
-                       {"gop", t.encoder.gop}, {"codec", t.encoder.codec}}},
+  return {{"task_id", t.task_id}, {"index", t.index}, {"job", process::to_json(t.job)}, {"probe", to_json(t.probe)},
+          {"range", {t.range.begin, t.range.end}}, {"output", t.output},
+          {"encoding", {{"threads", t.encoding.threads}, {"gop", t.encoding.gop}, {"codec", t.encoding.codec}}},
           {"deadline_s", t.deadline_s}};
 }
 
 ChunkTaskSpec task_from_json(const json& j) {
   try {
+    if (!j.is_object()) fail(ErrorKind::kBadInput, "the chunk task must be a JSON object");
     ChunkTaskSpec t;
     t.task_id = j.at("task_id").get<std::string>();
     t.index = j.at("index").get<int>();
     t.job = process::parse_job_spec(j.at("job"));
-    t.input = j.at("input").get<std::string>();
+    if (!t.job.fps_given) fail(ErrorKind::kBadInput, "the chunk task's job has no output fps");
     t.probe = probe_from_json(j.at("probe"));
-    t.fps = media::parse_rational(j.at("fps").get<std::string>());
     t.range = {j.at("range").at(0).get<int64_t>(), j.at("range").at(1).get<int64_t>()};
     t.output = j.at("output").get<std::string>();
-    const json& e = j.at("encoder");
-    t.encoder.preset = e.at("preset").get<std::string>();
-    t.encoder.crf = e.at("crf").get<int>();
-    t.encoder.threads = e.value("threads", 0);
-    t.encoder.gop = e.value("gop", 0);
-    t.encoder.codec = e.value("codec", std::string("libx264"));
-    t.encoder.fps = t.fps;
+    const json& e = j.at("encoding");
+    t.encoding.threads = e.value("threads", 0);
+    t.encoding.gop = e.value("gop", 0);
+    t.encoding.codec = e.value("codec", std::string("libx264"));
     t.deadline_s = j.value("deadline_s", 600.0);
     if (t.range.begin < 0 || t.range.end <= t.range.begin) fail(ErrorKind::kBadInput, "the task's range is empty");
+    t.encoder_settings().validate_options();
     return t;
   } catch (const json::exception& e) {
     fail(ErrorKind::kBadInput, std::string("malformed chunk task: ") + e.what());
   }
-}
-
-json to_json(const ChunkResult& r) {
-  const ChunkStats& s = r.stats;
-  return {{"index", r.index}, {"worker", r.worker}, {"output", r.output}, {"attempts", r.attempts},
-          {"speculative", r.speculative}, {"frames", s.frames}, {"bytes", s.bytes},
-          {"timings_s", {{"open", s.open_seconds}, {"preroll", s.preroll_seconds}, {"decode", s.decode_seconds},
-                         {"process", s.process_seconds}, {"encode", s.encode_seconds}, {"chunk", s.total_seconds},
-                         {"upload", r.upload_seconds}, {"task", r.task_seconds}, {"round_trip", r.round_trip_seconds}}},
-          {"frames_decoded", s.reader.decoded}, {"frames_dropped", s.reader.dropped}, {"seeks", s.reader.seeks},
-          {"input_bytes_read", r.input_bytes_read}, {"input_bytes", r.input_bytes}};
-}
-
-ChunkResult result_from_json(const json& j) {
-  ChunkResult r;
-  r.index = j.at("index").get<int>();
-  r.worker = j.value("worker", "");
-  r.output = j.value("output", "");
-  r.attempts = j.value("attempts", 1);
-  r.speculative = j.value("speculative", false);
-  r.stats.frames = j.at("frames").get<int64_t>();
-  r.stats.bytes = j.value("bytes", int64_t{0});
-  const json& t = j.at("timings_s");
-  r.stats.open_seconds = t.value("open", 0.0);
-  r.stats.preroll_seconds = t.value("preroll", 0.0);
-  r.stats.decode_seconds = t.value("decode", 0.0);
-  r.stats.process_seconds = t.value("process", 0.0);
-  r.stats.encode_seconds = t.value("encode", 0.0);
-  r.stats.total_seconds = t.value("chunk", 0.0);
-  r.upload_seconds = t.value("upload", 0.0);
-  r.task_seconds = t.value("task", 0.0);
-  r.round_trip_seconds = t.value("round_trip", 0.0);
-  r.stats.reader.decoded = j.value("frames_decoded", int64_t{0});
-  r.stats.reader.dropped = j.value("frames_dropped", int64_t{0});
-  r.stats.reader.seeks = j.value("seeks", int64_t{0});
-  r.input_bytes_read = j.value("input_bytes_read", int64_t{0});
-  r.input_bytes = j.value("input_bytes", int64_t{0});
-  return r;
 }
 
 }  // namespace reelscale::exec

@@ -5,7 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "common/error.h"
+#include "common/stopwatch.h"
 
 namespace reelscale::exec {
 
@@ -49,16 +52,20 @@ WorkerService::WorkerService(WorkerOptions options, ProcessorFactoryMaker maker,
         std::lock_guard lock(cancels_mutex_);
         cancels_[task_id] = cancel;
       }
+      const Stopwatch clock;
       std::unique_ptr<process::FrameProcessor> processor = maker_(task.job)(task.probe);
-      ChunkResult r = execute_task(task, *processor, store_, options_.scratch, {}, {}, cancel.get());
+      record::ChunkRecord r = execute_task(task, *processor, store_, options_.scratch, {}, {}, cancel.get());
       r.worker = options_.name;
-      res.set_content(to_json(r).dump(), "application/json");
+      res.set_content(record::to_json(r).dump(), "application/json");
       ++completed_;
+      spdlog::info("task {} done: {} frames in {:.2f} s -> {}", task_id, r.frames, clock.seconds(), task.output);
     } catch (const Error& e) {
       ++failed_;
+      spdlog::warn("task {} failed ({}): {}", task_id.empty() ? "?" : task_id, error_kind_name(e.kind()), e.what());
       reply_error(e.kind(), e.what());
     } catch (const std::exception& e) {
       ++failed_;
+      spdlog::error("task {} failed: {}", task_id.empty() ? "?" : task_id, e.what());
       reply_error(ErrorKind::kInternal, e.what());
     }
     if (!task_id.empty()) {

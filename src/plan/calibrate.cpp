@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace reelscale::plan {
@@ -32,51 +31,60 @@ std::optional<JoinCost> fit_join(const std::vector<std::pair<double, double>>& p
   return JoinCost{std::max(0.0, (sy - slope * sx) / k), slope, 0, provenance};
 }
 
-CalibrationSummary calibrate(Profile& profile, const std::vector<nlohmann::json>& records, const std::string& date) {
-  CalibrationSummary summary;
-  struct Sum {
-    double ms_at_reference_weighted = 0;  // sum of per-frame ms scaled to the reference size, times frames
-    double frames = 0;
-    int records = 0;
-  };
-  std::map<std::pair<std::string, std::string>, Sum> frame_sums;
+namespace {
+
+struct FrameSum {
+  double ms_at_reference_weighted = 0;  // per-frame ms scaled to the reference size, times frames
+  double frames = 0;
+  int records = 0;
+};
+
+struct Sums {
+  std::map<std::pair<std::string, std::string>, FrameSum> frames;
   double preroll_sum = 0;
   int preroll_n = 0;
   std::vector<std::pair<double, double>> join_points;  // chunks, seconds
-  for (const nlohmann::json& r : records) {
-    if (!r.contains("chunk_results") || !r.contains("endpoint") || !r.contains("output_pixels")) {
-      summary.changes.push_back("skipped a record without per-chunk timings");
-      continue;
+};
+
+// Adds one finished record's chunks to the sums.
+void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums& sums) {
+  const double scale =
+      std::pow(cell.frame_time.reference_pixels / std::max(1.0, r.output_pixels()), cell.frame_time.exponent);
+  ++s.records;
+  for (const record::ChunkRecord& c : r.chunk_results) {
+    const double frames = static_cast<double>(c.frames);
+    // Steady per-frame time: the chunk's run less opening and pre-roll (modelled apart).
+    const double steady = c.timings_s.chunk - c.timings_s.open - c.timings_s.preroll;
+    if (frames <= 0 || steady <= 0) continue;
+    s.ms_at_reference_weighted += (1000 * steady / frames - cell.frame_time.fixed_ms) * scale * frames;
+    s.frames += frames;
+    if (c.index > 0) {
+      sums.preroll_sum += c.timings_s.preroll;
+      ++sums.preroll_n;
     }
-    const std::string endpoint = r["endpoint"].get<std::string>();
-    const std::string hw = r.value("hardware", std::string());
-    if (!profile.has(endpoint, hw)) {
-      summary.changes.push_back("skipped a record for " + endpoint + " on '" + hw + "': not in the profile");
-      continue;
-    }
-    const Cell& cell = profile.cell(endpoint, hw);
-    const double pixels = r["output_pixels"].get<double>();
-    const double scale = std::pow(cell.frame_time.reference_pixels / std::max(1.0, pixels), cell.frame_time.exponent);
-    Sum& s = frame_sums[{endpoint, hw}];
-    ++s.records;
-    ++summary.records;
-    for (const auto& c : r["chunk_results"]) {
-      const double frames = c["frames"].get<double>();
-      const auto& t = c["timings_s"];
-      // Steady per-frame time: the chunk's run less opening and pre-roll (modelled apart).
-      const double steady = t["chunk"].get<double>() - t["open"].get<double>() - t["preroll"].get<double>();
-      if (frames <= 0 || steady <= 0) continue;
-      s.ms_at_reference_weighted += (1000 * steady / frames - cell.frame_time.fixed_ms) * scale * frames;
-      s.frames += frames;
-      if (c["index"].get<int>() > 0) {
-        preroll_sum += t["preroll"].get<double>();
-        ++preroll_n;
-      }
-    }
-    const int chunks = r.value("chunks", 1);
-    if (chunks > 1) join_points.push_back({static_cast<double>(chunks), r["timings_s"]["join"].get<double>()});
   }
-  for (const auto& [key, s] : frame_sums) {
+  auto join = r.timings_s.find("join");
+  if (r.chunks > 1 && join != r.timings_s.end()) sums.join_points.push_back({static_cast<double>(r.chunks), join->second});
+}
+
+}  // namespace
+
+CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobRecord>& records, const std::string& date) {
+  CalibrationSummary summary;
+  Sums sums;
+  for (const record::JobRecord& r : records) {
+    if (!r.ok() || r.chunk_results.empty()) {
+      summary.changes.push_back("skipped record " + r.job_id + ": " + (r.ok() ? "no per-chunk timings" : "the job " + r.outcome));
+      continue;
+    }
+    if (!profile.has(r.endpoint, r.hardware)) {
+      summary.changes.push_back("skipped a record for " + r.endpoint + " on '" + r.hardware + "': not in the profile");
+      continue;
+    }
+    add_record(profile.cell(r.endpoint, r.hardware), r, sums.frames[{r.endpoint, r.hardware}], sums);
+    ++summary.records;
+  }
+  for (const auto& [key, s] : sums.frames) {
     if (s.frames <= 0) continue;
     Cell& cell = profile.cells[key.first][key.second];
     const double before = cell.frame_time.ms_at_reference;
@@ -87,12 +95,13 @@ CalibrationSummary calibrate(Profile& profile, const std::vector<nlohmann::json>
     summary.changes.push_back(key.first + " on " + key.second + ": " + fmt(before) + " -> " +
                               fmt(cell.frame_time.ms_at_reference) + " ms per frame at the reference size");
   }
-  if (preroll_n > 0) {
+  if (sums.preroll_n > 0) {
     const double before = profile.preroll_s.mean();
-    profile.preroll_s = Distribution::constant(preroll_sum / preroll_n);
-    profile.preroll_s.provenance = {"calibrated from " + std::to_string(preroll_n) + " chunks", date, true};
+    profile.preroll_s = Distribution::constant(sums.preroll_sum / sums.preroll_n);
+    profile.preroll_s.provenance = {"calibrated from " + std::to_string(sums.preroll_n) + " chunks", date, true};
     summary.changes.push_back("pre-roll per chunk: " + fmt(before) + " -> " + fmt(profile.preroll_s.mean()) + " s");
   }
+  const auto& join_points = sums.join_points;
   if (auto fit = fit_join(join_points, {"calibrated from " + std::to_string(join_points.size()) + " joined jobs", date, true})) {
     summary.changes.push_back("join: " + fmt(profile.join.base_s) + " + " + fmt(profile.join.per_chunk_s) + " N -> " +
                               fmt(fit->base_s) + " + " + fmt(fit->per_chunk_s) + " N s");

@@ -1,15 +1,15 @@
-// plan/calibrate.h — the calibration step of DESIGN.md §2: job records (what
-// `reelscale run --json` writes) update a profile with what jobs actually took — time
+// plan/calibrate.h — the calibration step of DESIGN.md §2: typed job records (what
+// `reelscale run --json` writes, record/job_record.h) update a profile with what jobs actually took — time
 // per frame per (endpoint, hardware), pre-roll per chunk and join cost — each figure
 // marked measured, with how many records it came from.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "plan/inputs.h"
+#include "record/job_record.h"
 
 namespace reelscale::plan {
 
@@ -24,6 +24,6 @@ std::optional<JoinCost> fit_join(const std::vector<std::pair<double, double>>& p
 
 // Updates `profile` in place from the records; records without per-chunk timings or for
 // an endpoint/hardware the profile lacks are skipped (and said so in the summary).
-CalibrationSummary calibrate(Profile& profile, const std::vector<nlohmann::json>& records, const std::string& date);
+CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobRecord>& records, const std::string& date);
 
 }  // namespace reelscale::plan

@@ -2,12 +2,14 @@
 #include "plan/inputs.h"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_fields.h"
 
 namespace reelscale::plan {
 
@@ -31,6 +33,17 @@ const Cell& Profile::cell(const std::string& endpoint, const std::string& hardwa
     fail(ErrorKind::kBadInput, "the profile has no figures for " + endpoint + " on '" + hardware + "'");
   }
   return h->second;
+}
+
+std::string Profile::version() const {
+  if (!declared_version.empty()) return declared_version;
+  json j = to_json(*this);
+  j.erase("version");
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char ch : j.dump()) h = (h ^ ch) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return std::string(buf).substr(0, 12);
 }
 
 bool Profile::has(const std::string& endpoint, const std::string& hardware) const {
@@ -79,30 +92,17 @@ std::string Policy::describe() const {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& field, const std::string& what) {
-  fail(ErrorKind::kBadInput, field + " " + what);
-}
+// The planner's inputs name their fields plainly ("join.base_s is ...").
+const JsonFields kFields("");
+
+[[noreturn]] void bad(const std::string& field, const std::string& what) { kFields.bad(field, what); }
 
 void only(const json& j, const std::string& where, std::initializer_list<const char*> allowed) {
-  const std::set<std::string> ok(allowed.begin(), allowed.end());
-  for (const auto& [k, v] : j.items()) {
-    if (!ok.count(k)) fail(ErrorKind::kBadInput, "unknown field '" + (where.empty() ? k : where + "." + k) + "'");
-  }
+  kFields.only(j, where, allowed);
 }
 
 double num(const json& j, const char* key, const std::string& field, double lo, double hi, std::optional<double> fallback) {
-  if (!j.contains(key)) {
-    if (fallback) return *fallback;
-    bad(field, "is required");
-  }
-  if (!j[key].is_number()) bad(field, "must be a number");
-  const double v = j[key].get<double>();
-  if (!std::isfinite(v) || v < lo || v > hi) {
-    std::ostringstream os;
-    os << "is " << v << ", outside [" << lo << ", " << hi << "]";
-    bad(field, os.str());
-  }
-  return v;
+  return kFields.number(j, key, field, lo, hi, fallback);
 }
 
 Provenance provenance(const json& j) {
@@ -123,11 +123,15 @@ void put(json& j, const Provenance& p) {
 
 Profile parse_profile(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the profile must be a JSON object");
-  only(j, "", {"name", "source", "date", "measured", "endpoints", "orchestrator_start_s", "request_latency_s",
+  only(j, "", {"name", "version", "source", "date", "measured", "endpoints", "orchestrator_start_s", "request_latency_s",
                "download_mb_per_s", "upload_mb_per_s", "whole_file_download", "preroll_s", "join", "cleanup_s",
                "source_mbit_per_s", "output_mbit_per_s", "transfer_source"});
   Profile p;
   p.name = j.value("name", "profile");
+  if (j.contains("version")) {
+    if (!j["version"].is_string()) bad("version", "must be a string");
+    p.declared_version = j["version"].get<std::string>();
+  }
   p.provenance = provenance(j);
   if (!j.contains("endpoints") || !j["endpoints"].is_object() || j["endpoints"].empty()) {
     bad("endpoints", "is required: {\"framing_ai\": {\"T4\": {...}}, ...}");
@@ -182,6 +186,7 @@ Profile parse_profile(const json& j) {
 
 json to_json(const Profile& p) {
   json j = {{"name", p.name}};
+  if (!p.declared_version.empty()) j["version"] = p.declared_version;
   put(j, p.provenance);
   json endpoints = json::object();
   for (const auto& [e, hws] : p.cells) {

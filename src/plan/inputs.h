@@ -56,6 +56,10 @@ struct Profile {
   Provenance transfer_provenance;
 
   const Cell& cell(const std::string& endpoint, const std::string& hardware) const;
+  // The version job records name: the file's "version" when it has one, else a hash of
+  // every figure (any change of a figure gives a new version).
+  std::string version() const;
+  std::string declared_version;      // "version" in the file, if any
   bool has(const std::string& endpoint, const std::string& hardware) const;
   std::vector<std::string> hardware_for(const std::string& endpoint) const;
 };

@@ -1,5 +1,5 @@
 // process/copy_processor.cpp — the identity processor.
-#include "process/processor.h"
+#include "process/copy_processor.h"
 
 extern "C" {
 #include <libavutil/imgutils.h>
@@ -7,17 +7,18 @@ extern "C" {
 
 namespace reelscale::process {
 
-CopyProcessor::CopyProcessor(int source_width, int source_height)
-    : width_(source_width & ~1), height_(source_height & ~1), scaler_(media::ScaleQuality::kBicubic) {
+CopyProcessor::CopyProcessor(const media::VideoProbe& probe)
+    : upright_(probe), width_(upright_.width() & ~1), height_(upright_.height() & ~1),
+      scaler_(media::ScaleQuality::kBicubic) {
   if (width_ <= 0 || height_ <= 0) {
-    fail(ErrorKind::kBadInput, "the source is too small to encode (" + std::to_string(source_width) + "x" +
-                                   std::to_string(source_height) + ")");
+    fail(ErrorKind::kBadInput, "the source is too small to encode (" + std::to_string(upright_.width()) + "x" +
+                                   std::to_string(upright_.height()) + ")");
   }
 }
 
 void CopyProcessor::process(std::span<FrameJob> jobs) {
   for (FrameJob& job : jobs) {
-    const AVFrame& src = *job.source;
+    const AVFrame& src = upright_.get(*job.source);
     if (src.format == AV_PIX_FMT_YUV420P || src.format == AV_PIX_FMT_YUVJ420P) {
       // Same layout: copy the planes (cropping an odd edge), no resampling.
       const uint8_t* planes[4] = {src.data[0], src.data[1], src.data[2], nullptr};

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_fields.h"
 #include "media/probe.h"
 
 namespace reelscale::process {
@@ -35,55 +36,29 @@ const char* endpoint_name(Endpoint e) {
 
 namespace {
 
-std::string num(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
+std::string num(double v) { return format_number(v); }
 
-[[noreturn]] void bad(const std::string& field, const std::string& what) {
-  fail(ErrorKind::kBadInput, "job field " + field + " " + what);
-}
+// Job-spec fields are named as such in messages: "job field crf is 60, outside [0, 51]".
+const JsonFields kFields("job field");
+
+[[noreturn]] void bad(const std::string& field, const std::string& what) { kFields.bad(field, what); }
 
 void only_fields(const json& obj, const std::string& where, std::initializer_list<const char*> allowed) {
-  const std::set<std::string> ok(allowed.begin(), allowed.end());
-  for (const auto& [key, value] : obj.items()) {
-    if (!ok.count(key)) {
-      fail(ErrorKind::kBadInput, "unknown job field '" + (where.empty() ? key : where + "." + key) + "'");
-    }
-  }
+  kFields.only(obj, where, allowed);
 }
 
 double number(const json& obj, const std::string& key, const std::string& field, double lo, double hi,
               std::optional<double> fallback = std::nullopt) {
-  if (!obj.contains(key)) {
-    if (fallback) return *fallback;
-    bad(field, "is required");
-  }
-  const json& v = obj.at(key);
-  if (!v.is_number()) bad(field, "must be a number");
-  const double d = v.get<double>();
-  if (!std::isfinite(d) || d < lo || d > hi) bad(field, "is " + num(d) + ", outside [" + num(lo) + ", " + num(hi) + "]");
-  return d;
+  return kFields.number(obj, key, field, lo, hi, fallback);
 }
 
 int integer(const json& obj, const std::string& key, const std::string& field, int lo, int hi, int fallback) {
-  if (!obj.contains(key)) return fallback;
-  const json& v = obj.at(key);
-  if (!v.is_number_integer()) bad(field, "must be an integer");
-  const int64_t i = v.get<int64_t>();
-  if (i < lo || i > hi) bad(field, "is " + std::to_string(i) + ", outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  return static_cast<int>(i);
+  return static_cast<int>(kFields.integer(obj, key, field, lo, hi, fallback));
 }
 
 std::string text(const json& obj, const std::string& key, const std::string& field, const std::string& fallback,
                  bool required = false) {
-  if (!obj.contains(key)) {
-    if (required) bad(field, "is required");
-    return fallback;
-  }
-  if (!obj.at(key).is_string()) bad(field, "must be a string");
-  return obj.at(key).get<std::string>();
+  return required ? kFields.text(obj, key, field) : kFields.text(obj, key, field, fallback);
 }
 
 template <typename T>
@@ -147,14 +122,7 @@ std::array<int, 3> color(const json& j, const std::string& field) {
   return c;
 }
 
-}  // namespace
-
-JobSpec parse_job_spec(const json& j) {
-  if (!j.is_object()) fail(ErrorKind::kBadInput, "the job spec must be a JSON object");
-  only_fields(j, "", {"endpoint", "input", "output", "output_width", "output_height", "fps", "crop_keyframes",
-                      "crop_easing", "segments", "highlight_keyframes", "highlight_easing", "style", "model", "time",
-                      "frame", "audio", "preset", "crf", "chunks"});
-  JobSpec s;
+void parse_destination(const json& j, JobSpec& s) {
   s.endpoint = parse_named("endpoint", text(j, "endpoint", "endpoint", "", true), parse_endpoint);
   s.input = text(j, "input", "input", "", true);
   if (s.input.empty()) bad("input", "must not be empty");
@@ -164,52 +132,65 @@ JobSpec parse_job_spec(const json& j) {
   s.output_height = integer(j, "output_height", "output_height", 16, 4096, s.output_height);
   if (s.output_width % 2) bad("output_width", "is " + std::to_string(s.output_width) + ", must be even");
   if (s.output_height % 2) bad("output_height", "is " + std::to_string(s.output_height) + ", must be even");
-  if (j.contains("fps")) {
-    const json& f = j.at("fps");
-    if (f.is_string()) {
-      s.fps = parse_named("fps", f.get<std::string>(), media::parse_rational);
-    } else {
-      const double d = number(j, "fps", "fps", 1, 120);
-      s.fps = std::fabs(d - std::round(d)) < 1e-9 ? media::Rational{std::llround(d), 1}
-                                                  : media::Rational{std::llround(d * 1000), 1000}.reduced();
-    }
-    if (s.fps.to_double() < 1 || s.fps.to_double() > 120) bad("fps", "is " + s.fps.to_string() + ", outside [1, 120]");
-    s.fps_given = true;
+}
+
+void parse_fps(const json& j, JobSpec& s) {
+  if (!j.contains("fps")) return;
+  const json& f = j.at("fps");
+  if (f.is_string()) {
+    s.fps = parse_named("fps", f.get<std::string>(), media::parse_rational);
+  } else {
+    const double d = number(j, "fps", "fps", 1, 120);
+    s.fps = std::fabs(d - std::round(d)) < 1e-9 ? media::Rational{std::llround(d), 1}
+                                                : media::Rational{std::llround(d * 1000), 1000}.reduced();
   }
+  if (s.fps.to_double() < 1 || s.fps.to_double() > 120) bad("fps", "is " + s.fps.to_string() + ", outside [1, 120]");
+  s.fps_given = true;
+}
+
+std::vector<media::Segment> parse_segments(const json& segs) {
+  if (!segs.is_array()) bad("segments", "must be an array");
+  std::vector<media::Segment> out;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    const std::string at = "segments[" + std::to_string(i) + "]";
+    if (!segs[i].is_object()) bad(at, "must be an object");
+    only_fields(segs[i], at, {"start", "end", "speed"});
+    media::Segment seg;
+    seg.start = number(segs[i], "start", at + ".start", 0, kMaxTime);
+    seg.end = number(segs[i], "end", at + ".end", 0, kMaxTime);
+    seg.speed = number(segs[i], "speed", at + ".speed", media::kMinSpeed, media::kMaxSpeed, 1.0);
+    if (seg.end <= seg.start) bad(at + ".end", "is " + num(seg.end) + ", must be after start " + num(seg.start));
+    out.push_back(seg);
+  }
+  return out;
+}
+
+void parse_motion(const json& j, JobSpec& s) {
   if (j.contains("crop_keyframes")) {
     s.crop_keyframes = keyframes(j.at("crop_keyframes"), "crop_keyframes", {"x", "y", "width", "height"},
                                  {-kMaxCoordinate, -kMaxCoordinate, 2, 2});
   }
   s.crop_easing = parse_named("crop_easing", text(j, "crop_easing", "crop_easing", "linear"), parse_easing);
-  if (j.contains("segments")) {
-    const json& segs = j.at("segments");
-    if (!segs.is_array()) bad("segments", "must be an array");
-    for (size_t i = 0; i < segs.size(); ++i) {
-      const std::string at = "segments[" + std::to_string(i) + "]";
-      if (!segs[i].is_object()) bad(at, "must be an object");
-      only_fields(segs[i], at, {"start", "end", "speed"});
-      media::Segment seg;
-      seg.start = number(segs[i], "start", at + ".start", 0, kMaxTime);
-      seg.end = number(segs[i], "end", at + ".end", 0, kMaxTime);
-      seg.speed = number(segs[i], "speed", at + ".speed", media::kMinSpeed, media::kMaxSpeed, 1.0);
-      if (seg.end <= seg.start) bad(at + ".end", "is " + num(seg.end) + ", must be after start " + num(seg.start));
-      s.segments.push_back(seg);
-    }
-  }
+  if (j.contains("segments")) s.segments = parse_segments(j.at("segments"));
   if (j.contains("highlight_keyframes")) {
     s.highlight_keyframes =
         keyframes(j.at("highlight_keyframes"), "highlight_keyframes", {"x", "y", "rx", "ry"}, {-kMaxCoordinate, -kMaxCoordinate, 1, 1});
   }
   s.highlight_easing = parse_named("highlight_easing", text(j, "highlight_easing", "highlight_easing", "linear"), parse_easing);
-  if (j.contains("style")) {
-    const json& st = j.at("style");
-    if (!st.is_object()) bad("style", "must be an object");
-    only_fields(st, "style", {"dim", "feather", "ring_color", "ring_width"});
-    s.style.dim = number(st, "dim", "style.dim", 0, 1, s.style.dim);
-    s.style.feather = number(st, "feather", "style.feather", 0, 500, s.style.feather);
-    s.style.ring_width = number(st, "ring_width", "style.ring_width", 0, 100, s.style.ring_width);
-    if (st.contains("ring_color")) s.style.ring_color = color(st.at("ring_color"), "style.ring_color");
-  }
+}
+
+void parse_style(const json& j, JobSpec& s) {
+  if (!j.contains("style")) return;
+  const json& st = j.at("style");
+  if (!st.is_object()) bad("style", "must be an object");
+  only_fields(st, "style", {"dim", "feather", "ring_color", "ring_width"});
+  s.style.dim = number(st, "dim", "style.dim", 0, 1, s.style.dim);
+  s.style.feather = number(st, "feather", "style.feather", 0, 500, s.style.feather);
+  s.style.ring_width = number(st, "ring_width", "style.ring_width", 0, 100, s.style.ring_width);
+  if (st.contains("ring_color")) s.style.ring_color = color(st.at("ring_color"), "style.ring_color");
+}
+
+void parse_model_detect_and_encoding(const json& j, JobSpec& s) {
   s.model = text(j, "model", "model", s.model);
   if (s.model.empty()) bad("model", "must not be empty");
   if (j.contains("time")) s.detect_time = number(j, "time", "time", 0, kMaxTime);
@@ -222,7 +203,10 @@ JobSpec parse_job_spec(const json& j) {
   s.preset = text(j, "preset", "preset", s.preset);
   s.crf = integer(j, "crf", "crf", 0, 51, s.crf);
   s.chunks = integer(j, "chunks", "chunks", 0, 256, 0);
+}
 
+// Fields that belong to another endpoint are errors, not silently ignored.
+void check_fields_fit_endpoint(const JobSpec& s) {
   if (s.endpoint == Endpoint::kOverlay && s.highlight_keyframes.empty()) bad("highlight_keyframes", "is required for overlay");
   if (s.endpoint != Endpoint::kOverlay && !s.highlight_keyframes.empty()) {
     bad("highlight_keyframes", "is only for the overlay endpoint");
@@ -232,6 +216,22 @@ JobSpec parse_job_spec(const json& j) {
     bad("crop_keyframes", std::string("is not used by the ") + endpoint_name(s.endpoint) + " endpoint");
   }
   if (s.endpoint == Endpoint::kDetect && !s.segments.empty()) bad("segments", "is not used by the detect endpoint");
+}
+
+}  // namespace
+
+JobSpec parse_job_spec(const json& j) {
+  if (!j.is_object()) fail(ErrorKind::kBadInput, "the job spec must be a JSON object");
+  only_fields(j, "", {"endpoint", "input", "output", "output_width", "output_height", "fps", "crop_keyframes",
+                      "crop_easing", "segments", "highlight_keyframes", "highlight_easing", "style", "model", "time",
+                      "frame", "audio", "preset", "crf", "chunks"});
+  JobSpec s;
+  parse_destination(j, s);
+  parse_fps(j, s);
+  parse_motion(j, s);
+  parse_style(j, s);
+  parse_model_detect_and_encoding(j, s);
+  check_fields_fit_endpoint(s);
   return s;
 }
 
@@ -286,6 +286,31 @@ json to_json(const JobSpec& s) {
   j["crf"] = s.crf;
   if (s.chunks) j["chunks"] = s.chunks;
   return j;
+}
+
+media::Rational output_fps(const JobSpec& spec, const media::VideoProbe& probe) {
+  if (spec.fps_given) return spec.fps;
+  const bool keeps_source_timing = spec.endpoint == Endpoint::kCopy || spec.endpoint == Endpoint::kOverlay;
+  if (!keeps_source_timing) return spec.fps;
+  const double nominal = probe.frame_rate.to_double();
+  if (!probe.variable_frame_rate && probe.frame_rate.valid() && nominal >= kMinOutputFps && nominal <= kMaxOutputFps) {
+    return probe.frame_rate;
+  }
+  const double average = probe.average_frame_rate.to_double();
+  if (probe.average_frame_rate.valid() && average >= kMinOutputFps && average <= kMaxOutputFps) {
+    // A variable rate becomes its average rounded to whole frames per second.
+    return probe.variable_frame_rate ? media::Rational{std::max<int64_t>(1, std::llround(average)), 1}
+                                     : probe.average_frame_rate;
+  }
+  return spec.fps;
+}
+
+FrameSize output_size(const JobSpec& spec, const media::VideoProbe& probe) {
+  if (spec.endpoint == Endpoint::kFraming || spec.endpoint == Endpoint::kFramingAi) {
+    return {spec.output_width, spec.output_height};
+  }
+  const bool swap = probe.rotation == 90 || probe.rotation == 270;
+  return {(swap ? probe.height : probe.width) & ~1, (swap ? probe.width : probe.height) & ~1};
 }
 
 std::vector<std::string> check_against_source(JobSpec& s, const media::VideoProbe& probe, const media::Timeline& timeline) {

@@ -65,6 +65,24 @@ JobSpec parse_job_spec(const nlohmann::json& json);
 JobSpec parse_job_spec_text(const std::string& text);
 nlohmann::json to_json(const JobSpec& spec);
 
+// Output rates a job may have, frames per second.
+inline constexpr double kMinOutputFps = 1;
+inline constexpr double kMaxOutputFps = 240;
+
+// The output frame rate of a job — the one rule every path uses: the spec's fps when it
+// gives one; else, for endpoints that keep the source's timing (copy, overlay), the
+// source's nominal rate when it is constant and within [1, 240], else its average
+// (rounded to whole frames per second when the rate varies); else the spec's default (30).
+media::Rational output_fps(const JobSpec& spec, const media::VideoProbe& probe);
+
+struct FrameSize {
+  int width = 0;
+  int height = 0;
+};
+// The size of a job's output frames: the spec's for framing and framing_ai, else the
+// source as displayed (rotation applied) rounded down to even.
+FrameSize output_size(const JobSpec& spec, const media::VideoProbe& probe);
+
 // Checks the spec against its source: keyframe times within the output, crop
 // rectangles inside the frame (clamped, with a warning returned), detect time/frame in
 // range. Throws Error(kBadInput) for what cannot be fixed.

@@ -1,5 +1,4 @@
-// process/processor.h — the per-frame processor interface every endpoint implements,
-// and the identity processor (`copy`) that exercises the chunk pipeline.
+// process/processor.h — the per-frame processor interface every endpoint implements.
 #pragma once
 
 #include <cstdint>
@@ -40,20 +39,5 @@ class FrameProcessor {
 // Makes one processor per execution slot (processors are not shared between threads),
 // for a source described by its probe.
 using SlotProcessorFactory = std::function<std::unique_ptr<FrameProcessor>(const media::VideoProbe&)>;
-
-// Identity: the source frame converted to yuv420p at the output size (by default the
-// source size rounded down to even, cropping the odd last row or column).
-class CopyProcessor final : public FrameProcessor {
- public:
-  CopyProcessor(int source_width, int source_height);
-  int output_width() const override { return width_; }
-  int output_height() const override { return height_; }
-  void process(std::span<FrameJob> jobs) override;
-
- private:
-  int width_;
-  int height_;
-  media::FrameScaler scaler_;
-};
 
 }  // namespace reelscale::process

@@ -8,28 +8,17 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "process/copy_processor.h"
 #include "process/framing.h"
 #include "process/overlay.h"
 
 namespace reelscale::process {
 
-media::Rational output_fps(const JobSpec& spec, const media::VideoProbe& probe) {
-  if (spec.fps_given) return spec.fps;
-  if (spec.endpoint == Endpoint::kCopy || spec.endpoint == Endpoint::kOverlay) {
-    const double nominal = probe.frame_rate.to_double();
-    if (!probe.variable_frame_rate && probe.frame_rate.valid() && nominal >= 1 && nominal <= 120) return probe.frame_rate;
-    const double avg = probe.average_frame_rate.to_double();
-    if (avg >= 1 && avg <= 120) return media::Rational{std::max<int64_t>(1, std::llround(avg)), 1};
-  }
-  return spec.fps;
-}
-
 SlotProcessorFactory make_basic_factory(const JobSpec& spec) {
   switch (spec.endpoint) {
     case Endpoint::kCopy:
       return [](const media::VideoProbe& p) -> std::unique_ptr<FrameProcessor> {
-        const bool swap = p.rotation == 90 || p.rotation == 270;
-        return std::make_unique<CopyProcessor>(swap ? p.height : p.width, swap ? p.width : p.height);
+        return std::make_unique<CopyProcessor>(p);
       };
     case Endpoint::kFraming:
       return [spec](const media::VideoProbe& p) -> std::unique_ptr<FrameProcessor> {

@@ -35,10 +35,6 @@ inline constexpr const char* kAiEntryPoint = "reelscale_ai_api";
 // copy, framing and overlay (no network).
 SlotProcessorFactory make_basic_factory(const JobSpec& spec);
 
-// The output frame rate of a job: the spec's, or for endpoints that keep the source's
-// geometry (copy, overlay) without an fps, the source's own rate.
-media::Rational output_fps(const JobSpec& spec, const media::VideoProbe& probe);
-
 // Builds processor factories for jobs; loads the network module (and keeps its models)
 // on the first job that needs one. Thread-safe.
 class Processors {

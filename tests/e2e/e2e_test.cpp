@@ -221,7 +221,11 @@ TEST(Run, LocalSlotsWithS3InputAndOutput) {
   for (const char* stage : {"orchestrator_start", "probe", "plan", "dispatch", "join", "final_upload", "cleanup"}) {
     EXPECT_TRUE(r["timings_s"].contains(stage)) << stage;
   }
-  EXPECT_TRUE(r["plan"]["chosen"].contains("wall_mean_s"));  // the prediction beside the actuals
+  EXPECT_GT(r["plan"]["wall_mean_s"].get<double>(), 0);  // the prediction beside the actuals
+  EXPECT_FALSE(r["plan"]["profile_version"].get<std::string>().empty());
+  EXPECT_EQ(r["schema_version"], 1);
+  EXPECT_EQ(r["outcome"], "done");
+  EXPECT_GT(r["billed_seconds"].get<double>(), 0);
   EXPECT_EQ(leftovers(s, "s3://videos/exports/.reelscale-tmp-"), 0u);
 }
 
@@ -321,7 +325,7 @@ TEST(Faults, StorageFailingAShareOfRequests) {
     setenv("AWS_ENDPOINT_URL", real.c_str(), 1);
     ASSERT_FALSE(r.contains("exit")) << r.dump();
     EXPECT_GT(proxy.failures(), 0);
-    EXPECT_GT(r["store"]["retries"].get<int64_t>(), 0);
+    EXPECT_GT(r["store_retries"].get<int64_t>(), 0);
   }
   setenv("AWS_ENDPOINT_URL", real.c_str(), 1);
   EXPECT_EQ(output_indices(s, "s3://videos/exports/flaky.mp4", in.spec), iota(90));

@@ -5,7 +5,8 @@
 #include <fstream>
 
 #include "common/error.h"
-#include "exec/local_run.h"
+#include "job/job_flow.h"
+#include "process/processors.h"
 #include "test_media.h"
 
 namespace fs = std::filesystem;
@@ -16,20 +17,17 @@ namespace {
 
 // Runs a copy job expecting failure; returns the error message.
 std::string failure_of(const fs::path& in, const fs::path& out, int chunks = 2) {
-  exec::LocalRunRequest req;
-  req.input = media::MediaSource::local(in.string());
-  req.output = out.string();
-  req.chunks = chunks;
-  req.encoder.preset = "ultrafast";
-  req.make_processor = [](const media::VideoProbe& p) {
-    return std::make_unique<process::CopyProcessor>(p.width, p.height);
-  };
-  try {
-    exec::run_local(req);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  store::ObjectStore store;
+  exec::LocalExecutor executor({}, [](const process::JobSpec& s) { return process::make_basic_factory(s); }, store);
+  job::JobOptions options;
+  options.chunks = chunks;
+  process::JobSpec spec;
+  spec.endpoint = process::Endpoint::kCopy;
+  spec.input = in.string();
+  spec.output = out.string();
+  spec.preset = "ultrafast";
+  const record::JobRecord r = job::run_job(spec, executor, store, options);
+  return r.ok() ? "no error" : r.error_message;
 }
 
 void expect_clean(const fs::path& dir, const fs::path& out) {

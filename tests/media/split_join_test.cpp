@@ -7,8 +7,12 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
-#include "exec/local_run.h"
+#include "process/processors.h"
+
+#include "job/job_flow.h"
+#include "process/copy_processor.h"
 #include "test_media.h"
 
 namespace fs = std::filesystem;
@@ -18,7 +22,7 @@ using namespace reelscale;
 namespace {
 
 struct CopyRun {
-  exec::LocalRunResult result;
+  record::JobRecord result;
   std::map<int64_t, uint64_t> frame_hashes;  // processed frame j -> FNV hash of its planes
 };
 
@@ -38,21 +42,21 @@ CopyRun run_copy(const fs::path& in, const fs::path& out, int chunks, media::Rat
                  std::vector<media::Segment> segments = {}) {
   CopyRun run;
   std::mutex m;
-  exec::LocalRunRequest req;
-  req.input = media::MediaSource::local(in.string());
-  req.output = out.string();
-  req.chunks = chunks;
-  req.fps = fps;
-  req.segments = std::move(segments);
-  req.encoder.preset = "ultrafast";
-  req.make_processor = [](const media::VideoProbe& p) {
-    return std::make_unique<process::CopyProcessor>(p.width, p.height);
-  };
-  req.observer = [&](int64_t j, const AVFrame& f) {
+  nlohmann::json j = {{"endpoint", "copy"}, {"input", in.string()}, {"output", out.string()}, {"preset", "ultrafast"}};
+  if (fps.valid()) j["fps"] = fps.to_string();
+  process::JobSpec spec = process::parse_job_spec(j);
+  spec.segments = std::move(segments);
+  store::ObjectStore store;
+  exec::LocalExecutorOptions local;
+  local.observer = [&](int64_t k, const AVFrame& f) {
     std::lock_guard lock(m);
-    run.frame_hashes[j] = hash_frame(f);
+    run.frame_hashes[k] = hash_frame(f);
   };
-  run.result = exec::run_local(req);
+  exec::LocalExecutor executor(local, [](const process::JobSpec& s) { return process::make_basic_factory(s); }, store);
+  job::JobOptions options;
+  options.chunks = chunks;
+  run.result = job::run_job(spec, executor, store, options);
+  job::throw_if_failed(run.result);
   return run;
 }
 
@@ -84,12 +88,12 @@ TEST(SplitJoin, BarcodeClipIsFrameExactForEveryChunkCount) {
     const fs::path out = dir / ("out" + std::to_string(n) + ".mp4");
     const CopyRun run = run_copy(dir / "in.mp4", out, n);
     EXPECT_EQ(run.result.frames, 60);
-    EXPECT_EQ(static_cast<int>(run.result.chunks.size()), n);
+    EXPECT_EQ(static_cast<int>(run.result.chunk_results.size()), n);
     const auto video = rt::decode_gray(out);
     EXPECT_EQ(rt::read_indices(video, spec.width, spec.height), iota(60));
     expect_even_timestamps(video.pts, 30);
     EXPECT_NEAR(rt::decoded_audio_seconds(out), 2.0, 1.0 / 30);
-    EXPECT_TRUE(run.result.join.audio_copied);
+    EXPECT_TRUE((run.result.audio == "copied"));
     // Determinism: processed frames are bit-identical whatever the split.
     if (n == 1) {
       reference_hashes = run.frame_hashes;
@@ -115,7 +119,7 @@ TEST(SplitJoin, OpenGopsAndBFrames) {
     EXPECT_EQ(rt::read_indices(video, spec.width, spec.height), iota(75)) << n;
     // Chunks that start mid-GOP decode a pre-roll from the key frame before them.
     int64_t dropped = 0;
-    for (const auto& c : run.result.chunks) dropped += c.stats.reader.dropped;
+    for (const auto& c : run.result.chunk_results) dropped += c.frames_dropped;
     if (n > 1) {
       EXPECT_GT(dropped, 0);
     }
@@ -195,7 +199,7 @@ TEST(SplitJoin, AudioLongerOrShorterThanVideoFollowsTheVideo) {
     EXPECT_EQ(rt::read_indices(rt::decode_gray(dir / "out.mp4"), spec.width, spec.height), iota(60));
     EXPECT_NEAR(rt::decoded_audio_seconds(dir / "out.mp4"), 2.0, 1.0 / 30);
     // Longer audio is cut by stream copy; shorter audio must be padded, so re-encoded.
-    EXPECT_EQ(run.result.join.audio_copied, audio > 2.0);
+    EXPECT_EQ((run.result.audio == "copied"), audio > 2.0);
   }
 }
 
@@ -217,7 +221,7 @@ TEST(SplitJoin, SegmentsAreChunkInvariantAndAudioFollows) {
     const CopyRun run = run_copy(dir / "in.mp4", out, n, media::Rational{30, 1}, segments);
     EXPECT_EQ(rt::read_indices(rt::decode_gray(out), spec.width, spec.height), expected) << n;
     EXPECT_NEAR(rt::decoded_audio_seconds(out), 2.8, 1.0 / 30);
-    EXPECT_FALSE(run.result.join.audio_copied);
+    EXPECT_FALSE((run.result.audio == "copied"));
     if (n == 1) {
       reference = run.frame_hashes;
     }

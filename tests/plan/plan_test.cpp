@@ -408,18 +408,30 @@ TEST(Calibrate, JobRecordsUpdateFrameTimePrerollAndJoin) {
   World w;
   // Two records of endpoint e on X at half the reference size: steady 20 ms/frame there,
   // i.e. 40 ms at the reference size (pixel exponent 1).
-  auto record = [](int chunks, double join_s) {
-    json chunk_list = json::array();
+  // Records go through the real writer and reader (record::to_json, record_from_json).
+  auto record = [](int chunks, double join_s, const std::string& hardware = "X") {
+    record::JobRecord r;
+    r.job_id = "job" + std::to_string(chunks);
+    r.endpoint = "e";
+    r.hardware = hardware;
+    r.output_width = 810;
+    r.output_height = 720;  // half the reference size
+    r.chunks = chunks;
     for (int i = 0; i < chunks; ++i) {
-      chunk_list.push_back({{"index", i}, {"frames", 50},
-                            {"timings_s", {{"chunk", 0.1 + (i ? 0.3 : 0.0) + 50 * 0.02}, {"open", 0.1},
-                                           {"preroll", i ? 0.3 : 0.0}}}});
+      record::ChunkRecord c;
+      c.index = i;
+      c.frames = 50;
+      c.timings_s.open = 0.1;
+      c.timings_s.preroll = i ? 0.3 : 0.0;
+      c.timings_s.chunk = 0.1 + c.timings_s.preroll + 50 * 0.02;
+      r.chunk_results.push_back(c);
     }
-    return json{{"endpoint", "e"}, {"hardware", "X"}, {"output_pixels", 810.0 * 1440.0 / 2}, {"chunks", chunks},
-                {"chunk_results", chunk_list}, {"timings_s", {{"join", join_s}}}};
+    r.timings_s["join"] = join_s;
+    return record::record_from_json(json::parse(record::to_json(r).dump()));
   };
-  std::vector<json> records = {record(2, 0.2), record(4, 0.4), json{{"endpoint", "e"}, {"hardware", "nowhere"},
-                                                                     {"output_pixels", 1}, {"chunk_results", json::array()}}};
+  record::JobRecord failed = record(2, 9.9);
+  failed.outcome = "failed";
+  std::vector<record::JobRecord> records = {record(2, 0.2), record(4, 0.4), record(1, 0, "nowhere"), failed};
   const CalibrationSummary s = calibrate(w.profile, records, "2026-11-27");
   EXPECT_EQ(s.records, 2);
   const Cell& cell = w.profile.cell("e", "X");
@@ -429,8 +441,13 @@ TEST(Calibrate, JobRecordsUpdateFrameTimePrerollAndJoin) {
   EXPECT_NEAR(w.profile.join.per_chunk_s, 0.1, 1e-9);  // 0.2 s at 2 chunks, 0.4 s at 4
   EXPECT_NEAR(w.profile.join.base_s, 0.0, 1e-9);
   bool said_skipped = false;
-  for (const auto& c : s.changes) said_skipped = said_skipped || c.find("'nowhere'") != std::string::npos;
+  bool said_failed = false;
+  for (const auto& c : s.changes) {
+    said_skipped = said_skipped || c.find("'nowhere'") != std::string::npos;
+    said_failed = said_failed || c.find("the job failed") != std::string::npos;
+  }
   EXPECT_TRUE(said_skipped);
+  EXPECT_TRUE(said_failed);
   // The other hardware is untouched.
   EXPECT_EQ(w.profile.cell("e", "Y").frame_time.ms_at_reference, 25);
 }

@@ -8,7 +8,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "exec/local_run.h"
+#include "job/job_flow.h"
 #include "media/frame_reader.h"
 #include "process/endpoints.h"
 #include "process/framing.h"
@@ -37,27 +37,29 @@ std::vector<uint8_t> planes_of(const AVFrame& f) {
 }
 
 // Runs a job locally in `chunks` chunks, keeping every processed frame.
-Frames run_job(const JobSpec& spec, int chunks, exec::LocalRunResult* result = nullptr) {
+Frames run_job(JobSpec spec, int chunks, record::JobRecord* result = nullptr) {
   Frames frames;
   std::mutex m;
-  const media::MediaSource source = media::MediaSource::local(spec.input);
-  const media::VideoProbe probe = media::probe_video(source);
-  exec::LocalRunRequest req;
-  req.input = source;
-  req.probe = &probe;
-  req.output = spec.output;
-  req.chunks = chunks;
-  req.fps = output_fps(spec, probe);
-  req.segments = spec.segments;
-  req.encoder.preset = "ultrafast";
-  req.make_processor = make_processor_factory(spec, ModelSettings{});
-  req.observer = [&](int64_t j, const AVFrame& f) {
+  spec.preset = "ultrafast";
+  store::ObjectStore store;
+  exec::LocalExecutorOptions local;
+  local.observer = [&](int64_t j, const AVFrame& f) {
     std::lock_guard lock(m);
     frames[j] = planes_of(f);
   };
-  auto r = exec::run_local(req);
+  exec::LocalExecutor executor(local, [](const JobSpec& s) { return make_processor_factory(s, ModelSettings{}); }, store);
+  job::JobOptions options;
+  options.chunks = chunks;
+  record::JobRecord r = job::run_job(spec, executor, store, options);
+  job::throw_if_failed(r);
   if (result) *result = std::move(r);
   return frames;
+}
+
+int64_t frames_skipped(const record::JobRecord& r) {
+  int64_t n = 0;
+  for (const auto& c : r.chunk_results) n += c.frames_skipped;
+  return n;
 }
 
 int max_diff(const Frames& a, const Frames& b) {
@@ -120,12 +122,13 @@ TEST(Overlay, ChunkInvariantWithAndWithoutSegments) {
   json j = {{"endpoint", "overlay"}, {"input", kTears}, {"output", (dir / "o.mp4").string()},
             {"highlight_keyframes", json::array({{{"time", 0}, {"x", 100}, {"y", 180}, {"rx", 60}, {"ry", 90}},
                                                  {{"time", 9}, {"x", 520}, {"y", 200}, {"rx", 90}, {"ry", 110}}})}};
-  exec::LocalRunResult r;
+  record::JobRecord r;
   const Frames one = run_job(spec_from(j), 1, &r);
   EXPECT_EQ(one.size(), 240u);  // the source's own 24 fps
-  EXPECT_EQ(r.fps.num, 24);
+  EXPECT_EQ(r.fps, "24/1");
   EXPECT_EQ(max_diff(one, run_job(spec_from(j), 6)), 0);
-  j["segments"] = json::array({{{"start", 2}, {"end", 4}, {"speed", 0.25}}});
+  // 2.5 s at quarter speed: a 10 s output, so the keyframe at 9 s stays inside it.
+  j["segments"] = json::array({{{"start", 2}, {"end", 4.5}, {"speed", 0.25}}});
   EXPECT_EQ(max_diff(run_job(spec_from(j), 1), run_job(spec_from(j), 4)), 0);
 }
 
@@ -163,10 +166,10 @@ TEST(FramingAi, ChunkInvariantWithinOneLevelAndSkipsWhenNotNeeded) {
             {"crop_keyframes", json::array({{{"time", 0}, {"x", 300}, {"y", 100}, {"width", 60}, {"height", 106}},
                                             {{"time", 1}, {"x", 340}, {"y", 120}, {"width", 60}, {"height", 106}}})},
             {"segments", json::array({{{"start", 2}, {"end", 2.5}}, {{"start", 5}, {"end", 5.25}, {"speed", 0.5}}})}};
-  exec::LocalRunResult r;
+  record::JobRecord r;
   const Frames one = run_job(spec_from(j), 1, &r);
   EXPECT_EQ(one.size(), 24u);
-  EXPECT_EQ(r.frames_skipped, 0);
+  EXPECT_EQ(frames_skipped(r), 0);
   EXPECT_LE(max_diff(one, run_job(spec_from(j), 3)), 1);
   // Without segments the same holds (a shorter clip keeps the test quick).
   j.erase("segments");
@@ -179,7 +182,7 @@ TEST(FramingAi, ChunkInvariantWithinOneLevelAndSkipsWhenNotNeeded) {
   // A crop that already has the output's resolution skips the network on every frame.
   j["crop_keyframes"] = json::array({{{"time", 0}, {"x", 0}, {"y", 0}, {"width", 200}, {"height", 354}}});
   run_job(spec_from(j), 2, &r);
-  EXPECT_EQ(r.frames_skipped, r.frames);
+  EXPECT_EQ(frames_skipped(r), r.frames);
 }
 
 TEST(FramingAi, NetworkInputIsOutputOverScaleForLargeCrops) {

@@ -1,0 +1,254 @@
+// job/job_flow.cpp — the stages of a job, each a named step of JobRun::run().
+#include "job/job_flow.h"
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "common/stopwatch.h"
+#include "exec/store_source.h"
+#include "media/join.h"
+#include "media/timeline.h"
+
+namespace reelscale::job {
+
+namespace {
+
+std::string new_job_id() {
+  std::random_device rd;
+  std::ostringstream os;
+  os << std::hex << rd() << rd();
+  return os.str().substr(0, 12);
+}
+
+const char* audio_outcome(const media::JoinResult& join) {
+  return join.audio ? (join.audio_copied ? "copied" : "reencoded") : "none";
+}
+
+record::JobRecord start_record(const process::JobSpec& spec, const std::string& executor) {
+  record::JobRecord r;
+  r.job_id = new_job_id();
+  r.endpoint = process::endpoint_name(spec.endpoint);
+  if (spec.endpoint == process::Endpoint::kFramingAi) r.model = spec.model;
+  r.input = spec.input;
+  r.output = spec.output;
+  r.executor = executor;
+  r.started_at = record::utc_now_iso8601();
+  r.started_unix_s = record::unix_now();
+  return r;
+}
+
+void record_failure(record::JobRecord& r, const Error& e) {
+  r.outcome = e.kind() == ErrorKind::kCancelled ? "cancelled" : "failed";
+  r.error_kind = error_kind_name(e.kind());
+  r.error_message = e.what();
+}
+
+record::SourceSummary summarize(const media::VideoProbe& p) {
+  record::SourceSummary s;
+  s.width = p.width;
+  s.height = p.height;
+  s.rotation = p.rotation;
+  s.codec = p.codec;
+  s.frames = p.frame_count();
+  s.seconds = p.duration_seconds();
+  s.bytes = p.file_bytes;
+  s.audio = !p.audio.empty();
+  return s;
+}
+
+class JobRun {
+ public:
+  JobRun(process::JobSpec spec, exec::Executor& executor, store::ObjectStore& store, const JobOptions& options)
+      : spec_(std::move(spec)), executor_(executor), store_(store), options_(options),
+        record_(start_record(spec_, executor.describe())) {}
+
+  record::JobRecord run() {
+    try {
+      if (spec_.endpoint == process::Endpoint::kDetect) fail(ErrorKind::kInternal, "detect jobs go through run_detect_job");
+      check_destination();
+      probe_input();
+      plan_chunks();
+      JobTemporaries temps(store_, temp_prefix(), owner_for_this_process(record_.job_id, spec_.output));
+      make_tasks(temps.prefix());
+      dispatch();
+      join_and_store();
+      record_.timings_s["cleanup"] = temps.cleanup();
+    } catch (const Error& e) {
+      record_failure(record_, e);
+    } catch (const std::exception& e) {
+      record_failure(record_, Error(ErrorKind::kInternal, e.what()));
+    }
+    finish_record();
+    return record_;
+  }
+
+ private:
+  // Before any work: the output can be written, in a container we write, and is not the input.
+  void check_destination() {
+    store_.check_destination(spec_.output, spec_.input);
+    const store::Location out = store::Location::parse(spec_.output);
+    media::check_output_container(out.s3 ? out.key : out.path);
+  }
+
+  void probe_input() {
+    Stopwatch clock;
+    source_ = exec::media_source_for(store_, spec_.input);
+    probe_ = media::probe_video(source_);
+    spec_.fps = process::output_fps(spec_, probe_);
+    spec_.fps_given = true;  // the tasks carry the resolved rate
+    timeline_ = std::make_unique<media::Timeline>(probe_.relative_times_ns(), probe_.relative_end_ns(), spec_.fps,
+                                                  spec_.segments);
+    record_.warnings = process::check_against_source(spec_, probe_, *timeline_);
+    record_.source = summarize(probe_);
+    record_.frames = timeline_->output_frame_count();
+    record_.fps = spec_.fps.to_string();
+    record_.timings_s["probe"] = clock.seconds();
+  }
+
+  void plan_chunks() {
+    Stopwatch clock;
+    const int forced = options_.chunks > 0 ? options_.chunks : spec_.chunks;
+    const std::string hardware = !options_.hardware.empty() ? options_.hardware : executor_.hardware();
+    plan_ = plan_job(spec_, probe_, record_.frames, forced, hardware, options_.planning);
+    record_.plan = plan_.prediction;
+    record_.hardware = plan_.hardware;
+    ranges_ = media::split_evenly(record_.frames, plan_.chunks);
+    record_.chunks = static_cast<int>(ranges_.size());
+    record_.timings_s["plan"] = clock.seconds();
+  }
+
+  std::string temp_prefix() {
+    const std::string folder = store::Location::parse(spec_.output).folder();
+    try {
+      remove_stale_temporaries(store_, folder, options_.stale);
+    } catch (const std::exception&) {
+      // A sweep that fails must not fail the job; `reelscale store gc` reports it.
+    }
+    return options_.temp_prefix.empty() ? temp_prefix_beside(spec_.output, record_.job_id) : options_.temp_prefix;
+  }
+
+  void make_tasks(const std::string& prefix) {
+    const double deadline = options_.task_deadline_s > 0 ? options_.task_deadline_s : plan_.attempt_deadline_s;
+    for (size_t i = 0; i < ranges_.size(); ++i) {
+      exec::ChunkTaskSpec task;
+      task.task_id = record_.job_id + "-c" + std::to_string(i);
+      task.index = static_cast<int>(i);
+      task.job = spec_;
+      task.probe = probe_;
+      task.range = ranges_[i];
+      task.output = prefix + "chunk-" + std::to_string(i) + ".mp4";
+      task.encoding = options_.encoding;
+      task.deadline_s = deadline;
+      task.encoder_settings().validate_options();
+      tasks_.push_back(std::move(task));
+    }
+  }
+
+  void dispatch() {
+    Stopwatch clock;
+    record_.chunk_results = executor_.run(tasks_, options_.progress, options_.cancel);
+    record_.timings_s["dispatch"] = clock.seconds();
+    if (options_.cancel && options_.cancel->load()) fail(ErrorKind::kCancelled, "the job was cancelled");
+  }
+
+  // Collects the chunks locally, joins them with the audio, and puts the result in place.
+  void join_and_store() {
+    Stopwatch clock;
+    std::vector<store::LocalCopy> copies;
+    std::vector<media::ChunkFile> files;
+    for (size_t i = 0; i < record_.chunk_results.size(); ++i) {
+      copies.push_back(store_.fetch(record_.chunk_results[i].output, options_.scratch));
+      files.push_back({copies.back().path().string(), ranges_[i].begin, ranges_[i].size()});
+    }
+    record_.timings_s["collect_chunks"] = clock.lap();
+    media::AudioRequest audio;
+    audio.source = source_;
+    audio.stream_index = probe_.audio.empty() ? -1 : probe_.audio.front().index;
+    audio.video_start_seconds = probe_.start_seconds();
+    audio.segments = spec_.segments;
+    audio.output_seconds = static_cast<double>(record_.frames) * spec_.fps.den / spec_.fps.num;
+    audio.mode = spec_.audio;
+    const std::unique_ptr<store::ObjectWriter> out = store_.writer(spec_.output, options_.scratch);
+    const media::JoinResult join = media::join_chunks(files, spec_.fps, out->path().string(), &audio);
+    record_.output_bytes = join.bytes;
+    record_.audio = audio_outcome(join);
+    record_.timings_s["join"] = clock.lap();
+    record_.timings_s["final_upload"] = out->commit();
+  }
+
+  void finish_record() {
+    const auto& s = store_.stats();
+    record_.store_requests = s.requests.load();
+    record_.store_retries = s.retries.load();
+    record_.timings_s["orchestrator_start"] = options_.process_age_s;
+    record_.timings_s["total"] = clock_.seconds();
+    if (!tasks_.empty()) {
+      const process::FrameSize size = process::output_size(spec_, probe_);
+      record_.output_width = size.width;
+      record_.output_height = size.height;
+    }
+    for (const record::ChunkRecord& c : record_.chunk_results) {
+      record_.workers_read_input_bytes += c.input_bytes_read;
+      record_.billed_seconds += c.billed_seconds;
+      record_.attempts += c.attempts;
+    }
+    const plan::PriceTable& prices = options_.planning.prices;
+    if (prices.known(record_.hardware)) {
+      record_.cost_usd = record_.billed_seconds * prices.container_per_second(record_.hardware);
+    }
+  }
+
+  const Stopwatch clock_;
+  process::JobSpec spec_;
+  exec::Executor& executor_;
+  store::ObjectStore& store_;
+  const JobOptions& options_;
+  record::JobRecord record_;
+  media::MediaSource source_;
+  media::VideoProbe probe_;
+  std::unique_ptr<media::Timeline> timeline_;
+  JobPlan plan_;
+  std::vector<media::FrameRange> ranges_;
+  std::vector<exec::ChunkTaskSpec> tasks_;
+};
+
+}  // namespace
+
+record::JobRecord run_job(process::JobSpec spec, exec::Executor& executor, store::ObjectStore& store,
+                          const JobOptions& options) {
+  JobRun run(std::move(spec), executor, store, options);
+  return run.run();
+}
+
+record::JobRecord run_detect_job(const process::JobSpec& spec, store::ObjectStore& store, const DetectFunction& detect) {
+  const Stopwatch total;
+  record::JobRecord r = start_record(spec, "this process");
+  r.hardware = "CPU";
+  try {
+    if (!spec.output.empty()) store.check_destination(spec.output, spec.input);
+    Stopwatch clock;
+    const media::MediaSource source = exec::media_source_for(store, spec.input);
+    const media::VideoProbe probe = media::probe_video(source);
+    r.source = summarize(probe);
+    r.frames = 1;
+    r.timings_s["probe"] = clock.lap();
+    r.result = detect(spec, source, probe);
+    r.timings_s["detect"] = clock.lap();
+    if (!spec.output.empty()) store.put_bytes(r.result.dump(2) + "\n", spec.output);
+    r.timings_s["final_upload"] = clock.lap();
+  } catch (const Error& e) {
+    record_failure(r, e);
+  } catch (const std::exception& e) {
+    record_failure(r, Error(ErrorKind::kInternal, e.what()));
+  }
+  r.timings_s["total"] = total.seconds();
+  return r;
+}
+
+void throw_if_failed(const record::JobRecord& record) {
+  if (record.ok()) return;
+  throw Error(error_kind_from_name(record.error_kind), record.error_message);
+}
+
+}  // namespace reelscale::job

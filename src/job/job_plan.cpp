@@ -1,0 +1,72 @@
+// job/job_plan.cpp — planning one job.
+#include "job/job_plan.h"
+
+#include <algorithm>
+
+namespace reelscale::job {
+
+plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames) {
+  plan::JobShape shape;
+  shape.endpoint = process::endpoint_name(spec.endpoint);
+  shape.frames = frames;
+  shape.fps = spec.fps.to_double();
+  const process::FrameSize size = process::output_size(spec, probe);
+  shape.output_pixels = static_cast<double>(size.width) * size.height;
+  shape.input_bytes = static_cast<double>(probe.file_bytes);
+  return shape;
+}
+
+record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& profile) {
+  record::PlanRecord p;
+  p.hardware = e.hardware;
+  p.chunks = e.chunks;
+  p.wall_mean_s = e.wall_mean_s;
+  p.wall_p90_s = e.wall_p90_s;
+  p.cost_usd = e.cost;
+  p.breakdown_s = {{"orchestrator_start", e.orchestrator_mean_s}, {"slowest_startup", e.startup_mean_s},
+                   {"transfer", e.transfer_s}, {"preroll", e.preroll_s}, {"compute", e.compute_s},
+                   {"join", e.join_s}, {"final_upload", e.final_upload_s}, {"cleanup", e.cleanup_mean_s}};
+  p.profile_name = profile.name;
+  p.profile_version = profile.version();
+  return p;
+}
+
+JobPlan plan_job(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames, int forced_chunks,
+                 const std::string& hardware, const PlanningInputs& inputs) {
+  JobPlan out;
+  out.shape = job_shape(spec, probe, frames);
+  plan::Policy policy = inputs.policy;
+  if (!hardware.empty()) policy.allowed_hardware = {hardware};
+  const plan::Planner planner(inputs.profile, inputs.prices, inputs.platform, policy);
+  const std::vector<std::string> known = planner.hardware(out.shape.endpoint);
+  out.hardware = !hardware.empty() ? hardware : known.empty() ? "CPU" : known.front();
+  if (!inputs.profile.has(out.shape.endpoint, out.hardware)) {
+    record::PlanRecord note;
+    note.hardware = out.hardware;
+    note.profile_name = inputs.profile.name;
+    note.profile_version = inputs.profile.version();
+    note.note = "the profile has no figures for " + out.shape.endpoint + " on " + out.hardware;
+    note.chunks = out.chunks = std::max(1, forced_chunks);
+    note.forced_chunks = forced_chunks > 0;
+    out.prediction = note;
+    return out;
+  }
+  if (forced_chunks > 0) {
+    out.chunks = forced_chunks;
+    const int n = static_cast<int>(std::min<int64_t>(forced_chunks, std::max<int64_t>(1, frames)));
+    out.prediction = plan_record(plan::estimate(inputs.profile, inputs.prices, inputs.platform, out.shape, out.hardware, n, false),
+                                 inputs.profile);
+    out.prediction->forced_chunks = true;
+  } else {
+    const plan::PlanResult r = planner.plan(out.shape);
+    out.chunks = r.chosen.chunks;
+    out.hardware = r.chosen.hardware;
+    out.prediction = plan_record(r.chosen, inputs.profile);
+    out.prediction->feasible = r.feasible;
+    out.prediction->reason = r.reason;
+  }
+  out.attempt_deadline_s = std::max(60.0, 4 * out.prediction->wall_p90_s);
+  return out;
+}
+
+}  // namespace reelscale::job

@@ -1,0 +1,41 @@
+// job/job_plan.h — the planning stage of a job: its shape for the planner (from the
+// spec and the probe), the chunk count (the caller's, the spec's or the planner's), the
+// prediction the record keeps beside the actuals, and the attempt deadline.
+#pragma once
+
+#include <string>
+
+#include "media/probe.h"
+#include "plan/inputs.h"
+#include "plan/planner.h"
+#include "process/job_spec.h"
+#include "record/job_record.h"
+
+namespace reelscale::job {
+
+struct PlanningInputs {
+  plan::Profile profile = plan::default_profile();
+  plan::PriceTable prices = plan::default_prices();
+  plan::Platform platform = plan::default_platform();
+  plan::Policy policy = plan::default_policy();
+};
+
+struct JobPlan {
+  int chunks = 1;
+  std::string hardware;                    // what the chunks run on
+  std::optional<record::PlanRecord> prediction;
+  double attempt_deadline_s = 600;
+  plan::JobShape shape;
+};
+
+// The planner's view of a job.
+plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames);
+
+// Plans a job of `frames` output frames. `forced_chunks` > 0 fixes the count; `hardware`
+// is what the executor runs on ("" lets the planner choose among the profile's).
+JobPlan plan_job(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames, int forced_chunks,
+                 const std::string& hardware, const PlanningInputs& inputs);
+
+record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& profile);
+
+}  // namespace reelscale::job

@@ -1,0 +1,362 @@
+// job/profiler.cpp — the measurements of `reelscale profile`, one stage each.
+#include "job/profiler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "common/cores.h"
+#include "common/files.h"
+#include "common/stopwatch.h"
+#include "job/job_flow.h"
+#include "media/encoder.h"
+#include "media/probe.h"
+#include "plan/calibrate.h"
+#include "plan/planner.h"
+#include "plan/thresholds.h"
+
+namespace reelscale::job {
+
+namespace {
+
+// A synthetic 1920x1080 clip — smooth gradients and a moving block, compressing about
+// like camera footage — written by our own encoder.
+void make_clip(const std::string& path, int seconds) {
+  media::EncoderSettings s;
+  s.width = 1920;
+  s.height = 1080;
+  s.preset = "ultrafast";
+  s.crf = 23;
+  media::ChunkEncoder enc(path, s);
+  media::FramePtr f = media::make_frame(1920, 1080, AV_PIX_FMT_YUV420P);
+  for (int i = 0; i < seconds * 30; ++i) {
+    media::check_av(av_frame_make_writable(f.get()), "frame");
+    for (int y = 0; y < 1080; ++y) {
+      uint8_t* row = f->data[0] + y * f->linesize[0];
+      for (int x = 0; x < 1920; ++x) {
+        const bool block = std::abs(x - (200 + 12 * i) % 1920) < 120 && std::abs(y - 540) < 160;
+        row[x] = block ? 235 : static_cast<uint8_t>(32 + (x / 12 + y / 9 + 2 * i) % 160);
+      }
+    }
+    for (int p = 1; p < 3; ++p) {
+      for (int y = 0; y < 540; ++y) std::memset(f->data[p] + y * f->linesize[p], 128 + ((y + i) & 15), 960);
+    }
+    enc.write(*f);
+  }
+  enc.finish();
+}
+
+// The profiler's job for an endpoint on a clip: a panning 9:16 crop, or a moving highlight.
+process::JobSpec job_for(const std::string& endpoint, const std::string& clip, int max_frames, const std::string& out) {
+  nlohmann::json j = {{"endpoint", endpoint}, {"input", clip}, {"output", out}, {"fps", 30}, {"audio", "drop"},
+                      {"preset", "veryfast"}};
+  const double second_key = max_frames > 0 ? max_frames / 30.0 : 1.0;  // keyframes stay inside the output
+  if (endpoint == "framing" || endpoint == "framing_ai") {
+    j["crop_keyframes"] = nlohmann::json::array({{{"time", 0}, {"x", 656}, {"y", 0}, {"width", 608}, {"height", 1080}},
+                                                 {{"time", second_key}, {"x", 900}, {"y", 0}, {"width", 608}, {"height", 1080}}});
+  }
+  if (endpoint == "overlay") {
+    j["highlight_keyframes"] = nlohmann::json::array({{{"time", 0}, {"x", 600}, {"y", 500}, {"rx", 150}, {"ry", 250}},
+                                                      {{"time", second_key}, {"x", 1300}, {"y", 560}, {"rx", 180}, {"ry", 280}}});
+  }
+  if (max_frames > 0) j["segments"] = nlohmann::json::array({{{"start", 0}, {"end", max_frames / 30.0}}});
+  return process::parse_job_spec(j);
+}
+
+struct Measurement {
+  std::string endpoint;
+  int clip_seconds = 0;
+  int64_t frames = 0;
+  double process_ms_per_frame = 0;
+  double total_ms_per_frame = 0;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+class Profiler {
+ public:
+  Profiler(const ProfilerOptions& options, process::Processors& processors, store::ObjectStore& store)
+      : options_(options), processors_(processors), store_(store), cores_(machine_cores()),
+        work_(std::filesystem::temp_directory_path(), "reelscale-profile-") {
+    raw_ = {{"date", options.date}, {"cores", cores_}, {"process_startup_s", options.process_startup_s}};
+  }
+
+  ProfileResult run() {
+    load_model();
+    make_clips();
+    measure_endpoints();
+    measure_chunking();
+    measure_detect();
+    measure_transfer();
+    ProfileResult result;
+    result.profile = build_profile();
+    result.raw = raw_;
+    result.report = report(result.profile);
+    return result;
+  }
+
+ private:
+  // The network module, the weights from disk, the network built for this device.
+  void load_model() {
+    processors_.set_cpu_threads(cores_);
+    const Stopwatch clock;
+    weights_s_ = processors_.load_model("realesr-animevideov3");
+    module_s_ = clock.seconds() - weights_s_;
+    raw_["model_load_s"] = weights_s_;
+    raw_["network_module_load_s"] = module_s_;
+  }
+
+  void make_clips() {
+    for (int len : options_.lengths) {
+      clips_[len] = (work_.path() / ("clip-" + std::to_string(len) + "s.mp4")).string();
+      std::cerr << "profile: making a " << len << " s 1920x1080 clip\n";
+      make_clip(clips_[len], len);
+    }
+  }
+
+  record::JobRecord run_on(int slots, const process::JobSpec& spec, int chunks) {
+    exec::LocalExecutorOptions local;
+    local.slots = slots;
+    local.scratch = work_.path();
+    local.set_threads = [this](int t) { processors_.set_cpu_threads(t); };
+    exec::LocalExecutor executor(local, [this](const process::JobSpec& s) { return processors_.make(s); }, store_);
+    JobOptions job;
+    job.chunks = chunks;
+    job.hardware = options_.hardware;
+    job.scratch = work_.path();
+    record::JobRecord r = run_job(spec, executor, store_, job);
+    throw_if_failed(r);
+    return r;
+  }
+
+  std::string out_path() const { return (work_.path() / "out.mp4").string(); }
+
+  // Per-frame time per endpoint, one chunk on one slot, on each clip length.
+  void measure_endpoints() {
+    for (const std::string endpoint : {"overlay", "framing", "framing_ai"}) {
+      for (const auto& [len, clip] : clips_) {
+        const int limit = endpoint == "framing_ai" ? options_.ai_frames : 0;
+        std::cerr << "profile: " << endpoint << " on the " << len << " s clip\n";
+        const record::JobRecord r = run_on(1, job_for(endpoint, clip, limit, out_path()), 1);
+        Measurement m{endpoint, len, r.frames};
+        m.process_ms_per_frame = 1000 * r.chunk_results[0].timings_s.process / m.frames;
+        m.total_ms_per_frame = 1000 * r.timings_s.at("dispatch") / m.frames;
+        measurements_.push_back(m);
+      }
+    }
+    raw_["measurements"] = nlohmann::json::array();
+    for (const auto& m : measurements_) {
+      raw_["measurements"].push_back({{"endpoint", m.endpoint}, {"clip_s", m.clip_seconds}, {"frames", m.frames},
+                                      {"process_ms_per_frame", m.process_ms_per_frame},
+                                      {"total_ms_per_frame", m.total_ms_per_frame}});
+    }
+  }
+
+  // Per-chunk overhead and join time for N chunks of the middle clip (framing).
+  void measure_chunking() {
+    const int mid = options_.lengths[options_.lengths.size() / 2];
+    nlohmann::json chunking = nlohmann::json::array();
+    double per_frame_one_chunk = 0;
+    for (int n : {1, 2, 4, 8}) {
+      const Stopwatch wall;
+      const record::JobRecord r = run_on(cores_, job_for("framing", clips_[mid], 0, out_path()), n);
+      const double wall_s = wall.seconds();
+      // Overhead of a chunk: its task time beyond what its frames cost in the one-chunk run.
+      if (n == 1) per_frame_one_chunk = r.chunk_results[0].timings_s.task / static_cast<double>(r.frames);
+      double overhead = 0;
+      for (const auto& c : r.chunk_results) {
+        overhead += c.timings_s.task - static_cast<double>(c.frames) * per_frame_one_chunk;
+        if (c.index > 0) {
+          preroll_sum_ += c.timings_s.preroll;
+          ++preroll_n_;
+        }
+      }
+      const double join_s = r.timings_s.at("join");
+      if (n > 1) join_points_.push_back({static_cast<double>(n), join_s});
+      chunking.push_back({{"chunks", n}, {"wall_s", wall_s}, {"join_s", join_s},
+                          {"overhead_per_chunk_s", overhead / n}, {"frames", r.frames}});
+    }
+    raw_["chunking"] = chunking;
+  }
+
+  // detect: the whole call (detector load, seek and decode, network) and the network alone,
+  // median of 5 on the middle clip.
+  void measure_detect() {
+    const int mid = options_.lengths[options_.lengths.size() / 2];
+    const process::JobSpec spec = process::parse_job_spec({{"endpoint", "detect"}, {"input", clips_[mid]}, {"frame", 0}});
+    const media::MediaSource source = media::MediaSource::local(spec.input);
+    const media::VideoProbe probe = media::probe_video(source);
+    raw_["detect_engine"] = processors_.detect(spec, source, probe)["engine"];  // loads the detector once
+    std::vector<double> total_ms, network_ms;
+    for (int i = 0; i < 5; ++i) {
+      const nlohmann::json r = processors_.detect(spec, source, probe);
+      total_ms.push_back(r["total_ms"].get<double>());
+      network_ms.push_back(r["inference_ms"].get<double>());
+    }
+    raw_["detect_total_ms"] = median(total_ms);
+    raw_["detect_network_ms"] = median(network_ms);
+  }
+
+  // Read and write throughput: local disk, and the store when given.
+  void measure_transfer() {
+    const std::string clip = clips_[options_.lengths[options_.lengths.size() / 2]];
+    const double clip_mb = static_cast<double>(std::filesystem::file_size(clip)) / 1e6;
+    Stopwatch clock;
+    { const std::string bytes = store_.get(clip); }
+    const double local_read_mb_s = clip_mb / std::max(1e-6, clock.lap());
+    double down = local_read_mb_s, up = local_read_mb_s, latency = 0.001;
+    if (!options_.store_url.empty()) {
+      const std::string url = options_.store_url + (options_.store_url.back() == '/' ? "" : "/") + "reelscale-profile.bin";
+      clock.restart();
+      store_.put_file(clip, url);
+      up = clip_mb / clock.lap();
+      store_.get_to_file(url, (work_.path() / "back.bin").string());
+      down = clip_mb / clock.lap();
+      for (int i = 0; i < 5; ++i) store_.head(url);
+      latency = clock.lap() / 5;
+      store_.remove(url);
+    }
+    raw_["transfer"] = {{"down_mb_per_s", down}, {"up_mb_per_s", up}, {"request_latency_s", latency},
+                        {"measured_against", options_.store_url.empty() ? "local disk" : options_.store_url}};
+  }
+
+  plan::Provenance measured(const std::string& what) const { return {source() + what, options_.date, true}; }
+  std::string source() const { return "measured by `reelscale profile` on " + std::to_string(cores_) + " cores"; }
+
+  // A cell whose start-ups are measured here: cold = process start (and loads), warm ≈ nothing.
+  plan::Cell measured_cell(double cold_s, const std::string& cold_what) const {
+    plan::Cell cell;
+    cell.cold_start_s = plan::Distribution::constant(cold_s);
+    cell.cold_start_s.provenance = measured(cold_what);
+    cell.warm_start_s = plan::Distribution::constant(0.01);
+    cell.warm_start_s.provenance = {"estimate: a task on a running process", options_.date, false};
+    return cell;
+  }
+
+  void add_video_cells(plan::Profile& p) const {
+    for (const std::string endpoint : {"overlay", "framing", "framing_ai"}) {
+      std::vector<double> ms;
+      for (const auto& m : measurements_) {
+        if (m.endpoint == endpoint) ms.push_back(m.total_ms_per_frame);
+      }
+      const bool ai = endpoint == "framing_ai";
+      plan::Cell cell = measured_cell(options_.process_startup_s + (ai ? module_s_ + weights_s_ : 0),
+                                      std::string(": process start-up") + (ai ? " + model load" : ""));
+      double sum = 0;
+      for (double v : ms) sum += v;
+      cell.frame_time.ms_at_reference = ms.empty() ? 0 : sum / static_cast<double>(ms.size());
+      cell.frame_time.reference_pixels = 810.0 * 1440.0;
+      cell.frame_time.provenance = measured(" (810x1440 output; ms per frame of a whole 1-chunk run)");
+      p.cells[endpoint][options_.hardware] = cell;
+    }
+    plan::Cell detect = measured_cell(options_.process_startup_s + module_s_, ": process start-up + network module load");
+    detect.frame_time.fixed_ms = raw_["detect_total_ms"].get<double>();  // one frame, whatever its size
+    detect.frame_time.ms_at_reference = 0;
+    detect.frame_time.exponent = 0;
+    detect.frame_time.provenance = measured(" (detect on a 1920x1080 frame: detector load, seek, decode, network)");
+    p.cells["detect"][options_.hardware] = detect;
+  }
+
+  // This machine as one hardware type; figures measured today.
+  plan::Profile build_profile() const {
+    plan::Profile p = plan::default_profile();
+    add_video_cells(p);
+    p.name = "measured-" + options_.hardware + "-" + options_.date;
+    p.provenance = measured("; GPU rows inherited");
+    p.orchestrator_start_s = plan::Distribution::constant(options_.process_startup_s);
+    p.orchestrator_start_s.provenance = measured(": process start-up");
+    const nlohmann::json& t = raw_["transfer"];
+    p.request_latency_s = plan::Distribution::constant(t["request_latency_s"].get<double>());
+    p.request_latency_s.provenance = measured(": " + t["measured_against"].get<std::string>());
+    p.download_mb_per_s = t["down_mb_per_s"].get<double>();
+    p.upload_mb_per_s = t["up_mb_per_s"].get<double>();
+    p.whole_file_download = false;
+    p.transfer_provenance = p.request_latency_s.provenance;
+    p.preroll_s = plan::Distribution::constant(preroll_n_ ? preroll_sum_ / preroll_n_ : 0);
+    p.preroll_s.provenance = measured(": mean pre-roll of chunks after the first");
+    if (auto fit = plan::fit_join(join_points_, measured(": fit over N = 2, 4, 8"))) p.join = *fit;
+    p.cleanup_s = plan::Distribution::constant(0.05);
+    return p;
+  }
+
+  void report_measurements(std::ostringstream& os) const {
+    os << "# Profile of this machine (" << options_.hardware << ")\n\n"
+       << "Measured by `reelscale profile` on " << options_.date << ", " << cores_
+       << " cores. Synthetic 1920x1080 30 fps clips; output 810x1440 for framing and framing_ai (crop 608x1080), the "
+       << "source size for overlay; x264 veryfast.\n\n"
+       << "## Per-frame time (one chunk, one slot)\n\n| endpoint | clip s | frames | processing ms/frame | whole run ms/frame |\n|---|---|---|---|---|\n";
+    for (const auto& m : measurements_) {
+      os << "| " << m.endpoint << " | " << m.clip_seconds << " | " << m.frames << " | " << m.process_ms_per_frame << " | "
+         << m.total_ms_per_frame << " |\n";
+    }
+    const nlohmann::json& t = raw_["transfer"];
+    os << "\nframing_ai processed the first " << options_.ai_frames << " frames of each clip (it is slow on CPUs).\n\n"
+       << "## Start-up, model load, transfer\n\n| figure | value |\n|---|---|\n"
+       << "| process start-up (loading libraries) | " << options_.process_startup_s << " s |\n"
+       << "| network module load (libtorch, OpenCV) | " << module_s_ << " s |\n"
+       << "| model load (realesr-animevideov3, read + build) | " << weights_s_ << " s |\n"
+       << "| detect, one 1920x1080 frame (" << raw_["detect_engine"].get<std::string>() << " engine): whole call / network | "
+       << raw_["detect_total_ms"].get<double>() << " ms / " << raw_["detect_network_ms"].get<double>() << " ms |\n"
+       << "| download | " << t["down_mb_per_s"].get<double>() << " MB/s |\n"
+       << "| upload | " << t["up_mb_per_s"].get<double>() << " MB/s |\n"
+       << "| request latency | " << 1000 * t["request_latency_s"].get<double>() << " ms ("
+       << t["measured_against"].get<std::string>() << ") |\n\n";
+  }
+
+  std::string report(const plan::Profile& p) const {
+    std::ostringstream os;
+    os << std::fixed << std::setprecision(2);
+    report_measurements(os);
+    os << "## Chunking (framing, " << options_.lengths[options_.lengths.size() / 2] << " s clip, " << cores_
+       << " slots)\n\n| chunks | wall s | join s | overhead per chunk s |\n|---|---|---|---|\n";
+    for (const auto& c : raw_["chunking"]) {
+      os << "| " << c["chunks"].get<int>() << " | " << c["wall_s"].get<double>() << " | " << c["join_s"].get<double>() << " | "
+         << c["overhead_per_chunk_s"].get<double>() << " |\n";
+    }
+    os << "\nJoin fit: " << p.join.base_s << " s + " << p.join.per_chunk_s << " s per chunk. Pre-roll per chunk: "
+       << p.preroll_s.mean() << " s.\n\n## Break-even lengths the planner derives (this machine only)\n\n```\n";
+    plan::Policy policy;
+    policy.allowed_hardware = {options_.hardware};
+    policy.deadline_s = 60;
+    const plan::PriceTable prices = plan::default_prices();
+    const plan::Platform platform;
+    for (const std::string endpoint : {"framing", "framing_ai"}) {
+      const plan::Planner planner(p, prices, platform, policy);
+      os << plan::to_text(plan::sweep_thresholds(planner, endpoint, 0.5, 120)) << "\n";
+    }
+    os << "```\n";
+    return os.str();
+  }
+
+  const ProfilerOptions& options_;
+  process::Processors& processors_;
+  store::ObjectStore& store_;
+  const int cores_;
+  ScopedTempDir work_;
+  nlohmann::json raw_;
+  double weights_s_ = 0;
+  double module_s_ = 0;
+  std::map<int, std::string> clips_;
+  std::vector<Measurement> measurements_;
+  std::vector<std::pair<double, double>> join_points_;
+  double preroll_sum_ = 0;
+  int preroll_n_ = 0;
+};
+
+}  // namespace
+
+ProfileResult profile_machine(const ProfilerOptions& options, process::Processors& processors, store::ObjectStore& store) {
+  if (options.lengths.empty()) fail(ErrorKind::kBadInput, "--lengths needs at least one clip length");
+  Profiler profiler(options, processors, store);
+  return profiler.run();
+}
+
+}  // namespace reelscale::job

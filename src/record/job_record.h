@@ -1,0 +1,132 @@
+// record/job_record.h — the typed record of a finished job, the one format `reelscale
+// run --json` prints, `calibrate` reads, `profile` measures from and the job service
+// stores: what was asked (spec summary), what was planned (with the profile's name and
+// version), what each chunk did (timings, worker, attempts, bytes), what it cost (billed
+// seconds, predicted and actual time and cost), and how it ended. One to_json/from_json
+// pair with a schema version; no FFmpeg or libtorch types, so the planner can read it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace reelscale::record {
+
+inline constexpr int kSchemaVersion = 1;
+
+// Seconds one chunk spent in each stage, on the machine that ran it.
+struct ChunkTimings {
+  double open = 0;        // opening the input and the encoder
+  double preroll = 0;     // reaching the first wanted frame (seek, decode, drop)
+  double decode = 0;      // the remaining reading
+  double process = 0;
+  double encode = 0;
+  double chunk = 0;       // the chunk runner, open to finished file
+  double upload = 0;      // the chunk to storage
+  double task = 0;        // on the worker, task received to chunk stored
+  double round_trip = 0;  // at the dispatcher: sent to reply (all attempts)
+};
+
+struct ChunkRecord {
+  int index = 0;
+  int64_t begin = 0;               // output frames [begin, end)
+  int64_t end = 0;
+  std::string worker;              // "local:N" or the worker URL that produced it
+  std::string output;              // URL of the chunk that won
+  int attempts = 1;                // attempts launched for this chunk
+  bool speculative = false;        // a second run of a straggler produced it
+  int64_t frames = 0;
+  int64_t bytes = 0;
+  int64_t frames_decoded = 0;
+  int64_t frames_dropped = 0;      // decoded in pre-roll and dropped
+  int64_t seeks = 0;
+  int64_t frames_skipped = 0;      // frames whose processing was unnecessary (framing_ai)
+  int64_t input_bytes_read = 0;
+  int64_t input_bytes = 0;
+  double billed_seconds = 0;       // container time of every attempt, losers included
+  ChunkTimings timings_s;
+};
+
+// What the planner predicted, and from which figures.
+struct PlanRecord {
+  std::string hardware;
+  int chunks = 0;
+  bool forced_chunks = false;      // the caller fixed the chunk count
+  bool feasible = true;
+  std::string reason;
+  double wall_mean_s = 0;
+  double wall_p90_s = 0;
+  double cost_usd = 0;
+  std::map<std::string, double> breakdown_s;
+  std::string profile_name;
+  std::string profile_version;
+  std::string note;                // e.g. why there is no prediction
+};
+
+struct SourceSummary {
+  int width = 0;
+  int height = 0;
+  int rotation = 0;
+  std::string codec;
+  int64_t frames = 0;
+  double seconds = 0;
+  int64_t bytes = 0;
+  bool audio = false;
+};
+
+struct JobRecord {
+  int schema_version = kSchemaVersion;
+  std::string job_id;
+  std::string endpoint;
+  std::string model;               // framing_ai only
+  std::string input;
+  std::string output;
+  std::string executor;            // "local (2 slots)", "remote (3 worker URLs)"
+  std::string hardware;            // what the chunks ran on ("CPU" for local slots)
+  std::string started_at;          // ISO 8601 UTC
+  double started_unix_s = 0;
+  SourceSummary source;
+  int64_t frames = 0;              // output frames
+  std::string fps;                 // output rate, "30/1"
+  int output_width = 0;
+  int output_height = 0;
+  int chunks = 0;
+  std::optional<PlanRecord> plan;
+  std::vector<ChunkRecord> chunk_results;
+  std::map<std::string, double> timings_s;  // probe, plan, dispatch, collect_chunks, join, final_upload, cleanup, total
+  int64_t output_bytes = 0;
+  std::string audio = "none";      // none | copied | reencoded
+  std::vector<std::string> warnings;
+  int64_t workers_read_input_bytes = 0;
+  int64_t store_requests = 0;
+  int64_t store_retries = 0;
+  int attempts = 0;                // every task attempt, retries and speculation included
+  double billed_seconds = 0;
+  double cost_usd = 0;             // billed seconds at the price table's rate for the hardware
+  std::string outcome = "done";    // done | failed | cancelled
+  std::string error_kind;          // error_kind_name() when not done
+  std::string error_message;
+  nlohmann::json result;           // detect: the boxes; null otherwise
+
+  double output_pixels() const { return static_cast<double>(output_width) * output_height; }
+  double total_seconds() const;
+  bool ok() const { return outcome == "done"; }
+};
+
+nlohmann::json to_json(const ChunkRecord& chunk);
+ChunkRecord chunk_from_json(const nlohmann::json& j);  // Error(kBadInput) naming the field
+nlohmann::json to_json(const PlanRecord& plan);
+PlanRecord plan_from_json(const nlohmann::json& j);
+nlohmann::json to_json(const JobRecord& record);
+// Reads a record written by to_json (this or an older schema version); Error(kBadInput)
+// naming the field for anything else.
+JobRecord record_from_json(const nlohmann::json& j);
+
+// Now as ISO 8601 UTC, and as seconds since 1970.
+std::string utc_now_iso8601();
+double unix_now();
+
+}  // namespace reelscale::record
