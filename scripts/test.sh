@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
+echo "== function lengths (none over 120 lines, at most three over 80) =="
+/usr/bin/python3 scripts/function_lengths.py src --check
 ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 900
 
 echo "== media and Darknet-engine tests under AddressSanitizer + UBSan =="

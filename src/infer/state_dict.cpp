@@ -342,21 +342,51 @@ float element(const uint8_t* base, size_t i, const std::string& type) {
   return f;
 }
 
+// torch.save's format since 1.6 is a zip archive; anything else is named as such.
+void check_is_zip_archive(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) fail(ErrorKind::kNotFound, "model weights not found: " + path);
+  std::ifstream f(path, std::ios::binary);
+  char magic[4] = {0};
+  f.read(magic, 4);
+  if (f.gcount() < 4) fail(ErrorKind::kBadInput, "cannot read weights " + path + ": the file is empty or too short");
+  if (!(magic[0] == 'P' && magic[1] == 'K')) {
+    fail(ErrorKind::kBadInput, "cannot read weights " + path +
+                                   ": not a torch.save zip archive (legacy .pth files must be re-saved with torch >= 1.6)");
+  }
+}
+
+// A tensor's values gathered from its storage by strides (usually contiguous), checking
+// every index stays in the storage.
+TensorData gather_tensor(const TensorRef& t, const at::DataPtr& storage, size_t storage_bytes, const std::string& name,
+                         const std::string& path) {
+  const size_t esize = element_size(t.storage.type, path);
+  const size_t available = storage_bytes / esize;
+  TensorData data;
+  data.shape = t.size;
+  const int64_t n = data.numel();
+  data.values.resize(n);
+  const auto* base = static_cast<const uint8_t*>(storage.get());
+  std::vector<int64_t> idx(t.size.size(), 0);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t offset = t.offset;
+    for (size_t d = 0; d < idx.size(); ++d) offset += idx[d] * t.stride[d];
+    if (offset < 0 || static_cast<size_t>(offset) >= available) {
+      fail(ErrorKind::kBadInput, "cannot read weights " + path + ": tensor " + name + " reaches past its storage");
+    }
+    data.values[i] = element(base, offset, t.storage.type);
+    for (size_t d = idx.size(); d-- > 0;) {
+      if (++idx[d] < t.size[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return data;
+}
+
 }  // namespace
 
 LoadedWeights load_state_dict(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) fail(ErrorKind::kNotFound, "model weights not found: " + path);
-  {
-    std::ifstream f(path, std::ios::binary);
-    char magic[4] = {0};
-    f.read(magic, 4);
-    if (f.gcount() < 4) fail(ErrorKind::kBadInput, "cannot read weights " + path + ": the file is empty or too short");
-    if (!(magic[0] == 'P' && magic[1] == 'K')) {
-      fail(ErrorKind::kBadInput, "cannot read weights " + path +
-                                     ": not a torch.save zip archive (legacy .pth files must be re-saved with torch >= 1.6)");
-    }
-  }
+  check_is_zip_archive(path);
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   at::DataPtr pickle;
   size_t pickle_size = 0;
@@ -399,28 +429,7 @@ LoadedWeights load_state_dict(const std::string& path) {
                                        " is missing (corrupt file?)");
       }
     }
-    const size_t esize = element_size(t->storage.type, path);
-    const size_t available = it->second.second / esize;
-    TensorData data;
-    data.shape = t->size;
-    const int64_t n = data.numel();
-    data.values.resize(n);
-    // Gather by strides (usually contiguous), checking every index stays in the storage.
-    const auto* base = static_cast<const uint8_t*>(it->second.first.get());
-    std::vector<int64_t> idx(t->size.size(), 0);
-    for (int64_t i = 0; i < n; ++i) {
-      int64_t offset = t->offset;
-      for (size_t d = 0; d < idx.size(); ++d) offset += idx[d] * t->stride[d];
-      if (offset < 0 || static_cast<size_t>(offset) >= available) {
-        fail(ErrorKind::kBadInput, "cannot read weights " + path + ": tensor " + *name + " reaches past its storage");
-      }
-      data.values[i] = element(base, offset, t->storage.type);
-      for (size_t d = idx.size(); d-- > 0;) {
-        if (++idx[d] < t->size[d]) break;
-        idx[d] = 0;
-      }
-    }
-    out.tensors.emplace(*name, std::move(data));
+    out.tensors.emplace(*name, gather_tensor(*t, it->second.first, it->second.second, *name, path));
   }
   if (out.tensors.empty()) fail(ErrorKind::kBadInput, "cannot read weights " + path + ": it holds no tensors");
   return out;

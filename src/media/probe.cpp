@@ -78,24 +78,23 @@ int64_t VideoProbe::index_of_pts(int64_t pts_value) const {
   return best_distance < tolerance ? best : -1;
 }
 
-VideoProbe probe_video(InputMedia& input) {
+namespace {
+
+// The video stream's geometry, format, rotation and rates.
+void describe_video_stream(InputMedia& input, VideoProbe& probe) {
   AVFormatContext* fmt = input.format();
-  VideoProbe probe;
   probe.container = fmt->iformat ? fmt->iformat->name : "";
   probe.stream_index = input.video_stream();
   if (probe.stream_index < 0) fail(ErrorKind::kBadInput, "no video stream in " + input.name());
   if (fmt->pb) probe.file_bytes = avio_size(fmt->pb);
-
   AVStream* vs = fmt->streams[probe.stream_index];
   const AVCodecParameters* par = vs->codecpar;
   probe.codec = avcodec_get_name(par->codec_id);
   probe.width = par->width;
   probe.height = par->height;
-  if (probe.width <= 0 || probe.height <= 0 || probe.width > kMaxDimension ||
-      probe.height > kMaxDimension) {
-    fail(ErrorKind::kBadInput, "video dimensions " + std::to_string(probe.width) + "x" +
-                                   std::to_string(probe.height) + " of " + input.name() +
-                                   " are out of range (1.." + std::to_string(kMaxDimension) + ")");
+  if (probe.width <= 0 || probe.height <= 0 || probe.width > kMaxDimension || probe.height > kMaxDimension) {
+    fail(ErrorKind::kBadInput, "video dimensions " + std::to_string(probe.width) + "x" + std::to_string(probe.height) +
+                                   " of " + input.name() + " are out of range (1.." + std::to_string(kMaxDimension) + ")");
   }
   const char* pix = av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format));
   probe.pixel_format = pix ? pix : "unknown";
@@ -104,7 +103,10 @@ VideoProbe probe_video(InputMedia& input) {
   probe.average_frame_rate = to_rational(vs->avg_frame_rate);
   probe.time_base = to_rational(vs->time_base);
   probe.container_frame_count = vs->nb_frames;
+}
 
+// The audio streams; every stream but the video one is discarded while probing.
+void describe_audio_and_skip_other_streams(AVFormatContext* fmt, VideoProbe& probe) {
   for (unsigned i = 0; i < fmt->nb_streams; ++i) {
     AVStream* st = fmt->streams[i];
     if (st->codecpar->codec_type == AVMEDIA_TYPE_AUDIO) {
@@ -119,15 +121,20 @@ VideoProbe probe_video(InputMedia& input) {
                            : fmt->duration > 0 ? fmt->duration / double(AV_TIME_BASE) : 0;
       probe.audio.push_back(a);
     }
-    // Read only the video stream's packets: the demuxer skips the rest.
     if (static_cast<int>(i) != probe.stream_index) st->discard = AVDISCARD_ALL;
   }
+}
 
-  struct PacketTime {
-    int64_t pts;
-    int64_t duration;
-    bool key;
-  };
+struct PacketTime {
+  int64_t pts;
+  int64_t duration;
+  bool key;
+};
+
+// Every video packet's timestamp, duration and key flag, in presentation order; checks
+// the stream was read to its end and holds as many packets as its index says.
+std::vector<PacketTime> read_video_packets(InputMedia& input, const VideoProbe& probe) {
+  AVFormatContext* fmt = input.format();
   std::vector<PacketTime> packets;
   int64_t packets_seen = 0;  // including ones the container marks as discarded
   PacketPtr pkt = make_packet();
@@ -135,12 +142,9 @@ VideoProbe probe_video(InputMedia& input) {
   while ((rc = av_read_frame(fmt, pkt.get())) >= 0) {
     if (pkt->stream_index == probe.stream_index) {
       ++packets_seen;
-      const bool discard = pkt->flags & AV_PKT_FLAG_DISCARD;
       const int64_t t = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-      if (t == AV_NOPTS_VALUE) {
-        fail(ErrorKind::kBadInput, "video packets of " + input.name() + " carry no timestamps");
-      }
-      if (!discard && !(pkt->flags & AV_PKT_FLAG_CORRUPT) && pkt->size > 0) {
+      if (t == AV_NOPTS_VALUE) fail(ErrorKind::kBadInput, "video packets of " + input.name() + " carry no timestamps");
+      if (!(pkt->flags & AV_PKT_FLAG_DISCARD) && !(pkt->flags & AV_PKT_FLAG_CORRUPT) && pkt->size > 0) {
         packets.push_back({t, pkt->duration, (pkt->flags & AV_PKT_FLAG_KEY) != 0});
       }
     }
@@ -148,8 +152,8 @@ VideoProbe probe_video(InputMedia& input) {
   }
   for (unsigned i = 0; i < fmt->nb_streams; ++i) fmt->streams[i]->discard = AVDISCARD_DEFAULT;
   if (rc != AVERROR_EOF) {
-    fail(ErrorKind::kBadInput, "cannot read all of " + input.name() + ": " + av_error_text(rc) +
-                                   " after " + std::to_string(packets.size()) + " frames (truncated or corrupt?)");
+    fail(ErrorKind::kBadInput, "cannot read all of " + input.name() + ": " + av_error_text(rc) + " after " +
+                                   std::to_string(packets.size()) + " frames (truncated or corrupt?)");
   }
   if (packets.empty()) fail(ErrorKind::kBadInput, "the video stream of " + input.name() + " has zero frames");
   if (probe.container_frame_count > 0 && packets_seen < probe.container_frame_count) {
@@ -157,22 +161,23 @@ VideoProbe probe_video(InputMedia& input) {
                                    std::to_string(probe.container_frame_count) + " video frames but only " +
                                    std::to_string(packets_seen) + " can be read");
   }
-
-  std::sort(packets.begin(), packets.end(),
-            [](const PacketTime& a, const PacketTime& b) { return a.pts < b.pts; });
+  std::sort(packets.begin(), packets.end(), [](const PacketTime& a, const PacketTime& b) { return a.pts < b.pts; });
   // Two packets with one timestamp (broken muxing) would make frame indices ambiguous.
   packets.erase(std::unique(packets.begin(), packets.end(),
                             [](const PacketTime& a, const PacketTime& b) { return a.pts == b.pts; }),
                 packets.end());
+  return packets;
+}
+
+// Frame times, key frames, the end of the last frame and whether the rate varies.
+void index_frames(const std::vector<PacketTime>& packets, const AVStream* vs, VideoProbe& probe) {
   probe.pts.reserve(packets.size());
   for (size_t i = 0; i < packets.size(); ++i) {
     probe.pts.push_back(packets[i].pts);
     if (packets[i].key) probe.keyframes.push_back(static_cast<int64_t>(i));
   }
-  if (probe.keyframes.empty() || probe.keyframes.front() != 0) {
-    // Decoding starts at the first frame whatever its flag says.
-    probe.keyframes.insert(probe.keyframes.begin(), 0);
-  }
+  // Decoding starts at the first frame whatever its flag says.
+  if (probe.keyframes.empty() || probe.keyframes.front() != 0) probe.keyframes.insert(probe.keyframes.begin(), 0);
   const int64_t median = median_interval(probe.pts);
   int64_t last_duration = packets.back().duration;
   if (last_duration <= 0) {
@@ -182,15 +187,24 @@ VideoProbe probe_video(InputMedia& input) {
                         : 1;
   }
   probe.end_pts = probe.pts.back() + std::max<int64_t>(1, last_duration);
-  if (median > 0) {
-    const int64_t tolerance = std::max<int64_t>(2, median / 100);
-    for (size_t i = 1; i < probe.pts.size(); ++i) {
-      if (std::llabs(probe.pts[i] - probe.pts[i - 1] - median) > tolerance) {
-        probe.variable_frame_rate = true;
-        break;
-      }
+  if (median <= 0) return;
+  const int64_t tolerance = std::max<int64_t>(2, median / 100);
+  for (size_t i = 1; i < probe.pts.size(); ++i) {
+    if (std::llabs(probe.pts[i] - probe.pts[i - 1] - median) > tolerance) {
+      probe.variable_frame_rate = true;
+      return;
     }
   }
+}
+
+}  // namespace
+
+VideoProbe probe_video(InputMedia& input) {
+  VideoProbe probe;
+  describe_video_stream(input, probe);
+  AVFormatContext* fmt = input.format();
+  describe_audio_and_skip_other_streams(fmt, probe);
+  index_frames(read_video_packets(input, probe), fmt->streams[probe.stream_index], probe);
   // Rewind so the caller can decode from the start.
   avformat_seek_file(fmt, probe.stream_index, INT64_MIN, INT64_MIN, INT64_MIN, 0);
   return probe;

@@ -1,6 +1,8 @@
 // plan/planner.cpp — candidate search, objectives and the Pareto front.
 #include "plan/planner.h"
 
+#include "common/stopwatch.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -128,8 +130,107 @@ Estimate Planner::choose(const JobShape& job) const {
   return have_best ? best : closest;
 }
 
+namespace {
+
+// Orders by the policy's time, then cost, then fewer chunks.
+struct Faster {
+  bool p90;
+  bool operator()(const Estimate& a, const Estimate& b) const {
+    if (a.time(p90) != b.time(p90)) return a.time(p90) < b.time(p90);
+    if (a.cost != b.cost) return a.cost < b.cost;
+    return a.chunks < b.chunks;
+  }
+};
+// Orders by cost, then the policy's time, then fewer chunks.
+struct Cheaper {
+  bool p90;
+  bool operator()(const Estimate& a, const Estimate& b) const {
+    if (a.cost != b.cost) return a.cost < b.cost;
+    if (a.time(p90) != b.time(p90)) return a.time(p90) < b.time(p90);
+    return a.chunks < b.chunks;
+  }
+};
+
+// Sorted by time, each candidate cheaper than everything faster.
+std::vector<Estimate> pareto_front(const std::vector<Estimate>& candidates, bool p90) {
+  std::vector<Estimate> by_time = candidates;
+  std::sort(by_time.begin(), by_time.end(), Faster{p90});
+  std::vector<Estimate> front;
+  double best_cost = INFINITY;
+  for (const Estimate& e : by_time) {
+    if (e.cost < best_cost - 1e-12) {
+      front.push_back(e);
+      best_cost = e.cost;
+    }
+  }
+  return front;
+}
+
+void choose_cheapest_within_deadline(const Policy& policy, PlanResult& r) {
+  const bool p90 = policy.use_p90;
+  const std::string metric = p90 ? "p90" : "mean";
+  const Estimate* best = nullptr;
+  for (const Estimate& e : r.candidates) {
+    if (e.time(p90) <= policy.deadline_s && (!best || Cheaper{p90}(e, *best))) best = &e;
+  }
+  if (best) {
+    r.feasible = true;
+    r.chosen = *best;
+    r.reason = "cheapest (" + money(best->cost) + ") of the choices that finish within the " + secs(policy.deadline_s) +
+               " deadline (" + metric + " " + secs(best->time(p90)) + ")";
+    return;
+  }
+  r.chosen = *std::min_element(r.candidates.begin(), r.candidates.end(), Faster{p90});
+  r.reason = "infeasible: nothing finishes within the " + secs(policy.deadline_s) + " deadline; the fastest, " +
+             r.chosen.label() + ", takes " + secs(r.chosen.time(p90)) + " (" + metric + ")";
+}
+
+void choose_fastest_within_budget(const Policy& policy, PlanResult& r) {
+  const bool p90 = policy.use_p90;
+  const std::string metric = p90 ? "p90" : "mean";
+  const Estimate* best = nullptr;
+  for (const Estimate& e : r.candidates) {
+    if (e.cost <= policy.budget_usd && (!best || Faster{p90}(e, *best))) best = &e;
+  }
+  if (best) {
+    r.feasible = true;
+    r.chosen = *best;
+    r.reason = "fastest (" + metric + " " + secs(best->time(p90)) + ") of the choices within the " +
+               money(policy.budget_usd) + " budget (" + money(best->cost) + ")";
+    return;
+  }
+  r.chosen = *std::min_element(r.candidates.begin(), r.candidates.end(), Cheaper{p90});
+  r.reason = "infeasible: nothing fits the " + money(policy.budget_usd) + " budget; the cheapest, " + r.chosen.label() +
+             ", costs " + money(r.chosen.cost);
+}
+
+void choose_balanced(const Policy& policy, PlanResult& r) {
+  const bool p90 = policy.use_p90;
+  double min_cost = INFINITY, min_time = INFINITY;
+  for (const Estimate& e : r.candidates) {
+    min_cost = std::min(min_cost, e.cost);
+    min_time = std::min(min_time, e.time(p90));
+  }
+  auto score = [&](const Estimate& e) {
+    return policy.weight * e.cost / std::max(min_cost, 1e-12) + (1 - policy.weight) * e.time(p90) / std::max(min_time, 1e-9);
+  };
+  const Estimate* best = &r.candidates.front();
+  for (const Estimate& e : r.candidates) {
+    if (score(e) < score(*best) - 1e-12) best = &e;
+  }
+  r.feasible = true;
+  r.chosen = *best;
+  std::ostringstream os;
+  os.precision(3);
+  os << "best balance (score " << score(*best) << " = " << policy.weight << " x cost/cheapest + " << 1 - policy.weight
+     << " x time/fastest)";
+  r.reason = os.str();
+}
+
+}  // namespace
+
 PlanResult Planner::plan(const JobShape& job) const {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch clock;
   PlanResult r;
   const std::vector<std::string> hws = hardware(job.endpoint);
   if (hws.empty()) {
@@ -145,87 +246,13 @@ PlanResult Planner::plan(const JobShape& job) const {
       r.candidates.push_back(estimate(profile, prices, platform, job, hw, n, policy.adaptive, &startups));
     }
   }
-  const bool p90 = policy.use_p90;
-  auto faster = [&](const Estimate& a, const Estimate& b) {
-    if (a.time(p90) != b.time(p90)) return a.time(p90) < b.time(p90);
-    if (a.cost != b.cost) return a.cost < b.cost;
-    return a.chunks < b.chunks;
-  };
-  auto cheaper = [&](const Estimate& a, const Estimate& b) {
-    if (a.cost != b.cost) return a.cost < b.cost;
-    if (a.time(p90) != b.time(p90)) return a.time(p90) < b.time(p90);
-    return a.chunks < b.chunks;
-  };
-  // Pareto front: sorted by time, keep each that is cheaper than everything faster.
-  std::vector<Estimate> by_time = r.candidates;
-  std::sort(by_time.begin(), by_time.end(), faster);
-  double best_cost = INFINITY;
-  for (const Estimate& e : by_time) {
-    if (e.cost < best_cost - 1e-12) {
-      r.pareto.push_back(e);
-      best_cost = e.cost;
-    }
-  }
-  const std::string metric = p90 ? "p90" : "mean";
+  r.pareto = pareto_front(r.candidates, policy.use_p90);
   switch (policy.objective) {
-    case Objective::kCheapestWithinDeadline: {
-      const Estimate* best = nullptr;
-      for (const Estimate& e : r.candidates) {
-        if (e.time(p90) <= policy.deadline_s && (!best || cheaper(e, *best))) best = &e;
-      }
-      if (best) {
-        r.feasible = true;
-        r.chosen = *best;
-        r.reason = "cheapest (" + money(best->cost) + ") of the choices that finish within the " + secs(policy.deadline_s) +
-                   " deadline (" + metric + " " + secs(best->time(p90)) + ")";
-      } else {
-        r.chosen = by_time.front();
-        r.reason = "infeasible: nothing finishes within the " + secs(policy.deadline_s) + " deadline; the fastest, " +
-                   r.chosen.label() + ", takes " + secs(r.chosen.time(p90)) + " (" + metric + ")";
-      }
-      break;
-    }
-    case Objective::kFastestWithinBudget: {
-      const Estimate* best = nullptr;
-      for (const Estimate& e : r.candidates) {
-        if (e.cost <= policy.budget_usd && (!best || faster(e, *best))) best = &e;
-      }
-      if (best) {
-        r.feasible = true;
-        r.chosen = *best;
-        r.reason = "fastest (" + metric + " " + secs(best->time(p90)) + ") of the choices within the " +
-                   money(policy.budget_usd) + " budget (" + money(best->cost) + ")";
-      } else {
-        r.chosen = *std::min_element(r.candidates.begin(), r.candidates.end(), cheaper);
-        r.reason = "infeasible: nothing fits the " + money(policy.budget_usd) + " budget; the cheapest, " +
-                   r.chosen.label() + ", costs " + money(r.chosen.cost);
-      }
-      break;
-    }
-    case Objective::kBalanced: {
-      double min_cost = INFINITY, min_time = INFINITY;
-      for (const Estimate& e : r.candidates) {
-        min_cost = std::min(min_cost, e.cost);
-        min_time = std::min(min_time, e.time(p90));
-      }
-      auto score = [&](const Estimate& e) {
-        return policy.weight * e.cost / std::max(min_cost, 1e-12) + (1 - policy.weight) * e.time(p90) / std::max(min_time, 1e-9);
-      };
-      const Estimate* best = &r.candidates.front();
-      for (const Estimate& e : r.candidates) {
-        if (score(e) < score(*best) - 1e-12) best = &e;
-      }
-      r.feasible = true;
-      r.chosen = *best;
-      std::ostringstream os;
-      os.precision(3);
-      os << "best balance (score " << score(*best) << " = " << policy.weight << " x cost/cheapest + "
-         << 1 - policy.weight << " x time/fastest)";
-      r.reason = os.str();
-      break;
-    }
+    case Objective::kCheapestWithinDeadline: choose_cheapest_within_deadline(policy, r); break;
+    case Objective::kFastestWithinBudget: choose_fastest_within_budget(policy, r); break;
+    case Objective::kBalanced: choose_balanced(policy, r); break;
   }
-  r.planning_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  r.planning_ms = 1000 * clock.seconds();
   return r;
 }
 

@@ -1,8 +1,9 @@
 // plan/simulator.cpp — the event loop of the platform model.
 #include "plan/simulator.h"
 
+#include "common/stopwatch.h"
+
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <deque>
 #include <fstream>
@@ -124,202 +125,232 @@ struct Task {
   double enqueued = 0;
 };
 
-}  // namespace
+// One simulated day: the event queue, the containers and the jobs, with a handler per
+// event type.
+class DaySimulation {
+ public:
+  DaySimulation(const Profile& profile, const PriceTable& prices, const Platform& platform, const Workload& w,
+                const Decider& decide)
+      : profile_(profile), prices_(prices), platform_(platform), w_(w), decide_(decide), rng_(w.seed) {}
 
-SimulationResult simulate(const Profile& profile, const PriceTable& prices, const Platform& platform,
-                          const Workload& w, const Decider& decide) {
-  const auto wall_start = std::chrono::steady_clock::now();
-  SimulationResult res;
-  std::mt19937_64 rng(w.seed);
-  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events;
-  constexpr double kDay = 86400;
+  SimulationResult run() {
+    const Stopwatch wall;
+    generate_arrivals();
+    latencies_.reserve(jobs_.size());
+    while (!events_.empty()) {
+      const Event e = events_.top();
+      events_.pop();
+      switch (e.type) {
+        case EventType::kArrival: on_arrival(e); break;
+        case EventType::kDispatch:
+          for (int i = 0; i < jobs_[e.a].decision.chunks; ++i) start_task(Task{e.a, i, e.time}, e.time);
+          break;
+        case EventType::kTaskDone: on_task_done(e); break;
+        case EventType::kExpire: on_expire(e); break;
+        case EventType::kJobFinish: {
+          const double latency = e.time - jobs_[e.a].arrival;
+          latencies_.push_back(latency);
+          orchestrator_seconds_ += platform_.billed(latency);
+          break;
+        }
+      }
+    }
+    summarize();
+    res_.wall_seconds = wall.seconds();
+    return res_;
+  }
+
+ private:
+  static constexpr double kDay = 86400;
+
+  double rate_at(double t) const { return w_.jobs_per_day * w_.hourly[static_cast<int>(t / 3600) % 24] / weight_sum_ / 3600; }
 
   // Arrivals by thinning a Poisson process at the peak rate.
-  double weight_sum = 0, weight_max = 0;
-  for (double h : w.hourly) {
-    weight_sum += h;
-    weight_max = std::max(weight_max, h);
-  }
-  if (weight_sum <= 0) fail(ErrorKind::kBadInput, "the hourly arrival curve is all zero");
-  auto rate_at = [&](double t) { return w.jobs_per_day * w.hourly[static_cast<int>(t / 3600) % 24] / weight_sum / 3600; };
-  const double peak = w.jobs_per_day * weight_max / weight_sum / 3600;
-  std::vector<Job> jobs;
-  {
+  void generate_arrivals() {
+    double weight_max = 0;
+    for (double h : w_.hourly) {
+      weight_sum_ += h;
+      weight_max = std::max(weight_max, h);
+    }
+    if (weight_sum_ <= 0) fail(ErrorKind::kBadInput, "the hourly arrival curve is all zero");
+    const double peak = w_.jobs_per_day * weight_max / weight_sum_ / 3600;
     std::exponential_distribution<double> gap(peak);
     std::uniform_real_distribution<double> u(0, 1);
-    for (double t = gap(rng); t < kDay; t += gap(rng)) {
-      if (u(rng) * peak > rate_at(t)) continue;
+    for (double t = gap(rng_); t < kDay; t += gap(rng_)) {
+      if (u(rng_) * peak > rate_at(t)) continue;
       Job j;
       j.arrival = t;
-      const double len = std::clamp(w.length_s.sample(rng), w.min_length_s, w.max_length_s);
-      j.shape = JobShape::of_length(w.endpoint, len, w.fps, w.output_pixels);
-      events.push({t, EventType::kArrival, static_cast<int64_t>(jobs.size()), 0});
-      jobs.push_back(std::move(j));
+      const double len = std::clamp(w_.length_s.sample(rng_), w_.min_length_s, w_.max_length_s);
+      j.shape = JobShape::of_length(w_.endpoint, len, w_.fps, w_.output_pixels);
+      events_.push({t, EventType::kArrival, static_cast<int64_t>(jobs_.size()), 0});
+      jobs_.push_back(std::move(j));
     }
   }
 
-  std::vector<Container> containers;
-  std::map<std::string, std::vector<int64_t>> idle;  // hardware -> idle container ids (LIFO: warmest first)
-  std::map<std::string, std::deque<Task>> waiting;
-  std::map<std::string, int> alive;
-  std::vector<double> latencies;
-  latencies.reserve(jobs.size());
-  double queue_wait_total = 0;
-  int64_t queue_wait_count = 0;
-  double orchestrator_seconds = 0;
-
-  auto load_view = [&](double t) {
+  LoadView load_view(double t) const {
     LoadView v;
     v.time_s = t;
-    for (const auto& [hw, ids] : idle) v.idle[hw] = static_cast<int>(ids.size());
-    for (const auto& [hw, q] : waiting) v.queued[hw] = static_cast<int>(q.size());
+    for (const auto& [hw, ids] : idle_) v.idle[hw] = static_cast<int>(ids.size());
+    for (const auto& [hw, q] : waiting_) v.queued[hw] = static_cast<int>(q.size());
     v.arrivals_per_s = rate_at(t);
     return v;
-  };
+  }
+
+  double output_bytes(const Job& job) const {
+    return profile_.output_mbit_per_s_at_reference * 1e6 / 8 * job.shape.seconds() *
+           (job.shape.output_pixels / (810.0 * 1440.0));
+  }
 
   // Runs `task` on container `c` (its start-up is `start_s`) from time t.
-  auto run_task = [&](int64_t c, const Task& task, double t, double start_s) {
-    Container& ct = containers[c];
+  void run_task(int64_t c, const Task& task, double t, double start_s) {
+    Container& ct = containers_[c];
     ct.idle = false;
     ++ct.generation;
     ct.busy_since = t;
-    const Job& job = jobs[task.job];
-    const Cell& cell = profile.cell(job.shape.endpoint, ct.hardware);
+    const Job& job = jobs_[task.job];
+    const Cell& cell = profile_.cell(job.shape.endpoint, ct.hardware);
     const int n = job.decision.chunks;
     const int64_t frames = job.shape.frames * (task.index + 1) / n - job.shape.frames * task.index / n;
     const double share = static_cast<double>(frames) / job.shape.frames;
-    const double in_bytes = profile.source_mbit_per_s * 1e6 / 8 * job.shape.seconds();
-    const double out_bytes = profile.output_mbit_per_s_at_reference * 1e6 / 8 * job.shape.seconds() *
-                             (job.shape.output_pixels / (810.0 * 1440.0));
-    const double busy = start_s + profile.request_latency_s.sample(rng) +
-                        (profile.whole_file_download ? in_bytes : in_bytes * share) / (profile.download_mb_per_s * 1e6) +
-                        out_bytes * share / (profile.upload_mb_per_s * 1e6) +
-                        (task.index > 0 ? profile.preroll_s.sample(rng) : 0) +
+    const double in_bytes = profile_.source_mbit_per_s * 1e6 / 8 * job.shape.seconds();
+    const double busy = start_s + profile_.request_latency_s.sample(rng_) +
+                        (profile_.whole_file_download ? in_bytes : in_bytes * share) / (profile_.download_mb_per_s * 1e6) +
+                        output_bytes(job) * share / (profile_.upload_mb_per_s * 1e6) +
+                        (task.index > 0 ? profile_.preroll_s.sample(rng_) : 0) +
                         frames * cell.frame_time.ms(job.shape.output_pixels) / 1000.0;
     ct.busy_total += busy;
-    events.push({t + busy, EventType::kTaskDone, c, task.job});
-    ++res.tasks;
-  };
+    events_.push({t + busy, EventType::kTaskDone, c, task.job});
+    ++res_.tasks;
+  }
 
-  auto start_task = [&](const Task& task, double t) {
-    const Job& job = jobs[task.job];
+  // A warm idle container if there is one, else a new one if allowed, else the queue.
+  void start_task(const Task& task, double t) {
+    const Job& job = jobs_[task.job];
     const std::string& hw = job.decision.hardware;
-    const Cell& cell = profile.cell(job.shape.endpoint, hw);
-    auto& pool = idle[hw];
+    const Cell& cell = profile_.cell(job.shape.endpoint, hw);
+    auto& pool = idle_[hw];
     if (!pool.empty()) {
       const int64_t c = pool.back();
       pool.pop_back();
-      ++res.warm_starts;
-      run_task(c, task, t, cell.warm_start_s.sample(rng));
+      ++res_.warm_starts;
+      run_task(c, task, t, cell.warm_start_s.sample(rng_));
       return;
     }
-    if (alive[hw] < platform.max_containers) {
+    if (alive_[hw] < platform_.max_containers) {
       Container ct;
       ct.hardware = hw;
       ct.created = t;
-      containers.push_back(ct);
-      ++alive[hw];
+      containers_.push_back(ct);
+      ++alive_[hw];
       int total = 0;
-      for (const auto& [h, n] : alive) total += n;
-      res.max_containers_seen = std::max(res.max_containers_seen, total);
-      ++res.cold_starts;
-      run_task(static_cast<int64_t>(containers.size()) - 1, task, t, cell.cold_start_s.sample(rng));
+      for (const auto& [h, n] : alive_) total += n;
+      res_.max_containers_seen = std::max(res_.max_containers_seen, total);
+      ++res_.cold_starts;
+      run_task(static_cast<int64_t>(containers_.size()) - 1, task, t, cell.cold_start_s.sample(rng_));
       return;
     }
     Task queued = task;
     queued.enqueued = t;
-    waiting[hw].push_back(queued);
-  };
+    waiting_[hw].push_back(queued);
+  }
 
-  while (!events.empty()) {
-    const Event e = events.top();
-    events.pop();
-    switch (e.type) {
-      case EventType::kArrival: {
-        Job& job = jobs[e.a];
-        job.decision = decide(job.shape, load_view(e.time));
-        job.decision.chunks = std::clamp<int>(job.decision.chunks, 1, static_cast<int>(job.shape.frames));
-        job.remaining = job.decision.chunks;
-        ++res.jobs_by_choice[job.decision.hardware + " x" + std::to_string(job.decision.chunks)];
-        events.push({e.time + profile.orchestrator_start_s.sample(rng), EventType::kDispatch, e.a, 0});
-        break;
-      }
-      case EventType::kDispatch: {
-        const Job& job = jobs[e.a];
-        for (int i = 0; i < job.decision.chunks; ++i) start_task(Task{e.a, i, e.time}, e.time);
-        break;
-      }
-      case EventType::kTaskDone: {
-        Container& ct = containers[e.a];
-        Job& job = jobs[e.b];
-        if (--job.remaining == 0) {
-          const int n = job.decision.chunks;
-          const double out_bytes = profile.output_mbit_per_s_at_reference * 1e6 / 8 * job.shape.seconds() *
-                                   (job.shape.output_pixels / (810.0 * 1440.0));
-          const double tail = profile.join.seconds(n, out_bytes) +
-                              (n > 1 ? profile.request_latency_s.sample(rng) + out_bytes / (profile.upload_mb_per_s * 1e6) : 0) +
-                              profile.cleanup_s.sample(rng);
-          events.push({e.time + tail, EventType::kJobFinish, e.b, 0});
-        }
-        auto& q = waiting[ct.hardware];
-        if (!q.empty()) {
-          const Task next = q.front();
-          q.pop_front();
-          queue_wait_total += e.time - next.enqueued;
-          ++queue_wait_count;
-          jobs[next.job].queue_wait += e.time - next.enqueued;
-          ++res.warm_starts;
-          run_task(e.a, next, e.time, profile.cell(jobs[next.job].shape.endpoint, ct.hardware).warm_start_s.sample(rng));
-        } else {
-          ct.idle = true;
-          ct.idle_since = e.time;
-          idle[ct.hardware].push_back(e.a);
-          events.push({e.time + platform.scale_down_window_s, EventType::kExpire, e.a, ct.generation});
-        }
-        break;
-      }
-      case EventType::kExpire: {
-        Container& ct = containers[e.a];
-        if (!ct.idle || ct.generation != e.b || ct.gone) break;
-        ct.gone = true;
-        ct.idle = false;
-        auto& pool = idle[ct.hardware];
-        pool.erase(std::remove(pool.begin(), pool.end(), e.a), pool.end());
-        --alive[ct.hardware];
-        const double billed = platform.billed(e.time - ct.created);
-        res.billed_container_s += billed;
-        if (ct.hardware != "CPU") res.gpu_billed_s += billed;
-        res.busy_container_s += ct.busy_total;
-        res.cost_usd += billed * prices.container_per_second(ct.hardware);
-        break;
-      }
-      case EventType::kJobFinish: {
-        const Job& job = jobs[e.a];
-        const double latency = e.time - job.arrival;
-        latencies.push_back(latency);
-        orchestrator_seconds += platform.billed(latency);
-        break;
-      }
+  void on_arrival(const Event& e) {
+    Job& job = jobs_[e.a];
+    job.decision = decide_(job.shape, load_view(e.time));
+    job.decision.chunks = std::clamp<int>(job.decision.chunks, 1, static_cast<int>(job.shape.frames));
+    job.remaining = job.decision.chunks;
+    ++res_.jobs_by_choice[job.decision.hardware + " x" + std::to_string(job.decision.chunks)];
+    events_.push({e.time + profile_.orchestrator_start_s.sample(rng_), EventType::kDispatch, e.a, 0});
+  }
+
+  void on_task_done(const Event& e) {
+    Container& ct = containers_[e.a];
+    Job& job = jobs_[e.b];
+    if (--job.remaining == 0) {
+      const int n = job.decision.chunks;
+      const double out_bytes = output_bytes(job);
+      const double tail = profile_.join.seconds(n, out_bytes) +
+                          (n > 1 ? profile_.request_latency_s.sample(rng_) + out_bytes / (profile_.upload_mb_per_s * 1e6) : 0) +
+                          profile_.cleanup_s.sample(rng_);
+      events_.push({e.time + tail, EventType::kJobFinish, e.b, 0});
     }
+    auto& q = waiting_[ct.hardware];
+    if (!q.empty()) {
+      const Task next = q.front();
+      q.pop_front();
+      queue_wait_total_ += e.time - next.enqueued;
+      ++queue_wait_count_;
+      jobs_[next.job].queue_wait += e.time - next.enqueued;
+      ++res_.warm_starts;
+      run_task(e.a, next, e.time, profile_.cell(jobs_[next.job].shape.endpoint, ct.hardware).warm_start_s.sample(rng_));
+      return;
+    }
+    ct.idle = true;
+    ct.idle_since = e.time;
+    idle_[ct.hardware].push_back(e.a);
+    events_.push({e.time + platform_.scale_down_window_s, EventType::kExpire, e.a, ct.generation});
   }
-  res.orchestrator_cost_usd = orchestrator_seconds * prices.orchestrator_per_second();
-  res.cost_usd += res.orchestrator_cost_usd;
-  res.jobs = static_cast<int64_t>(latencies.size());
-  if (!latencies.empty()) {
-    std::sort(latencies.begin(), latencies.end());
-    double sum = 0;
-    for (double l : latencies) sum += l;
-    auto pct = [&](double p) { return latencies[static_cast<size_t>(p * (latencies.size() - 1))]; };
-    res.latency_mean_s = sum / latencies.size();
-    res.latency_p50_s = pct(0.5);
-    res.latency_p90_s = pct(0.9);
-    res.latency_p95_s = pct(0.95);
-    res.latency_p99_s = pct(0.99);
+
+  void on_expire(const Event& e) {
+    Container& ct = containers_[e.a];
+    if (!ct.idle || ct.generation != e.b || ct.gone) return;
+    ct.gone = true;
+    ct.idle = false;
+    auto& pool = idle_[ct.hardware];
+    pool.erase(std::remove(pool.begin(), pool.end(), e.a), pool.end());
+    --alive_[ct.hardware];
+    const double billed = platform_.billed(e.time - ct.created);
+    res_.billed_container_s += billed;
+    if (ct.hardware != "CPU") res_.gpu_billed_s += billed;
+    res_.busy_container_s += ct.busy_total;
+    res_.cost_usd += billed * prices_.container_per_second(ct.hardware);
   }
-  res.queue_wait_mean_s = queue_wait_count ? queue_wait_total / queue_wait_count : 0;
-  res.idle_share = res.billed_container_s > 0 ? 1 - res.busy_container_s / res.billed_container_s : 0;
-  res.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  return res;
+
+  void summarize() {
+    res_.orchestrator_cost_usd = orchestrator_seconds_ * prices_.orchestrator_per_second();
+    res_.cost_usd += res_.orchestrator_cost_usd;
+    res_.jobs = static_cast<int64_t>(latencies_.size());
+    if (!latencies_.empty()) {
+      std::sort(latencies_.begin(), latencies_.end());
+      double sum = 0;
+      for (double l : latencies_) sum += l;
+      auto pct = [&](double p) { return latencies_[static_cast<size_t>(p * (latencies_.size() - 1))]; };
+      res_.latency_mean_s = sum / latencies_.size();
+      res_.latency_p50_s = pct(0.5);
+      res_.latency_p90_s = pct(0.9);
+      res_.latency_p95_s = pct(0.95);
+      res_.latency_p99_s = pct(0.99);
+    }
+    res_.queue_wait_mean_s = queue_wait_count_ ? queue_wait_total_ / queue_wait_count_ : 0;
+    res_.idle_share = res_.billed_container_s > 0 ? 1 - res_.busy_container_s / res_.billed_container_s : 0;
+  }
+
+  const Profile& profile_;
+  const PriceTable& prices_;
+  const Platform& platform_;
+  const Workload& w_;
+  const Decider& decide_;
+  SimulationResult res_;
+  std::mt19937_64 rng_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
+  double weight_sum_ = 0;
+  std::vector<Job> jobs_;
+  std::vector<Container> containers_;
+  std::map<std::string, std::vector<int64_t>> idle_;  // hardware -> idle container ids (LIFO: warmest first)
+  std::map<std::string, std::deque<Task>> waiting_;
+  std::map<std::string, int> alive_;
+  std::vector<double> latencies_;
+  double queue_wait_total_ = 0;
+  int64_t queue_wait_count_ = 0;
+  double orchestrator_seconds_ = 0;
+};
+
+}  // namespace
+
+SimulationResult simulate(const Profile& profile, const PriceTable& prices, const Platform& platform,
+                          const Workload& w, const Decider& decide) {
+  DaySimulation day(profile, prices, platform, w, decide);
+  return day.run();
 }
 
 }  // namespace reelscale::plan
