@@ -390,3 +390,153 @@ TEST(Faults, CancelledJobRemovesItsTemporaryObjects) {
   std::this_thread::sleep_for(std::chrono::seconds(3));
   EXPECT_EQ(leftovers(s, "s3://videos/exports/.reelscale-tmp-"), 0u);
 }
+
+// ---- rotation -----------------------------------------------------------------------
+// Phone videos carry a display matrix. Every endpoint, on every path (`process`, `run` on
+// local slots, `run` on a remote worker), must show the picture as a player does. The
+// reference is the ffmpeg CLI's own autorotation: the same clip decoded upright by ffmpeg
+// and stored losslessly, run through the same job.
+
+namespace {
+
+struct RotatedClip {
+  fs::path rotated;  // display matrix set, pixels stored sideways
+  fs::path upright;  // ffmpeg's autorotated decode of it, lossless, no matrix
+};
+
+// With `display_as_source`, the pixels are first turned the other way, so the clip
+// displays as the source does (a phone held upright).
+RotatedClip make_rotated(const rt::TempDir& dir, const fs::path& source, int degrees, bool display_as_source = false) {
+  RotatedClip c{dir / ("rot" + std::to_string(degrees) + ".mp4"), dir / ("up" + std::to_string(degrees) + ".mp4")};
+  auto ffmpeg = [](const std::string& args) {
+    const auto r = rt::run_command("ffmpeg -v error -y " + args);
+    if (r.status != 0) throw std::runtime_error("ffmpeg failed: " + r.output);
+  };
+  fs::path stored = source;
+  if (display_as_source) {
+    stored = dir / ("sideways" + std::to_string(degrees) + ".mp4");
+    const std::string turn = degrees == 90 ? "transpose=1" : degrees == 270 ? "transpose=2" : "hflip,vflip";
+    ffmpeg("-i " + rt::shell_quote(source.string()) + " -t 6.5 -an -vf " + turn + " -c:v libx264 -qp 0 " +
+           rt::shell_quote(stored.string()));
+  }
+  ffmpeg("-i " + rt::shell_quote(stored.string()) + " -c copy -metadata:s:v:0 rotate=" + std::to_string(degrees) + " " +
+         rt::shell_quote(c.rotated.string()));
+  ffmpeg("-i " + rt::shell_quote(c.rotated.string()) + " -an -c:v libx264 -qp 0 -pix_fmt yuv420p " +
+         rt::shell_quote(c.upright.string()));
+  return c;
+}
+
+fs::path test_pattern(const rt::TempDir& dir) {
+  const fs::path p = dir / "pattern.mp4";
+  const auto r = rt::run_command("ffmpeg -v error -y -f lavfi -i testsrc2=size=160x96:rate=10 -t 1 -pix_fmt yuv420p "
+                                 "-c:v libx264 -g 5 " + rt::shell_quote(p.string()));
+  if (r.status != 0) throw std::runtime_error("ffmpeg failed: " + r.output);
+  return p;
+}
+
+// The lowest per-frame PSNR between two videos decoded by the ffmpeg CLI (0 when their
+// sizes or frame counts differ).
+double worst_psnr(const fs::path& a, const fs::path& b) {
+  const rt::DecodedVideo va = rt::decode_gray(a), vb = rt::decode_gray(b);
+  if (va.width != vb.width || va.height != vb.height || va.frames.size() != vb.frames.size() || va.frames.empty()) {
+    ADD_FAILURE() << a << " is " << va.width << "x" << va.height << " x" << va.frames.size() << ", " << b << " is "
+                  << vb.width << "x" << vb.height << " x" << vb.frames.size();
+    return 0;
+  }
+  double worst = 1e9;
+  for (size_t i = 0; i < va.frames.size(); ++i) worst = std::min(worst, rt::psnr(va.frames[i], vb.frames[i]));
+  return worst;
+}
+
+// The job for an endpoint on an upright picture of `w` x `h`.
+json rotation_job(const std::string& endpoint, int w, int h) {
+  json j = {{"endpoint", endpoint}, {"preset", "ultrafast"}, {"crf", 10}};
+  if (endpoint == "framing" || endpoint == "framing_ai") {
+    j["output_width"] = endpoint == "framing" ? 64 : 48;
+    j["output_height"] = endpoint == "framing" ? 112 : 80;
+    j["crop_keyframes"] = json::array({{{"time", 0}, {"x", w / 8}, {"y", h / 10}, {"width", w / 2}, {"height", h / 2}}});
+  }
+  if (endpoint == "overlay") {
+    j["highlight_keyframes"] = json::array({{{"time", 0}, {"x", w / 3}, {"y", h / 3}, {"rx", w / 6}, {"ry", h / 5}}});
+  }
+  return j;
+}
+
+// Runs `job` on `input` into `output` through one path: "process", "run" or "remote".
+void run_on_path(const std::string& path, json job, const fs::path& input, const fs::path& output,
+                 const rt::TempDir& dir, const std::string& workers = "") {
+  job["input"] = input.string();
+  job["output"] = output.string();
+  const fs::path job_file = dir / ("job-" + output.stem().string() + ".json");
+  std::ofstream(job_file) << job.dump();
+  std::string cmd = kBinary + " ";
+  if (path == "process") cmd += "process " + job["endpoint"].get<std::string>() + " --job " + job_file.string() + " --chunks 2";
+  else cmd += "run " + job_file.string() + " --chunks 2" + (path == "remote" ? " --workers " + workers : "");
+  const auto r = rt::run_command(cmd);
+  ASSERT_EQ(r.status, 0) << cmd << "\n" << r.output;
+}
+
+}  // namespace
+
+TEST(Rotation, CopyShowsThePictureUprightOnEveryPath) {
+  rt::TempDir dir;
+  const fs::path pattern = test_pattern(dir);
+  Workers worker(1);
+  for (int degrees : {90, 180, 270}) {
+    const RotatedClip clip = make_rotated(dir, pattern, degrees);
+    for (const std::string path : {"process", "run", "remote"}) {
+      const fs::path out = dir / ("copy-" + path + std::to_string(degrees) + ".mp4");
+      run_on_path(path, {{"endpoint", "copy"}, {"preset", "ultrafast"}, {"crf", 0}}, clip.rotated, out, dir, worker.list());
+      EXPECT_GT(worst_psnr(out, clip.upright), 40) << path << " at " << degrees << " degrees";
+    }
+  }
+}
+
+TEST(Rotation, FramingOverlayAndFramingAiSeeTheUprightPicture) {
+  rt::TempDir dir;
+  const fs::path pattern = test_pattern(dir);
+  Workers worker(1);
+  for (int degrees : {90, 270}) {
+    const RotatedClip clip = make_rotated(dir, pattern, degrees);
+    for (const std::string endpoint : {"framing", "overlay", "framing_ai"}) {
+      const json job = rotation_job(endpoint, 96, 160);  // upright size of a 160x96 clip turned a quarter
+      const fs::path reference = dir / (endpoint + "-ref" + std::to_string(degrees) + ".mp4");
+      run_on_path("process", job, clip.upright, reference, dir);
+      for (const std::string path : {"process", "run", "remote"}) {
+        const fs::path out = dir / (endpoint + "-" + path + std::to_string(degrees) + ".mp4");
+        run_on_path(path, job, clip.rotated, out, dir, worker.list());
+        EXPECT_GT(worst_psnr(out, reference), 35) << endpoint << " via " << path << " at " << degrees << " degrees";
+      }
+    }
+  }
+}
+
+TEST(Rotation, DetectBoxesAreInDisplayCoordinates) {
+  rt::TempDir dir;
+  const fs::path person = fs::path(REELSCALE_SAMPLES_DIR) / "one-by-one-person-8s_derived.mp4";
+  for (int degrees : {90, 270}) {
+    const RotatedClip clip = make_rotated(dir, person, degrees, true);
+    auto boxes = [&](const fs::path& input, const std::string& how) {
+      const std::string cmd = how == "process" ? kBinary + " process detect " + input.string() + " --time 6"
+                                               : kBinary + " run " + (dir / "detect.json").string();
+      if (how == "run") std::ofstream(dir / "detect.json") << json{{"endpoint", "detect"}, {"input", input.string()}, {"time", 6}}.dump();
+      const auto r = rt::run_command(cmd, false);
+      EXPECT_EQ(r.status, 0) << cmd;
+      return r.status == 0 ? json::parse(r.output) : json();
+    };
+    const json upright = boxes(clip.upright, "process");
+    ASSERT_FALSE(upright["people"].empty());
+    for (const std::string how : {"process", "run"}) {
+      const json rotated = boxes(clip.rotated, how);
+      ASSERT_EQ(rotated["people"].size(), upright["people"].size()) << how << " at " << degrees;
+      EXPECT_EQ(rotated["width"], upright["width"]);
+      EXPECT_EQ(rotated["height"], upright["height"]);
+      for (size_t i = 0; i < upright["people"].size(); ++i) {
+        for (const char* k : {"x", "y", "width", "height"}) {
+          EXPECT_NEAR(rotated["people"][i][k].get<double>(), upright["people"][i][k].get<double>(), 3.0)
+              << how << " at " << degrees << " degrees, box " << i << " " << k;
+        }
+      }
+    }
+  }
+}
