@@ -1,0 +1,224 @@
+// tests/exec/exec_test.cpp — chunk execution against in-process workers (the real
+// WorkerService over HTTP on loopback): a busy worker's 429 sends the task elsewhere,
+// a straggler gets a speculative second run that wins, a deadline fires by itself when
+// speculation is off; and the task and record JSON round trips.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/stopwatch.h"
+#include "exec/remote_executor.h"
+#include "exec/task.h"
+#include "exec/worker.h"
+#include "job/job_flow.h"
+#include "process/copy_processor.h"
+#include "process/processors.h"
+#include "test_media.h"
+
+namespace fs = std::filesystem;
+namespace rt = reelscale::testing;
+using namespace reelscale;
+using nlohmann::json;
+
+namespace {
+
+// The copy endpoint, slowed down by `delay_ms` per frame (a loaded or slow machine);
+// stops waiting once `stop` is set, so a test can end a hung worker.
+class SlowCopy final : public process::FrameProcessor {
+ public:
+  SlowCopy(const media::VideoProbe& probe, int delay_ms, const std::atomic<bool>& stop)
+      : copy_(probe), delay_ms_(delay_ms), stop_(stop) {}
+  int output_width() const override { return copy_.output_width(); }
+  int output_height() const override { return copy_.output_height(); }
+  void process(std::span<process::FrameJob> jobs) override {
+    for (int waited = 0; waited < delay_ms_ && !stop_.load(); waited += 5) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    copy_.process(jobs);
+  }
+
+ private:
+  process::CopyProcessor copy_;
+  int delay_ms_;
+  const std::atomic<bool>& stop_;
+};
+
+// A worker service on a free loopback port, serving on its own thread.
+class InProcessWorker {
+ public:
+  InProcessWorker(store::ObjectStore& store, int delay_ms_per_frame, int concurrency = 1) {
+    exec::WorkerOptions options;
+    options.port = 0;
+    options.max_concurrency = concurrency;
+    options.scratch = dir_.path();
+    service_ = std::make_unique<exec::WorkerService>(
+        options,
+        [this, delay_ms_per_frame](const process::JobSpec&) -> process::SlotProcessorFactory {
+          return [this, delay_ms_per_frame](const media::VideoProbe& p) {
+            return std::make_unique<SlowCopy>(p, delay_ms_per_frame, stop_);
+          };
+        },
+        store);
+    url_ = "http://127.0.0.1:" + std::to_string(service_->bind());
+    thread_ = std::thread([this] { service_->serve(); });
+  }
+  ~InProcessWorker() {
+    stop_ = true;
+    service_->stop();
+    thread_.join();
+  }
+  const std::string& url() const { return url_; }
+
+ private:
+  rt::TempDir dir_;
+  std::atomic<bool> stop_{false};
+  std::unique_ptr<exec::WorkerService> service_;
+  std::string url_;
+  std::thread thread_;
+};
+
+struct Clip {
+  rt::TempDir dir;
+  fs::path input;
+  Clip(int frames = 40) : input(dir / "in.mp4") {
+    rt::ClipSpec spec;
+    spec.frames = frames;
+    spec.keyint = 10;
+    rt::make_clip(input, spec);
+  }
+  process::JobSpec copy_job(const std::string& name) const {
+    return process::parse_job_spec(
+        {{"endpoint", "copy"}, {"input", input.string()}, {"output", (dir / name).string()}, {"preset", "ultrafast"}});
+  }
+};
+
+record::JobRecord run_remote(const Clip& clip, const std::string& name, exec::RemoteExecutor& executor, int chunks,
+                             double deadline_s = 0) {
+  store::ObjectStore store;
+  job::JobOptions options;
+  options.chunks = chunks;
+  options.task_deadline_s = deadline_s;
+  return job::run_job(clip.copy_job(name), executor, store, options);
+}
+
+}  // namespace
+
+TEST(RemoteExecutor, BusyWorkerAnswers429AndTheTaskRunsElsewhere) {
+  Clip clip;
+  store::ObjectStore store;
+  InProcessWorker busy(store, 40), free(store, 0);
+  exec::RemoteOptions options;
+  options.workers = {busy.url(), free.url()};
+  options.per_worker = 2;  // the dispatcher sends two at once to a worker that takes one
+  options.speculate = false;
+  exec::RemoteExecutor executor(options, store);
+  const record::JobRecord r = run_remote(clip, "out.mp4", executor, 4);
+  ASSERT_TRUE(r.ok()) << r.error_message;
+  EXPECT_GT(executor.counters().busy_replies, 0);
+  EXPECT_EQ(executor.counters().failures, 0);
+  EXPECT_EQ(rt::read_indices(rt::decode_gray(clip.dir / "out.mp4"), 192, 108).size(), 40u);
+}
+
+TEST(RemoteExecutor, StragglerGetsASpeculativeRunThatWins) {
+  Clip clip;
+  store::ObjectStore store;
+  InProcessWorker slow(store, 400), fast_a(store, 0), fast_b(store, 0);
+  exec::RemoteOptions options;
+  options.workers = {fast_a.url(), fast_b.url(), slow.url()};
+  options.speculate_min_s = 0.5;
+  exec::RemoteExecutor executor(options, store);
+  const Stopwatch clock;
+  const record::JobRecord r = run_remote(clip, "out.mp4", executor, 3);
+  ASSERT_TRUE(r.ok()) << r.error_message;
+  EXPECT_LT(clock.seconds(), 8.0);  // the slow copy alone would take 13 frames x 0.4 s
+  EXPECT_GE(executor.counters().speculative, 1);
+  int won_by_speculation = 0;
+  for (const auto& c : r.chunk_results) won_by_speculation += c.speculative;
+  EXPECT_GE(won_by_speculation, 1);
+  // The loser's output was deleted; nothing is left beside the output but the output.
+  EXPECT_TRUE(rt::hidden_files(clip.dir.path()).empty());
+}
+
+TEST(RemoteExecutor, DeadlineFiresWithSpeculationOff) {
+  Clip clip;
+  store::ObjectStore store;
+  InProcessWorker hung(store, 30000);  // 30 s per frame
+  exec::RemoteOptions options;
+  options.workers = {hung.url()};
+  options.speculate = false;
+  options.max_attempts = 1;
+  exec::RemoteExecutor executor(options, store);
+  const Stopwatch clock;
+  const record::JobRecord r = run_remote(clip, "out.mp4", executor, 1, 1.5);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.error_kind, "unavailable");
+  EXPECT_NE(r.error_message.find("chunk 0 failed"), std::string::npos) << r.error_message;
+  EXPECT_LT(clock.seconds(), 10.0);  // the 1.5 s deadline, not the worker, ended it
+  EXPECT_EQ(executor.counters().speculative, 0);
+  EXPECT_FALSE(fs::exists(clip.dir / "out.mp4"));
+}
+
+TEST(TaskJson, RoundTripsEveryField) {
+  Clip clip(12);
+  exec::ChunkTaskSpec t;
+  t.task_id = "job-c1";
+  t.index = 1;
+  t.job = clip.copy_job("o.mp4");
+  t.job.fps = media::Rational{25, 1};
+  t.job.fps_given = true;
+  t.probe = media::probe_video(media::MediaSource::local(clip.input.string()));
+  t.range = {4, 9};
+  t.output = "s3://b/tmp/chunk-1.mp4";
+  t.encoding = {3, 17, "libx264"};
+  t.deadline_s = 42;
+  const exec::ChunkTaskSpec back = exec::task_from_json(json::parse(exec::to_json(t).dump()));
+  EXPECT_EQ(exec::to_json(back), exec::to_json(t));
+  EXPECT_EQ(back.probe.pts, t.probe.pts);
+  EXPECT_EQ(back.encoder_settings().fps.num, 25);
+  EXPECT_EQ(back.encoder_settings().gop, 17);
+  // A task without an output rate is refused (the worker must not guess it).
+  json j = exec::to_json(t);
+  j["job"].erase("fps");
+  EXPECT_NE(rt::error_message([&] { exec::task_from_json(j); }).find("no output fps"), std::string::npos);
+}
+
+TEST(RecordJson, RoundTripsEveryFieldAndNamesBadOnes) {
+  record::JobRecord r;
+  r.job_id = "abc";
+  r.endpoint = "framing_ai";
+  r.model = "realesr-animevideov3";
+  r.source = {640, 360, 90, "h264", 240, 10, 12345, true};
+  r.frames = 90;
+  r.chunks = 2;
+  record::PlanRecord p;
+  p.hardware = "T4";
+  p.chunks = 2;
+  p.breakdown_s = {{"compute", 3.5}};
+  p.profile_version = "v7";
+  r.plan = p;
+  record::ChunkRecord c;
+  c.index = 1;
+  c.worker = "http://w";
+  c.attempts = 2;
+  c.speculative = true;
+  c.timings_s.preroll = 0.25;
+  c.billed_seconds = 4.5;
+  r.chunk_results = {c, c};
+  r.timings_s = {{"join", 0.5}, {"total", 9}};
+  r.outcome = "failed";
+  r.error_kind = "timeout";
+  r.error_message = "deadline";
+  r.result = json{{"people", json::array()}};
+  const json j = record::to_json(r);
+  const record::JobRecord back = record::record_from_json(json::parse(j.dump()));
+  EXPECT_EQ(record::to_json(back), j);
+  EXPECT_EQ(back.plan->profile_version, "v7");
+  EXPECT_EQ(back.chunk_results[1].timings_s.preroll, 0.25);
+  json bad = j;
+  bad["chunk_results"][0]["frames"] = "many";
+  EXPECT_NE(rt::error_message([&] { record::record_from_json(bad); }).find("chunk_results[].frames"), std::string::npos);
+  bad = j;
+  bad["schema_version"] = 99;
+  EXPECT_NE(rt::error_message([&] { record::record_from_json(bad); }).find("schema_version 99"), std::string::npos);
+}
