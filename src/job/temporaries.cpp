@@ -167,7 +167,9 @@ SweepReport remove_stale_temporaries(store::ObjectStore& store, const std::strin
       report.kept.push_back(prefix);
       continue;
     }
-    const double age = now - (owner ? std::max(owner->started_unix_s, group.newest_unix_s) : group.newest_unix_s);
+    // Storage clocks round to whole seconds (a just-written object may look a little in the future).
+    const double age =
+        std::max(0.0, now - (owner ? std::max(owner->started_unix_s, group.newest_unix_s) : group.newest_unix_s));
     if (age < (local_owner ? bounds.dead_owner_age_s : bounds.unknown_owner_age_s)) {
       report.kept.push_back(prefix);
       continue;

@@ -540,3 +540,32 @@ TEST(Rotation, DetectBoxesAreInDisplayCoordinates) {
     }
   }
 }
+
+// ---- temporaries of killed jobs --------------------------------------------------------
+
+TEST(Temporaries, RunKilledWithSigkillLeavesObjectsThatStoreGcRemoves) {
+  store::ObjectStore s;
+  const Uploaded in = upload_clip(s, "sigkill.mp4", 900);
+  rt::TempDir dir;
+  const std::string job = write_job(dir, in, "s3://videos/killed/out.mp4");
+  rt::ChildProcess run({kBinary, "run", job, "--chunks", "6", "--slots", "1"}, (dir / "run.log").string());
+  bool started = false;
+  for (int i = 0; i < 200 && !started; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    started = leftovers(s, "s3://videos/killed/.reelscale-tmp-") >= 2;  // the owner record and a chunk
+  }
+  ASSERT_TRUE(started) << "the job never wrote its temporaries";
+  run.kill_now(SIGKILL);
+  run.wait();
+  EXPECT_GE(leftovers(s, "s3://videos/killed/.reelscale-tmp-"), 2u);
+  EXPECT_FALSE(s.exists("s3://videos/killed/out.mp4"));
+  // Recent leftovers of a dead job stay until they are older than the bound...
+  auto gc = rt::run_command(kBinary + " store gc s3://videos/killed/ --older-than 3600");
+  EXPECT_EQ(gc.status, 0) << gc.output;
+  EXPECT_GE(leftovers(s, "s3://videos/killed/.reelscale-tmp-"), 2u);
+  // ...and go once they are.
+  gc = rt::run_command(kBinary + " store gc s3://videos/killed/ --older-than 0");
+  EXPECT_EQ(gc.status, 0) << gc.output;
+  EXPECT_NE(gc.output.find("1 removed"), std::string::npos) << gc.output;
+  EXPECT_EQ(leftovers(s, "s3://videos/killed/.reelscale-tmp-"), 0u);
+}

@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <thread>
 
 #include "common/stopwatch.h"
@@ -12,6 +16,7 @@
 #include "exec/task.h"
 #include "exec/worker.h"
 #include "job/job_flow.h"
+#include "job/temporaries.h"
 #include "process/copy_processor.h"
 #include "process/processors.h"
 #include "test_media.h"
@@ -221,4 +226,51 @@ TEST(RecordJson, RoundTripsEveryFieldAndNamesBadOnes) {
   bad = j;
   bad["schema_version"] = 99;
   EXPECT_NE(rt::error_message([&] { record::record_from_json(bad); }).find("schema_version 99"), std::string::npos);
+}
+
+namespace {
+// The pid of a process that has exited (and been reaped): no live process owns it.
+long dead_pid() {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return pid;
+}
+
+void write_owner(const fs::path& prefix, long pid, double started) {
+  fs::create_directories(prefix);
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  std::ofstream(prefix / "owner.json") << json{{"job_id", "x"}, {"host", host}, {"pid", pid}, {"started_unix_s", started}}.dump();
+  std::ofstream(prefix / "chunk-0.mp4") << "partial chunk";
+}
+}  // namespace
+
+TEST(Temporaries, ALaterJobRemovesWhatKilledJobsLeftAndKeepsLiveOnes) {
+  Clip clip;
+  const long dead = dead_pid();
+  const fs::path killed = clip.dir / ".reelscale-tmp-killed/";
+  const fs::path live = clip.dir / ".reelscale-tmp-live/";
+  write_owner(killed, dead, record::unix_now() - 3600);
+  write_owner(live, getpid(), record::unix_now());
+  const fs::path partial = clip.dir / (".out.part-" + std::to_string(dead) + "-1-0.mp4");
+  std::ofstream(partial) << "half an output";
+  std::ofstream(clip.dir / "keep.txt") << "not ours";
+  store::ObjectStore store;
+  exec::LocalExecutor executor({}, [](const process::JobSpec& s) { return process::make_basic_factory(s); }, store);
+  job::JobOptions options;
+  options.stale.dead_owner_age_s = 0;
+  const record::JobRecord r = job::run_job(clip.copy_job("out.mp4"), executor, store, options);
+  ASSERT_TRUE(r.ok()) << r.error_message;
+  EXPECT_FALSE(fs::exists(killed));
+  EXPECT_FALSE(fs::exists(partial));
+  EXPECT_TRUE(fs::exists(live / "owner.json"));  // its owner (this process) is alive
+  EXPECT_TRUE(fs::exists(clip.dir / "keep.txt"));
+  EXPECT_TRUE(fs::exists(clip.dir / "out.mp4"));
+  // Leftovers younger than the bound stay too: the default gives a dead owner a minute.
+  write_owner(killed, dead, record::unix_now());
+  const job::SweepReport sweep = job::remove_stale_temporaries(store, clip.dir.path().string(), {});
+  EXPECT_TRUE(fs::exists(killed / "owner.json"));
+  EXPECT_EQ(sweep.removed.size(), 0u);
 }
