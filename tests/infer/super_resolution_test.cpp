@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -100,6 +103,41 @@ TEST(SuperResolution, ParamsEmaFileLoadsAndMatches) {
     EXPECT_EQ(again.tensors.at(name).shape, t.shape) << name;
     EXPECT_EQ(again.tensors.at(name).values, t.values) << name;
   }
+}
+
+// The writer checked by an independent reader: torch.load from Debian's python3-torch
+// reads the file back with the same names, shapes and values.
+TEST(SuperResolution, WrittenPthLoadsInTorch) {
+  rt::TempDir dir;
+  const LoadedWeights w = load_state_dict(kWeights);
+  const std::string path = (dir / "w.pth").string();
+  save_state_dict(path, w.tensors, "params");
+  double sum = 0;
+  for (const auto& [name, t] : w.tensors) {
+    for (float v : t.values) sum += v;
+  }
+  const std::string script =
+      "import torch,sys\n"
+      "d=torch.load(sys.argv[1],map_location='cpu')['params']\n"
+      "print(len(d), sum(float(t.double().sum()) for t in d.values()))\n"
+      "print(' '.join(k+':'+'x'.join(map(str,t.shape)) for k,t in sorted(d.items())))\n";
+  std::ofstream(dir / "read.py") << script;
+  const auto r = rt::run_command("/usr/bin/python3 " + (dir / "read.py").string() + " " + path, false);
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::istringstream out(r.output);
+  size_t count = 0;
+  double torch_sum = 0;
+  out >> count >> torch_sum;
+  EXPECT_EQ(count, w.tensors.size());
+  EXPECT_NEAR(torch_sum, sum, 1e-6 * std::max(1.0, std::abs(sum)));
+  std::string shapes, expected;
+  std::getline(out >> std::ws, shapes);
+  for (const auto& [name, t] : w.tensors) {
+    std::string dims;
+    for (int64_t d : t.shape) dims += (dims.empty() ? "" : "x") + std::to_string(d);
+    expected += (expected.empty() ? "" : " ") + name + ":" + dims;
+  }
+  EXPECT_EQ(shapes, expected);
 }
 
 TEST(SuperResolution, RrdbNetShapesWithRandomWeights) {

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark under bench/, each printing the Markdown its page in
+# docs/perf/ quotes (machine, command and date go beside the numbers there). Results go to
+# out/bench/<name>.md. BENCH=name1,name2 runs only those; QUICK=1 skips the slow ones
+# (the parallel runs with workers and the super-resolution network).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD_DIR:-build}
+OUT=out/bench
+WORK=$(mktemp -d /tmp/reelscale-bench-XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$OUT"
+want() { [ -z "${BENCH:-}" ] || [[ ",$BENCH," == *",$1,"* ]]; }
+slow() { [ -n "${QUICK:-}" ]; }
+run() {
+  local name=$1; shift
+  want "$name" || return 0
+  echo "== $name: $*"
+  { echo "<!-- $(date -u +%F) on $(nproc) cores: $* -->"; "$@"; } | tee "$OUT/$name.md"
+}
+run media "$BUILD/bench/media_bench" "$WORK" samples/*.mp4
+run media_vs_ffmpeg bench/media_vs_ffmpeg.sh "$BUILD" "$WORK/media"
+run framing_vs_ffmpeg bench/framing_vs_ffmpeg.sh "$BUILD" "$WORK/framing"
+run plan "$BUILD/bench/plan_bench"
+run darknet "$BUILD/bench/darknet_bench" models 320 320
+run endpoints "$BUILD/bench/endpoints_bench" models
+slow || run sr "$BUILD/bench/sr_bench" --width 404 --height 720
+slow || run parallel bench/parallel_bench.sh "$BUILD" "$WORK/parallel"
+echo "bench: results in $OUT/"
