@@ -87,8 +87,7 @@ class JobRun {
   // Before any work: the output can be written, in a container we write, and is not the input.
   void check_destination() {
     store_.check_destination(spec_.output, spec_.input);
-    const store::Location out = store::Location::parse(spec_.output);
-    media::check_output_container(out.s3 ? out.key : out.path);
+    media::check_output_container(spec_.output);  // by the name's extension, local or s3://
   }
 
   void probe_input() {

@@ -83,7 +83,7 @@ std::map<std::string, Group> temp_groups(store::ObjectStore& store, const std::s
 }
 
 void abort_uploads_of(store::ObjectStore& store, const OwnerRecord& owner, SweepReport& report) {
-  if (owner.output.empty() || !store::Location::parse(owner.output).s3) return;
+  if (owner.output.empty()) return;
   for (const store::UploadInfo& u : store.unfinished_uploads(owner.output)) {
     if (u.url != owner.output || (u.initiated_unix_s > 0 && u.initiated_unix_s + 1 < owner.started_unix_s)) continue;
     store.abort_upload(u);

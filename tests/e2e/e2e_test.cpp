@@ -5,6 +5,8 @@
 // answers, all workers down, a job cancelled midway.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -569,3 +571,4 @@ TEST(Temporaries, RunKilledWithSigkillLeavesObjectsThatStoreGcRemoves) {
   EXPECT_NE(gc.output.find("1 removed"), std::string::npos) << gc.output;
   EXPECT_EQ(leftovers(s, "s3://videos/killed/.reelscale-tmp-"), 0u);
 }
+
