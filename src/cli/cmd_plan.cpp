@@ -184,10 +184,7 @@ class CalibrateCommand final : public Command {
         fail(ErrorKind::kBadInput, f + ": " + e.what());
       }
     }
-    const std::time_t now = std::time(nullptr);
-    char date[16];
-    std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
-    const plan::CalibrationSummary summary = plan::calibrate(p, records, date);
+    const plan::CalibrationSummary summary = plan::calibrate(p, records, record::utc_today());
     if (summary.records == 0) fail(ErrorKind::kBadInput, "no usable job records among the " + std::to_string(records.size()));
     p.name += "+calibrated";
     check_output_path(out_, "");

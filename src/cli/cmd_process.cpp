@@ -64,8 +64,8 @@ class ProcessCommand final : public Command {
     const int chunks = chunks_ > 0 ? chunks_ : std::max(1, spec.chunks);
     exec::LocalExecutorOptions local;
     local.slots = slots_for(chunks, slots_);
-    local.set_threads = [&processors](int t) { processors.set_cpu_threads(t); };
-    exec::LocalExecutor executor(local, [&processors](const process::JobSpec& s) { return processors.make(s); }, store);
+    local.set_threads = processors.thread_setter();
+    exec::LocalExecutor executor(local, processors.maker(), store);
     job::JobOptions options;
     options.chunks = chunks;
     options.cancel = &cancel;

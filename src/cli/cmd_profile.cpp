@@ -1,23 +1,16 @@
 // cli/cmd_profile.cpp — `reelscale profile --out DIR`: the flags of the profiler
 // (job/profiler.h); writes profile.json, profile-raw.json and profile.md and prints the report.
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "common/files.h"
 #include "job/profiler.h"
+#include "record/job_record.h"
 
 namespace reelscale::cli {
 
 namespace {
-
-std::string today() {
-  const std::time_t t = std::time(nullptr);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", std::gmtime(&t));
-  return buf;
-}
 
 class ProfileCommand final : public Command {
  public:
@@ -35,7 +28,7 @@ class ProfileCommand final : public Command {
 
   int run() override {
     options_.process_startup_s = seconds_since_process_start();
-    options_.date = today();
+    options_.date = record::utc_today();
     if (quick_ && options_.lengths == std::vector<int>{5, 30, 120}) options_.lengths = {1, 2};
     if (quick_) options_.ai_frames = std::min(options_.ai_frames, 2);
     const std::filesystem::path out(out_dir_);

@@ -88,9 +88,8 @@ class RunCommand final : public Command {
     if (workers_.empty()) {
       exec::LocalExecutorOptions local;
       local.slots = slots_;
-      local.set_threads = [&processors](int t) { processors.set_cpu_threads(t); };
-      return std::make_unique<exec::LocalExecutor>(
-          local, [&processors](const process::JobSpec& s) { return processors.make(s); }, store);
+      local.set_threads = processors.thread_setter();
+      return std::make_unique<exec::LocalExecutor>(local, processors.maker(), store);
     }
     exec::RemoteOptions remote;
     remote.workers = workers_;
@@ -149,7 +148,7 @@ class WorkerCommand final : public Command {
     process::Processors processors(models_.resolve());
     processors.set_cpu_threads(threads_per_slot(options_.max_concurrency));
     for (const std::string& m : preload_) processors.load_model(m);  // loaded once, before serving
-    exec::WorkerService worker(options_, [&processors](const process::JobSpec& s) { return processors.make(s); }, store);
+    exec::WorkerService worker(options_, processors.maker(), store);
     const int port = worker.bind();
     SignalWatcher signals([&](int) { worker.stop(); });
     std::printf("reelscale worker listening on http://%s:%d (concurrency %d, %zu models loaded)\n", options_.host.c_str(),

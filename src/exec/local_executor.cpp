@@ -1,6 +1,5 @@
 // exec/local_executor.cpp — running chunk tasks on this machine: one task
 // (execute_task), and in-process slots that share the cores.
-#include <mutex>
 #include <thread>
 
 #include "common/cores.h"

@@ -234,13 +234,9 @@ class RemoteRun {
     ts.result = r;
     durations_.push_back(r.timings_s.round_trip);
     done_frames_ += tasks_[a.task].range.size();
-    // The other copy of this task, if any, has lost: stop waiting for it.
+    // The other copy of this task, if any, has lost: stop it.
     for (auto& other : attempts_) {
-      if (other->task == a.task && other.get() != &a && !other->finished) {
-        other->abandoned = true;
-        losers_.push_back(other->output);
-        other->client->stop();
-      }
+      if (other->task == a.task && other.get() != &a && !other->finished) abandon(*other);
     }
   }
 
@@ -261,16 +257,19 @@ class RemoteRun {
     }
   }
 
-  // Stops whatever still runs and asks its worker to drop the task.
+  // Stops waiting for an attempt, asks its worker to drop the task, and marks its output for deletion.
+  void abandon(Attempt& a) {
+    a.abandoned = true;
+    losers_.push_back(a.output);
+    a.client->stop();
+    httplib::Client c(workers_[a.worker].url);
+    set_timeouts(c, 1, 1);
+    c.Delete(("/tasks/" + a.task_id).c_str());
+  }
+
   void stop_unfinished() {
     for (auto& a : attempts_) {
-      if (a->finished) continue;
-      a->abandoned = true;
-      losers_.push_back(a->output);
-      a->client->stop();
-      httplib::Client c(workers_[a->worker].url);
-      set_timeouts(c, 1, 1);
-      c.Delete(("/tasks/" + a->task_id).c_str());
+      if (!a->finished) abandon(*a);
     }
   }
 

@@ -14,7 +14,6 @@
 #include "media/probe.h"
 #include "media/timeline.h"
 #include "process/job_spec.h"
-#include "record/job_record.h"
 
 namespace reelscale::exec {
 

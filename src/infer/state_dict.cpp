@@ -80,37 +80,14 @@ class Unpickler {
         case 'K': push(make(static_cast<int64_t>(byte()))); break;
         case 'M': push(make(static_cast<int64_t>(le(2)))); break;
         case 'J': push(make(static_cast<int64_t>(static_cast<int32_t>(le(4))))); break;
-        case 0x8a: {  // LONG1
-          const int n = byte();
-          int64_t v = 0;
-          for (int i = 0; i < n && i < 8; ++i) v |= static_cast<int64_t>(byte()) << (8 * i);
-          if (n > 0 && n < 8 && (v >> (8 * n - 1)) & 1) v -= int64_t{1} << (8 * n);
-          push(make(v));
-          break;
-        }
-        case 'G': {  // BINFLOAT, big-endian
-          uint64_t bits = 0;
-          for (int i = 0; i < 8; ++i) bits = (bits << 8) | byte();
-          double d;
-          std::memcpy(&d, &bits, 8);
-          push(make(d));
-          break;
-        }
+        case 0x8a: push(make(long1())); break;
+        case 'G': push(make(binfloat())); break;
         case 'X': push(make(str(le(4)))); break;     // BINUNICODE
         case 0x8c: push(make(str(byte()))); break;   // SHORT_BINUNICODE
         case 'T': push(make(str(le(4)))); break;     // BINSTRING
         case 'U': push(make(str(byte()))); break;    // SHORT_BINSTRING
-        case 'c': {                                  // GLOBAL
-          Global g{line(), line()};
-          push(make(g));
-          break;
-        }
-        case 0x93: {  // STACK_GLOBAL
-          const std::string name = as_string(pop());
-          const std::string module = as_string(pop());
-          push(make(Global{module, name}));
-          break;
-        }
+        case 'c': push(make(Global{line(), line()})); break;  // GLOBAL (module, then name)
+        case 0x93: push(stack_global()); break;
         case 'q': memo_[byte()] = top(); break;
         case 'r': memo_[le(4)] = top(); break;
         case 0x94: memo_[memo_.size()] = top(); break;  // MEMOIZE
@@ -121,42 +98,13 @@ class Unpickler {
         case 0x86: push_tuple(pop_n(2)); break;
         case 0x87: push_tuple(pop_n(3)); break;
         case 'Q': push(persistent(pop())); break;  // BINPERSID
-        case 'R': {                                // REDUCE
-          ValuePtr args = pop();
-          ValuePtr callable = pop();
-          push(reduce(callable, args));
-          break;
-        }
-        case 0x81: {  // NEWOBJ
-          ValuePtr args = pop();
-          ValuePtr cls = pop();
-          push(reduce(cls, args));
-          break;
-        }
+        case 'R':                                  // REDUCE
+        case 0x81: push(reduce_top()); break;      // NEWOBJ
         case 'b': pop(); break;  // BUILD: state of an object (OrderedDict metadata): ignored
-        case 's': {
-          ValuePtr value = pop();
-          ValuePtr key = pop();
-          dict_of(top()).emplace_back(key, value);
-          break;
-        }
-        case 'u': {
-          List items = pop_mark();
-          Dict& d = dict_of(top());
-          for (size_t i = 0; i + 1 < items.size(); i += 2) d.emplace_back(items[i], items[i + 1]);
-          break;
-        }
-        case 'a': {
-          ValuePtr item = pop();
-          list_of(top()).push_back(item);
-          break;
-        }
-        case 'e': {
-          List items = pop_mark();
-          List& l = list_of(top());
-          l.insert(l.end(), items.begin(), items.end());
-          break;
-        }
+        case 's': set_item(); break;
+        case 'u': set_items(); break;
+        case 'a': append(); break;
+        case 'e': appends(); break;
         case '.': return pop();
         default:
           bad("unsupported pickle opcode 0x" + hex(op));
@@ -167,6 +115,60 @@ class Unpickler {
  private:
   [[noreturn]] void bad(const std::string& what) const {
     fail(ErrorKind::kBadInput, "cannot read weights " + name_ + ": " + what);
+  }
+
+  // LONG1: a little-endian two's-complement integer of n bytes.
+  int64_t long1() {
+    const int n = byte();
+    int64_t v = 0;
+    for (int i = 0; i < n && i < 8; ++i) v |= static_cast<int64_t>(byte()) << (8 * i);
+    if (n > 0 && n < 8 && (v >> (8 * n - 1)) & 1) v -= int64_t{1} << (8 * n);
+    return v;
+  }
+
+  // BINFLOAT: a big-endian double.
+  double binfloat() {
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; ++i) bits = (bits << 8) | byte();
+    double d;
+    std::memcpy(&d, &bits, 8);
+    return d;
+  }
+
+  ValuePtr stack_global() {
+    const std::string name = as_string(pop());
+    const std::string module = as_string(pop());
+    return make(Global{module, name});
+  }
+
+  // REDUCE and NEWOBJ: a callable (or class) and its arguments.
+  ValuePtr reduce_top() {
+    ValuePtr args = pop();
+    ValuePtr callable = pop();
+    return reduce(callable, args);
+  }
+
+  void set_item() {
+    ValuePtr value = pop();
+    ValuePtr key = pop();
+    dict_of(top()).emplace_back(key, value);
+  }
+
+  void set_items() {
+    List items = pop_mark();
+    Dict& d = dict_of(top());
+    for (size_t i = 0; i + 1 < items.size(); i += 2) d.emplace_back(items[i], items[i + 1]);
+  }
+
+  void append() {
+    ValuePtr item = pop();
+    list_of(top()).push_back(item);
+  }
+
+  void appends() {
+    List items = pop_mark();
+    List& l = list_of(top());
+    l.insert(l.end(), items.begin(), items.end());
   }
   static std::string hex(int v) {
     const char* d = "0123456789abcdef";

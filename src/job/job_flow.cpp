@@ -69,6 +69,7 @@ class JobRun {
       check_destination();
       probe_input();
       plan_chunks();
+      sweep_stale_temporaries();
       JobTemporaries temps(store_, temp_prefix(), owner_for_this_process(record_.job_id, spec_.output));
       make_tasks(temps.prefix());
       dispatch();
@@ -117,13 +118,16 @@ class JobRun {
     record_.timings_s["plan"] = clock.seconds();
   }
 
-  std::string temp_prefix() {
-    const std::string folder = store::Location::parse(spec_.output).folder();
+  // What killed jobs left beside this job's output goes before this job adds its own.
+  void sweep_stale_temporaries() {
     try {
-      remove_stale_temporaries(store_, folder, options_.stale);
+      remove_stale_temporaries(store_, store::Location::parse(spec_.output).folder(), options_.stale);
     } catch (const std::exception&) {
       // A sweep that fails must not fail the job; `reelscale store gc` reports it.
     }
+  }
+
+  std::string temp_prefix() const {
     return options_.temp_prefix.empty() ? temp_prefix_beside(spec_.output, record_.job_id) : options_.temp_prefix;
   }
 

@@ -126,8 +126,8 @@ class Profiler {
     exec::LocalExecutorOptions local;
     local.slots = slots;
     local.scratch = work_.path();
-    local.set_threads = [this](int t) { processors_.set_cpu_threads(t); };
-    exec::LocalExecutor executor(local, [this](const process::JobSpec& s) { return processors_.make(s); }, store_);
+    local.set_threads = processors_.thread_setter();
+    exec::LocalExecutor executor(local, processors_.maker(), store_);
     JobOptions job;
     job.chunks = chunks;
     job.hardware = options_.hardware;

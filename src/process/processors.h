@@ -4,6 +4,7 @@
 // run no network start without loading libtorch and OpenCV (about 0.8 s here).
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -45,6 +46,14 @@ class Processors {
   Processors& operator=(const Processors&) = delete;
 
   SlotProcessorFactory make(const JobSpec& spec);
+  // make() and set_cpu_threads() as callables for executors and workers (which must not
+  // outlive this object).
+  std::function<SlotProcessorFactory(const JobSpec&)> maker() {
+    return [this](const JobSpec& spec) { return make(spec); };
+  }
+  std::function<void(int)> thread_setter() {
+    return [this](int threads) { set_cpu_threads(threads); };
+  }
   nlohmann::json detect(const JobSpec& spec, const media::MediaSource& source, const media::VideoProbe& probe);
   double load_model(const std::string& model);
   size_t models_loaded();

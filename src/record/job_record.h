@@ -125,8 +125,9 @@ nlohmann::json to_json(const JobRecord& record);
 // naming the field for anything else.
 JobRecord record_from_json(const nlohmann::json& j);
 
-// Now as ISO 8601 UTC, and as seconds since 1970.
+// Now as ISO 8601 UTC, today's UTC date (YYYY-MM-DD), and seconds since 1970.
 std::string utc_now_iso8601();
+inline std::string utc_today() { return utc_now_iso8601().substr(0, 10); }
 double unix_now();
 
 }  // namespace reelscale::record
