@@ -572,3 +572,45 @@ TEST(Temporaries, RunKilledWithSigkillLeavesObjectsThatStoreGcRemoves) {
   EXPECT_EQ(leftovers(s, "s3://videos/killed/.reelscale-tmp-"), 0u);
 }
 
+
+TEST(Temporaries, StoreGcAbortsADeadJobsUnfinishedMultipartUpload) {
+  store::ObjectStore s;
+  s.create_bucket("videos");
+  rt::TempDir dir;
+  // A 20 MB output whose multipart upload is started but never completed nor aborted, as
+  // when its process is killed: the upload starts (the first POST), then completion (the
+  // second POST) and the abort (DELETE) fail.
+  const fs::path big = dir / "big.mp4";
+  std::ofstream(big, std::ios::binary) << std::string(20 << 20, 'x');
+  store::S3Config quick = store::S3Config::from_env();
+  quick.max_attempts = 1;
+  store::ObjectStore failing(quick);
+  std::atomic<int> posts{0};
+  failing.set_fault_injector([&posts](const std::string& method, const std::string&) {
+    if (method == "POST") return ++posts > 1 ? 500 : 0;
+    return method == "DELETE" ? 500 : 0;
+  });
+  const std::string output = "s3://videos/mp/out.mp4";
+  EXPECT_THROW(failing.put_file(big.string(), output), Error);
+  posts = 0;
+  EXPECT_THROW(failing.put_file(big.string(), "s3://videos/mp/other.mp4"), Error);  // another job's
+  ASSERT_EQ(s.unfinished_uploads("s3://videos/mp/").size(), 2u);
+  EXPECT_FALSE(s.exists(output));
+  // Its job's owner record names a process that is gone.
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  waitpid(pid, nullptr, 0);
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  s.put_bytes(json{{"job_id", "gone"}, {"host", host}, {"pid", pid}, {"started_unix_s", 0}, {"output", output}}.dump(),
+              "s3://videos/mp/.reelscale-tmp-gone/owner.json");
+  const auto gc = rt::run_command(kBinary + " store gc s3://videos/mp/ --older-than 0");
+  EXPECT_EQ(gc.status, 0) << gc.output;
+  EXPECT_NE(gc.output.find("1 unfinished upload(s) aborted"), std::string::npos) << gc.output;
+  // The upload of another object is not the dead job's: it stays.
+  const auto left = s.unfinished_uploads("s3://videos/mp/");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].url, "s3://videos/mp/other.mp4");
+  s.abort_upload(left[0]);
+  EXPECT_EQ(leftovers(s, "s3://videos/mp/"), 0u);
+}
