@@ -8,19 +8,17 @@
 namespace reelscale::cli {
 
 ProgressDisplay::ProgressDisplay(std::string label)
-    : label_(std::move(label)), terminal_(isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()),
-      last_draw_(start_) {}
+    : label_(std::move(label)), terminal_(isatty(STDERR_FILENO) != 0) {}
 
 void ProgressDisplay::update(int64_t done, int64_t total) {
   std::lock_guard lock(mutex_);
-  const auto now = std::chrono::steady_clock::now();
-  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double elapsed = since_start_.seconds();
   const double fps = elapsed > 0 ? done / elapsed : 0;
   const double eta = fps > 0 ? (total - done) / fps : 0;
   const int percent = total > 0 ? static_cast<int>(100 * done / total) : 0;
   if (terminal_) {
-    if (done < total && now - last_draw_ < std::chrono::milliseconds(100)) return;
-    last_draw_ = now;
+    if (done < total && since_draw_.seconds() < 0.1) return;
+    since_draw_.restart();
     constexpr int kWidth = 30;
     const int filled = total > 0 ? static_cast<int>(kWidth * done / total) : 0;
     std::string bar(filled, '#');

@@ -2,10 +2,11 @@
 // ETA on a terminal, occasional plain log lines otherwise.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
+
+#include "common/stopwatch.h"
 
 namespace reelscale::cli {
 
@@ -21,8 +22,8 @@ class ProgressDisplay {
   std::string label_;
   bool terminal_;
   std::mutex mutex_;
-  std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point last_draw_;
+  Stopwatch since_start_;
+  Stopwatch since_draw_;
   int last_percent_logged_ = -1;
   bool drawn_ = false;
 };

@@ -1,8 +1,8 @@
 // process/ai_plugin.cpp — the entry point of libreelscale_ai.so, the loadable module that
 // holds framing_ai and detect (and with them libtorch and OpenCV). Only this symbol is
 // looked up; everything else is reached through the table it returns.
-#include <chrono>
 
+#include "common/stopwatch.h"
 #include "process/endpoints.h"
 #include "process/framing_ai.h"
 #include "process/processors.h"
@@ -19,10 +19,10 @@ void delete_cache(void* cache) { delete static_cast<ModelCache*>(cache); }
 size_t cache_size(void* cache) { return static_cast<ModelCache*>(cache)->size(); }
 
 double load_model(void* cache, const std::string& model, const ModelSettings& settings) {
-  const auto t = std::chrono::steady_clock::now();
+  const Stopwatch clock;
   auto m = static_cast<ModelCache*>(cache)->get(model, settings);
   { infer::SuperResolver net(m->weights, m->arch, settings.sr); }  // the network built once
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  return clock.seconds();
 }
 
 const AiApi kApi{kAiAbiVersion, make_factory, detect_people, new_cache, delete_cache, cache_size, load_model,

@@ -1,9 +1,9 @@
 // process/endpoints.cpp — processor factories per endpoint, and detect.
 #include "process/endpoints.h"
 
-#include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "common/stopwatch.h"
 #include "infer/person_detector.h"
 #include "media/frame_reader.h"
 #include "process/framing_ai.h"
@@ -30,7 +30,7 @@ SlotProcessorFactory make_processor_factory(const JobSpec& spec, const ModelSett
 
 nlohmann::json detect_people(const JobSpec& spec, const media::MediaSource& source, const media::VideoProbe& probe,
                              const ModelSettings& settings) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch total;
   infer::DetectorOptions options;
   options.engine = settings.detector_engine;
   infer::PersonDetector detector(resolve_detector_path(settings), options);
@@ -47,9 +47,9 @@ nlohmann::json detect_people(const JobSpec& spec, const media::MediaSource& sour
   media::FramePtr bgr = media::make_frame(frame.width, frame.height, AV_PIX_FMT_BGR24);
   media::FrameScaler scaler(media::ScaleQuality::kBilinear);
   scaler.scale(frame, media::CropRect{}, *bgr);
-  const auto infer_start = std::chrono::steady_clock::now();
+  const Stopwatch inference;
   const auto people = detector.detect(bgr->data[0], bgr->width, bgr->height, bgr->linesize[0]);
-  const auto end = std::chrono::steady_clock::now();
+  const double inference_ms = 1000 * inference.seconds();
   nlohmann::json list = nlohmann::json::array();
   // Tenths of a pixel and thousandths of a score, rounded in double so the JSON shows them as such.
   auto tenths = [](float v) { return std::round(static_cast<double>(v) * 10) / 10; };
@@ -64,8 +64,8 @@ nlohmann::json detect_people(const JobSpec& spec, const media::MediaSource& sour
           {"model", detector.model_name()},
           {"engine", detector.engine_name()},
           {"people", list},
-          {"inference_ms", std::chrono::duration<double, std::milli>(end - infer_start).count()},
-          {"total_ms", std::chrono::duration<double, std::milli>(end - start).count()}};
+          {"inference_ms", inference_ms},
+          {"total_ms", 1000 * total.seconds()}};
 }
 
 }  // namespace reelscale::process
