@@ -67,12 +67,22 @@ class LocalBackend final : public Backend {
     const fs::path dir = prefix.has_parent_path() ? prefix.parent_path() : fs::path(".");
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return out;
-    for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (ec) break;
-      if (!it->is_regular_file(ec)) continue;
-      const std::string p = it->path().string();
-      if (p.rfind(loc.path, 0) == 0) {
-        out.push_back({p, static_cast<int64_t>(it->file_size(ec)), "", modified_unix_seconds(it->path())});
+    // Only the folder's entries that match the prefix are read (and folders among them
+    // walked), not the whole folder tree: jobs list their own folder before every run.
+    const std::string wanted = dir == "." && loc.path.rfind("./", 0) != 0 ? "./" + loc.path : loc.path;
+    for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+      const std::string p = entry.path().string();
+      if (p.rfind(wanted, 0) != 0) continue;
+      if (entry.is_regular_file(ec)) {
+        out.push_back({p, static_cast<int64_t>(entry.file_size(ec)), "", modified_unix_seconds(entry.path())});
+        continue;
+      }
+      if (!entry.is_directory(ec)) continue;
+      for (auto it = fs::recursive_directory_iterator(entry.path(), ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (it->is_regular_file(ec)) {
+          out.push_back({it->path().string(), static_cast<int64_t>(it->file_size(ec)), "", modified_unix_seconds(it->path())});
+        }
       }
     }
     std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.url < b.url; });
