@@ -97,11 +97,13 @@ class JobRun {
     probe_ = media::probe_video(source_);
     spec_.fps = process::output_fps(spec_, probe_);
     spec_.fps_given = true;  // the tasks carry the resolved rate
-    timeline_ = std::make_unique<media::Timeline>(probe_.relative_times_ns(), probe_.relative_end_ns(), spec_.fps,
-                                                  spec_.segments);
-    record_.warnings = process::check_against_source(spec_, probe_, *timeline_);
+    const media::Timeline timeline(probe_.relative_times_ns(), probe_.relative_end_ns(), spec_.fps, spec_.segments);
+    record_.warnings = process::check_against_source(spec_, probe_, timeline);
     record_.source = summarize(probe_);
-    record_.frames = timeline_->output_frame_count();
+    record_.frames = timeline.output_frame_count();
+    const process::FrameSize size = process::output_size(spec_, probe_);
+    record_.output_width = size.width;
+    record_.output_height = size.height;
     record_.fps = spec_.fps.to_string();
     record_.timings_s["probe"] = clock.seconds();
   }
@@ -186,11 +188,6 @@ class JobRun {
     record_.store_retries = s.retries.load();
     record_.timings_s["orchestrator_start"] = options_.process_age_s;
     record_.timings_s["total"] = clock_.seconds();
-    if (!tasks_.empty()) {
-      const process::FrameSize size = process::output_size(spec_, probe_);
-      record_.output_width = size.width;
-      record_.output_height = size.height;
-    }
     for (const record::ChunkRecord& c : record_.chunk_results) {
       record_.workers_read_input_bytes += c.input_bytes_read;
       record_.billed_seconds += c.billed_seconds;
@@ -210,7 +207,6 @@ class JobRun {
   record::JobRecord record_;
   media::MediaSource source_;
   media::VideoProbe probe_;
-  std::unique_ptr<media::Timeline> timeline_;
   JobPlan plan_;
   std::vector<media::FrameRange> ranges_;
   std::vector<exec::ChunkTaskSpec> tasks_;
