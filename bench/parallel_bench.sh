@@ -78,7 +78,7 @@ JSON
   "$RS" run "$WORK/local.json" --profile "$1" --json 2>/dev/null > "$WORK/local$len-$2.json"
   python3 - "$WORK/local$len-$2.json" $len "$2" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1])); p = r["plan"]["chosen"]; t = r["timings_s"]["total"] + r["timings_s"]["orchestrator_start"]
+r = json.load(open(sys.argv[1])); p = r["plan"]; t = r["timings_s"]["total"] + r["timings_s"]["orchestrator_start"]
 print(f"| {sys.argv[2]} ({sys.argv[3]}) | {p['chunks']} | {p['wall_mean_s']:.2f} | {t:.2f} | {t / p['wall_mean_s']:.2f} |")
 PY
 done
