@@ -19,6 +19,7 @@ run() {
   { echo "<!-- $(date -u +%F) on $(nproc) cores: $* -->"; "$@"; } | tee "$OUT/$name.md"
 }
 run media "$BUILD/bench/media_bench" "$WORK" samples/*.mp4
+run audio "$BUILD/bench/audio_bench" "$WORK/audio"
 run media_vs_ffmpeg bench/media_vs_ffmpeg.sh "$BUILD" "$WORK/media"
 run framing_vs_ffmpeg bench/framing_vs_ffmpeg.sh "$BUILD" "$WORK/framing"
 run plan "$BUILD/bench/plan_bench"

@@ -1,6 +1,8 @@
 // media/audio.cpp — audio stream copy and the decode → filter → AAC path.
 #include "media/audio.h"
 
+#include "media/audio_timeline.h"
+
 #include <cmath>
 #include <sstream>
 
@@ -87,19 +89,6 @@ int aac_sample_rate(int rate) {
   return 48000;
 }
 
-std::string atempo_chain(double speed) {
-  // atempo takes 0.5..100 in FFmpeg 5.1; chain halvings for slower speeds.
-  std::ostringstream os;
-  bool first = true;
-  while (speed < 0.5) {
-    os << (first ? "" : ",") << "atempo=0.5";
-    speed /= 0.5;
-    first = false;
-  }
-  if (std::fabs(speed - 1.0) > 1e-9) os << (first ? "" : ",") << "atempo=" << speed;
-  return os.str();
-}
-
 // Decodes the source's audio, shapes it with libavfilter and encodes it to AAC.
 class EncodedAudio final : public AudioPacketSource {
  public:
@@ -128,18 +117,21 @@ class EncodedAudio final : public AudioPacketSource {
     encoder_->sample_fmt = AV_SAMPLE_FMT_FLTP;
     const int channels = std::min(2, decoder_->ch_layout.nb_channels);
     av_channel_layout_default(&encoder_->ch_layout, channels);
-    encoder_->bit_rate = 64000 * channels;
+    // 96 kbit/s a channel: at 64 FFmpeg's AAC encoder smeared a beep over noise 16 ms
+    // ahead of its onset (pre-echo), which is an A/V sync error in its own right.
+    encoder_->bit_rate = 96000 * channels;
     encoder_->time_base = AVRational{1, rate_};
     encoder_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     check_av(avcodec_open2(encoder_.get(), enc, nullptr), "cannot open the AAC encoder");
 
-    total_samples_ = std::llround(req.output_seconds * rate_);
-    std::vector<Segment> segments = req.segments;
-    if (segments.empty()) segments.push_back({0, req.output_seconds + 1.0, 1.0});
-    build_graph(segments, req.video_start_seconds);
+    const int64_t total_samples = std::llround(req.output_seconds * rate_);
+    build_graph(req.video_start_seconds);
     packet_ = make_packet();
     frame_ = make_frame();
     filtered_ = make_frame();
+    timeline_ = std::make_unique<TimelineAudio>(
+        sample_layout(req.segments, rate_, total_samples), channels, rate_,
+        [this](PlanarSamples& into, size_t max) { return pull_source(into, max); });
   }
 
   void add_stream(AVFormatContext* output) override {
@@ -162,7 +154,10 @@ class EncodedAudio final : public AudioPacketSource {
   bool copied() const override { return false; }
 
  private:
-  void build_graph(const std::vector<Segment>& segments, double video_start) {
+  // Aligns the decoded audio to the video's time 0 (aresample pads a late start with
+  // silence and trims an early one) and converts it to the encoder's layout and rate.
+  // The segments are cut and stretched afterwards, by TimelineAudio.
+  void build_graph(double video_start) {
     graph_.reset(avfilter_graph_alloc());
     char layout[128] = {0};
     av_channel_layout_describe(&decoder_->ch_layout, layout, sizeof layout);
@@ -175,23 +170,9 @@ class EncodedAudio final : public AudioPacketSource {
                                           graph_.get()), "audio filter sink");
     char out_layout[128] = {0};
     av_channel_layout_describe(&encoder_->ch_layout, out_layout, sizeof out_layout);
-    // Input timestamps are relative to the first video frame; aresample pads a late start
-    // with silence and trims an early one, so output time 0 is the video's time 0.
     std::ostringstream g;
     g << "[in]aresample=async=1:first_pts=0,aformat=sample_fmts=fltp:channel_layouts=" << out_layout
-      << ",aresample=" << rate_ << ",asplit=" << segments.size();
-    for (size_t i = 0; i < segments.size(); ++i) g << "[s" << i << "]";
-    g << ";";
-    for (size_t i = 0; i < segments.size(); ++i) {
-      const Segment& s = segments[i];
-      g << "[s" << i << "]atrim=start=" << s.start << ":end=" << s.end << ",asetpts=PTS-STARTPTS";
-      const std::string tempo = atempo_chain(s.speed);
-      if (!tempo.empty()) g << "," << tempo;
-      g << "[a" << i << "];";
-    }
-    for (size_t i = 0; i < segments.size(); ++i) g << "[a" << i << "]";
-    g << "concat=n=" << segments.size() << ":v=0:a=1,apad=whole_len=" << total_samples_
-      << ",atrim=end_sample=" << total_samples_ << ",asetpts=N/SR/TB[out]";
+      << ",aresample=" << rate_ << "[out]";
     AVFilterInOut* outputs = avfilter_inout_alloc();
     AVFilterInOut* inputs = avfilter_inout_alloc();
     outputs->name = av_strdup("in");
@@ -203,32 +184,51 @@ class EncodedAudio final : public AudioPacketSource {
     avfilter_inout_free(&outputs);
     check_av(rc, "building the audio filter graph '" + g.str() + "'", ErrorKind::kInternal);
     check_av(avfilter_graph_config(graph_.get(), nullptr), "configuring the audio filter graph", ErrorKind::kInternal);
-    av_buffersink_set_frame_size(sink_, encoder_->frame_size);
     start_in_samples_ = std::llround(video_start * decoder_->sample_rate);
   }
 
-  // Pushes decoded audio into the graph until the graph yields a frame for the encoder.
-  void feed_encoder() {
+  // The aligned source samples, for TimelineAudio: one filtered frame per call.
+  size_t pull_source(PlanarSamples& into, size_t /*max*/) {
     while (true) {
-      int rc = av_buffersink_get_frame(sink_, filtered_.get());
+      const int rc = av_buffersink_get_frame(sink_, filtered_.get());
       if (rc == 0) {
-        filtered_->pts = samples_sent_;
-        samples_sent_ += filtered_->nb_samples;
-        rc = avcodec_send_frame(encoder_.get(), filtered_.get());
-        av_frame_unref(filtered_.get());
-        check_av(rc, "encoding audio");
-        return;
-      }
-      if (rc == AVERROR_EOF) {
-        if (!encoder_flushed_) {
-          avcodec_send_frame(encoder_.get(), nullptr);
-          encoder_flushed_ = true;
+        const size_t n = static_cast<size_t>(filtered_->nb_samples);
+        for (size_t c = 0; c < into.size(); ++c) {
+          const float* data = reinterpret_cast<const float*>(filtered_->extended_data[c]);
+          into[c].insert(into[c].end(), data, data + n);
         }
-        return;
+        av_frame_unref(filtered_.get());
+        if (n > 0) return n;
+        continue;
       }
+      if (rc == AVERROR_EOF) return 0;
       check_av(rc == AVERROR(EAGAIN) ? 0 : rc, "filtering audio");
       push_decoded();
     }
+  }
+
+  // Sends the encoder its next frame of the output timeline, or the flush at its end.
+  void feed_encoder() {
+    if (encoder_flushed_) return;
+    PlanarSamples block(static_cast<size_t>(encoder_->ch_layout.nb_channels));
+    const size_t n = timeline_->read(block, static_cast<size_t>(encoder_->frame_size));
+    if (n == 0) {
+      check_av(avcodec_send_frame(encoder_.get(), nullptr), "flushing the audio encoder");
+      encoder_flushed_ = true;
+      return;
+    }
+    FramePtr frame = make_frame();
+    frame->nb_samples = static_cast<int>(n);
+    frame->format = encoder_->sample_fmt;
+    frame->sample_rate = rate_;
+    check_av(av_channel_layout_copy(&frame->ch_layout, &encoder_->ch_layout), "audio frame layout");
+    check_av(av_frame_get_buffer(frame.get(), 0), "audio frame buffer");
+    for (size_t c = 0; c < block.size(); ++c) {
+      std::copy(block[c].begin(), block[c].end(), reinterpret_cast<float*>(frame->extended_data[c]));
+    }
+    frame->pts = samples_sent_;
+    samples_sent_ += static_cast<int64_t>(n);
+    check_av(avcodec_send_frame(encoder_.get(), frame.get()), "encoding audio");
   }
 
   void push_decoded() {
@@ -278,8 +278,8 @@ class EncodedAudio final : public AudioPacketSource {
   PacketPtr packet_;
   FramePtr frame_;
   FramePtr filtered_;
+  std::unique_ptr<TimelineAudio> timeline_;
   int rate_ = 48000;
-  int64_t total_samples_ = 0;
   int64_t start_in_samples_ = 0;
   int64_t samples_sent_ = 0;
   bool graph_flushed_ = false;

@@ -1,7 +1,8 @@
 // media/audio.h — the output's audio track, made from the source's audio for the
 // output timeline: stream copy when the timeline is the source's own and the audio
-// covers it, otherwise decoded, cut to the segments, time-stretched (atempo), padded
-// with silence or trimmed to the video's exact length, and encoded to AAC.
+// covers it, otherwise decoded, aligned to the first video frame, laid out on the
+// output timeline by TimelineAudio (cut, stretched to each segment's exact length,
+// padded or trimmed to the video's), and encoded to AAC.
 #pragma once
 
 #include <memory>

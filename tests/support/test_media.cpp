@@ -205,6 +205,46 @@ int64_t ffprobe_packet_count(const fs::path& path) {
   return std::stoll(r.output);
 }
 
+void make_flash_beep_clip(const fs::path& path, double seconds, int flash_every) {
+  const double every = flash_every / 30.0;
+  std::ostringstream cmd;
+  cmd << "ffmpeg -v error -y -f lavfi -i \"color=c=black:s=160x90:r=30:d=" << seconds
+      << ",drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='eq(mod(n\\," << flash_every << ")\\,0)'\" "
+      << "-f lavfi -i \"aevalsrc='0.7*if(lt(mod(t+1e-9\\," << every << ")\\,0.05)\\,sin(2*PI*1000*t)\\,0)"
+      << "+0.05*sin(2*PI*220*t)+0.03*(random(0)-0.5)':s=48000:d=" << seconds << "\" "
+      << "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 30 -c:a flac -shortest " << shell_quote(path.string());
+  const CommandResult r = run_command(cmd.str());
+  if (r.status != 0) throw std::runtime_error("ffmpeg failed making " + path.string() + ": " + r.output);
+}
+
+std::vector<float> decode_audio_mono(const fs::path& path, int rate) {
+  const std::string cmd = "ffmpeg -v error -i " + shell_quote(path.string()) + " -map 0:a:0 -f f32le -ac 1 -ar " +
+                          std::to_string(rate) + " -";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot start ffmpeg");
+  std::vector<float> samples;
+  float block[4096];
+  size_t n = 0;
+  while ((n = fread(block, sizeof(float), 4096, pipe)) > 0) samples.insert(samples.end(), block, block + n);
+  pclose(pipe);
+  return samples;
+}
+
+std::vector<double> level_onsets(const std::vector<float>& samples, int rate, float level) {
+  std::vector<double> out;
+  const size_t gap = static_cast<size_t>(rate / 20);
+  size_t quiet = gap;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (std::fabs(samples[i]) > level) {
+      if (quiet >= gap) out.push_back(static_cast<double>(i) / rate);
+      quiet = 0;
+    } else {
+      ++quiet;
+    }
+  }
+  return out;
+}
+
 double decoded_audio_seconds(const fs::path& path) {
   const CommandResult r = run_command("ffmpeg -v error -i " + shell_quote(path.string()) +
                                       " -map 0:a:0? -f s16le -ac 1 -ar 48000 - | wc -c", false);

@@ -49,6 +49,11 @@ struct ClipSpec {
 // Writes the clip with the ffmpeg CLI; throws std::runtime_error on failure.
 void make_clip(const std::filesystem::path& path, const ClipSpec& spec);
 
+// A/V sync clip: a white frame every `flash_every` frames at 30 fps on black, and a
+// 50 ms 1 kHz beep starting at the same instants, over a quiet hum and noise (as a
+// crowd would be). Matroska with FLAC, so the source itself is in sync to the sample.
+void make_flash_beep_clip(const std::filesystem::path& path, double seconds, int flash_every);
+
 // --- decoding with the ffmpeg CLI -------------------------------------------------
 struct DecodedVideo {
   int width = 0;
@@ -63,6 +68,11 @@ double probe_video_end(const std::filesystem::path& path);
 // Frame times from ffprobe, in presentation order.
 std::vector<double> probe_frame_times(const std::filesystem::path& path);
 int64_t ffprobe_packet_count(const std::filesystem::path& path);
+// The first audio stream decoded to mono float samples at `rate`.
+std::vector<float> decode_audio_mono(const std::filesystem::path& path, int rate = 48000);
+// Times (s) where |sample| first passes `level` after at least 50 ms below it: the
+// starts of beeps.
+std::vector<double> level_onsets(const std::vector<float>& samples, int rate, float level = 0.25f);
 // Seconds of decoded audio (0 when the file has none).
 double decoded_audio_seconds(const std::filesystem::path& path);
 double psnr(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b);
