@@ -26,5 +26,6 @@ run plan "$BUILD/bench/plan_bench"
 run darknet "$BUILD/bench/darknet_bench" models 320 320
 run endpoints "$BUILD/bench/endpoints_bench" models
 slow || run sr "$BUILD/bench/sr_bench" --width 404 --height 720
+slow || run local_slots bench/local_slots_bench.sh "$BUILD" "$WORK/local_slots"
 slow || run parallel bench/parallel_bench.sh "$BUILD" "$WORK/parallel"
 echo "bench: results in $OUT/"

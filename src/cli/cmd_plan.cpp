@@ -22,7 +22,9 @@ namespace reelscale::cli {
 namespace {
 
 nlohmann::json estimate_json(const plan::Estimate& e) {
-  return {{"hardware", e.hardware}, {"chunks", e.chunks}, {"warm_chunks", e.warm_chunks},
+  return {{"platform_model", e.platform_model}, {"hardware", e.hardware}, {"chunks", e.chunks},
+          {"concurrent", e.concurrent}, {"threads_per_chunk", e.threads_per_chunk}, {"core_seconds", e.core_seconds},
+          {"cloud_equivalent_usd", e.cloud_equivalent_usd}, {"warm_chunks", e.warm_chunks},
           {"largest_chunk_frames", e.largest_chunk},
           {"time_s", {{"mean", e.wall_mean_s}, {"p90", e.wall_p90_s}}},
           {"breakdown_s",
@@ -116,6 +118,16 @@ class PlanCommand final : public Command {
 
  private:
   static void print_breakdown(const plan::Estimate& e) {
+    if (e.platform_model == "local") {
+      std::cout << "  time:  mean " << f(e.wall_mean_s, 1) << " s = start " << f(e.orchestrator_mean_s, 2)
+                << " + opening the model " << f(e.startup_mean_s, 2) << " + transfer " << f(e.transfer_s, 2)
+                << " + pre-roll " << f(e.preroll_s, 2) << " + compute " << f(e.compute_s, 2) << " (" << e.chunks
+                << " chunks, " << e.concurrent << " at once on " << e.threads_per_chunk << " threads)\n         + join "
+                << f(e.join_s, 2) << " + final write " << f(e.final_upload_s, 2) << " + cleanup " << f(e.cleanup_mean_s, 2)
+                << "\n  cost:  " << f(e.core_seconds, 1) << " core-seconds of owned slots, nothing billed (cloud-equivalent $"
+                << f(e.cloud_equivalent_usd, 5) << ")\n";
+      return;
+    }
     std::cout << "  time:  mean " << f(e.wall_mean_s, 1) << " s, p90 " << f(e.wall_p90_s, 1) << " s\n"
               << "         orchestrator start " << f(e.orchestrator_mean_s, 2) << " + slowest of " << e.chunks
               << " start-ups " << f(e.startup_mean_s, 2) << " (p90 " << f(e.startup_p90_s, 2) << ")"

@@ -105,10 +105,17 @@ class RunCommand final : public Command {
                 static_cast<long long>(r.frames), r.chunks, r.executor.c_str(), t("total"));
     std::printf("  probe %.2f  plan %.3f  dispatch %.2f  collect %.2f  join %.2f  upload %.2f  cleanup %.2f s\n",
                 t("probe"), t("plan"), t("dispatch"), t("collect_chunks"), t("join"), t("final_upload"), t("cleanup"));
-    if (r.plan && r.plan->note.empty()) {
+    if (r.plan && r.plan->note.empty() && r.plan->platform_model == "local") {
+      std::printf("  predicted: %.1f s mean, %.1f s p90, %.1f core-seconds (%s x%d, profile %s %s); used %.1f "
+                  "core-seconds (cloud-equivalent $%.4f)\n",
+                  r.plan->wall_mean_s, r.plan->wall_p90_s, r.plan->core_seconds, r.plan->hardware.c_str(), r.plan->chunks,
+                  r.plan->profile_name.c_str(), r.plan->profile_version.c_str(), r.core_seconds, r.cloud_equivalent_usd);
+      if (!r.plan->reason.empty()) std::printf("  plan: %s\n", r.plan->reason.c_str());
+    } else if (r.plan && r.plan->note.empty()) {
       std::printf("  predicted: %.1f s mean, %.1f s p90, $%.4f (%s x%d, profile %s %s); billed %.1f s, $%.4f\n",
                   r.plan->wall_mean_s, r.plan->wall_p90_s, r.plan->cost_usd, r.plan->hardware.c_str(), r.plan->chunks,
                   r.plan->profile_name.c_str(), r.plan->profile_version.c_str(), r.billed_seconds, r.cost_usd);
+      if (!r.plan->reason.empty()) std::printf("  plan: %s\n", r.plan->reason.c_str());
     } else if (r.plan) {
       std::printf("  no prediction: %s\n", r.plan->note.c_str());
     }

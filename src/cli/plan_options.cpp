@@ -1,6 +1,8 @@
 // cli/plan_options.cpp — loading planner inputs from files and flags.
 #include "cli/plan_options.h"
 
+#include "common/cores.h"
+
 #include <nlohmann/json.hpp>
 
 namespace reelscale::cli {
@@ -11,7 +13,11 @@ void PlanOptions::add_to(CLI::App* app) {
   app->add_option("--prices", prices_file, "Price table JSON (default: Modal 2026)");
   app->add_option("--platform", platform_file, "Platform JSON (billing, scale-down window, warm pool)");
   app->add_option("--policy", policy_file, "Policy JSON");
-  app->add_option("--objective", objective, "cheapest_within_deadline | fastest_within_budget | balanced");
+  app->add_option("--objective", objective,
+                  "auto (fastest on local slots, else cheapest within the deadline) | fastest | cheapest_within_deadline | "
+                  "fastest_within_budget | balanced");
+  app->add_option("--local-slots", local_slots, "Plan for N owned local slots on this machine's cores (the local model)");
+  app->add_option("--reserve-cores", reserve_cores, "Local: cores to leave free");
   app->add_option("--deadline", deadline_s, "Deadline, seconds");
   app->add_option("--budget", budget_usd, "Budget per job, USD");
   app->add_option("--weight", weight, "Balanced: weight of cost (0..1)");
@@ -28,6 +34,7 @@ PlanInputs PlanOptions::load() const {
   in.profile = profile_file.empty() ? plan::default_profile() : plan::parse_profile(plan::read_json_file(profile_file));
   in.prices = prices_file.empty() ? plan::default_prices() : plan::parse_prices(plan::read_json_file(prices_file));
   in.platform = platform_file.empty() ? plan::default_platform() : plan::parse_platform(plan::read_json_file(platform_file));
+  if (local_slots > 0) in.platform = plan::Platform::local(local_slots, machine_cores());
   nlohmann::json policy = policy_file.empty() ? plan::to_json(plan::default_policy()) : plan::read_json_file(policy_file);
   if (!objective.empty()) policy["objective"] = objective;
   if (deadline_s > 0) policy["deadline_s"] = deadline_s;
@@ -36,7 +43,12 @@ PlanInputs PlanOptions::load() const {
   if (max_parallel > 0) policy["max_parallel"] = max_parallel;
   if (!hardware.empty()) policy["allowed_hardware"] = hardware;
   if (!time_percentile.empty()) policy["time_percentile"] = time_percentile;
+  if (reserve_cores > 0) policy["reserve_cores"] = reserve_cores;
+  if (in.platform.is_local() && hardware.empty()) policy["allowed_hardware"] = {"CPU"};  // this machine's own slots
   in.policy = plan::parse_policy(policy);
+  if (in.platform.is_local() && in.policy.reserve_cores > 0) {
+    in.platform.local_cores = std::max(1, in.platform.local_cores - in.policy.reserve_cores);
+  }
   return in;
 }
 

@@ -24,6 +24,8 @@ struct PlanOptions {
   std::string objective;
   double deadline_s = -1, budget_usd = -1, weight = -1;
   int max_parallel = 0;
+  int local_slots = 0;
+  int reserve_cores = 0;
   std::vector<std::string> hardware;
   std::string time_percentile;
   int width = 810, height = 1440;

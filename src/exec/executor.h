@@ -24,6 +24,13 @@ using ProcessorFactoryMaker = std::function<process::SlotProcessorFactory(const 
 // Tells the network code how many threads each slot's processor may use.
 using ThreadSetter = std::function<void(int threads)>;
 
+// Slots and cores the job owns outright (local slots): 0 slots for billed or remote
+// capacity, which the planner prices instead.
+struct OwnedCapacity {
+  int slots = 0;
+  int cores = 0;
+};
+
 class Executor {
  public:
   virtual ~Executor() = default;
@@ -34,6 +41,7 @@ class Executor {
   virtual std::string describe() const = 0;
   // The hardware the chunks run on, as the planner names it ("CPU"; "" when unknown).
   virtual std::string hardware() const = 0;
+  virtual OwnedCapacity owned_capacity() const { return {}; }
 };
 
 // Runs one task here: the input is read from local disk or by ranges from storage, the
@@ -46,6 +54,7 @@ record::ChunkRecord execute_task(const ChunkTaskSpec& task, process::FrameProces
 
 struct LocalExecutorOptions {
   int slots = 0;                   // chunk tasks at once; 0: one per core
+  int threads = 0;                 // threads each slot gets; 0: the cores shared between the busy slots
   std::filesystem::path scratch = std::filesystem::temp_directory_path();
   ThreadSetter set_threads;        // optional: the network threads per slot
   FrameObserver observer;          // optional: sees every processed frame (tests)
@@ -60,6 +69,7 @@ class LocalExecutor final : public Executor {
                                        const std::atomic<bool>* cancel) override;
   std::string describe() const override;
   std::string hardware() const override { return "CPU"; }
+  OwnedCapacity owned_capacity() const override;
   int slots() const { return options_.slots; }
 
  private:

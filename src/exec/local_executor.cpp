@@ -69,6 +69,8 @@ LocalExecutor::LocalExecutor(LocalExecutorOptions options, ProcessorFactoryMaker
   if (options_.slots <= 0) options_.slots = machine_cores();
 }
 
+OwnedCapacity LocalExecutor::owned_capacity() const { return {options_.slots, machine_cores()}; }
+
 std::string LocalExecutor::describe() const { return "local (" + std::to_string(options_.slots) + " slots)"; }
 
 std::vector<record::ChunkRecord> LocalExecutor::run(const std::vector<ChunkTaskSpec>& tasks,
@@ -76,7 +78,11 @@ std::vector<record::ChunkRecord> LocalExecutor::run(const std::vector<ChunkTaskS
   std::vector<record::ChunkRecord> results(tasks.size());
   if (tasks.empty()) return results;
   const int slots = slots_for(static_cast<int>(tasks.size()), options_.slots);
-  const int threads = threads_per_slot(slots);
+  // The plan may give each chunk its threads (a policy that leaves cores free); else the
+  // cores are shared between the slots this run keeps busy.
+  const int threads = options_.threads > 0              ? options_.threads
+                      : tasks.front().encoding.threads > 0 ? tasks.front().encoding.threads
+                                                           : threads_per_slot(slots);
   if (options_.set_threads) options_.set_threads(threads);
   const process::SlotProcessorFactory factory = maker_(tasks.front().job);
   int64_t total = 0;

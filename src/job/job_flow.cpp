@@ -1,6 +1,8 @@
 // job/job_flow.cpp — the stages of a job, each a named step of JobRun::run().
 #include "job/job_flow.h"
 
+#include "common/cores.h"
+
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -112,7 +114,7 @@ class JobRun {
     Stopwatch clock;
     const int forced = options_.chunks > 0 ? options_.chunks : spec_.chunks;
     const std::string hardware = !options_.hardware.empty() ? options_.hardware : executor_.hardware();
-    plan_ = plan_job(spec_, probe_, record_.frames, forced, hardware, options_.planning);
+    plan_ = plan_job(spec_, probe_, record_.frames, forced, hardware, options_.planning, executor_.owned_capacity());
     record_.plan = plan_.prediction;
     record_.hardware = plan_.hardware;
     ranges_ = media::split_evenly(record_.frames, plan_.chunks);
@@ -144,6 +146,7 @@ class JobRun {
       task.range = ranges_[i];
       task.output = prefix + "chunk-" + std::to_string(i) + ".mp4";
       task.encoding = options_.encoding;
+      if (task.encoding.threads == 0) task.encoding.threads = plan_.threads_per_chunk;
       task.deadline_s = deadline;
       task.encoder_settings().validate_options();
       tasks_.push_back(std::move(task));
@@ -194,9 +197,26 @@ class JobRun {
       record_.attempts += c.attempts;
     }
     const plan::PriceTable& prices = options_.planning.prices;
-    if (prices.known(record_.hardware)) {
+    if (executor_.owned_capacity().slots > 0) {
+      cost_owned_cores(prices);
+    } else if (prices.known(record_.hardware)) {
       record_.cost_usd = record_.billed_seconds * prices.container_per_second(record_.hardware);
     }
+  }
+
+  // Owned slots bill nothing: the job's cost is the cores it held (each chunk's time x
+  // its threads, one core for the rest), priced at the cloud's per-core rate for reference.
+  void cost_owned_cores(const plan::PriceTable& prices) {
+    const exec::OwnedCapacity owned = executor_.owned_capacity();
+    const int at_once = std::min<int>(static_cast<int>(record_.chunk_results.size()), owned.slots);
+    const int threads = plan_.threads_per_chunk > 0 ? plan_.threads_per_chunk : threads_per_slot(std::max(1, at_once), owned.cores);
+    double chunk_s = 0;
+    for (const record::ChunkRecord& c : record_.chunk_results) chunk_s += c.timings_s.round_trip;
+    const double other_s = std::max(0.0, record_.timings_s["total"] - record_.timings_s["dispatch"]);
+    record_.core_seconds = chunk_s * threads + other_s;
+    record_.cloud_equivalent_usd = record_.core_seconds * prices.cpu_core_per_second;
+    record_.billed_seconds = 0;
+    record_.cost_usd = 0;
   }
 
   const Stopwatch clock_;

@@ -18,8 +18,13 @@ plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& 
 
 record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& profile) {
   record::PlanRecord p;
+  p.platform_model = e.platform_model;
   p.hardware = e.hardware;
   p.chunks = e.chunks;
+  p.concurrent = e.concurrent;
+  p.threads_per_chunk = e.threads_per_chunk;
+  p.core_seconds = e.core_seconds;
+  p.cloud_equivalent_usd = e.cloud_equivalent_usd;
   p.wall_mean_s = e.wall_mean_s;
   p.wall_p90_s = e.wall_p90_s;
   p.cost_usd = e.cost;
@@ -32,12 +37,17 @@ record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& pro
 }
 
 JobPlan plan_job(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames, int forced_chunks,
-                 const std::string& hardware, const PlanningInputs& inputs) {
+                 const std::string& hardware, const PlanningInputs& inputs, exec::OwnedCapacity owned) {
   JobPlan out;
   out.shape = job_shape(spec, probe, frames);
   plan::Policy policy = inputs.policy;
   if (!hardware.empty()) policy.allowed_hardware = {hardware};
-  const plan::Planner planner(inputs.profile, inputs.prices, inputs.platform, policy);
+  plan::Platform platform = inputs.platform;
+  if (owned.slots > 0) {
+    platform = plan::Platform::local(owned.slots, std::max(1, owned.cores - policy.reserve_cores));
+    policy.max_parallel = std::max(policy.max_parallel, owned.slots);
+  }
+  const plan::Planner planner(inputs.profile, inputs.prices, platform, policy);
   const std::vector<std::string> known = planner.hardware(out.shape.endpoint);
   out.hardware = !hardware.empty() ? hardware : known.empty() ? "CPU" : known.front();
   if (!inputs.profile.has(out.shape.endpoint, out.hardware)) {
@@ -54,7 +64,7 @@ JobPlan plan_job(const process::JobSpec& spec, const media::VideoProbe& probe, i
   if (forced_chunks > 0) {
     out.chunks = forced_chunks;
     const int n = static_cast<int>(std::min<int64_t>(forced_chunks, std::max<int64_t>(1, frames)));
-    out.prediction = plan_record(plan::estimate(inputs.profile, inputs.prices, inputs.platform, out.shape, out.hardware, n, false),
+    out.prediction = plan_record(plan::estimate(inputs.profile, inputs.prices, platform, out.shape, out.hardware, n, false),
                                  inputs.profile);
     out.prediction->forced_chunks = true;
   } else {
@@ -65,6 +75,8 @@ JobPlan plan_job(const process::JobSpec& spec, const media::VideoProbe& probe, i
     out.prediction->feasible = r.feasible;
     out.prediction->reason = r.reason;
   }
+  // A policy that leaves cores free is enforced by giving each chunk its threads.
+  if (platform.is_local() && policy.reserve_cores > 0) out.threads_per_chunk = out.prediction->threads_per_chunk;
   out.attempt_deadline_s = std::max(60.0, 4 * out.prediction->wall_p90_s);
   return out;
 }

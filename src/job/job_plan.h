@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "exec/executor.h"
 #include "media/probe.h"
 #include "plan/inputs.h"
 #include "plan/planner.h"
@@ -22,6 +23,7 @@ struct PlanningInputs {
 
 struct JobPlan {
   int chunks = 1;
+  int threads_per_chunk = 0;               // local: what the plan gives each chunk (0: the executor's share)
   std::string hardware;                    // what the chunks run on
   std::optional<record::PlanRecord> prediction;
   double attempt_deadline_s = 600;
@@ -33,8 +35,10 @@ plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& 
 
 // Plans a job of `frames` output frames. `forced_chunks` > 0 fixes the count; `hardware`
 // is what the executor runs on ("" lets the planner choose among the profile's).
+// `owned` slots (local execution) are planned with the local model — for time, their
+// cores less the policy's reserve — instead of the inputs' billed platform.
 JobPlan plan_job(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames, int forced_chunks,
-                 const std::string& hardware, const PlanningInputs& inputs);
+                 const std::string& hardware, const PlanningInputs& inputs, exec::OwnedCapacity owned = {});
 
 record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& profile);
 

@@ -93,6 +93,7 @@ class Profiler {
     load_model();
     make_clips();
     measure_endpoints();
+    measure_scaling();
     measure_chunking();
     measure_detect();
     measure_transfer();
@@ -122,9 +123,10 @@ class Profiler {
     }
   }
 
-  record::JobRecord run_on(int slots, const process::JobSpec& spec, int chunks) {
+  record::JobRecord run_on(int slots, const process::JobSpec& spec, int chunks, int threads = 0) {
     exec::LocalExecutorOptions local;
     local.slots = slots;
+    local.threads = threads;
     local.scratch = work_.path();
     local.set_threads = processors_.thread_setter();
     exec::LocalExecutor executor(local, processors_.maker(), store_);
@@ -157,6 +159,52 @@ class Profiler {
       raw_["measurements"].push_back({{"endpoint", m.endpoint}, {"clip_s", m.clip_seconds}, {"frames", m.frames},
                                       {"process_ms_per_frame", m.process_ms_per_frame},
                                       {"total_ms_per_frame", m.total_ms_per_frame}});
+    }
+  }
+
+  // Counts to measure from 1 to `most`: 1, 2, 4, ... and `most` itself.
+  static std::vector<int> doubling_to(int most) {
+    std::vector<int> out;
+    for (int n = 1; n < most; n *= 2) out.push_back(n);
+    out.push_back(most);
+    return out;
+  }
+
+  // Mean steady-state seconds per frame of a run's chunks: each chunk's time past opening
+  // and pre-roll (modelled on their own) over its frames.
+  static double chunk_s_per_frame(const record::JobRecord& r) {
+    double sum = 0;
+    for (const auto& c : r.chunk_results) {
+      const double steady = c.timings_s.chunk - c.timings_s.open - c.timings_s.preroll;
+      sum += std::max(1e-6, steady) / static_cast<double>(std::max<int64_t>(1, c.frames));
+    }
+    return sum / static_cast<double>(std::max<size_t>(1, r.chunk_results.size()));
+  }
+
+  // How each endpoint's frame time changes with its cores: one chunk alone on 1..cores
+  // threads, and k = 2..cores chunks at once sharing the cores, on the shortest clip
+  // (framing_ai at 404x720 output, 6 frames a core, to keep it short).
+  void measure_scaling() {
+    const std::string& clip = clips_.begin()->second;
+    for (const std::string endpoint : {"overlay", "framing", "framing_ai"}) {
+      const bool ai = endpoint == "framing_ai";
+      process::JobSpec spec = job_for(endpoint, clip, ai ? std::max(options_.ai_frames, 6 * cores_) : 0, out_path());
+      if (ai) {
+        spec.output_width = 404;
+        spec.output_height = 720;
+      }
+      std::cerr << "profile: " << endpoint << " thread scaling\n";
+      plan::ThreadScaling& s = scaling_[endpoint];
+      s.cores = cores_;
+      const double all_cores = chunk_s_per_frame(run_on(1, spec, 1, cores_));
+      for (int t : doubling_to(cores_)) {
+        s.alone[t] = t == cores_ ? 1.0 : chunk_s_per_frame(run_on(1, spec, 1, t)) / all_cores;
+      }
+      for (int k : doubling_to(cores_)) {
+        s.concurrent[k] = k == 1 ? 1.0 : chunk_s_per_frame(run_on(k, spec, k)) / all_cores;
+      }
+      s.provenance = measured(": relative per-frame time, " + std::to_string(clips_.begin()->first) + " s clip");
+      raw_["thread_scaling"][endpoint] = plan::to_json(s);
     }
   }
 
@@ -255,6 +303,7 @@ class Profiler {
       cell.frame_time.ms_at_reference = ms.empty() ? 0 : sum / static_cast<double>(ms.size());
       cell.frame_time.reference_pixels = 810.0 * 1440.0;
       cell.frame_time.provenance = measured(" (810x1440 output; ms per frame of a whole 1-chunk run)");
+      if (auto it = scaling_.find(endpoint); it != scaling_.end()) cell.scaling = it->second;
       p.cells[endpoint][options_.hardware] = cell;
     }
     plan::Cell detect = measured_cell(options_.process_startup_s + module_s_, ": process start-up + network module load");
@@ -311,10 +360,25 @@ class Profiler {
        << t["measured_against"].get<std::string>() << ") |\n\n";
   }
 
+  void report_scaling(std::ostringstream& os) const {
+    os << "## Thread scaling (per-frame time relative to one chunk alone on all " << cores_ << " cores)\n\n"
+       << "| endpoint | alone, by threads | k chunks at once, each |\n|---|---|---|\n";
+    for (const auto& [endpoint, s] : scaling_) {
+      os << "| " << endpoint << " |";
+      for (const auto& [t, v] : s.alone) os << " " << t << ": " << v;
+      os << " |";
+      for (const auto& [k, v] : s.concurrent) os << " " << k << ": " << v;
+      os << " |\n";
+    }
+    os << "\nA chunk on fewer threads is slower by the first figure; k chunks at once each run slower by the "
+       << "second, so k chunks finish k / that times as many frames per second as one.\n\n";
+  }
+
   std::string report(const plan::Profile& p) const {
     std::ostringstream os;
     os << std::fixed << std::setprecision(2);
     report_measurements(os);
+    report_scaling(os);
     os << "## Chunking (framing, " << options_.lengths[options_.lengths.size() / 2] << " s clip, " << cores_
        << " slots)\n\n| chunks | wall s | join s | overhead per chunk s |\n|---|---|---|---|\n";
     for (const auto& c : raw_["chunking"]) {
@@ -346,6 +410,7 @@ class Profiler {
   double module_s_ = 0;
   std::map<int, std::string> clips_;
   std::vector<Measurement> measurements_;
+  std::map<std::string, plan::ThreadScaling> scaling_;
   std::vector<std::pair<double, double>> join_points_;
   double preroll_sum_ = 0;
   int preroll_n_ = 0;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/cores.h"
 #include "common/error.h"
 
 namespace reelscale::plan {
@@ -113,6 +114,49 @@ void add_chunk_costs(Estimate& e, const Profile& profile, const PriceTable& pric
   }
 }
 
+// Owned local slots: chunks queue for min(N, slots) slots, each slot on
+// threads_per_slot(k) of the job's cores at the cell's measured scaling. Start-up is only
+// opening the model (the process is running); nothing is billed and nothing idles.
+Estimate estimate_local(const Profile& profile, const PriceTable& prices, const Platform& platform, const JobShape& job,
+                        const Cell& cell, const std::string& hardware, int chunks) {
+  Estimate e;
+  e.platform_model = "local";
+  e.hardware = hardware;
+  e.chunks = chunks;
+  const int cores = std::max(1, platform.local_cores);
+  e.concurrent = std::min(chunks, std::max(1, platform.local_slots));
+  e.threads_per_chunk = threads_per_slot(e.concurrent, cores);
+  Cell scaled = cell;
+  scaled.frame_time.ms_at_reference *= cell.scaling.factor(e.concurrent, e.threads_per_chunk, cores);
+  scaled.frame_time.fixed_ms *= cell.scaling.factor(e.concurrent, e.threads_per_chunk, cores);
+  const Shared s = common_parts(profile, platform, job, scaled, hardware, chunks, false);
+  e.largest_chunk = s.largest;
+  e.orchestrator_mean_s = profile.orchestrator_start_s.mean();
+  e.orchestrator_p90_s = profile.orchestrator_start_s.quantile(0.9);
+  // Opening the model: what a cold start adds to the process's own start-up.
+  e.startup_mean_s = e.startup_p90_s = std::max(cell.warm_start_s.mean(), cell.cold_start_s.mean() - e.orchestrator_mean_s);
+  const int waves = (chunks + e.concurrent - 1) / e.concurrent;
+  e.transfer_s = waves * s.transfer_s;
+  e.preroll_s = (chunks > 1 ? waves : 0) * profile.preroll_s.mean();
+  e.compute_s = waves * s.compute_s;
+  e.join_s = s.join_s;
+  e.final_upload_s = s.final_upload_s;
+  e.cleanup_mean_s = profile.cleanup_s.mean();
+  e.cleanup_p90_s = profile.cleanup_s.quantile(0.9);
+  const double busy = e.startup_mean_s + e.transfer_s + e.preroll_s + e.compute_s + e.join_s + e.final_upload_s;
+  e.wall_mean_s = e.orchestrator_mean_s + busy + e.cleanup_mean_s;
+  e.wall_p90_s = e.orchestrator_p90_s + busy + e.cleanup_p90_s;
+  e.compute_seconds = static_cast<double>(job.frames) * s.frame_s;
+  // Cores held: every running chunk's threads while chunks run, one core for the rest.
+  const double chunk_phase = e.transfer_s + e.preroll_s + e.compute_s;
+  e.core_seconds = chunk_phase * std::min(cores, e.concurrent * e.threads_per_chunk) +
+                   (e.startup_mean_s + e.join_s + e.final_upload_s + e.cleanup_mean_s);
+  e.cloud_equivalent_usd = e.core_seconds * prices.cpu_core_per_second;
+  e.cost_work = e.cloud_equivalent_usd;
+  e.cost = e.cloud_equivalent_usd;
+  return e;
+}
+
 }  // namespace
 
 Estimate estimate(const Profile& profile, const PriceTable& prices, const Platform& platform, const JobShape& job,
@@ -120,6 +164,7 @@ Estimate estimate(const Profile& profile, const PriceTable& prices, const Platfo
   if (chunks < 1) fail(ErrorKind::kBadInput, "chunks must be at least 1");
   if (job.frames < chunks) fail(ErrorKind::kBadInput, "more chunks than frames");
   const Cell& cell = profile.cell(job.endpoint, hardware);
+  if (platform.is_local()) return estimate_local(profile, prices, platform, job, cell, hardware, chunks);
   const Shared s = common_parts(profile, platform, job, cell, hardware, chunks, adaptive);
   Estimate e;
   e.hardware = hardware;
@@ -154,6 +199,7 @@ Estimate estimate_monte_carlo(const Profile& profile, const PriceTable& prices, 
                               const JobShape& job, const std::string& hardware, int chunks, bool adaptive, int samples,
                               uint64_t seed) {
   Estimate e = estimate(profile, prices, platform, job, hardware, chunks, adaptive);
+  if (platform.is_local()) return e;  // nothing random in owned, running slots but their figures
   const Cell& cell = profile.cell(job.endpoint, hardware);
   const Shared s = common_parts(profile, platform, job, cell, hardware, chunks, adaptive);
   std::mt19937_64 rng(seed);

@@ -3,7 +3,10 @@
 // statistic — then download, pre-roll, frames x time per frame, upload) + join + final
 // upload + cleanup; cost = every container's billed seconds x its price, idle tails
 // included, plus the orchestrator. Analytic (exact order statistics of the start-ups)
-// with a Monte Carlo check.
+// with a Monte Carlo check. On local slots (owned, already running): the chunks run in
+// waves of min(N, slots), each on its share of the cores, at the endpoint's measured
+// thread scaling; nothing is billed, so the cost is core-seconds, priced at the cloud's
+// per-core rate only for reference.
 #pragma once
 
 #include <cstdint>
@@ -29,8 +32,13 @@ struct JobShape {
 
 // Time in seconds (mean and 90th percentile where random) and cost in dollars.
 struct Estimate {
+  std::string platform_model = "serverless";  // or "local": which model made this estimate
   std::string hardware;
   int chunks = 1;
+  int concurrent = 0;           // local: chunks running at once
+  int threads_per_chunk = 0;    // local: cores each of them gets
+  double core_seconds = 0;      // local: cores held x seconds
+  double cloud_equivalent_usd = 0;  // local: core-seconds at the price table's per-core rate
   int warm_chunks = 0;          // chunks that start on a warm idle container
   int64_t largest_chunk = 0;    // frames
   double orchestrator_mean_s = 0, orchestrator_p90_s = 0;

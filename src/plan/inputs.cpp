@@ -20,6 +20,37 @@ double FrameTime::ms(double pixels) const {
   return fixed_ms + ms_at_reference * (exponent == 1.0 ? ratio : exponent == 0.0 ? 1.0 : std::pow(ratio, exponent));
 }
 
+double ThreadScaling::factor(int k, int threads, int machine_cores) const {
+  k = std::max(1, k);
+  threads = std::max(1, threads);
+  const int measured_on = cores > 0 ? cores : std::max(1, machine_cores);
+  const auto alone_at = [&](int t) {
+    auto it = alone.find(t);
+    return it != alone.end() ? it->second : static_cast<double>(measured_on) / std::min(t, measured_on);
+  };
+  double contention = 1.0;
+  if (auto it = concurrent.find(k); it != concurrent.end()) {
+    contention = it->second / alone_at(std::max(1, measured_on / k));
+  }
+  return alone_at(threads) * contention;
+}
+
+Platform Platform::local(int slots, int cores) {
+  Platform p;
+  p.kind = PlatformKind::kLocal;
+  p.local_slots = std::max(1, slots);
+  p.local_cores = std::max(1, cores);
+  p.max_containers = p.local_slots * 16;  // more chunks than slots queue for them
+  p.scale_down_window_s = 0;
+  p.billing_granularity_s = 0.001;
+  return p;
+}
+
+Objective Policy::objective_for(const Platform& platform) const {
+  if (objective != Objective::kAuto) return objective;
+  return platform.is_local() ? Objective::kFastest : Objective::kCheapestWithinDeadline;
+}
+
 double JoinCost::seconds(int chunks, double bytes) const {
   if (chunks <= 1) return 0;
   return base_s + per_chunk_s * chunks + per_gb_s * bytes / 1e9;
@@ -80,6 +111,8 @@ double Platform::billed(double seconds) const {
 std::string Policy::describe() const {
   std::ostringstream os;
   switch (objective) {
+    case Objective::kAuto: os << "fastest on local slots, else cheapest within a " << deadline_s << " s deadline"; break;
+    case Objective::kFastest: os << "fastest"; break;
     case Objective::kCheapestWithinDeadline: os << "cheapest within a " << deadline_s << " s deadline"; break;
     case Objective::kFastestWithinBudget: os << "fastest within a $" << budget_usd << " budget"; break;
     case Objective::kBalanced: os << "balanced (cost weight " << weight << ")"; break;
@@ -87,6 +120,7 @@ std::string Policy::describe() const {
   os << (use_p90 ? ", time judged at p90" : ", time judged at the mean") << ", at most " << max_parallel
      << " containers, >= " << min_frames_per_chunk << " frames per chunk";
   if (adaptive) os << ", adaptive to the warm pool";
+  if (reserve_cores > 0) os << ", " << reserve_cores << " core(s) left free on local slots";
   return os.str();
 }
 
@@ -119,6 +153,39 @@ void put(json& j, const Provenance& p) {
   if (p.measured_by_us) j["measured"] = true;
 }
 
+// {"cores": 2, "alone": {"1": 1.7, "2": 1}, "concurrent": {"1": 1, "2": 1.6}}
+ThreadScaling parse_scaling(const json& j, const std::string& f) {
+  if (!j.is_object()) bad(f, "must be an object {\"cores\": N, \"alone\": {...}, \"concurrent\": {...}}");
+  only(j, f, {"cores", "alone", "concurrent", "source", "date", "measured"});
+  ThreadScaling s;
+  s.cores = static_cast<int>(num(j, "cores", f + ".cores", 1, 4096, std::nullopt));
+  for (const char* key : {"alone", "concurrent"}) {
+    if (!j.contains(key)) continue;
+    if (!j[key].is_object()) bad(f + "." + key, "must be an object of counts to relative times");
+    for (const auto& [count, v] : j[key].items()) {
+      int n = 0;
+      try {
+        n = std::stoi(count);
+      } catch (const std::exception&) {
+        bad(f + "." + key, "'" + count + "' is not a count");
+      }
+      if (n < 1 || !v.is_number() || v.get<double>() <= 0) bad(f + "." + key + "." + count, "must be a number > 0");
+      (std::string(key) == "alone" ? s.alone : s.concurrent)[n] = v.get<double>();
+    }
+  }
+  s.provenance = provenance(j);
+  return s;
+}
+
+json scaling_json(const ThreadScaling& s) {
+  json alone = json::object(), concurrent = json::object();
+  for (const auto& [n, v] : s.alone) alone[std::to_string(n)] = v;
+  for (const auto& [n, v] : s.concurrent) concurrent[std::to_string(n)] = v;
+  json j = {{"cores", s.cores}, {"alone", alone}, {"concurrent", concurrent}};
+  put(j, s.provenance);
+  return j;
+}
+
 }  // namespace
 
 Profile parse_profile(const json& j) {
@@ -142,7 +209,7 @@ Profile parse_profile(const json& j) {
       const std::string f = "endpoints." + endpoint + "." + hw;
       if (!c.is_object()) bad(f, "must be an object");
       only(c, f, {"ms_per_frame", "reference_pixels", "pixel_exponent", "fixed_ms", "cold_start_s", "warm_start_s",
-                  "source", "date", "measured"});
+                  "thread_scaling", "source", "date", "measured"});
       Cell cell;
       cell.frame_time.ms_at_reference = num(c, "ms_per_frame", f + ".ms_per_frame", 0, 1e7, std::nullopt);
       cell.frame_time.reference_pixels = num(c, "reference_pixels", f + ".reference_pixels", 1, 1e9, 810.0 * 1440.0);
@@ -153,6 +220,7 @@ Profile parse_profile(const json& j) {
       cell.cold_start_s = parse_distribution(c["cold_start_s"], f + ".cold_start_s");
       cell.warm_start_s = c.contains("warm_start_s") ? parse_distribution(c["warm_start_s"], f + ".warm_start_s")
                                                      : Distribution::constant(0.2);
+      if (c.contains("thread_scaling")) cell.scaling = parse_scaling(c["thread_scaling"], f + ".thread_scaling");
       p.cells[endpoint][hw] = cell;
     }
   }
@@ -195,6 +263,7 @@ json to_json(const Profile& p) {
                  {"pixel_exponent", c.frame_time.exponent}, {"fixed_ms", c.frame_time.fixed_ms},
                  {"cold_start_s", to_json(c.cold_start_s)}, {"warm_start_s", to_json(c.warm_start_s)}};
       put(cj, c.frame_time.provenance);
+      if (c.scaling.cores > 0) cj["thread_scaling"] = scaling_json(c.scaling);
       endpoints[e][hw] = cj;
     }
   }
@@ -251,8 +320,14 @@ json to_json(const PriceTable& p) {
 
 Platform parse_platform(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the platform must be a JSON object");
-  only(j, "", {"billing_granularity_s", "minimum_billed_s", "scale_down_window_s", "max_containers", "warm_idle",
-               "queue_wait_s", "idle_tail_share"});
+  only(j, "", {"kind", "slots", "cores", "billing_granularity_s", "minimum_billed_s", "scale_down_window_s",
+               "max_containers", "warm_idle", "queue_wait_s", "idle_tail_share"});
+  const std::string kind = j.value("kind", "serverless");
+  if (kind == "local") {
+    return Platform::local(static_cast<int>(num(j, "slots", "slots", 1, 4096, std::nullopt)),
+                           static_cast<int>(num(j, "cores", "cores", 1, 4096, std::nullopt)));
+  }
+  if (kind != "serverless") bad("kind", "'" + kind + "' is not serverless or local");
   Platform p;
   p.billing_granularity_s = num(j, "billing_granularity_s", "billing_granularity_s", 0.001, 3600, 1.0);
   p.minimum_billed_s = num(j, "minimum_billed_s", "minimum_billed_s", 0, 3600, 0.0);
@@ -270,8 +345,11 @@ Platform parse_platform(const json& j) {
   return p;
 }
 
+json to_json(const ThreadScaling& s) { return scaling_json(s); }
+
 json to_json(const Platform& p) {
-  return {{"billing_granularity_s", p.billing_granularity_s}, {"minimum_billed_s", p.minimum_billed_s},
+  if (p.is_local()) return {{"kind", "local"}, {"slots", p.local_slots}, {"cores", p.local_cores}};
+  return {{"kind", "serverless"}, {"billing_granularity_s", p.billing_granularity_s}, {"minimum_billed_s", p.minimum_billed_s},
           {"scale_down_window_s", p.scale_down_window_s}, {"max_containers", p.max_containers},
           {"warm_idle", p.warm_idle}, {"queue_wait_s", p.queue_wait_s}, {"idle_tail_share", p.idle_tail_share}};
 }
@@ -279,13 +357,16 @@ json to_json(const Platform& p) {
 Policy parse_policy(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the policy must be a JSON object");
   only(j, "", {"objective", "deadline_s", "budget_usd", "weight", "time_percentile", "max_parallel",
-               "min_frames_per_chunk", "allowed_hardware", "adaptive"});
+               "min_frames_per_chunk", "allowed_hardware", "adaptive", "reserve_cores"});
   Policy p;
-  const std::string o = j.value("objective", "cheapest_within_deadline");
-  if (o == "cheapest_within_deadline") p.objective = Objective::kCheapestWithinDeadline;
+  const std::string o = j.value("objective", "auto");
+  if (o == "auto") p.objective = Objective::kAuto;
+  else if (o == "fastest") p.objective = Objective::kFastest;
+  else if (o == "cheapest_within_deadline") p.objective = Objective::kCheapestWithinDeadline;
   else if (o == "fastest_within_budget") p.objective = Objective::kFastestWithinBudget;
   else if (o == "balanced") p.objective = Objective::kBalanced;
-  else bad("objective", "'" + o + "' is not one of cheapest_within_deadline, fastest_within_budget, balanced");
+  else bad("objective", "'" + o + "' is not one of auto, fastest, cheapest_within_deadline, fastest_within_budget, balanced");
+  p.reserve_cores = static_cast<int>(num(j, "reserve_cores", "reserve_cores", 0, 4096, 0.0));
   p.deadline_s = num(j, "deadline_s", "deadline_s", 0.001, 1e7, p.deadline_s);
   p.budget_usd = num(j, "budget_usd", "budget_usd", 0, 1e6, p.budget_usd);
   p.weight = num(j, "weight", "weight", 0, 1, p.weight);
@@ -303,8 +384,9 @@ Policy parse_policy(const json& j) {
 }
 
 json to_json(const Policy& p) {
-  const char* o[] = {"cheapest_within_deadline", "fastest_within_budget", "balanced"};
-  return {{"objective", o[static_cast<int>(p.objective)]}, {"deadline_s", p.deadline_s}, {"budget_usd", p.budget_usd},
+  const char* o[] = {"auto", "fastest", "cheapest_within_deadline", "fastest_within_budget", "balanced"};
+  return {{"objective", o[static_cast<int>(p.objective)]}, {"reserve_cores", p.reserve_cores},
+          {"deadline_s", p.deadline_s}, {"budget_usd", p.budget_usd},
           {"weight", p.weight}, {"time_percentile", p.use_p90 ? "p90" : "mean"}, {"max_parallel", p.max_parallel},
           {"min_frames_per_chunk", p.min_frames_per_chunk}, {"allowed_hardware", p.allowed_hardware},
           {"adaptive", p.adaptive}};

@@ -24,9 +24,26 @@ struct FrameTime {
   double ms(double pixels) const;
 };
 
+// How an endpoint's frame time changes with the cores it gets on owned machines (local
+// slots): per-frame time relative to one chunk alone on all `cores`, for one chunk
+// alone on t threads (`alone`), and for each of k chunks running at once, each on
+// threads_per_slot(k) (`concurrent`). Unmeasured entries scale ideally (t threads:
+// cores / t; k chunks at once: as their threads alone, no contention).
+struct ThreadScaling {
+  int cores = 0;                        // the machine the figures were measured on (0: none)
+  std::map<int, double> alone;          // threads -> relative per-frame time
+  std::map<int, double> concurrent;     // chunks at once -> relative per-frame time of each
+  Provenance provenance;
+  // Relative per-frame time of each of `k` chunks at once, each on `threads` threads:
+  // the single-chunk thread curve times the contention measured between k chunks.
+  // Unmeasured (cores 0), the frame time is taken as that of `machine_cores` cores.
+  double factor(int k, int threads, int machine_cores) const;
+};
+
 // One endpoint on one hardware type.
 struct Cell {
   FrameTime frame_time;
+  ThreadScaling scaling;      // local slots only
   Distribution cold_start_s;  // new container: boot, process start, model load
   Distribution warm_start_s;  // a task on a container already running
 };
@@ -83,7 +100,17 @@ struct PriceTable {
   bool known(const std::string& hardware) const;
 };
 
+// Serverless: containers billed per second, started cold or found warm, idle until they
+// scale down. Local: this machine's own slots and cores, already running; nothing billed.
+enum class PlatformKind { kServerless, kLocal };
+
 struct Platform {
+  PlatformKind kind = PlatformKind::kServerless;
+  int local_slots = 0;                    // local: chunks at once
+  int local_cores = 0;                    // local: the cores the job may use
+  bool is_local() const { return kind == PlatformKind::kLocal; }
+  static Platform local(int slots, int cores);
+  std::string model_name() const { return is_local() ? "local" : "serverless"; }
   double billing_granularity_s = 1;
   double minimum_billed_s = 0;
   double scale_down_window_s = 60;
@@ -96,10 +123,13 @@ struct Platform {
   double billed(double seconds) const;    // rounded up to the granularity, at least the minimum
 };
 
-enum class Objective { kCheapestWithinDeadline, kFastestWithinBudget, kBalanced };
+// kAuto: fastest on owned local slots (their time is what they cost), cheapest within the
+// deadline on a billed platform.
+enum class Objective { kAuto, kFastest, kCheapestWithinDeadline, kFastestWithinBudget, kBalanced };
 
 struct Policy {
-  Objective objective = Objective::kCheapestWithinDeadline;
+  Objective objective = Objective::kAuto;
+  int reserve_cores = 0;          // local: cores left free for other work
   double deadline_s = 180;
   double budget_usd = 1.0;
   double weight = 0.5;            // balanced: weight of cost against time
@@ -108,6 +138,7 @@ struct Policy {
   int min_frames_per_chunk = 15;
   std::vector<std::string> allowed_hardware;  // empty: all the profile has
   bool adaptive = false;          // account for the platform's warm pool and queue
+  Objective objective_for(const Platform& platform) const;
   std::string describe() const;
 };
 
@@ -119,6 +150,7 @@ nlohmann::json to_json(const Profile& p);
 nlohmann::json to_json(const PriceTable& p);
 nlohmann::json to_json(const Policy& p);
 nlohmann::json to_json(const Platform& p);
+nlohmann::json to_json(const ThreadScaling& s);
 
 // The defaults: what the old system knew (inherited, with sources) and Modal's 2026 prices.
 Profile default_profile();

@@ -76,19 +76,27 @@ Estimate Planner::choose(const JobShape& job) const {
   if (hws.empty()) fail(ErrorKind::kBadInput, "no hardware is allowed for " + job.endpoint);
   const int n_max = max_chunks(job);
   const bool p90 = policy.use_p90;
+  const Objective objective = policy.objective_for(platform);
   // Track the objective's best and, for infeasible policies, the closest.
   Estimate best, closest;
   bool have_best = false, have_closest = false;
   double min_cost = INFINITY, min_time = INFINITY;
   std::vector<Estimate> all;
-  if (policy.objective == Objective::kBalanced) all.reserve(hws.size() * n_max);
+  if (objective == Objective::kBalanced) all.reserve(hws.size() * n_max);
   for (const std::string& hw : hws) {
     const Cell& cell = profile.cell(job.endpoint, hw);
     const MaxOfDraws& startups = tables_->get(job.endpoint, hw, cell, n_max);
     for (int n = 1; n <= n_max; ++n) {
       Estimate e = estimate(profile, prices, platform, job, hw, n, policy.adaptive, &startups);
       const double t = e.time(p90);
-      switch (policy.objective) {
+      switch (objective) {
+        case Objective::kAuto:
+        case Objective::kFastest:
+          if (!have_best || t < best.time(p90) - 1e-9) {
+            best = e;
+            have_best = true;
+          }
+          break;
         case Objective::kCheapestWithinDeadline:
           if (t <= policy.deadline_s && (!have_best || e.cost < best.cost || (e.cost == best.cost && t < best.time(p90)))) {
             best = e;
@@ -117,7 +125,7 @@ Estimate Planner::choose(const JobShape& job) const {
       }
     }
   }
-  if (policy.objective == Objective::kBalanced) {
+  if (objective == Objective::kBalanced) {
     auto score = [&](const Estimate& e) {
       return policy.weight * e.cost / std::max(min_cost, 1e-12) + (1 - policy.weight) * e.time(p90) / std::max(min_time, 1e-9);
     };
@@ -164,6 +172,37 @@ std::vector<Estimate> pareto_front(const std::vector<Estimate>& candidates, bool
     }
   }
   return front;
+}
+
+// The fastest; among choices within 1 % of it, the one with fewer chunks (less join and
+// pre-roll risk for no real gain).
+void choose_fastest(const Policy& policy, PlanResult& r) {
+  const bool p90 = policy.use_p90;
+  const Estimate* fastest = &*std::min_element(r.candidates.begin(), r.candidates.end(), Faster{p90});
+  const Estimate* best = fastest;
+  for (const Estimate& e : r.candidates) {
+    if (e.time(p90) <= fastest->time(p90) * 1.01 && e.chunks < best->chunks) best = &e;
+  }
+  r.feasible = true;
+  r.chosen = *best;
+  r.reason = "fastest (" + std::string(p90 ? "p90 " : "mean ") + secs(best->time(p90)) + ")";
+  if (best != fastest) r.reason += ", with fewer chunks than " + fastest->label() + " for under 1 % more time";
+}
+
+// Which platform model the estimate came from, in words, before the objective's reason.
+std::string platform_text(const Platform& platform, const Estimate& e) {
+  if (!platform.is_local()) {
+    return "serverless price model (per-second billing, cold starts, a " + secs(platform.scale_down_window_s) +
+           " idle tail x " + std::to_string(platform.idle_tail_share).substr(0, 4) + "): ";
+  }
+  std::ostringstream os;
+  os.precision(3);
+  os << "local model: " << platform.local_slots << " owned slot(s) on " << platform.local_cores
+     << " core(s), already running — no billing, no idle tail, no cold start beyond opening the model ("
+     << secs(e.startup_mean_s) << "); " << e.chunks << " chunk(s), " << e.concurrent << " at once on "
+     << e.threads_per_chunk << " thread(s) each; " << e.core_seconds << " core-seconds (cloud-equivalent "
+     << money(e.cloud_equivalent_usd) << "): ";
+  return os.str();
 }
 
 void choose_cheapest_within_deadline(const Policy& policy, PlanResult& r) {
@@ -247,11 +286,14 @@ PlanResult Planner::plan(const JobShape& job) const {
     }
   }
   r.pareto = pareto_front(r.candidates, policy.use_p90);
-  switch (policy.objective) {
+  switch (policy.objective_for(platform)) {
+    case Objective::kAuto:
+    case Objective::kFastest: choose_fastest(policy, r); break;
     case Objective::kCheapestWithinDeadline: choose_cheapest_within_deadline(policy, r); break;
     case Objective::kFastestWithinBudget: choose_fastest_within_budget(policy, r); break;
     case Objective::kBalanced: choose_balanced(policy, r); break;
   }
+  r.reason = platform_text(platform, r.chosen) + r.reason;
   r.planning_ms = 1000 * clock.seconds();
   return r;
 }

@@ -36,7 +36,12 @@ std::string explain(const Planner& planner, const JobShape& job, const PlanResul
     os << "nothing meets the policy from here; " << neu.label() << " comes closest";
     return os.str();
   }
-  switch (policy.objective) {
+  switch (policy.objective_for(planner.platform)) {
+    case Objective::kAuto:
+    case Objective::kFastest:
+      os << neu.label() << " becomes faster than " << old.label() << " (" << metric << fmt(neu.time(p90)) << " s vs "
+         << fmt(old.time(p90)) << " s)";
+      break;
     case Objective::kCheapestWithinDeadline:
       if (old.time(p90) > policy.deadline_s) {
         os << old.label() << " would miss the " << fmt(policy.deadline_s) << " s deadline (" << metric

@@ -32,7 +32,10 @@ void chunk_fields(T& c, F&& f) {
 
 template <class T, class F>
 void plan_fields(T& p, F&& f) {
-  f("hardware", p.hardware), f("chunks", p.chunks), f("forced_chunks", p.forced_chunks), f("feasible", p.feasible);
+  f("platform_model", p.platform_model), f("hardware", p.hardware), f("chunks", p.chunks);
+  f("forced_chunks", p.forced_chunks), f("feasible", p.feasible), f("concurrent", p.concurrent);
+  f("threads_per_chunk", p.threads_per_chunk), f("core_seconds", p.core_seconds);
+  f("cloud_equivalent_usd", p.cloud_equivalent_usd);
   f("reason", p.reason), f("wall_mean_s", p.wall_mean_s), f("wall_p90_s", p.wall_p90_s), f("cost_usd", p.cost_usd);
   f("breakdown_s", p.breakdown_s), f("profile_name", p.profile_name), f("profile_version", p.profile_version);
   f("note", p.note);
@@ -53,7 +56,8 @@ void record_fields(T& r, F&& f) {
   f("chunk_results", r.chunk_results), f("timings_s", r.timings_s), f("output_bytes", r.output_bytes);
   f("audio", r.audio), f("warnings", r.warnings), f("workers_read_input_bytes", r.workers_read_input_bytes);
   f("store_requests", r.store_requests), f("store_retries", r.store_retries), f("attempts", r.attempts);
-  f("billed_seconds", r.billed_seconds), f("cost_usd", r.cost_usd), f("outcome", r.outcome);
+  f("billed_seconds", r.billed_seconds), f("cost_usd", r.cost_usd), f("core_seconds", r.core_seconds);
+  f("cloud_equivalent_usd", r.cloud_equivalent_usd), f("outcome", r.outcome);
   f("error_kind", r.error_kind), f("error_message", r.error_message), f("result", r.result);
 }
 

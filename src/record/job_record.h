@@ -52,8 +52,13 @@ struct ChunkRecord {
 
 // What the planner predicted, and from which figures.
 struct PlanRecord {
+  std::string platform_model;      // "local" (owned slots, timed) or "serverless" (priced)
   std::string hardware;
   int chunks = 0;
+  int concurrent = 0;              // local: chunks at once
+  int threads_per_chunk = 0;       // local: cores each gets
+  double core_seconds = 0;         // local: what the job costs in owned cores
+  double cloud_equivalent_usd = 0; // local: those core-seconds at the cloud's per-core price
   bool forced_chunks = false;      // the caller fixed the chunk count
   bool feasible = true;
   std::string reason;
@@ -104,8 +109,10 @@ struct JobRecord {
   int64_t store_requests = 0;
   int64_t store_retries = 0;
   int attempts = 0;                // every task attempt, retries and speculation included
-  double billed_seconds = 0;
+  double billed_seconds = 0;       // billed platforms only; 0 on owned local slots
   double cost_usd = 0;             // billed seconds at the price table's rate for the hardware
+  double core_seconds = 0;         // local slots: chunk time x the threads each had
+  double cloud_equivalent_usd = 0; // local slots: those core-seconds at the cloud's per-core price
   std::string outcome = "done";    // done | failed | cancelled
   std::string error_kind;          // error_kind_name() when not done
   std::string error_message;

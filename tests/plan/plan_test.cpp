@@ -239,7 +239,10 @@ TEST(Planner, FeasibleDeadlinesAreMetAndInfeasibleOnesSaySo) {
 
 TEST(Planner, DetectIsOneFrameWhateverTheClipLength) {
   const Profile profile = default_profile();
-  const Planner planner(profile, default_prices(), Platform{}, Policy{});
+  const PriceTable prices = default_prices();
+  const Platform platform;
+  const Policy policy;
+  const Planner planner(profile, prices, platform, policy);  // it keeps references
   for (double seconds : {1.0, 30.0, 600.0}) {
     const JobShape job = JobShape::of_length("detect", seconds);
     EXPECT_EQ(job.frames, 1);
@@ -450,4 +453,123 @@ TEST(Calibrate, JobRecordsUpdateFrameTimePrerollAndJoin) {
   EXPECT_TRUE(said_failed);
   // The other hardware is untouched.
   EXPECT_EQ(w.profile.cell("e", "Y").frame_time.ms_at_reference, 25);
+}
+
+// ---- local slots: owned capacity, planned for time ----------------------------------
+
+namespace {
+// The hand-computable world on 2 owned slots of 2 cores, where the endpoint gains little
+// from a second thread (1.2x) and two chunks at once barely slow each other (1.25x).
+World local_world() {
+  World w;
+  Cell& c = w.profile.cells["e"]["X"];
+  c.scaling.cores = 2;
+  c.scaling.alone = {{1, 1.2}, {2, 1.0}};
+  c.scaling.concurrent = {{1, 1.0}, {2, 1.5}};
+  w.platform = Platform::local(2, 2);
+  w.policy.allowed_hardware = {"X"};  // the machine the slots are on
+  return w;
+}
+}  // namespace
+
+TEST(LocalSlots, NoBillingNoIdleTailNoColdStartBeyondTheModel) {
+  const World w = local_world();
+  const Estimate one = estimate(w.profile, w.prices, w.platform, w.job(100), "X", 1, false);
+  EXPECT_EQ(one.platform_model, "local");
+  EXPECT_EQ(one.cost_idle_tail, 0);
+  EXPECT_EQ(one.cost_startup, 0);
+  EXPECT_EQ(one.container_seconds, 0);
+  // Start-up is opening the model: the cell's cold start (10 s) less the process start (2 s).
+  EXPECT_NEAR(one.startup_mean_s, 8, 1e-9);
+  EXPECT_EQ(one.concurrent, 1);
+  EXPECT_EQ(one.threads_per_chunk, 2) << "a chunk alone gets every core";
+  EXPECT_NEAR(one.compute_s, 100 * 0.1, 1e-9);
+  // Two chunks at once, one thread each: each frame 1.5x slower, half the frames each.
+  const Estimate two = estimate(w.profile, w.prices, w.platform, w.job(100), "X", 2, false);
+  EXPECT_EQ(two.concurrent, 2);
+  EXPECT_EQ(two.threads_per_chunk, 1);
+  EXPECT_NEAR(two.compute_s, 50 * 0.1 * 1.5, 1e-9);
+  // Four chunks on two slots: two waves of 25 frames.
+  const Estimate four = estimate(w.profile, w.prices, w.platform, w.job(100), "X", 4, false);
+  EXPECT_NEAR(four.compute_s, 2 * 25 * 0.1 * 1.5, 1e-9);
+  // Cost: core-seconds, priced at the per-core rate only for reference.
+  EXPECT_GT(two.core_seconds, 2 * two.compute_s);
+  EXPECT_NEAR(two.cloud_equivalent_usd, two.core_seconds * w.prices.cpu_core_per_second, 1e-12);
+  EXPECT_EQ(two.cost, two.cloud_equivalent_usd);
+}
+
+TEST(LocalSlots, TheDefaultObjectiveIsTheShortestWallTime) {
+  World w = local_world();
+  const Planner planner(w.profile, w.prices, w.platform, w.policy);
+  const PlanResult r = planner.plan(w.job(300));
+  // 1 chunk: 30 s of compute; 2 at once: 22.5 s. Nothing billed, so time decides.
+  EXPECT_EQ(r.chosen.chunks, 2) << r.reason;
+  EXPECT_EQ(planner.choose(w.job(300)).chunks, 2) << "choose() agrees with plan()";
+  EXPECT_NE(r.reason.find("local model"), std::string::npos) << r.reason;
+  EXPECT_NE(r.reason.find("no idle tail"), std::string::npos) << r.reason;
+  EXPECT_NE(r.reason.find("core-seconds"), std::string::npos) << r.reason;
+  // Perfect thread scaling and real contention: one chunk on both cores is faster.
+  w.profile.cells["e"]["X"].scaling.alone = {{1, 2.0}, {2, 1.0}};
+  w.profile.cells["e"]["X"].scaling.concurrent = {{1, 1.0}, {2, 2.4}};
+  const PlanResult single = Planner(w.profile, w.prices, w.platform, w.policy).plan(w.job(300));
+  EXPECT_EQ(single.chosen.chunks, 1) << single.reason;
+  // The same world on a billed platform keeps the price model and its reason says so.
+  World billed = local_world();
+  billed.platform = Platform{};
+  const PlanResult priced = Planner(billed.profile, billed.prices, billed.platform, billed.policy).plan(billed.job(300));
+  EXPECT_EQ(priced.chosen.platform_model, "serverless");
+  EXPECT_NE(priced.reason.find("serverless price model"), std::string::npos) << priced.reason;
+  EXPECT_GT(priced.chosen.cost_idle_tail, 0);
+}
+
+TEST(LocalSlots, APolicyCanLeaveACoreFreeOrAskForTheCheapest) {
+  World w = local_world();
+  w.platform = Platform::local(2, 4 - 1);  // 4 cores, one left free
+  const Estimate one = estimate(w.profile, w.prices, w.platform, w.job(100), "X", 1, false);
+  EXPECT_EQ(one.threads_per_chunk, 3);
+  w.policy.objective = Objective::kCheapestWithinDeadline;  // least core-seconds within the deadline
+  w.platform = Platform::local(2, 2);
+  const PlanResult r = Planner(w.profile, w.prices, w.platform, w.policy).plan(w.job(300));
+  for (const Estimate& e : r.candidates) {
+    if (e.time(true) <= w.policy.deadline_s) {
+      EXPECT_LE(r.chosen.core_seconds, e.core_seconds + 1e-9) << e.label();
+    }
+  }
+}
+
+TEST(LocalSlots, PlatformAndScalingFilesRoundTripAndBadOnesNameTheField) {
+  const Platform p = parse_platform(json{{"kind", "local"}, {"slots", 3}, {"cores", 8}});
+  EXPECT_TRUE(p.is_local());
+  EXPECT_EQ(p.local_slots, 3);
+  EXPECT_EQ(parse_platform(to_json(p)).local_cores, 8);
+  EXPECT_NE(error_of([] { parse_platform(json{{"kind", "mine"}}); }).find("kind"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_platform(json{{"kind", "local"}, {"cores", 2}}); }).find("slots"), std::string::npos);
+  World w = local_world();
+  const Profile back = parse_profile(to_json(w.profile));
+  const ThreadScaling& s = back.cell("e", "X").scaling;
+  EXPECT_EQ(s.cores, 2);
+  EXPECT_EQ(s.alone.at(1), 1.2);
+  EXPECT_EQ(s.concurrent.at(2), 1.5);
+  json bad = to_json(w.profile);
+  bad["endpoints"]["e"]["X"]["thread_scaling"]["alone"]["one"] = 2;
+  EXPECT_NE(error_of([&] { parse_profile(bad); }).find("thread_scaling.alone"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_policy(json{{"objective", "quickest"}}); }).find("objective"), std::string::npos);
+  EXPECT_EQ(parse_policy(json{{"objective", "fastest"}, {"reserve_cores", 1}}).reserve_cores, 1);
+}
+
+TEST(LocalSlots, ScalingFactorComposesTheThreadCurveAndContention) {
+  ThreadScaling s;
+  s.cores = 4;
+  s.alone = {{1, 3.0}, {2, 1.6}, {4, 1.0}};
+  s.concurrent = {{2, 2.0}, {4, 3.5}};
+  EXPECT_NEAR(s.factor(1, 4, 4), 1.0, 1e-12);
+  EXPECT_NEAR(s.factor(1, 2, 4), 1.6, 1e-12);
+  EXPECT_NEAR(s.factor(2, 2, 4), 2.0, 1e-12) << "measured directly";
+  EXPECT_NEAR(s.factor(4, 1, 4), 3.5, 1e-12);
+  // 2 chunks on 1 thread each (a core left free of 3): the 1-thread curve x the contention of 2.
+  EXPECT_NEAR(s.factor(2, 1, 3), 3.0 * (2.0 / 1.6), 1e-12);
+  // Unmeasured: ideal scaling, no contention.
+  const ThreadScaling none;
+  EXPECT_NEAR(none.factor(2, 1, 2), 2.0, 1e-12);
+  EXPECT_NEAR(none.factor(1, 2, 2), 1.0, 1e-12);
 }
