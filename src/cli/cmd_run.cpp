@@ -75,7 +75,10 @@ class RunCommand final : public Command {
     job::JobOptions options;
     options.chunks = chunks_;
     options.hardware = hardware_;
-    if (!profile_.empty()) options.planning.profile = plan::parse_profile(plan::read_json_file(profile_));
+    if (!profile_.empty()) {
+      options.planning.profile = plan::parse_profile(plan::read_json_file(profile_));
+      options.planning.profile_given = true;
+    }
     if (deadline_s_ > 0) options.planning.policy.deadline_s = deadline_s_;
     options.temp_prefix = temp_prefix_;
     options.process_age_s = seconds_since_process_start();

@@ -43,18 +43,20 @@ JobPlan plan_job(const process::JobSpec& spec, const media::VideoProbe& probe, i
   plan::Policy policy = inputs.policy;
   if (!hardware.empty()) policy.allowed_hardware = {hardware};
   plan::Platform platform = inputs.platform;
+  const plan::Profile local_default = owned.slots > 0 && !inputs.profile_given ? plan::default_local_profile() : plan::Profile{};
+  const plan::Profile& profile = owned.slots > 0 && !inputs.profile_given ? local_default : inputs.profile;
   if (owned.slots > 0) {
     platform = plan::Platform::local(owned.slots, std::max(1, owned.cores - policy.reserve_cores));
     policy.max_parallel = std::max(policy.max_parallel, owned.slots);
   }
-  const plan::Planner planner(inputs.profile, inputs.prices, platform, policy);
+  const plan::Planner planner(profile, inputs.prices, platform, policy);
   const std::vector<std::string> known = planner.hardware(out.shape.endpoint);
   out.hardware = !hardware.empty() ? hardware : known.empty() ? "CPU" : known.front();
-  if (!inputs.profile.has(out.shape.endpoint, out.hardware)) {
+  if (!profile.has(out.shape.endpoint, out.hardware)) {
     record::PlanRecord note;
     note.hardware = out.hardware;
-    note.profile_name = inputs.profile.name;
-    note.profile_version = inputs.profile.version();
+    note.profile_name = profile.name;
+    note.profile_version = profile.version();
     note.note = "the profile has no figures for " + out.shape.endpoint + " on " + out.hardware;
     note.chunks = out.chunks = std::max(1, forced_chunks);
     note.forced_chunks = forced_chunks > 0;
@@ -64,14 +66,14 @@ JobPlan plan_job(const process::JobSpec& spec, const media::VideoProbe& probe, i
   if (forced_chunks > 0) {
     out.chunks = forced_chunks;
     const int n = static_cast<int>(std::min<int64_t>(forced_chunks, std::max<int64_t>(1, frames)));
-    out.prediction = plan_record(plan::estimate(inputs.profile, inputs.prices, platform, out.shape, out.hardware, n, false),
-                                 inputs.profile);
+    out.prediction = plan_record(plan::estimate(profile, inputs.prices, platform, out.shape, out.hardware, n, false),
+                                 profile);
     out.prediction->forced_chunks = true;
   } else {
     const plan::PlanResult r = planner.plan(out.shape);
     out.chunks = r.chosen.chunks;
     out.hardware = r.chosen.hardware;
-    out.prediction = plan_record(r.chosen, inputs.profile);
+    out.prediction = plan_record(r.chosen, profile);
     out.prediction->feasible = r.feasible;
     out.prediction->reason = r.reason;
   }

@@ -16,6 +16,7 @@ namespace reelscale::job {
 
 struct PlanningInputs {
   plan::Profile profile = plan::default_profile();
+  bool profile_given = false;  // false: local runs plan with plan::default_local_profile()
   plan::PriceTable prices = plan::default_prices();
   plan::Platform platform = plan::default_platform();
   plan::Policy policy = plan::default_policy();

@@ -473,6 +473,50 @@ Profile default_profile() {
   p.join.per_chunk_s = 10.0 / 6;  // 5 s at 2 chunks, 15 s at 8
   p.join.provenance = from(old_sys + ": joining 5-15 s depending on chunk count");
   p.cleanup_s = with(Distribution::uniform(1, 2), old_sys + ": cleanup 1-2 s");
+  // Local slots: how each endpoint scaled with threads on the 2-vCPU machine the CPU
+  // figures come from (bench/local_slots_bench.sh, docs/perf/parallel.md).
+  const auto scaling = [&](double one_thread, double two_at_once) {
+    ThreadScaling s;
+    s.cores = 2;
+    s.alone = {{1, one_thread}, {2, 1.0}};
+    s.concurrent = {{1, 1.0}, {2, two_at_once}};
+    s.provenance = from("measured by us: `reelscale profile` thread scaling on 2 vCPUs", "2026-12-01", true);
+    return s;
+  };
+  p.cells["framing"]["CPU"].scaling = scaling(1.67, 1.76);
+  p.cells["overlay"]["CPU"].scaling = scaling(1.57, 2.21);
+  p.cells["framing_ai"]["CPU"].scaling = scaling(1.13, 1.24);
+  return p;
+}
+
+Profile default_local_profile() {
+  Profile p = default_profile();
+  p.name = "inherited-local";
+  const std::string here = "measured by us: `reelscale profile` on a 2-vCPU Debian 12 VM, local disk";
+  const std::string date = "2026-12-01";
+  const auto measured = [&](Distribution d, const std::string& what) {
+    d.provenance = from(here + ": " + what, date, true);
+    return d;
+  };
+  // This machine's own overheads, not a serverless platform's: the process is running, the
+  // input is on local disk, chunks are joined by stream copy on the same disk.
+  p.orchestrator_start_s = measured(Distribution::constant(0.06), "process start-up");
+  p.request_latency_s = measured(Distribution::constant(0.001), "open a local file");
+  p.download_mb_per_s = 850;
+  p.upload_mb_per_s = 850;
+  p.whole_file_download = false;
+  p.transfer_provenance = from(here + ": local read and write throughput", date, true);
+  p.preroll_s = measured(Distribution::constant(0.09), "mean pre-roll of chunks after the first");
+  p.join = {0.005, 0.0035, 0, from(here + ": join fit over N = 2, 4, 8", date, true)};
+  p.cleanup_s = measured(Distribution::constant(0.05), "removing the chunk files");
+  for (auto& [endpoint, hws] : p.cells) {
+    auto cpu = hws.find("CPU");
+    if (cpu == hws.end()) continue;
+    // Start-up on running slots: the process start plus, for the networks, loading them.
+    const double model_s = endpoint == "framing_ai" ? 0.56 : endpoint == "detect" ? 0.53 : 0.0;
+    cpu->second.cold_start_s = measured(Distribution::constant(0.06 + model_s), "process start-up + model load");
+    cpu->second.warm_start_s = measured(Distribution::constant(0.01), "a task on a running process");
+  }
   return p;
 }
 

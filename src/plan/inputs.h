@@ -154,6 +154,9 @@ nlohmann::json to_json(const ThreadScaling& s);
 
 // The defaults: what the old system knew (inherited, with sources) and Modal's 2026 prices.
 Profile default_profile();
+// The same cells with this machine class's own overheads (process running, local disk,
+// stream-copy joins), for runs on local slots when no profile is given.
+Profile default_local_profile();
 PriceTable default_prices();
 Platform default_platform();
 Policy default_policy();

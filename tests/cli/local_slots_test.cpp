@@ -85,6 +85,15 @@ TEST_F(LocalSlots, RunPicksANearFastestChunkCount) {
     for (const auto& [k, s] : wall) std::cout << " N=" << k << " " << s << " s";
     std::cout << "; predicted " << plan["wall_mean_s"].get<double>() << " s\n";
     EXPECT_LE(measured, 1.15 * best) << endpoint << " chose " << n << " chunks";
+    if (endpoint != "framing_ai") continue;
+    // From a fresh clone there is no measured profile: the embedded one for local slots.
+    const json fresh = run_json("run " + job_file.string() + " --json");
+    if (fresh.is_null()) return;
+    const int m = fresh["chunks"].get<int>();
+    EXPECT_EQ(fresh["plan"]["profile_name"], "inherited-local");
+    const double fresh_s = std::min(fresh["timings_s"]["total"].get<double>(), wall.count(m) ? wall[m] : 1e9);
+    std::cout << "framing_ai with the embedded profile: chose " << m << " chunks (" << fresh_s << " s)\n";
+    EXPECT_LE(fresh_s, 1.15 * best) << "the embedded profile chose " << m << " chunks";
   }
 }
 
