@@ -10,6 +10,7 @@
 #include "cli/plan_options.h"
 #include "cli/progress.h"
 #include "cli/signals.h"
+#include "access/tokens.h"
 #include "common/files.h"
 #include "common/cores.h"
 #include "exec/remote_executor.h"
@@ -38,6 +39,7 @@ class RunCommand final : public Command {
     app_->add_option("--temp-prefix", temp_prefix_, "Where chunk objects go (default: beside the output)");
     models_.add_to(app_);
     app_->add_flag("--json", json_, "Print the job record as JSON");
+    app_->add_option("--token-file", token_file_, "Bearer token for the workers (first line; also REELSCALE_TOKEN)");
   }
   CLI::App* app() const override { return app_; }
   int run() override {
@@ -99,6 +101,7 @@ class RunCommand final : public Command {
     remote.max_attempts = max_attempts_;
     remote.speculate = !no_speculate_;
     remote.hardware = hardware_;
+    remote.token = access::client_token(token_file_).value_or("");
     return std::make_unique<exec::RemoteExecutor>(remote, store);
   }
 
@@ -125,7 +128,7 @@ class RunCommand final : public Command {
   }
 
   CLI::App* app_;
-  std::string job_file_, hardware_, profile_, temp_prefix_;
+  std::string job_file_, hardware_, profile_, temp_prefix_, token_file_;
   std::vector<std::string> workers_;
   int chunks_ = 0, slots_ = 0, max_attempts_ = 3;
   double deadline_s_ = 0, task_deadline_s_ = 0;
@@ -141,17 +144,25 @@ class WorkerCommand final : public Command {
     app_->add_option("--concurrency", options_.max_concurrency, "Tasks at once (more get 429)");
     app_->add_option("--scratch", scratch_, "Folder for chunk files before upload");
     app_->add_option("--model", preload_, "Models to load at start (framing_ai)")->delimiter(',');
+    app_->add_option("--token-file", token_file_,
+                     "Bearer tokens to accept, one per line (also REELSCALE_TOKEN, comma-separated)");
+    app_->add_option("--allow", allow_,
+                     "Storage prefix tasks may read and write (a local folder or s3://bucket/prefix/); repeatable. "
+                     "Default: s3:// only, no local paths");
+    app_->add_option("--max-body-bytes", options_.max_body_bytes, "Largest task body accepted (413 beyond)");
+    app_->add_option("--max-task-seconds", options_.max_task_seconds, "Longest a task may run (408 beyond)");
+    app_->add_flag("--insecure-no-token", insecure_, "Listen beyond loopback without a token (behind a trusted proxy only)");
     models_.add_to(app_);
   }
   CLI::App* app() const override { return app_; }
   int run() override {
-    const auto colon = listen_.rfind(':');
-    if (colon == std::string::npos) fail(ErrorKind::kBadInput, "--listen needs HOST:PORT, got '" + listen_ + "'");
-    options_.host = listen_.substr(0, colon);
-    try {
-      options_.port = std::stoi(listen_.substr(colon + 1));
-    } catch (const std::exception&) {
-      fail(ErrorKind::kBadInput, "--listen port is not a number: '" + listen_ + "'");
+    parse_listen();
+    options_.tokens = access::TokenSet::load(token_file_);
+    options_.allow = access::StorageAllowlist(allow_);
+    const bool loopback = options_.host == "127.0.0.1" || options_.host == "localhost" || options_.host == "::1";
+    if (options_.tokens.empty() && !loopback && !insecure_) {
+      fail(ErrorKind::kBadInput, "a worker listening on " + options_.host +
+                                     " needs --token-file or REELSCALE_TOKEN (or --insecure-no-token behind a trusted proxy)");
     }
     if (!scratch_.empty()) options_.scratch = scratch_;
     store::ObjectStore store;
@@ -161,17 +172,31 @@ class WorkerCommand final : public Command {
     exec::WorkerService worker(options_, processors.maker(), store);
     const int port = worker.bind();
     SignalWatcher signals([&](int) { worker.stop(); });
-    std::printf("reelscale worker listening on http://%s:%d (concurrency %d, %zu models loaded)\n", options_.host.c_str(),
-                port, options_.max_concurrency, processors.models_loaded());
+    std::printf("reelscale worker listening on http://%s:%d (concurrency %d, %zu models loaded, %s, storage: %s)\n",
+                options_.host.c_str(), port, options_.max_concurrency, processors.models_loaded(),
+                options_.tokens.empty() ? "no token" : (std::to_string(options_.tokens.size()) + " token(s)").c_str(),
+                options_.allow.describe().c_str());
     std::fflush(stdout);
     worker.serve();
     return 0;
   }
 
  private:
+  void parse_listen() {
+    const auto colon = listen_.rfind(':');
+    if (colon == std::string::npos) fail(ErrorKind::kBadInput, "--listen needs HOST:PORT, got '" + listen_ + "'");
+    options_.host = listen_.substr(0, colon);
+    try {
+      options_.port = std::stoi(listen_.substr(colon + 1));
+    } catch (const std::exception&) {
+      fail(ErrorKind::kBadInput, "--listen port is not a number: '" + listen_ + "'");
+    }
+  }
+
   CLI::App* app_;
-  std::string listen_ = "127.0.0.1:8090", scratch_;
-  std::vector<std::string> preload_;
+  std::string listen_ = "127.0.0.1:8090", scratch_, token_file_;
+  std::vector<std::string> preload_, allow_;
+  bool insecure_ = false;
   exec::WorkerOptions options_;
   ModelOptions models_;
 };

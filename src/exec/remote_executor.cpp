@@ -171,6 +171,7 @@ class RemoteRun {
     a->output = attempt_url(tasks_[t].output, a->number);
     a->task_id = tasks_[t].task_id + ".a" + std::to_string(a->number);
     a->client = std::make_shared<httplib::Client>(workers_[w].url);
+    if (!options_.token.empty()) a->client->set_bearer_token_auth(options_.token);
     set_timeouts(*a->client, options_.connect_timeout_s, tasks_[t].deadline_s);
     ts.running++;
     ts.tried.push_back(w);
@@ -249,8 +250,10 @@ class RemoteRun {
           Stopwatch::Clock::now() + std::chrono::milliseconds(static_cast<int>(options_.down_cooldown_s * 1000));
     }
     ts.last_error = workers_[a.worker].url + ": " + error_text(res);
-    // A task the input itself makes fail (HTTP 400/403/404) will not do better elsewhere.
-    const bool hopeless = res && (res->status == 400 || res->status == 404 || res->status == 403);
+    // A task the input itself makes fail (HTTP 400/404), or that the workers refuse (401,
+    // 403, 413), will not do better elsewhere.
+    const bool hopeless =
+        res && (res->status == 400 || res->status == 401 || res->status == 403 || res->status == 404 || res->status == 413);
     if (!ts.done && ts.running == 0 && (hopeless || ts.failures >= options_.max_attempts)) {
       fatal_ = "chunk " + std::to_string(tasks_[a.task].index) + " failed after " + std::to_string(ts.failures) +
                " attempt(s); last: " + ts.last_error;
@@ -263,6 +266,7 @@ class RemoteRun {
     losers_.push_back(a.output);
     a.client->stop();
     httplib::Client c(workers_[a.worker].url);
+    if (!options_.token.empty()) c.set_bearer_token_auth(options_.token);
     set_timeouts(c, 1, 1);
     c.Delete(("/tasks/" + a.task_id).c_str());
   }

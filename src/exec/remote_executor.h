@@ -22,6 +22,7 @@ struct RemoteOptions {
   double connect_timeout_s = 2.0;
   double down_cooldown_s = 2.0;      // a worker that refused a connection rests this long
   std::string hardware;              // what the workers run on, as the planner names it
+  std::string token;                 // bearer token the workers require ("" : none)
 };
 
 class RemoteExecutor final : public Executor {

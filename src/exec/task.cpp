@@ -92,6 +92,13 @@ ChunkTaskSpec task_from_json(const json& j) {
     t.encoding.codec = e.value("codec", std::string("libx264"));
     t.deadline_s = j.value("deadline_s", 600.0);
     if (t.range.begin < 0 || t.range.end <= t.range.begin) fail(ErrorKind::kBadInput, "the task's range is empty");
+    if (t.probe.frame_count() > media::kMaxProbeFrames || t.range.end - t.range.begin > media::kMaxProbeFrames) {
+      fail(ErrorKind::kBadInput, "the task has more than " + std::to_string(media::kMaxProbeFrames) + " frames, the limit");
+    }
+    if (t.probe.width <= 0 || t.probe.height <= 0 || t.probe.width > 16384 || t.probe.height > 16384) {
+      fail(ErrorKind::kBadInput, "the task's probe gives dimensions " + std::to_string(t.probe.width) + "x" +
+                                     std::to_string(t.probe.height) + ", outside 1..16384");
+    }
     t.encoder_settings().validate_options();
     return t;
   } catch (const json::exception& e) {

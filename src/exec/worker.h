@@ -2,7 +2,10 @@
 // per request (POST /tasks, JSON in, timings out), reading only the byte ranges of the
 // input it needs from storage and writing its chunk to storage. GET /healthz reports its
 // load; DELETE /tasks/ID cancels a running task. Concurrency is bounded (429 when full);
-// models are loaded once and kept.
+// models are loaded once and kept. With tokens, every route but /healthz needs one (401)
+// and /healthz says only that the worker is up; a task's input and output must pass the
+// storage allowlist (403, nothing written); bodies, job specs and running time are
+// bounded (413, 400, 408). A refused request never stops the worker serving.
 #pragma once
 
 #include <atomic>
@@ -12,6 +15,8 @@
 #include <mutex>
 #include <string>
 
+#include "access/allowlist.h"
+#include "access/tokens.h"
 #include "exec/executor.h"
 
 namespace httplib {
@@ -26,6 +31,10 @@ struct WorkerOptions {
   int max_concurrency = 1;
   std::filesystem::path scratch = "/tmp";
   std::string name;  // how results name this worker (default http://host:port)
+  access::TokenSet tokens;            // empty: no authentication (loopback tests, trusted networks)
+  access::StorageAllowlist allow;     // default: s3:// only, no local paths
+  size_t max_body_bytes = 1 << 20;    // a task is a few kB
+  double max_task_seconds = 3600;     // a task running longer is cancelled (408)
 };
 
 class WorkerService {
@@ -48,6 +57,9 @@ class WorkerService {
   std::atomic<int64_t> failed_{0};
   std::mutex cancels_mutex_;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancels_;
+
+  void add_routes();
+  void run_task(const std::string& body, std::string& task_id, std::string& reply);
 };
 
 }  // namespace reelscale::exec

@@ -83,6 +83,10 @@ namespace {
 // The video stream's geometry, format, rotation and rates.
 void describe_video_stream(InputMedia& input, VideoProbe& probe) {
   AVFormatContext* fmt = input.format();
+  if (fmt->nb_streams > kMaxProbeStreams) {
+    fail(ErrorKind::kBadInput, input.name() + " has " + std::to_string(fmt->nb_streams) + " streams, over the limit of " +
+                                   std::to_string(kMaxProbeStreams));
+  }
   probe.container = fmt->iformat ? fmt->iformat->name : "";
   probe.stream_index = input.video_stream();
   if (probe.stream_index < 0) fail(ErrorKind::kBadInput, "no video stream in " + input.name());
@@ -141,7 +145,10 @@ std::vector<PacketTime> read_video_packets(InputMedia& input, const VideoProbe& 
   int rc = 0;
   while ((rc = av_read_frame(fmt, pkt.get())) >= 0) {
     if (pkt->stream_index == probe.stream_index) {
-      ++packets_seen;
+      if (++packets_seen > kMaxProbeFrames) {
+        fail(ErrorKind::kBadInput, input.name() + " has more than " + std::to_string(kMaxProbeFrames) +
+                                       " video frames, the limit (about 18 hours at 30 fps)");
+      }
       const int64_t t = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
       if (t == AV_NOPTS_VALUE) fail(ErrorKind::kBadInput, "video packets of " + input.name() + " carry no timestamps");
       if (!(pkt->flags & AV_PKT_FLAG_DISCARD) && !(pkt->flags & AV_PKT_FLAG_CORRUPT) && pkt->size > 0) {

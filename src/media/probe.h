@@ -22,6 +22,10 @@ struct AudioStreamInfo {
   double duration_seconds = 0;  // from packets when read, else the container's figure
 };
 
+// What a probe accepts (beyond: Error kBadInput naming the limit).
+inline constexpr unsigned kMaxProbeStreams = 64;
+inline constexpr int64_t kMaxProbeFrames = 2'000'000;
+
 struct VideoProbe {
   std::string container;     // e.g. "mov,mp4,m4a,3gp,3g2,mj2"
   std::string codec;         // e.g. "h264"

@@ -72,10 +72,16 @@ T parse_named(const std::string& field, const std::string& value, T (*parser)(co
 
 constexpr double kMaxTime = 24 * 3600;
 constexpr double kMaxCoordinate = 1e5;
+constexpr size_t kMaxKeyframes = 10000;          // per list
+constexpr size_t kMaxSegments = 1000;
+constexpr double kMaxOutputSeconds = 4 * 3600;   // what the segments may add up to
 
 std::vector<Keyframe<4>> keyframes(const json& j, const std::string& name, const std::array<const char*, 4>& channels,
                                    const std::array<double, 4>& lows) {
   if (!j.is_array() || j.empty()) bad(name, "must be a non-empty array");
+  if (j.size() > kMaxKeyframes) {
+    bad(name, "has " + std::to_string(j.size()) + " entries, over the limit of " + std::to_string(kMaxKeyframes));
+  }
   std::vector<Keyframe<4>> out;
   for (size_t i = 0; i < j.size(); ++i) {
     const std::string at = name + "[" + std::to_string(i) + "]";
@@ -150,7 +156,11 @@ void parse_fps(const json& j, JobSpec& s) {
 
 std::vector<media::Segment> parse_segments(const json& segs) {
   if (!segs.is_array()) bad("segments", "must be an array");
+  if (segs.size() > kMaxSegments) {
+    bad("segments", "has " + std::to_string(segs.size()) + " entries, over the limit of " + std::to_string(kMaxSegments));
+  }
   std::vector<media::Segment> out;
+  double output_seconds = 0;
   for (size_t i = 0; i < segs.size(); ++i) {
     const std::string at = "segments[" + std::to_string(i) + "]";
     if (!segs[i].is_object()) bad(at, "must be an object");
@@ -160,7 +170,11 @@ std::vector<media::Segment> parse_segments(const json& segs) {
     seg.end = number(segs[i], "end", at + ".end", 0, kMaxTime);
     seg.speed = number(segs[i], "speed", at + ".speed", media::kMinSpeed, media::kMaxSpeed, 1.0);
     if (seg.end <= seg.start) bad(at + ".end", "is " + num(seg.end) + ", must be after start " + num(seg.start));
+    output_seconds += (seg.end - seg.start) / seg.speed;
     out.push_back(seg);
+  }
+  if (output_seconds > kMaxOutputSeconds) {
+    bad("segments", "add up to " + num(output_seconds) + " s of output, over the limit of " + num(kMaxOutputSeconds) + " s");
   }
   return out;
 }

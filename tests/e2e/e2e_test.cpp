@@ -95,7 +95,8 @@ struct Workers {
       const std::string url = "http://127.0.0.1:" + std::to_string(port);
       processes.push_back(std::make_unique<rt::ChildProcess>(
           std::vector<std::string>{kBinary, "worker", "--listen", "127.0.0.1:" + std::to_string(port), "--scratch",
-                                   logs.path().string()},
+                                   logs.path().string(), "--allow", logs.path().parent_path().string(), "--allow",
+                                   "s3://videos/"},
           (logs / ("worker" + std::to_string(i) + ".log")).string()));
       urls.push_back(url);
     }
@@ -227,7 +228,9 @@ TEST(Run, LocalSlotsWithS3InputAndOutput) {
   EXPECT_FALSE(r["plan"]["profile_version"].get<std::string>().empty());
   EXPECT_EQ(r["schema_version"], 1);
   EXPECT_EQ(r["outcome"], "done");
-  EXPECT_GT(r["billed_seconds"].get<double>(), 0);
+  EXPECT_EQ(r["billed_seconds"].get<double>(), 0) << "owned local slots bill nothing";
+  EXPECT_GT(r["core_seconds"].get<double>(), 0);
+  EXPECT_EQ(r["plan"]["platform_model"], "local");
   EXPECT_EQ(leftovers(s, "s3://videos/exports/.reelscale-tmp-"), 0u);
 }
 
@@ -291,10 +294,10 @@ TEST(Faults, WorkerKilledMidTask) {
   const std::string job = write_job(dir, in, "s3://videos/exports/kill.mp4");
   std::atomic<bool> killed{false};
   std::thread killer([&] {
-    // Kill the first worker seen busy.
+    // Kill the first worker seen busy (its /status; /healthz says only that it is up).
     for (int tries = 0; tries < 600 && !killed; ++tries) {
       for (size_t i = 0; i < workers.urls.size() && !killed; ++i) {
-        const auto res = rt::run_command("curl -s -m 1 " + workers.urls[i] + "/healthz", false);
+        const auto res = rt::run_command("curl -s -m 1 " + workers.urls[i] + "/status", false);
         if (res.output.find("\"active\":1") != std::string::npos) {
           workers.processes[i]->kill_now(SIGKILL);
           killed = true;

@@ -57,6 +57,7 @@ class InProcessWorker {
     options.port = 0;
     options.max_concurrency = concurrency;
     options.scratch = dir_.path();
+    options.allow = access::StorageAllowlist({dir_.path().parent_path().string()});  // the tests' local files
     service_ = std::make_unique<exec::WorkerService>(
         options,
         [this, delay_ms_per_frame](const process::JobSpec&) -> process::SlotProcessorFactory {
