@@ -1,7 +1,8 @@
 # reelscale — the two quick-start commands and their parts.
 #   make demo   install what is missing, build, run the main job on a bundled sample
 #   make test   install what is missing, build, run every test
-.PHONY: setup build demo test bench clean
+#   make fuzz   build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
+.PHONY: setup build demo test bench fuzz clean
 
 setup:
 	scripts/setup.sh
@@ -18,5 +19,8 @@ test: build
 bench: build
 	scripts/bench.sh
 
+fuzz: setup
+	scripts/fuzz.sh
+
 clean:
-	rm -rf build build-asan out
+	rm -rf build build-asan build-fuzz out

@@ -296,7 +296,7 @@ void DarknetNetwork::Impl::load_weights(const std::string& path) {
   int32_t version[3] = {0, 0, 0};
   in.read(reinterpret_cast<char*>(version), sizeof version);
   uint64_t seen = 0;
-  const bool wide_seen = version[0] * 10 + version[1] >= 2 && version[0] < 1000 && version[1] < 1000;
+  const bool wide_seen = static_cast<int64_t>(version[0]) * 10 + version[1] >= 2 && version[0] < 1000 && version[1] < 1000;
   in.read(reinterpret_cast<char*>(&seen), wide_seen ? 8 : 4);
   if (!in) fail(ErrorKind::kBadInput, "detector weights " + path + " are shorter than their header");
   const std::streampos body = in.tellg();

@@ -189,8 +189,9 @@ Distribution parse_distribution(const nlohmann::json& j, const std::string& fiel
   int kinds = 0;
   for (const char* k : {"constant", "uniform", "normal", "lognormal", "samples"}) kinds += j.contains(k);
   if (kinds != 1) return bad("must have exactly one of constant, uniform, normal, lognormal, samples");
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
     static const char* known[] = {"constant", "uniform", "normal", "lognormal", "samples", "source", "date", "measured"};
+    const std::string& key = item.key();
     if (std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key == k; }) == std::end(known)) {
       fail(ErrorKind::kBadInput, "unknown field '" + field + "." + key + "'");
     }

@@ -397,7 +397,7 @@ json read_json_file(const std::string& path) {
   if (!f) fail(ErrorKind::kNotFound, "file not found: " + path);
   try {
     return json::parse(f);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // a syntax error, or a number out of range
     fail(ErrorKind::kBadInput, path + " is not valid JSON: " + e.what());
   }
 }

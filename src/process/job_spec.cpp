@@ -253,7 +253,7 @@ JobSpec parse_job_spec_text(const std::string& text) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // a syntax error, or a number out of range
     fail(ErrorKind::kBadInput, std::string("the job spec is not valid JSON: ") + e.what());
   }
   return parse_job_spec(j);

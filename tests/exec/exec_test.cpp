@@ -52,9 +52,10 @@ class SlowCopy final : public process::FrameProcessor {
 // A worker service on a free loopback port, serving on its own thread.
 class InProcessWorker {
  public:
-  InProcessWorker(store::ObjectStore& store, int delay_ms_per_frame, int concurrency = 1) {
+  InProcessWorker(store::ObjectStore& store, int delay_ms_per_frame, int concurrency = 1, double max_task_s = 3600) {
     exec::WorkerOptions options;
     options.port = 0;
+    options.max_task_seconds = max_task_s;
     options.max_concurrency = concurrency;
     options.scratch = dir_.path();
     options.allow = access::StorageAllowlist({dir_.path().parent_path().string()});  // the tests' local files
@@ -165,6 +166,28 @@ TEST(RemoteExecutor, DeadlineFiresWithSpeculationOff) {
   EXPECT_FALSE(fs::exists(clip.dir / "out.mp4"));
 }
 
+TEST(RemoteExecutor, TheWorkersTimeLimitStopsALongTaskWith408) {
+  Clip clip;
+  store::ObjectStore store;
+  InProcessWorker limited(store, 200, 1, 1.0);  // 40 frames x 0.2 s, but at most 1 s a task
+  exec::RemoteOptions options;
+  options.workers = {limited.url()};
+  options.speculate = false;
+  options.max_attempts = 1;
+  exec::RemoteExecutor executor(options, store);
+  const Stopwatch clock;
+  const record::JobRecord r = run_remote(clip, "out.mp4", executor, 1, 60);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.error_message.find("408"), std::string::npos) << r.error_message;
+  EXPECT_NE(r.error_message.find("time limit of 1 s"), std::string::npos) << r.error_message;
+  EXPECT_LT(clock.seconds(), 6.0);
+  EXPECT_FALSE(fs::exists(clip.dir / "out.mp4"));
+  // The worker is still serving: a short task runs.
+  Clip short_clip(3);  // 0.6 s
+  const record::JobRecord ok = run_remote(short_clip, "out.mp4", executor, 1, 60);
+  EXPECT_TRUE(ok.ok()) << ok.error_message;
+}
+
 TEST(TaskJson, RoundTripsEveryField) {
   Clip clip(12);
   exec::ChunkTaskSpec t;
@@ -187,6 +210,33 @@ TEST(TaskJson, RoundTripsEveryField) {
   json j = exec::to_json(t);
   j["job"].erase("fps");
   EXPECT_NE(rt::error_message([&] { exec::task_from_json(j); }).find("no output fps"), std::string::npos);
+}
+
+// Found by fuzz/chunk_task_fuzz: a float where the probe holds integers was converted to
+// int64 (undefined behaviour when out of range); now the field is named.
+TEST(TaskJson, FuzzFoundFloatsWhereIntegersBelongAreBadInput) {
+  Clip clip(3);
+  exec::ChunkTaskSpec t;
+  t.task_id = "t";
+  t.job = clip.copy_job("out.mp4");
+  t.job.fps_given = true;
+  t.probe = media::probe_video(media::MediaSource::local(clip.input.string()));
+  t.range = {0, 3};
+  t.output = (clip.dir / "out.mp4").string();
+  const json good = exec::to_json(t);
+  ASSERT_NO_THROW(exec::task_from_json(good));
+  for (const auto& [path, value] : std::vector<std::pair<std::string, json>>{
+           {"/probe/pts/0", 1.1e265}, {"/probe/width", 1e12}, {"/range/1", 2.5}, {"/encoding/threads", 1e30},
+           {"/probe/end_pts", "12"}}) {
+    json bad = good;
+    bad[json::json_pointer(path)] = value;
+    try {
+      exec::task_from_json(bad);
+      ADD_FAILURE() << path << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kBadInput) << path;
+    }
+  }
 }
 
 TEST(RecordJson, RoundTripsEveryFieldAndNamesBadOnes) {

@@ -379,3 +379,16 @@ TEST(DarknetNetwork, DamagedCfgsLoadOrFailCleanly) {
   EXPECT_GT(loaded, 0);   // some damage leaves a network the weights still fit
   EXPECT_GT(refused, 0);
 }
+
+// Found by fuzz/darknet_fuzz: a weights header whose version fields overflowed `int` when
+// combined (undefined behaviour); now a clear error about the file's length.
+TEST(DarknetNetwork, FuzzFoundAHugeWeightsVersionIsAClearError) {
+  TinyNetwork tiny;
+  tiny.write("", std::vector<float>(18 + 18 * 3, 0.0f));
+  {
+    std::fstream f(tiny.weights, std::ios::binary | std::ios::in | std::ios::out);
+    const int32_t version[3] = {587202560, 7, 0};
+    f.write(reinterpret_cast<const char*>(version), sizeof version);
+  }
+  EXPECT_NE(error_of([&] { DarknetNetwork(tiny.cfg, tiny.weights); }).find("values after the header"), std::string::npos);
+}

@@ -144,3 +144,15 @@ TEST(JobSpec, CheckedAgainstTheSourceClampsCropsAndRejectsLateKeyframes) {
               std::string::npos);
   }
 }
+
+// Found by fuzz/job_spec_fuzz: a number too large for a double escaped the parser as a
+// JSON library exception instead of a bad-input error.
+TEST(JobSpec, FuzzFoundAnOverflowingNumberIsBadInput) {
+  try {
+    reelscale::process::parse_job_spec_text("33333333333333e3333333333333333333333333");
+    FAIL() << "no error";
+  } catch (const reelscale::Error& e) {
+    EXPECT_EQ(e.kind(), reelscale::ErrorKind::kBadInput);
+    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+  }
+}
