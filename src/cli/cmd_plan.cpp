@@ -57,7 +57,7 @@ class PlanCommand final : public Command {
   CLI::App* app() const override { return app_; }
   int run() override {
     const PlanInputs in = options_.load();
-    plan::JobShape job = plan::JobShape::of_length(options_.endpoint, length_s_, options_.fps, options_.pixels());
+    plan::JobShape job = plan::JobShape::of_length(options_.endpoint, length_s_, options_.fps, options_.pixels(), options_.model);
     if (input_mb_ > 0) job.input_bytes = input_mb_ * 1e6;
     const plan::Planner planner{in.profile, in.prices, in.platform, in.policy};
     const plan::PlanResult r = planner.plan(job);
@@ -163,7 +163,8 @@ class ThresholdsCommand final : public Command {
   int run() override {
     const PlanInputs in = options_.load();
     const plan::Planner planner{in.profile, in.prices, in.platform, in.policy};
-    const plan::ThresholdTable t = plan::sweep_thresholds(planner, options_.endpoint, min_s_, max_s_, options_.fps, options_.pixels());
+    const plan::ThresholdTable t =
+        plan::sweep_thresholds(planner, options_.endpoint, min_s_, max_s_, options_.fps, options_.pixels(), options_.model);
     if (json_) std::cout << plan::to_json(t).dump(2) << "\n";
     else if (python_) std::cout << plan::to_python(t);
     else std::cout << plan::to_text(t);

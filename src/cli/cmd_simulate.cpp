@@ -53,6 +53,7 @@ struct WorkloadOptions {
   plan::Workload make(const PlanOptions& o) const {
     plan::Workload w;
     w.endpoint = o.endpoint;
+    w.model = o.model;
     w.jobs_per_day = jobs_per_day;
     w.hourly = plan::Workload::default_hourly();
     w.length_s = plan::parse_lengths(lengths);
@@ -99,7 +100,7 @@ class SimulateCommand final : public Command {
     if (decider_ == "planner") {
       decide = plan::planner_decider(planner);
     } else if (decider_ == "thresholds") {
-      table = plan::sweep_thresholds(planner, w.endpoint, 0.5, 600, w.fps, w.output_pixels);
+      table = plan::sweep_thresholds(planner, w.endpoint, 0.5, 600, w.fps, w.output_pixels, w.model);
       decide = plan::table_decider(table);
     } else if (decider_ == "old-table") {
       table = plan::old_system_table();
@@ -123,7 +124,7 @@ class SimulateCommand final : public Command {
       in.policy.deadline_s = d;
       in.policy.adaptive = false;
       const plan::Planner fixed_planner{in.profile, in.prices, in.platform, in.policy};
-      const plan::ThresholdTable table = plan::sweep_thresholds(fixed_planner, w.endpoint, 0.5, 600, w.fps, w.output_pixels);
+      const plan::ThresholdTable table = plan::sweep_thresholds(fixed_planner, w.endpoint, 0.5, 600, w.fps, w.output_pixels, w.model);
       const auto fixed = plan::simulate(in.profile, in.prices, in.platform, w, plan::table_decider(table));
       plan::Policy ap = in.policy;
       ap.adaptive = true;
@@ -178,7 +179,7 @@ class ReportCommand final : public Command {
     adaptive_policy.adaptive = true;
     const plan::Planner planner{in.profile, in.prices, in.platform, in.policy};
     const plan::Planner adaptive{in.profile, in.prices, in.platform, adaptive_policy};
-    const plan::ThresholdTable table = plan::sweep_thresholds(planner, w.endpoint, 0.5, 600, w.fps, w.output_pixels);
+    const plan::ThresholdTable table = plan::sweep_thresholds(planner, w.endpoint, 0.5, 600, w.fps, w.output_pixels, w.model);
     const plan::ThresholdTable old = plan::old_system_table();
     std::vector<plan::Scenario> scenarios = {{"planner per job", plan::planner_decider(planner)},
                                              {"planner, adaptive", plan::planner_decider(adaptive)},

@@ -16,6 +16,8 @@ void PlanOptions::add_to(CLI::App* app) {
   app->add_option("--objective", objective,
                   "auto (fastest on local slots, else cheapest within the deadline) | fastest | cheapest_within_deadline | "
                   "fastest_within_budget | balanced");
+  app->add_option("--model", model, "framing_ai network: realesr-animevideov3 (default), realesr-general-x4v3, "
+                                    "RealESRGAN_x4plus, RealESRGAN_x2plus");
   app->add_option("--local-slots", local_slots, "Plan for N owned local slots on this machine's cores (the local model)");
   app->add_option("--reserve-cores", reserve_cores, "Local: cores to leave free");
   app->add_option("--deadline", deadline_s, "Deadline, seconds");

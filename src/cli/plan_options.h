@@ -24,6 +24,7 @@ struct PlanOptions {
   std::string objective;
   double deadline_s = -1, budget_usd = -1, weight = -1;
   int max_parallel = 0;
+  std::string model;  // framing_ai network ("" : the profile's)
   int local_slots = 0;
   int reserve_cores = 0;
   std::vector<std::string> hardware;

@@ -27,36 +27,26 @@ void set_cpu_threads(int threads) {
   if (threads > 0) at::set_num_threads(threads);
 }
 
-std::string SrArchitecture::describe() const {
-  std::ostringstream os;
-  if (kind == Kind::kCompact) {
-    os << "SRVGGNetCompact x" << scale << " (" << num_feat << " features, " << num_conv << " body convs)";
-  } else {
-    os << "RRDBNet x" << scale << " (" << num_feat << " features, " << num_block << " blocks, grow " << num_grow_ch << ")";
-  }
-  return os.str();
-}
-
-std::vector<std::pair<std::string, std::vector<int64_t>>> SrArchitecture::expected_tensors() const {
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const SrArchitecture& arch) {
   std::vector<std::pair<std::string, std::vector<int64_t>>> t;
   auto conv = [&](const std::string& name, int64_t out, int64_t in) {
     t.push_back({name + ".weight", {out, in, 3, 3}});
     t.push_back({name + ".bias", {out}});
   };
-  const int64_t f = num_feat;
-  if (kind == Kind::kCompact) {
+  const int64_t f = arch.num_feat;
+  if (arch.kind == SrArchitecture::Kind::kCompact) {
     conv("body.0", f, 3);
     t.push_back({"body.1.weight", {f}});
-    for (int i = 0; i < num_conv; ++i) {
+    for (int i = 0; i < arch.num_conv; ++i) {
       conv("body." + std::to_string(2 + 2 * i), f, f);
       t.push_back({"body." + std::to_string(3 + 2 * i) + ".weight", {f}});
     }
-    conv("body." + std::to_string(2 + 2 * num_conv), 3 * scale * scale, f);
+    conv("body." + std::to_string(2 + 2 * arch.num_conv), 3 * arch.scale * arch.scale, f);
   } else {
-    const int64_t in_ch = scale == 4 ? 3 : scale == 2 ? 12 : 48;
-    const int64_t g = num_grow_ch;
+    const int64_t in_ch = arch.scale == 4 ? 3 : arch.scale == 2 ? 12 : 48;
+    const int64_t g = arch.num_grow_ch;
     conv("conv_first", f, in_ch);
-    for (int b = 0; b < num_block; ++b) {
+    for (int b = 0; b < arch.num_block; ++b) {
       for (int r = 1; r <= 3; ++r) {
         const std::string p = "body." + std::to_string(b) + ".rdb" + std::to_string(r) + ".conv";
         for (int c = 1; c <= 4; ++c) conv(p + std::to_string(c), g, f + (c - 1) * g);
@@ -114,26 +104,11 @@ SrArchitecture detect_architecture(const StateDict& w, const std::string& name) 
                                      "body.N.* (SRVGGNetCompact) tensors");
 }
 
-SrArchitecture architecture_by_name(const std::string& name) {
-  SrArchitecture a;
-  if (name == "realesr-animevideov3") return a;  // compact, 16 convs, x4
-  if (name == "realesr-general-x4v3") {
-    a.num_conv = 32;
-    return a;
-  }
-  if (name == "RealESRGAN_x4plus" || name == "RealESRGAN_x2plus") {
-    a.kind = SrArchitecture::Kind::kRrdb;
-    a.scale = name == "RealESRGAN_x2plus" ? 2 : 4;
-    return a;
-  }
-  fail(ErrorKind::kBadInput, "unknown model architecture '" + name +
-                                 "' (known: realesr-animevideov3, realesr-general-x4v3, RealESRGAN_x4plus, RealESRGAN_x2plus)");
-}
 
 StateDict random_weights(const SrArchitecture& arch, uint64_t seed) {
   std::mt19937_64 rng(seed);
   StateDict w;
-  for (const auto& [name, shape] : arch.expected_tensors()) {
+  for (const auto& [name, shape] : expected_tensors(arch)) {
     TensorData t;
     t.shape = shape;
     const int64_t n = t.numel();
@@ -245,7 +220,7 @@ SuperResolver::SuperResolver(const StateDict& weights, const SrArchitecture& arc
     impl_->dtype = options.precision == Precision::kFloat16 ? at::kHalf : at::kBFloat16;
   }
   c10::InferenceMode guard;
-  for (const auto& [name, shape] : arch.expected_tensors()) {
+  for (const auto& [name, shape] : expected_tensors(arch)) {
     auto it = weights.find(name);
     if (it == weights.end()) {
       fail(ErrorKind::kBadInput, "the weights do not fit " + arch.describe() + ": tensor " + name + " is missing");

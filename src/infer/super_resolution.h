@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "infer/options.h"
+#include "infer/sr_architecture.h"
 #include "infer/state_dict.h"
 
 namespace reelscale::infer {
@@ -21,25 +22,12 @@ Device resolve_device(Device device);
 // Threads libtorch uses on the CPU (process-wide).
 void set_cpu_threads(int threads);
 
-struct SrArchitecture {
-  enum class Kind { kCompact, kRrdb };
-  Kind kind = Kind::kCompact;
-  int scale = 4;
-  int num_feat = 64;
-  int num_conv = 16;      // compact: body convolutions between the first and last
-  int num_block = 23;     // rrdb: RRDB blocks
-  int num_grow_ch = 32;   // rrdb
-  std::string describe() const;
-  // Every tensor name and shape this architecture needs.
-  std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors() const;
-};
+// SrArchitecture (infer/sr_architecture.h) with the tensors it needs.
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const SrArchitecture& arch);
 
 // Recognises the architecture from the tensor names and shapes. Throws Error(kBadInput)
 // for a state dict that is neither.
 SrArchitecture detect_architecture(const StateDict& weights, const std::string& name);
-// The published models by name: realesr-animevideov3, realesr-general-x4v3,
-// RealESRGAN_x4plus, RealESRGAN_x2plus.
-SrArchitecture architecture_by_name(const std::string& name);
 // Deterministic random weights of the right shapes (tests, benchmarks).
 StateDict random_weights(const SrArchitecture& arch, uint64_t seed);
 

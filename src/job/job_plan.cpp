@@ -13,6 +13,7 @@ plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& 
   const process::FrameSize size = process::output_size(spec, probe);
   shape.output_pixels = static_cast<double>(size.width) * size.height;
   shape.input_bytes = static_cast<double>(probe.file_bytes);
+  if (spec.endpoint == process::Endpoint::kFramingAi) shape.model = spec.model;
   return shape;
 }
 

@@ -9,9 +9,11 @@
 
 namespace reelscale::plan {
 
-JobShape JobShape::of_length(const std::string& endpoint, double seconds, double fps, double pixels) {
+JobShape JobShape::of_length(const std::string& endpoint, double seconds, double fps, double pixels,
+                             const std::string& model) {
   JobShape j;
   j.endpoint = endpoint;
+  j.model = endpoint == "framing_ai" ? model : "";
   j.fps = fps;
   // detect looks at one frame of the clip, whatever its length.
   j.frames = endpoint == "detect" ? 1 : std::max<int64_t>(1, static_cast<int64_t>(std::ceil(seconds * fps - 1e-9)));
@@ -38,7 +40,7 @@ struct Shared {
 Shared common_parts(const Profile& profile, const Platform& platform, const JobShape& job, const Cell& cell,
                     const std::string& hardware, int chunks, bool adaptive) {
   Shared s;
-  s.frame_s = cell.frame_time.ms(job.output_pixels) / 1000.0;
+  s.frame_s = cell.frame_time.ms(job.output_pixels) / 1000.0 * Profile::model_factor(cell, job.model);
   s.in_bytes = job.input_bytes > 0 ? job.input_bytes : profile.source_mbit_per_s * 1e6 / 8 * job.seconds();
   s.out_bytes = profile.output_mbit_per_s_at_reference * 1e6 / 8 * job.seconds() *
                 (job.output_pixels / (810.0 * 1440.0));

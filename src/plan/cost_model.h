@@ -24,10 +24,11 @@ struct JobShape {
   double fps = 30;
   double output_pixels = 810.0 * 1440.0;
   double input_bytes = 0;  // 0: estimated from the profile's source bitrate
+  std::string model;       // framing_ai: the network ("" : the cell's own)
   double seconds() const { return frames / fps; }
   // A clip of `seconds` at `fps`; a detect job is one frame.
   static JobShape of_length(const std::string& endpoint, double seconds, double fps = 30,
-                            double pixels = 810.0 * 1440.0);
+                            double pixels = 810.0 * 1440.0, const std::string& model = "");
 };
 
 // Time in seconds (mean and 90th percentile where random) and cost in dollars.

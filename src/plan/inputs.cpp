@@ -1,6 +1,8 @@
 // plan/inputs.cpp — parsing, serialising and the inherited defaults of the planner's inputs.
 #include "plan/inputs.h"
 
+#include "infer/sr_architecture.h"
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -64,6 +66,14 @@ const Cell& Profile::cell(const std::string& endpoint, const std::string& hardwa
     fail(ErrorKind::kBadInput, "the profile has no figures for " + endpoint + " on '" + hardware + "'");
   }
   return h->second;
+}
+
+double Profile::model_factor(const Cell& cell, const std::string& model) {
+  const std::string measured = cell.model.empty() ? "realesr-animevideov3" : cell.model;
+  if (model.empty() || model == measured) return 1.0;
+  if (!infer::is_known_architecture(model) || !infer::is_known_architecture(measured)) return 1.0;
+  return infer::architecture_by_name(model).macs_per_output_pixel() /
+         infer::architecture_by_name(measured).macs_per_output_pixel();
 }
 
 std::string Profile::version() const {
@@ -209,7 +219,7 @@ Profile parse_profile(const json& j) {
       const std::string f = "endpoints." + endpoint + "." + hw;
       if (!c.is_object()) bad(f, "must be an object");
       only(c, f, {"ms_per_frame", "reference_pixels", "pixel_exponent", "fixed_ms", "cold_start_s", "warm_start_s",
-                  "thread_scaling", "source", "date", "measured"});
+                  "thread_scaling", "model", "source", "date", "measured"});
       Cell cell;
       cell.frame_time.ms_at_reference = num(c, "ms_per_frame", f + ".ms_per_frame", 0, 1e7, std::nullopt);
       cell.frame_time.reference_pixels = num(c, "reference_pixels", f + ".reference_pixels", 1, 1e9, 810.0 * 1440.0);
@@ -221,6 +231,13 @@ Profile parse_profile(const json& j) {
       cell.warm_start_s = c.contains("warm_start_s") ? parse_distribution(c["warm_start_s"], f + ".warm_start_s")
                                                      : Distribution::constant(0.2);
       if (c.contains("thread_scaling")) cell.scaling = parse_scaling(c["thread_scaling"], f + ".thread_scaling");
+      if (c.contains("model")) {
+        if (!c["model"].is_string() || !infer::is_known_architecture(c["model"].get<std::string>())) {
+          bad(f + ".model", "must name a known network (realesr-animevideov3, realesr-general-x4v3, RealESRGAN_x4plus, "
+                            "RealESRGAN_x2plus)");
+        }
+        cell.model = c["model"].get<std::string>();
+      }
       p.cells[endpoint][hw] = cell;
     }
   }
@@ -264,6 +281,7 @@ json to_json(const Profile& p) {
                  {"cold_start_s", to_json(c.cold_start_s)}, {"warm_start_s", to_json(c.warm_start_s)}};
       put(cj, c.frame_time.provenance);
       if (c.scaling.cores > 0) cj["thread_scaling"] = scaling_json(c.scaling);
+      if (!c.model.empty()) cj["model"] = c.model;
       endpoints[e][hw] = cj;
     }
   }

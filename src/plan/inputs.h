@@ -43,6 +43,7 @@ struct ThreadScaling {
 // One endpoint on one hardware type.
 struct Cell {
   FrameTime frame_time;
+  std::string model;          // framing_ai: the network the frame time is for ("" : animevideov3)
   ThreadScaling scaling;      // local slots only
   Distribution cold_start_s;  // new container: boot, process start, model load
   Distribution warm_start_s;  // a task on a container already running
@@ -73,6 +74,9 @@ struct Profile {
   Provenance transfer_provenance;
 
   const Cell& cell(const std::string& endpoint, const std::string& hardware) const;
+  // Per-frame cost of `model` relative to the network a cell was measured with, from their
+  // multiply-adds per output pixel (1 when either is unknown or they are the same).
+  static double model_factor(const Cell& cell, const std::string& model);
   // The version job records name: the file's "version" when it has one, else a hash of
   // every figure (any change of a figure gives a new version).
   std::string version() const;

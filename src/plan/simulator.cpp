@@ -181,7 +181,7 @@ class DaySimulation {
       Job j;
       j.arrival = t;
       const double len = std::clamp(w_.length_s.sample(rng_), w_.min_length_s, w_.max_length_s);
-      j.shape = JobShape::of_length(w_.endpoint, len, w_.fps, w_.output_pixels);
+      j.shape = JobShape::of_length(w_.endpoint, len, w_.fps, w_.output_pixels, w_.model);
       events_.push({t, EventType::kArrival, static_cast<int64_t>(jobs_.size()), 0});
       jobs_.push_back(std::move(j));
     }

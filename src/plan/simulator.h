@@ -26,6 +26,7 @@ struct Workload {
   double min_length_s = 0.5, max_length_s = 600;
   double fps = 30;
   double output_pixels = 810.0 * 1440.0;
+  std::string model;  // framing_ai: the network ("" : the profile cells' own)
   uint64_t seed = 1;
   static std::array<double, 24> default_hourly();
 };

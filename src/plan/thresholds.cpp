@@ -72,13 +72,13 @@ std::string explain(const Planner& planner, const JobShape& job, const PlanResul
 }  // namespace
 
 ThresholdTable sweep_thresholds(const Planner& planner, const std::string& endpoint, double min_s, double max_s,
-                                double fps, double pixels) {
+                                double fps, double pixels, const std::string& model) {
   ThresholdTable t;
   t.endpoint = endpoint;
   t.policy = planner.policy.describe();
   t.fps = fps;
   auto job_of = [&](int64_t frames) {
-    JobShape j = JobShape::of_length(endpoint, 1, fps, pixels);
+    JobShape j = JobShape::of_length(endpoint, 1, fps, pixels, model);
     j.frames = frames;
     return j;
   };

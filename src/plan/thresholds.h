@@ -31,7 +31,8 @@ struct ThresholdTable {
 };
 
 ThresholdTable sweep_thresholds(const Planner& planner, const std::string& endpoint, double min_s = 0.5,
-                                double max_s = 600, double fps = 30, double pixels = 810.0 * 1440.0);
+                                double max_s = 600, double fps = 30, double pixels = 810.0 * 1440.0,
+                                const std::string& model = "");
 nlohmann::json to_json(const ThresholdTable& t);
 std::string to_python(const ThresholdTable& t);
 std::string to_text(const ThresholdTable& t);

@@ -155,7 +155,7 @@ TEST(SuperResolution, RrdbNetShapesWithRandomWeights) {
   }
   // The full x4plus has 16.7M parameters (its published size).
   int64_t params = 0;
-  for (const auto& [n, shape] : architecture_by_name("RealESRGAN_x4plus").expected_tensors()) {
+  for (const auto& [n, shape] : expected_tensors(architecture_by_name("RealESRGAN_x4plus"))) {
     int64_t k = 1;
     for (auto d : shape) k *= d;
     params += k;

@@ -14,6 +14,7 @@
 #include "plan/report.h"
 #include "plan/simulator.h"
 #include "plan/thresholds.h"
+#include "infer/sr_architecture.h"
 #include "test_media.h"
 
 using namespace reelscale;
@@ -572,4 +573,43 @@ TEST(LocalSlots, ScalingFactorComposesTheThreadCurveAndContention) {
   const ThreadScaling none;
   EXPECT_NEAR(none.factor(2, 1, 2), 2.0, 1e-12);
   EXPECT_NEAR(none.factor(1, 2, 2), 1.0, 1e-12);
+}
+
+// ---- model-aware frame cost ---------------------------------------------------------
+
+TEST(ModelCost, MultiplyAddsComeFromTheLayerDefinitions) {
+  using reelscale::infer::architecture_by_name;
+  // SRVGGNetCompact x4: 3->64, 16 x (64->64), 64->48, all 3x3: 9 x (192 + 16 x 4096 + 3072).
+  EXPECT_DOUBLE_EQ(architecture_by_name("realesr-animevideov3").macs_per_input_pixel(), 619200);
+  EXPECT_DOUBLE_EQ(architecture_by_name("realesr-general-x4v3").macs_per_input_pixel(), 9.0 * (192 + 32 * 4096 + 3072));
+  // RRDBNet x4: 23 blocks of 3 dense blocks (5 convs each) at the input size, then
+  // upsampling convs at 4x and 16x the pixels: about 29 times the compact network.
+  const double rrdb = architecture_by_name("RealESRGAN_x4plus").macs_per_input_pixel();
+  EXPECT_NEAR(rrdb, 17.93e6, 0.01e6);
+  EXPECT_NEAR(rrdb / 619200, 29.0, 0.1);
+  // x2 runs its body on a quarter of the pixels (pixel-unshuffled input).
+  EXPECT_LT(architecture_by_name("RealESRGAN_x2plus").macs_per_input_pixel(), rrdb / 3);
+  EXPECT_DOUBLE_EQ(architecture_by_name("RealESRGAN_x2plus").macs_per_output_pixel(),
+                   architecture_by_name("RealESRGAN_x2plus").macs_per_input_pixel() / 4);
+}
+
+TEST(ModelCost, TheJobsModelScalesTheCellsFrameTime) {
+  World w;
+  w.profile.cells["framing_ai"]["X"] = w.profile.cells["e"]["X"];  // 100 ms a frame, animevideov3
+  JobShape job = w.job(100);
+  job.endpoint = "framing_ai";
+  const Estimate base = estimate(w.profile, w.prices, w.platform, job, "X", 1, false);
+  job.model = "RealESRGAN_x4plus";
+  const Estimate heavy = estimate(w.profile, w.prices, w.platform, job, "X", 1, false);
+  const double ratio = reelscale::infer::architecture_by_name("RealESRGAN_x4plus").macs_per_output_pixel() / 38700.0;
+  EXPECT_NEAR(heavy.compute_s / base.compute_s, ratio, 1e-6);
+  // A cell measured with the heavy model needs no scaling for it.
+  w.profile.cells["framing_ai"]["X"].model = "RealESRGAN_x4plus";
+  EXPECT_NEAR(estimate(w.profile, w.prices, w.platform, job, "X", 1, false).compute_s, base.compute_s, 1e-9);
+  EXPECT_NE(error_of([&] {
+              json p = to_json(w.profile);
+              p["endpoints"]["framing_ai"]["X"]["model"] = "my-net";
+              parse_profile(p);
+            }).find("endpoints.framing_ai.X.model"),
+            std::string::npos);
 }
