@@ -68,7 +68,8 @@ class PlanCommand final : public Command {
       std::cout << nlohmann::json{{"job", {{"endpoint", job.endpoint}, {"frames", job.frames}, {"fps", job.fps},
                                            {"seconds", job.seconds()}, {"output_pixels", job.output_pixels}}},
                                   {"policy", plan::to_json(in.policy)}, {"profile", in.profile.name},
-                                  {"feasible", r.feasible}, {"reason", r.reason}, {"chosen", estimate_json(r.chosen)},
+                                  {"feasible", r.feasible}, {"reason", r.reason}, {"notes", r.notes},
+                                  {"mixed_provenance", r.mixed_provenance}, {"chosen", estimate_json(r.chosen)},
                                   {"pareto", pareto}, {"candidates", all}, {"planning_ms", r.planning_ms}}
                        .dump(2)
                 << "\n";
@@ -79,6 +80,7 @@ class PlanCommand final : public Command {
               << " fps, " << options_.width << "x" << options_.height << "), profile '" << in.profile.name << "'\n"
               << "policy: " << in.policy.describe() << "\n\n"
               << (r.feasible ? "choice: " : "INFEASIBLE — closest: ") << r.chosen.label() << "  (" << r.reason << ")\n";
+    for (const std::string& note : r.notes) std::cout << "  " << note << "\n";
     print_breakdown(r.chosen);
     // Grid: time and cost for every hardware and N.
     std::cout << "\n" << (p90 ? "p90" : "mean") << " time s / cost $ for every hardware and chunk count:\n";
@@ -183,12 +185,12 @@ class CalibrateCommand final : public Command {
   explicit CalibrateCommand(CLI::App& parent) {
     app_ = parent.add_subcommand("calibrate", "Update a profile from job records (reelscale run --json output)");
     app_->add_option("records", records_, "Job record JSON files")->required();
-    app_->add_option("--profile", profile_, "Profile to start from (default: the inherited figures)");
+    app_->add_option("--profile", profile_, "Profile to start from: reelscale (default), old-system, or a profile JSON");
     app_->add_option("--out", out_, "Where to write the updated profile")->required();
   }
   CLI::App* app() const override { return app_; }
   int run() override {
-    plan::Profile p = profile_.empty() ? plan::default_profile() : plan::parse_profile(plan::read_json_file(profile_));
+    plan::Profile p = plan::named_profile(profile_);
     std::vector<record::JobRecord> records;
     for (const std::string& f : records_) {
       try {

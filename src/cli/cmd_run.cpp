@@ -31,7 +31,7 @@ class RunCommand final : public Command {
     app_->add_option("--hardware", hardware_, "Force the hardware type the plan assumes (CPU for local slots)");
     app_->add_option("--workers", workers_, "Remote worker URLs (comma-separated); default: local slots")->delimiter(',');
     app_->add_option("--slots", slots_, "Local slots (default: cores)");
-    app_->add_option("--profile", profile_, "Profile JSON (default: the inherited figures)");
+    app_->add_option("--profile", profile_, "Profile: reelscale (default; on local slots its local variant), old-system, or a profile JSON");
     app_->add_option("--deadline", deadline_s_, "Policy deadline, seconds");
     app_->add_option("--task-deadline", task_deadline_s_, "Seconds before a remote attempt is given up");
     app_->add_option("--max-attempts", max_attempts_, "Failed attempts per chunk before the job fails");
@@ -78,7 +78,7 @@ class RunCommand final : public Command {
     options.chunks = chunks_;
     options.hardware = hardware_;
     if (!profile_.empty()) {
-      options.planning.profile = plan::parse_profile(plan::read_json_file(profile_));
+      options.planning.profile = plan::named_profile(profile_);
       options.planning.profile_given = true;
     }
     if (deadline_s_ > 0) options.planning.policy.deadline_s = deadline_s_;

@@ -9,7 +9,7 @@ namespace reelscale::cli {
 
 void PlanOptions::add_to(CLI::App* app) {
   app->add_option("--endpoint", endpoint, "framing_ai | framing | overlay | detect");
-  app->add_option("--profile", profile_file, "Profile JSON (default: the inherited figures; see docs/planner.md)");
+  app->add_option("--profile", profile_file, "Profile: reelscale (our engine; default), old-system (the old Python system), or a profile JSON (docs/planner.md)");
   app->add_option("--prices", prices_file, "Price table JSON (default: Modal 2026)");
   app->add_option("--platform", platform_file, "Platform JSON (billing, scale-down window, warm pool)");
   app->add_option("--policy", policy_file, "Policy JSON");
@@ -33,7 +33,7 @@ void PlanOptions::add_to(CLI::App* app) {
 
 PlanInputs PlanOptions::load() const {
   PlanInputs in;
-  in.profile = profile_file.empty() ? plan::default_profile() : plan::parse_profile(plan::read_json_file(profile_file));
+  in.profile = plan::named_profile(profile_file);
   in.prices = prices_file.empty() ? plan::default_prices() : plan::parse_prices(plan::read_json_file(prices_file));
   in.platform = platform_file.empty() ? plan::default_platform() : plan::parse_platform(plan::read_json_file(platform_file));
   if (local_slots > 0) in.platform = plan::Platform::local(local_slots, machine_cores());

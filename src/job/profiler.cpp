@@ -319,7 +319,7 @@ class Profiler {
     plan::Profile p = plan::default_profile();
     add_video_cells(p);
     p.name = "measured-" + options_.hardware + "-" + options_.date;
-    p.provenance = measured("; GPU rows inherited");
+    p.provenance = measured("; GPU rows estimated from the network and the GPUs' datasheets (docs/planner.md)");
     p.orchestrator_start_s = plan::Distribution::constant(options_.process_startup_s);
     p.orchestrator_start_s.provenance = measured(": process start-up");
     const nlohmann::json& t = raw_["transfer"];

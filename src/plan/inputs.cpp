@@ -433,16 +433,15 @@ Distribution with(Distribution d, const std::string& source, const std::string& 
 }
 }  // namespace
 
-Profile default_profile() {
+Profile old_system_profile() {
   Profile p;
-  p.name = "inherited";
-  p.provenance = from("the old Python system's figures (issue 'planner'), estimates where it had none; "
-                      "replace with `reelscale profile` measurements");
+  p.name = "old-system";
+  p.provenance = from("the old Python system's figures (issue 'planner'), estimates where it had none; it is "
+                      "another system than reelscale's engine and is never compared with it");
   const std::string old_sys = "old system (Python, serverless GPUs)";
   const std::string est = "estimate, not measured";
   // GPU containers: boot + image pull + process + model load; the old system gave no split.
   const Distribution gpu_cold = with(Distribution::lognormal(10, 25), est + ": serverless GPU container start incl. model load");
-  const Distribution cpu_cold = with(Distribution::lognormal(3, 8), est + ": serverless CPU container start");
   const Distribution warm = with(Distribution::constant(0.3), est + ": task on a running container, model loaded");
   auto cell = [&](double ms, const std::string& source, const Distribution& cold, bool ours = false) {
     Cell c;
@@ -466,13 +465,9 @@ Profile default_profile() {
   ai["H100"] = cell(681 * 0.25, scaled + "0.25", gpu_cold);
   ai["H200"] = cell(681 * 0.23, scaled + "0.23", gpu_cold);
   ai["B200"] = cell(681 * 0.18, scaled + "0.18", gpu_cold);
-  ai["CPU"] = cell(1338 * 2 / 4.0,
-                   "measured by us: reelscale animevideov3 on 2 vCPUs, 1338 ms per 810x1440 frame (network input 203x360); "
-                   "scaled to the 4-core container",
-                   cpu_cold, true);
   // overlay: ~20 ms/frame, CPU-bound, the same whatever the GPU. framing_ai ~25x overlay.
   for (const auto& [hw, c] : ai) {
-    const Distribution& cold = hw == "CPU" ? cpu_cold : gpu_cold;
+    const Distribution& cold = gpu_cold;
     p.cells["overlay"][hw] = cell(20, old_sys + ": overlay about 20 ms/frame (CPU-bound)", cold);
     p.cells["framing"][hw] = cell(20, est + ": crop and scale assumed like overlay (the old system gave no figure)", cold);
     Cell d = cell(0, est + ": one small network call per frame", cold);
@@ -491,8 +486,134 @@ Profile default_profile() {
   p.join.per_chunk_s = 10.0 / 6;  // 5 s at 2 chunks, 15 s at 8
   p.join.provenance = from(old_sys + ": joining 5-15 s depending on chunk count");
   p.cleanup_s = with(Distribution::uniform(1, 2), old_sys + ": cleanup 1-2 s");
-  // Local slots: how each endpoint scaled with threads on the 2-vCPU machine the CPU
-  // figures come from (bench/local_slots_bench.sh, docs/perf/parallel.md).
+  return p;
+}
+
+namespace {
+
+// Overheads of our engine on a serverless platform: a running orchestrator service, ranged
+// reads, stream-copy joins; the platform's own figures (transfer, start-ups) estimated.
+void job_wide_figures_of_our_engine(Profile& p) {
+  const std::string est = "estimate, not measured";
+  p.orchestrator_start_s = with(Distribution::constant(0.1), est + ": a running orchestrator service (process start "
+                                                                   "measured 0.06 s)");
+  p.request_latency_s = with(Distribution::uniform(0.02, 0.1), est + ": first byte of an S3 request in-region");
+  p.whole_file_download = false;  // range reads: docs/perf/parallel.md
+  p.download_mb_per_s = 100;
+  p.upload_mb_per_s = 50;
+  p.transfer_provenance = from(est + ": 100 MB/s down, 50 MB/s up within the cloud region; a chunk reads its ranges");
+  p.preroll_s = Distribution::constant(0.1);
+  p.preroll_s.provenance = from("measured by us: pre-roll of a chunk, GOP 60 at 1080p (docs/perf/media.md)", "2026-11-27", true);
+  p.join = {0.1, 0.03, 0, from("measured by us: collect + join per chunk against S3 on loopback (docs/perf/parallel.md)",
+                               "2026-11-27", true)};
+  p.cleanup_s = with(Distribution::constant(0.2), est + ": deleting the chunk objects");
+}
+
+}  // namespace
+
+namespace {
+
+// Published dense fp16 tensor throughput (TFLOP/s, fp32 accumulate where the datasheet
+// tells them apart, no sparsity) and memory bandwidth (GB/s) of each GPU type.
+struct GpuSpec {
+  double fp16_tflops;
+  double memory_gb_s;
+  const char* source;
+};
+const std::map<std::string, GpuSpec>& gpu_specs() {
+  static const std::map<std::string, GpuSpec> specs = {
+      {"T4", {65, 320, "NVIDIA T4 datasheet"}},
+      {"L4", {121, 300, "NVIDIA L4 datasheet"}},
+      {"A10G", {125, 600, "NVIDIA A10 datasheet (A10G is AWS's A10)"}},
+      {"L40S", {362, 864, "NVIDIA L40S datasheet"}},
+      {"A100-40GB", {312, 1555, "NVIDIA A100 datasheet"}},
+      {"A100-80GB", {312, 2039, "NVIDIA A100 datasheet"}},
+      {"H100", {989, 3350, "NVIDIA H100 SXM datasheet"}},
+      {"H200", {989, 4800, "NVIDIA H200 datasheet"}},
+      {"B200", {2250, 8000, "NVIDIA B200 datasheet"}},
+  };
+  return specs;
+}
+
+// The share of its dense fp16 peak PyTorch reaches on this network: a published fp16 run
+// of SRVGGNetCompact x4 (animevideov3) took 98 ms per 3840x2160-input frame on an RTX
+// 4090 (165 TFLOP/s dense fp16): 1.24 MFLOP x 8.29 M pixels / 0.098 s = 105 TFLOP/s.
+constexpr double kNetworkEfficiency = 105.0 / 165.0;
+// Bytes each 3x3 layer moves per input pixel in fp16: 64 channels in, 64 out.
+constexpr double kBytesPerLayerPixel = 2.0 * (64 + 64);
+
+// Our engine's network time on a GPU for an 810x1440 output frame, estimated: the larger of
+// compute (the network's multiply-adds at the achieved share of the GPU's fp16 peak) and
+// memory traffic at its bandwidth.
+double network_ms_estimate(const GpuSpec& gpu, const std::string& model) {
+  const infer::SrArchitecture arch = infer::architecture_by_name(model);
+  const double out_pixels = 810.0 * 1440.0;
+  const double in_pixels = out_pixels / (arch.scale * arch.scale);
+  const double flops = 2.0 * arch.macs_per_input_pixel() * in_pixels;
+  const double compute_s = flops / (gpu.fp16_tflops * 1e12 * kNetworkEfficiency);
+  const int layers = arch.kind == infer::SrArchitecture::Kind::kCompact ? arch.num_conv + 2 : arch.num_block * 15 + 6;
+  const double memory_s = layers * kBytesPerLayerPixel * in_pixels / (gpu.memory_gb_s * 1e9);
+  return 1000.0 * std::max(compute_s, memory_s);
+}
+
+}  // namespace
+
+Profile default_profile() {
+  Profile p;
+  p.name = "reelscale";
+  p.provenance = from("reelscale's own engine: CPU figures measured by us on a 2-vCPU VM, GPU figures estimated "
+                      "from the network's multiply-adds and published GPU throughput (docs/planner.md); "
+                      "replace with `reelscale profile` measurements");
+  const std::string ours = "measured by us: `reelscale profile` on a 2-vCPU Debian 12 VM";
+  const std::string est = "estimate, not measured";
+  const Distribution gpu_cold = with(Distribution::lognormal(10, 25), est + ": serverless GPU container start incl. model load");
+  const Distribution cpu_cold = with(Distribution::lognormal(3, 8), est + ": serverless CPU container start");
+  const Distribution warm = with(Distribution::constant(0.3), est + ": task on a running container, model loaded");
+  auto cell = [&](double ms, const Provenance& source, const Distribution& cold) {
+    Cell c;
+    c.frame_time.ms_at_reference = ms;
+    c.frame_time.provenance = source;
+    c.cold_start_s = cold;
+    c.warm_start_s = warm;
+    return c;
+  };
+  // What a container's CPU does per 810x1440 output frame whatever its GPU: decode the
+  // source, crop and scale, encode (x264 veryfast), on the 2 cores a GPU container holds.
+  const double cpu_side_ms = 15.9;
+  const Provenance cpu_side = from(ours + ": framing, 1920x1080 source to 810x1440, whole run per frame on 2 cores",
+                                   "2026-12-01", true);
+  // CPU containers hold 4 cores: the 2-core measurements halved (ideal scaling; marked).
+  const Provenance scaled = from(ours + ", scaled from 2 to the CPU container's 4 cores", "2026-12-01", true);
+  auto& ai = p.cells["framing_ai"];
+  ai["CPU"] = cell(1338 * 2 / 4.0, from("measured by us: reelscale animevideov3 on 2 vCPUs, 1338 ms per 810x1440 frame "
+                                        "(network input 203x360); scaled to the 4-core container", "2026-11-27", true),
+                   cpu_cold);
+  for (const auto& [hw, gpu] : gpu_specs()) {
+    const double network = network_ms_estimate(gpu, "realesr-animevideov3");
+    std::ostringstream os;
+    os.precision(3);
+    os << est << ": the larger of the network on the GPU (" << network << " ms: 619 k MAC per input pixel at "
+       << static_cast<int>(kNetworkEfficiency * 100) << " % of " << gpu.fp16_tflops << " TFLOP/s fp16, " << gpu.source
+       << ") and the CPU side on the container's 2 cores (" << cpu_side_ms << " ms, measured)";
+    ai[hw] = cell(std::max(network, cpu_side_ms), from(os.str()), gpu_cold);
+    ai[hw].model = "realesr-animevideov3";
+  }
+  ai["CPU"].model = "realesr-animevideov3";
+  for (const auto& [hw, c] : ai) {
+    const bool cpu = hw == "CPU";
+    const Distribution& cold = cpu ? cpu_cold : gpu_cold;
+    p.cells["framing"][hw] = cell(cpu ? cpu_side_ms / 2 : cpu_side_ms, cpu ? scaled : cpu_side, cold);
+    // overlay measured at its own output size, the 1920x1080 source.
+    Cell o = cell(cpu ? 25.4 / 2 : 25.4, from(ours + ": overlay at 1920x1080, whole run per frame on 2 cores" +
+                                              std::string(cpu ? ", scaled to 4 cores" : ""), "2026-12-01", true), cold);
+    o.frame_time.reference_pixels = 1920.0 * 1080.0;
+    p.cells["overlay"][hw] = o;
+    Cell d = cell(0, from(ours + ": one detect call on a 1920x1080 frame (detector load, seek, decode, network)",
+                          "2026-12-01", true), cold);
+    d.frame_time.fixed_ms = 11.1;
+    d.frame_time.exponent = 0;
+    p.cells["detect"][hw] = d;
+  }
   const auto scaling = [&](double one_thread, double two_at_once) {
     ThreadScaling s;
     s.cores = 2;
@@ -504,12 +625,13 @@ Profile default_profile() {
   p.cells["framing"]["CPU"].scaling = scaling(1.67, 1.76);
   p.cells["overlay"]["CPU"].scaling = scaling(1.57, 2.21);
   p.cells["framing_ai"]["CPU"].scaling = scaling(1.13, 1.24);
+  job_wide_figures_of_our_engine(p);
   return p;
 }
 
 Profile default_local_profile() {
   Profile p = default_profile();
-  p.name = "inherited-local";
+  p.name = "reelscale-local";
   const std::string here = "measured by us: `reelscale profile` on a 2-vCPU Debian 12 VM, local disk";
   const std::string date = "2026-12-01";
   const auto measured = [&](Distribution d, const std::string& what) {
@@ -536,6 +658,12 @@ Profile default_local_profile() {
     cpu->second.warm_start_s = measured(Distribution::constant(0.01), "a task on a running process");
   }
   return p;
+}
+
+Profile named_profile(const std::string& name_or_file) {
+  if (name_or_file.empty() || name_or_file == "reelscale") return default_profile();
+  if (name_or_file == "old-system") return old_system_profile();
+  return parse_profile(read_json_file(name_or_file));
 }
 
 PriceTable default_prices() {

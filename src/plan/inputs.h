@@ -156,8 +156,13 @@ nlohmann::json to_json(const Policy& p);
 nlohmann::json to_json(const Platform& p);
 nlohmann::json to_json(const ThreadScaling& s);
 
-// The defaults: what the old system knew (inherited, with sources) and Modal's 2026 prices.
+// The defaults. default_profile(): reelscale's own engine ("reelscale": CPU measured, GPU
+// estimated by a documented method). old_system_profile(): the old Python system's
+// figures ("old-system"), never mixed into one comparison with ours. named_profile():
+// either by name, or a profile file. default_prices(): Modal's 2026 prices.
 Profile default_profile();
+Profile old_system_profile();
+Profile named_profile(const std::string& name_or_file);
 // The same cells with this machine class's own overheads (process running, local disk,
 // stream-copy joins), for runs on local slots when no profile is given.
 Profile default_local_profile();

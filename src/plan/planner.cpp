@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "infer/sr_architecture.h"
 
 namespace reelscale::plan {
 
@@ -71,13 +72,39 @@ int Planner::max_chunks(const JobShape& job) const {
   return static_cast<int>(std::min<int64_t>({by_frames, policy.max_parallel, platform.max_containers, job.frames}));
 }
 
+namespace {
+
+// Orders by the policy's time, then cost, then fewer chunks.
+struct Faster {
+  bool p90;
+  bool operator()(const Estimate& a, const Estimate& b) const {
+    if (a.time(p90) != b.time(p90)) return a.time(p90) < b.time(p90);
+    if (a.cost != b.cost) return a.cost < b.cost;
+    return a.chunks < b.chunks;
+  }
+};
+// Orders by cost, then the policy's time, then fewer chunks.
+struct Cheaper {
+  bool p90;
+  bool operator()(const Estimate& a, const Estimate& b) const {
+    if (a.cost != b.cost) return a.cost < b.cost;
+    if (a.time(p90) != b.time(p90)) return a.time(p90) < b.time(p90);
+    return a.chunks < b.chunks;
+  }
+};
+
+}  // namespace
+
 Estimate Planner::choose(const JobShape& job) const {
   const std::vector<std::string> hws = hardware(job.endpoint);
   if (hws.empty()) fail(ErrorKind::kBadInput, "no hardware is allowed for " + job.endpoint);
   const int n_max = max_chunks(job);
   const bool p90 = policy.use_p90;
   const Objective objective = policy.objective_for(platform);
-  // Track the objective's best and, for infeasible policies, the closest.
+  // The fastest rule prefers fewer chunks within 1 % of the fastest: plan() has it whole.
+  if (objective == Objective::kFastest || objective == Objective::kAuto) return plan(job).chosen;
+  // Track the objective's best and, for infeasible policies, the closest (ties broken as
+  // plan() breaks them: time then cost, or cost then time).
   Estimate best, closest;
   bool have_best = false, have_closest = false;
   double min_cost = INFINITY, min_time = INFINITY;
@@ -92,17 +119,13 @@ Estimate Planner::choose(const JobShape& job) const {
       switch (objective) {
         case Objective::kAuto:
         case Objective::kFastest:
-          if (!have_best || t < best.time(p90) - 1e-9) {
-            best = e;
-            have_best = true;
-          }
-          break;
+          break;  // handled above
         case Objective::kCheapestWithinDeadline:
           if (t <= policy.deadline_s && (!have_best || e.cost < best.cost || (e.cost == best.cost && t < best.time(p90)))) {
             best = e;
             have_best = true;
           }
-          if (!have_closest || t < closest.time(p90)) {
+          if (!have_closest || Faster{p90}(e, closest)) {
             closest = e;
             have_closest = true;
           }
@@ -112,7 +135,7 @@ Estimate Planner::choose(const JobShape& job) const {
             best = e;
             have_best = true;
           }
-          if (!have_closest || e.cost < closest.cost) {
+          if (!have_closest || Cheaper{p90}(e, closest)) {
             closest = e;
             have_closest = true;
           }
@@ -139,25 +162,6 @@ Estimate Planner::choose(const JobShape& job) const {
 }
 
 namespace {
-
-// Orders by the policy's time, then cost, then fewer chunks.
-struct Faster {
-  bool p90;
-  bool operator()(const Estimate& a, const Estimate& b) const {
-    if (a.time(p90) != b.time(p90)) return a.time(p90) < b.time(p90);
-    if (a.cost != b.cost) return a.cost < b.cost;
-    return a.chunks < b.chunks;
-  }
-};
-// Orders by cost, then the policy's time, then fewer chunks.
-struct Cheaper {
-  bool p90;
-  bool operator()(const Estimate& a, const Estimate& b) const {
-    if (a.cost != b.cost) return a.cost < b.cost;
-    if (a.time(p90) != b.time(p90)) return a.time(p90) < b.time(p90);
-    return a.chunks < b.chunks;
-  }
-};
 
 // Sorted by time, each candidate cheaper than everything faster.
 std::vector<Estimate> pareto_front(const std::vector<Estimate>& candidates, bool p90) {
@@ -268,6 +272,50 @@ void choose_balanced(const Policy& policy, PlanResult& r) {
 
 }  // namespace
 
+namespace {
+
+std::string provenance_kind(const Provenance& p) {
+  if (p.measured_by_us) return "measured by us";
+  if (p.source.rfind("old system", 0) == 0) return "the old system's";
+  return "estimated";
+}
+
+}  // namespace
+
+FigureNotes figure_notes(const Profile& profile, const JobShape& job, const std::vector<std::string>& hardware) {
+  FigureNotes notes;
+  if (job.endpoint == "framing_ai") {
+    const std::string model = !job.model.empty() ? job.model : "realesr-animevideov3";
+    std::ostringstream os;
+    os.precision(3);
+    os << "model: " << model;
+    if (infer::is_known_architecture(model)) {
+      const infer::SrArchitecture a = infer::architecture_by_name(model);
+      os << " (" << a.describe() << ", " << a.macs_per_input_pixel() / 1e3 << " k multiply-adds per input pixel)";
+    }
+    notes.lines.push_back(os.str());
+  }
+  std::map<std::string, std::vector<std::string>> by_kind;
+  for (const std::string& hw : hardware) {
+    const Cell& c = profile.cell(job.endpoint, hw);
+    by_kind[provenance_kind(c.frame_time.provenance)].push_back(hw);
+    notes.lines.push_back("figures for " + hw + ": " + c.frame_time.provenance.source +
+                          (c.frame_time.provenance.date.empty() ? "" : " (" + c.frame_time.provenance.date + ")"));
+  }
+  if (by_kind.size() > 1) {
+    notes.mixed = true;
+    std::string warning = "WARNING: the candidates rest on figures of different provenance:";
+    for (const auto& [kind, hws] : by_kind) {
+      warning += " " + kind + " (";
+      for (size_t i = 0; i < hws.size(); ++i) warning += (i ? ", " : "") + hws[i];
+      warning += ");";
+    }
+    warning.back() = '.';
+    notes.lines.insert(notes.lines.begin(), warning + " Measure with `reelscale profile` to compare like with like.");
+  }
+  return notes;
+}
+
 PlanResult Planner::plan(const JobShape& job) const {
   const Stopwatch clock;
   PlanResult r;
@@ -294,6 +342,9 @@ PlanResult Planner::plan(const JobShape& job) const {
     case Objective::kBalanced: choose_balanced(policy, r); break;
   }
   r.reason = platform_text(platform, r.chosen) + r.reason;
+  const FigureNotes notes = figure_notes(profile, job, hws);
+  r.notes = notes.lines;
+  r.mixed_provenance = notes.mixed;
   r.planning_ms = 1000 * clock.seconds();
   return r;
 }

@@ -16,6 +16,11 @@ namespace reelscale::plan {
 
 struct PlanResult {
   bool feasible = false;
+  // Where the compared figures come from: the model (framing_ai), each hardware's figure
+  // source, and a warning when they differ in kind (measured against estimated, or another
+  // system's).
+  std::vector<std::string> notes;
+  bool mixed_provenance = false;
   Estimate chosen;
   std::string reason;               // why this one (or why nothing fits)
   std::vector<Estimate> pareto;     // not beaten on both time and cost, fastest first
@@ -27,6 +32,13 @@ struct PlanResult {
 // planners that differ only in their platform state (the adaptive simulator makes one
 // per job).
 class StartupTables;
+
+// The notes above for `job` on `hardware`.
+struct FigureNotes {
+  std::vector<std::string> lines;
+  bool mixed = false;
+};
+FigureNotes figure_notes(const Profile& profile, const JobShape& job, const std::vector<std::string>& hardware);
 
 class Planner {
  public:

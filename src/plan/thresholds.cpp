@@ -75,6 +75,12 @@ ThresholdTable sweep_thresholds(const Planner& planner, const std::string& endpo
                                 double fps, double pixels, const std::string& model) {
   ThresholdTable t;
   t.endpoint = endpoint;
+  const std::vector<std::string> hws = planner.hardware(endpoint);
+  if (!hws.empty()) {
+    const FigureNotes notes = figure_notes(planner.profile, JobShape::of_length(endpoint, 1, fps, pixels, model), hws);
+    t.notes = notes.lines;
+    t.mixed_provenance = notes.mixed;
+  }
   t.policy = planner.policy.describe();
   t.fps = fps;
   auto job_of = [&](int64_t frames) {
@@ -139,7 +145,8 @@ nlohmann::json to_json(const ThresholdTable& t) {
                     {"hardware", r.hardware}, {"chunks", r.chunks}, {"feasible", r.feasible},
                     {"cost_usd_at_from", r.cost_at_from}, {"time_s_at_from", r.time_at_from}, {"why", r.why}});
   }
-  return {{"endpoint", t.endpoint}, {"policy", t.policy}, {"fps", t.fps}, {"rows", rows}};
+  return {{"endpoint", t.endpoint}, {"policy", t.policy}, {"fps", t.fps}, {"rows", rows}, {"notes", t.notes},
+          {"mixed_provenance", t.mixed_provenance}};
 }
 
 std::string to_python(const ThresholdTable& t) {
@@ -157,7 +164,9 @@ std::string to_python(const ThresholdTable& t) {
 
 std::string to_text(const ThresholdTable& t) {
   std::ostringstream os;
-  os << "thresholds for " << t.endpoint << " (" << t.policy << ")\n\n";
+  os << "thresholds for " << t.endpoint << " (" << t.policy << ")\n";
+  for (const std::string& n : t.notes) os << "  " << n << "\n";
+  os << "\n";
   os << std::left << std::setw(22) << "clip length" << std::setw(14) << "hardware" << std::setw(8) << "chunks"
      << std::setw(12) << "cost $" << std::setw(10) << "time s" << "break-even\n";
   for (const auto& r : t.rows) {

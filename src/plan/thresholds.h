@@ -28,6 +28,8 @@ struct ThresholdTable {
   std::string policy;
   double fps = 30;
   std::vector<ThresholdRow> rows;
+  std::vector<std::string> notes;   // where the figures come from (plan/planner.h figure_notes)
+  bool mixed_provenance = false;
 };
 
 ThresholdTable sweep_thresholds(const Planner& planner, const std::string& endpoint, double min_s = 0.5,

@@ -156,13 +156,19 @@ TEST(Cli, ProfileFeedsThePlanner) {
   EXPECT_NEAR(detect_plan["chosen"]["breakdown_s"]["compute"].get<double>(), detect_ms / 1000, 1e-6);
 }
 
-TEST(Cli, PlanAndThresholdsOnTheInheritedProfile) {
+TEST(Cli, PlanAndThresholdsOnOurProfileAndTheOldSystems) {
   const auto p = rt::run_command(std::string(REELSCALE_BINARY) + " plan --length 30 --max-parallel 16", false);
   ASSERT_EQ(p.status, 0) << p.output;
   for (const char* hw : {"T4", "L4", "A10G", "A100-40GB", "H100"}) EXPECT_NE(p.output.find(hw), std::string::npos) << hw;
   EXPECT_NE(p.output.find("N=16"), std::string::npos);
   EXPECT_NE(p.output.find("Pareto front"), std::string::npos);
-  const auto t = rt::run_command(std::string(REELSCALE_BINARY) + " thresholds --endpoint framing_ai --hardware T4", false);
+  EXPECT_NE(p.output.find("profile 'reelscale'"), std::string::npos) << p.output;
+  EXPECT_NE(p.output.find("model: realesr-animevideov3"), std::string::npos) << p.output;
+  EXPECT_NE(p.output.find("different provenance"), std::string::npos) << p.output;
+  const auto heavy = rt::run_command(std::string(REELSCALE_BINARY) + " plan --length 30 --json --hardware T4 --model RealESRGAN_x4plus", false);
+  ASSERT_EQ(heavy.status, 0) << heavy.output;
+  EXPECT_NE(nlohmann::json::parse(heavy.output)["notes"].dump().find("RRDBNet x4"), std::string::npos);
+  const auto t = rt::run_command(std::string(REELSCALE_BINARY) + " thresholds --endpoint framing_ai --hardware T4 --profile old-system", false);
   ASSERT_EQ(t.status, 0) << t.output;
   EXPECT_NE(t.output.find("would miss the 180 s deadline"), std::string::npos) << t.output;
   const auto bad = run_reelscale("plan --length 30 --policy /nonexistent.json");

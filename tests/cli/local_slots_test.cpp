@@ -90,7 +90,7 @@ TEST_F(LocalSlots, RunPicksANearFastestChunkCount) {
     const json fresh = run_json("run " + job_file.string() + " --json");
     if (fresh.is_null()) return;
     const int m = fresh["chunks"].get<int>();
-    EXPECT_EQ(fresh["plan"]["profile_name"], "inherited-local");
+    EXPECT_EQ(fresh["plan"]["profile_name"], "reelscale-local");
     const double fresh_s = std::min(fresh["timings_s"]["total"].get<double>(), wall.count(m) ? wall[m] : 1e9);
     std::cout << "framing_ai with the embedded profile: chose " << m << " chunks (" << fresh_s << " s)\n";
     EXPECT_LE(fresh_s, 1.15 * best) << "the embedded profile chose " << m << " chunks";

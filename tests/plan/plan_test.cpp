@@ -306,15 +306,18 @@ TEST(Planner, BadFilesNameTheField) {
             std::string::npos);
   EXPECT_NE(error_of([] { read_json_file("/nonexistent/profile.json"); }).find("file not found"), std::string::npos);
   // Round trips.
-  const Profile p = parse_profile(to_json(default_profile()));
+  const Profile p = parse_profile(to_json(old_system_profile()));
   EXPECT_EQ(p.cells.at("framing_ai").at("T4").frame_time.ms_at_reference, 681);
   EXPECT_NEAR(p.cells.at("framing_ai").at("T4").cold_start_s.quantile(0.9), 25, 1e-6);
+  const Profile ours = parse_profile(to_json(default_profile()));
+  EXPECT_EQ(ours.cell("framing_ai", "T4").frame_time.ms_at_reference, default_profile().cell("framing_ai", "T4").frame_time.ms_at_reference);
+  EXPECT_EQ(ours.cell("framing_ai", "T4").model, "realesr-animevideov3");
   EXPECT_EQ(parse_prices(to_json(default_prices())).gpu_per_second.at("H100"), 0.001097);
   EXPECT_EQ(parse_policy(to_json(default_policy())).deadline_s, 180);
 }
 
 TEST(Thresholds, ContiguousExactAndExplained) {
-  const Profile profile = default_profile();
+  const Profile profile = old_system_profile();  // slow T4 figures: several break-evens
   const PriceTable prices = default_prices();
   const Platform platform;
   Policy policy;
@@ -612,4 +615,45 @@ TEST(ModelCost, TheJobsModelScalesTheCellsFrameTime) {
               parse_profile(p);
             }).find("endpoints.framing_ai.X.model"),
             std::string::npos);
+}
+
+// ---- one system's figures, with their sources --------------------------------------
+
+TEST(Profiles, TheDefaultIsOurEngineAndTheOldSystemIsNeverMixedIn) {
+  const Profile ours = default_profile();
+  const Profile old = old_system_profile();
+  EXPECT_EQ(ours.name, "reelscale");
+  EXPECT_EQ(old.name, "old-system");
+  EXPECT_FALSE(old.has("framing_ai", "CPU")) << "the old system had no CPU figure; ours is not mixed into its profile";
+  for (const auto& [endpoint, cells] : ours.cells) {
+    for (const auto& [hw, c] : cells) {
+      EXPECT_EQ(c.frame_time.provenance.source.rfind("old system", 0), std::string::npos) << endpoint << " " << hw;
+    }
+  }
+  // Our GPU estimate for animevideov3 at 810x1440 is CPU-bound (the network alone is a
+  // few ms), two orders of magnitude below the old system's 681 ms on T4.
+  EXPECT_LT(ours.cell("framing_ai", "T4").frame_time.ms_at_reference, 681.0 / 20);
+  EXPECT_GE(ours.cell("framing_ai", "T4").frame_time.ms_at_reference, ours.cell("framing", "T4").frame_time.ms_at_reference);
+  EXPECT_EQ(named_profile("old-system").name, "old-system");
+  EXPECT_EQ(named_profile("").name, "reelscale");
+  // The default plan for a 30 s framing_ai clip: a GPU, its model named, sources given, and
+  // the mix of measured (CPU) and estimated (GPU) figures said out loud.
+  const PriceTable prices = default_prices();
+  const Platform platform;
+  const Policy policy;
+  const Planner planner(ours, prices, platform, policy);
+  const PlanResult r = planner.plan(JobShape::of_length("framing_ai", 30));
+  EXPECT_NE(r.chosen.hardware, "CPU") << r.reason;
+  EXPECT_TRUE(r.mixed_provenance);
+  bool model_named = false, warned = false, sourced = false;
+  for (const std::string& n : r.notes) {
+    model_named = model_named || n.find("model: realesr-animevideov3") != std::string::npos;
+    warned = warned || n.find("different provenance") != std::string::npos;
+    sourced = sourced || n.find("figures for T4: estimate") != std::string::npos;
+  }
+  EXPECT_TRUE(model_named && warned && sourced);
+  // Only measured figures compared: no warning.
+  Policy cpu_only = policy;
+  cpu_only.allowed_hardware = {"CPU"};
+  EXPECT_FALSE(Planner(ours, prices, platform, cpu_only).plan(JobShape::of_length("framing_ai", 30)).mixed_provenance);
 }
