@@ -41,6 +41,7 @@ class ProcessCommand final : public Command {
     app_->add_option("--width", width_, "Output width (framing, framing_ai)");
     app_->add_option("--height", height_, "Output height (framing, framing_ai)");
     app_->add_option("--model", model_, "Real-ESRGAN model name or .pth path (framing_ai)");
+    app_->add_option("--sr-input", sr_input_, "framing_ai: reduced (crop shrunk to output/scale first) | native");
     models_.add_to(app_);
     app_->add_option("--time", time_, "Seconds from the first frame (detect)");
     app_->add_option("--frame", frame_, "Source frame index (detect)");
@@ -93,6 +94,7 @@ class ProcessCommand final : public Command {
     if (width_) j["output_width"] = width_;
     if (height_) j["output_height"] = height_;
     if (!model_.empty()) j["model"] = model_;
+    if (!sr_input_.empty()) j["sr_input"] = sr_input_;
     if (time_ >= 0) j["time"] = time_;
     if (frame_ >= 0) j["frame"] = frame_;
     if (!preset_.empty()) j["preset"] = preset_;
@@ -138,7 +140,7 @@ class ProcessCommand final : public Command {
   }
 
   CLI::App* app_;
-  std::string endpoint_, input_, output_, job_file_, fps_, model_, preset_, audio_;
+  std::string endpoint_, input_, output_, job_file_, fps_, model_, preset_, audio_, sr_input_;
   int chunks_ = 0, slots_ = 0, width_ = 0, height_ = 0, crf_ = -1;
   double time_ = -1;
   int64_t frame_ = -1;

@@ -3,7 +3,35 @@
 
 #include <algorithm>
 
+#include "infer/sr_architecture.h"
+#include "process/framing.h"
+
 namespace reelscale::job {
+
+namespace {
+
+// framing_ai with sr_input native: the network's input pixels over the reduced rule's,
+// over the job's crops (a zooming crop changes them frame by frame; up to 256 sampled).
+// Frames whose crop needs no network count for neither.
+double native_input_factor(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames) {
+  if (spec.endpoint != process::Endpoint::kFramingAi || spec.sr_input != process::SrInput::kNative) return 1.0;
+  if (!infer::is_known_architecture(spec.model)) return 1.0;
+  const int s = infer::architecture_by_name(spec.model).scale;
+  const bool swap = probe.rotation == 90 || probe.rotation == 270;
+  const process::CropTrack crops(spec, swap ? probe.height : probe.width, swap ? probe.width : probe.height);
+  const double want_w = (spec.output_width + s - 1) / s, want_h = (spec.output_height + s - 1) / s;
+  double native = 0, reduced = 0;
+  const int64_t step = std::max<int64_t>(1, frames / 256);
+  for (int64_t j = 0; j < frames; j += step) {
+    const media::CropRect c = crops.at(j);
+    if (c.width >= spec.output_width && c.height >= spec.output_height) continue;
+    native += static_cast<double>(c.width) * c.height;
+    reduced += (c.width > want_w || c.height > want_h) ? want_w * want_h : static_cast<double>(c.width) * c.height;
+  }
+  return reduced > 0 ? native / reduced : 1.0;
+}
+
+}  // namespace
 
 plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames) {
   plan::JobShape shape;
@@ -14,6 +42,7 @@ plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& 
   shape.output_pixels = static_cast<double>(size.width) * size.height;
   shape.input_bytes = static_cast<double>(probe.file_bytes);
   if (spec.endpoint == process::Endpoint::kFramingAi) shape.model = spec.model;
+  shape.network_input_factor = native_input_factor(spec, probe, frames);
   return shape;
 }
 

@@ -40,7 +40,7 @@ struct Shared {
 Shared common_parts(const Profile& profile, const Platform& platform, const JobShape& job, const Cell& cell,
                     const std::string& hardware, int chunks, bool adaptive) {
   Shared s;
-  s.frame_s = cell.frame_time.ms(job.output_pixels) / 1000.0 * Profile::model_factor(cell, job.model);
+  s.frame_s = cell.frame_time.ms(job.output_pixels, Profile::model_factor(cell, job.model) * job.network_input_factor) / 1000.0;
   s.in_bytes = job.input_bytes > 0 ? job.input_bytes : profile.source_mbit_per_s * 1e6 / 8 * job.seconds();
   s.out_bytes = profile.output_mbit_per_s_at_reference * 1e6 / 8 * job.seconds() *
                 (job.output_pixels / (810.0 * 1440.0));

@@ -25,6 +25,9 @@ struct JobShape {
   double output_pixels = 810.0 * 1440.0;
   double input_bytes = 0;  // 0: estimated from the profile's source bitrate
   std::string model;       // framing_ai: the network ("" : the cell's own)
+  // framing_ai: network input pixels relative to the reduced rule's (output / scale^2):
+  // above 1 when sr_input is native and crops are larger than output / scale.
+  double network_input_factor = 1.0;
   double seconds() const { return frames / fps; }
   // A clip of `seconds` at `fps`; a detect job is one frame.
   static JobShape of_length(const std::string& endpoint, double seconds, double fps = 30,

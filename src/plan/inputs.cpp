@@ -17,9 +17,13 @@ namespace reelscale::plan {
 
 using nlohmann::json;
 
-double FrameTime::ms(double pixels) const {
+double FrameTime::ms(double pixels, double network_factor) const {
   const double ratio = std::max(1.0, pixels) / reference_pixels;
-  return fixed_ms + ms_at_reference * (exponent == 1.0 ? ratio : exponent == 0.0 ? 1.0 : std::pow(ratio, exponent));
+  const double scale = exponent == 1.0 ? ratio : exponent == 0.0 ? 1.0 : std::pow(ratio, exponent);
+  if (network_ms > 0 && cpu_side_ms > 0) {
+    return fixed_ms + scale * std::max(cpu_side_ms, network_ms * network_factor);
+  }
+  return fixed_ms + ms_at_reference * scale * network_factor;
 }
 
 double ThreadScaling::factor(int k, int threads, int machine_cores) const {
@@ -219,12 +223,14 @@ Profile parse_profile(const json& j) {
       const std::string f = "endpoints." + endpoint + "." + hw;
       if (!c.is_object()) bad(f, "must be an object");
       only(c, f, {"ms_per_frame", "reference_pixels", "pixel_exponent", "fixed_ms", "cold_start_s", "warm_start_s",
-                  "thread_scaling", "model", "source", "date", "measured"});
+                  "thread_scaling", "model", "network_ms", "cpu_side_ms", "source", "date", "measured"});
       Cell cell;
       cell.frame_time.ms_at_reference = num(c, "ms_per_frame", f + ".ms_per_frame", 0, 1e7, std::nullopt);
       cell.frame_time.reference_pixels = num(c, "reference_pixels", f + ".reference_pixels", 1, 1e9, 810.0 * 1440.0);
       cell.frame_time.exponent = num(c, "pixel_exponent", f + ".pixel_exponent", 0, 3, 1.0);
       cell.frame_time.fixed_ms = num(c, "fixed_ms", f + ".fixed_ms", 0, 1e7, 0.0);
+      cell.frame_time.network_ms = num(c, "network_ms", f + ".network_ms", 0, 1e7, 0.0);
+      cell.frame_time.cpu_side_ms = num(c, "cpu_side_ms", f + ".cpu_side_ms", 0, 1e7, 0.0);
       cell.frame_time.provenance = provenance(c);
       if (!c.contains("cold_start_s")) bad(f + ".cold_start_s", "is required");
       cell.cold_start_s = parse_distribution(c["cold_start_s"], f + ".cold_start_s");
@@ -282,6 +288,8 @@ json to_json(const Profile& p) {
       put(cj, c.frame_time.provenance);
       if (c.scaling.cores > 0) cj["thread_scaling"] = scaling_json(c.scaling);
       if (!c.model.empty()) cj["model"] = c.model;
+      if (c.frame_time.network_ms > 0) cj["network_ms"] = c.frame_time.network_ms;
+      if (c.frame_time.cpu_side_ms > 0) cj["cpu_side_ms"] = c.frame_time.cpu_side_ms;
       endpoints[e][hw] = cj;
     }
   }
@@ -596,6 +604,8 @@ Profile default_profile() {
        << static_cast<int>(kNetworkEfficiency * 100) << " % of " << gpu.fp16_tflops << " TFLOP/s fp16, " << gpu.source
        << ") and the CPU side on the container's 2 cores (" << cpu_side_ms << " ms, measured)";
     ai[hw] = cell(std::max(network, cpu_side_ms), from(os.str()), gpu_cold);
+    ai[hw].frame_time.network_ms = network;
+    ai[hw].frame_time.cpu_side_ms = cpu_side_ms;
     ai[hw].model = "realesr-animevideov3";
   }
   ai["CPU"].model = "realesr-animevideov3";

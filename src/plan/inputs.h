@@ -15,13 +15,18 @@
 namespace reelscale::plan {
 
 // ms per frame = fixed_ms + ms_at_reference * (pixels / reference_pixels)^exponent.
+// When the two stages are known (network_ms and cpu_side_ms, both at the reference size;
+// they run concurrently, so ms_at_reference is the larger), a heavier network (factor > 1:
+// another model, or a crop fed at its own size) grows only its own stage.
 struct FrameTime {
   double ms_at_reference = 0;
   double reference_pixels = 810.0 * 1440.0;
   double exponent = 1.0;
   double fixed_ms = 0;
+  double network_ms = 0;   // 0: not known apart (the factor then scales the whole)
+  double cpu_side_ms = 0;
   Provenance provenance;
-  double ms(double pixels) const;
+  double ms(double pixels, double network_factor = 1.0) const;
 };
 
 // How an endpoint's frame time changes with the cores it gets on owned machines (local

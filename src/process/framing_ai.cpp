@@ -5,7 +5,7 @@ namespace reelscale::process {
 
 FramingAiProcessor::FramingAiProcessor(const JobSpec& spec, const media::VideoProbe& probe,
                                        std::shared_ptr<const SrModel> model, const ModelSettings& settings)
-    : width_(spec.output_width), height_(spec.output_height), upright_(probe),
+    : width_(spec.output_width), height_(spec.output_height), sr_input_(spec.sr_input), upright_(probe),
       crops_(spec, upright_.width(), upright_.height()), to_rgb_(media::ScaleQuality::kBicubic),
       to_output_(media::ScaleQuality::kBicubic) {
   net_ = std::make_unique<infer::SuperResolver>(model->weights, model->arch, settings.sr);
@@ -17,7 +17,7 @@ FramingAiProcessor::~FramingAiProcessor() = default;
 std::pair<int, int> FramingAiProcessor::network_input(const media::CropRect& crop) const {
   const int s = net_->scale();
   const int want_w = (width_ + s - 1) / s, want_h = (height_ + s - 1) / s;
-  if (crop.width > want_w || crop.height > want_h) return {want_w, want_h};
+  if (sr_input_ == SrInput::kReduced && (crop.width > want_w || crop.height > want_h)) return {want_w, want_h};
   return {crop.width, crop.height};
 }
 

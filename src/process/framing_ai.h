@@ -29,6 +29,7 @@ class FramingAiProcessor final : public FrameProcessor {
 
  private:
   int width_, height_;
+  SrInput sr_input_;
   int batch_;
   UprightFrames upright_;
   CropTrack crops_;

@@ -206,6 +206,10 @@ void parse_style(const json& j, JobSpec& s) {
 
 void parse_model_detect_and_encoding(const json& j, JobSpec& s) {
   s.model = text(j, "model", "model", s.model);
+  const std::string sr_input = text(j, "sr_input", "sr_input", "reduced");
+  if (sr_input != "reduced" && sr_input != "native") bad("sr_input", "'" + sr_input + "' is not reduced or native");
+  s.sr_input = sr_input == "native" ? SrInput::kNative : SrInput::kReduced;
+  if (j.contains("sr_input") && s.endpoint != Endpoint::kFramingAi) bad("sr_input", "is only for the framing_ai endpoint");
   if (s.model.empty()) bad("model", "must not be empty");
   if (j.contains("time")) s.detect_time = number(j, "time", "time", 0, kMaxTime);
   if (j.contains("frame")) {
@@ -238,7 +242,7 @@ JobSpec parse_job_spec(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the job spec must be a JSON object");
   only_fields(j, "", {"endpoint", "input", "output", "output_width", "output_height", "fps", "crop_keyframes",
                       "crop_easing", "segments", "highlight_keyframes", "highlight_easing", "style", "model", "time",
-                      "frame", "audio", "preset", "crf", "chunks"});
+                      "frame", "audio", "preset", "crf", "chunks", "sr_input"});
   JobSpec s;
   parse_destination(j, s);
   parse_fps(j, s);
@@ -291,7 +295,10 @@ json to_json(const JobSpec& s) {
     for (const auto& seg : s.segments) a.push_back({{"start", seg.start}, {"end", seg.end}, {"speed", seg.speed}});
     j["segments"] = a;
   }
-  if (s.endpoint == Endpoint::kFramingAi) j["model"] = s.model;
+  if (s.endpoint == Endpoint::kFramingAi) {
+    j["model"] = s.model;
+    j["sr_input"] = s.sr_input == SrInput::kNative ? "native" : "reduced";
+  }
   if (s.detect_time) j["time"] = *s.detect_time;
   if (s.detect_frame) j["frame"] = *s.detect_frame;
   const char* audio[] = {"auto", "copy", "reencode", "drop"};

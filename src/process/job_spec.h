@@ -21,6 +21,12 @@ struct VideoProbe;
 namespace reelscale::process {
 
 enum class Endpoint { kCopy, kFraming, kOverlay, kFramingAi, kDetect };
+
+// framing_ai: what the network sees of a crop larger than output / scale. kReduced shrinks
+// it to output / scale first (the network's cost is fixed by the output; detail is lost);
+// kNative feeds the crop at its own size and resizes the network's output (Real-ESRGAN's
+// own outscale rule; cost grows with the crop). docs/perf/quality.md measures both.
+enum class SrInput { kReduced, kNative };
 Endpoint parse_endpoint(const std::string& text);
 const char* endpoint_name(Endpoint e);
 
@@ -51,6 +57,7 @@ struct JobSpec {
   Easing highlight_easing = Easing::kLinear;
   OverlayStyle style;
   std::string model = "realesr-animevideov3";
+  SrInput sr_input = SrInput::kReduced;
   std::optional<double> detect_time;         // seconds from the first frame
   std::optional<int64_t> detect_frame;       // source frame index
   media::AudioMode audio = media::AudioMode::kAuto;

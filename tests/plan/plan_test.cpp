@@ -657,3 +657,24 @@ TEST(Profiles, TheDefaultIsOurEngineAndTheOldSystemIsNeverMixedIn) {
   cpu_only.allowed_hardware = {"CPU"};
   EXPECT_FALSE(Planner(ours, prices, platform, cpu_only).plan(JobShape::of_length("framing_ai", 30)).mixed_provenance);
 }
+
+TEST(ModelCost, AHeavierNetworkGrowsOnlyItsOwnStage) {
+  FrameTime t;
+  t.ms_at_reference = 16;
+  t.network_ms = 2;
+  t.cpu_side_ms = 16;
+  EXPECT_DOUBLE_EQ(t.ms(810.0 * 1440.0), 16);
+  EXPECT_DOUBLE_EQ(t.ms(810.0 * 1440.0, 4), 16) << "still CPU-bound";
+  EXPECT_DOUBLE_EQ(t.ms(810.0 * 1440.0, 29), 58) << "now network-bound";
+  EXPECT_DOUBLE_EQ(t.ms(405.0 * 720.0, 29), 58 / 4.0);
+  FrameTime whole;
+  whole.ms_at_reference = 600;
+  EXPECT_DOUBLE_EQ(whole.ms(810.0 * 1440.0, 3), 1800) << "stages unknown: the factor scales the whole";
+  // The default profile's T4 cell: animevideov3 is CPU-bound, RealESRGAN_x4plus is not.
+  const Profile p = default_profile();
+  const Cell& t4 = p.cell("framing_ai", "T4");
+  const double heavy = Profile::model_factor(t4, "RealESRGAN_x4plus");
+  EXPECT_DOUBLE_EQ(t4.frame_time.ms(810.0 * 1440.0), t4.frame_time.cpu_side_ms);
+  EXPECT_NEAR(t4.frame_time.ms(810.0 * 1440.0, heavy), t4.frame_time.network_ms * heavy, 1e-9);
+  EXPECT_GT(t4.frame_time.network_ms * heavy, t4.frame_time.cpu_side_ms);
+}

@@ -194,6 +194,12 @@ TEST(FramingAi, NetworkInputIsOutputOverScaleForLargeCrops) {
   EXPECT_EQ(proc.network_input(media::CropRect{0, 0, 608, 1080}), std::make_pair(203, 360));
   // A small crop is fed as it is.
   EXPECT_EQ(proc.network_input(media::CropRect{0, 0, 150, 266}), std::make_pair(150, 266));
+  // sr_input native: the crop at its own size, whatever its size.
+  JobSpec native = spec;
+  native.sr_input = SrInput::kNative;
+  FramingAiProcessor at_size(native, probe, load_sr_model("realesr-animevideov3", settings), settings);
+  EXPECT_EQ(at_size.network_input(media::CropRect{0, 0, 608, 1080}), std::make_pair(608, 1080));
+  EXPECT_EQ(at_size.network_input(media::CropRect{0, 0, 150, 266}), std::make_pair(150, 266));
 }
 
 TEST(Models, MissingModelIsAClearError) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "job/job_plan.h"
 #include "media/probe.h"
 
 using namespace reelscale;
@@ -155,4 +156,35 @@ TEST(JobSpec, FuzzFoundAnOverflowingNumberIsBadInput) {
     EXPECT_EQ(e.kind(), reelscale::ErrorKind::kBadInput);
     EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
   }
+}
+
+TEST(JobSpec, SrInputIsReducedOrNativeAndOnlyForFramingAi) {
+  json ai = {{"endpoint", "framing_ai"}, {"input", "in.mp4"}, {"output", "out.mp4"}};
+  EXPECT_EQ(parse_job_spec(ai).sr_input, SrInput::kReduced);
+  ai["sr_input"] = "native";
+  const JobSpec native = parse_job_spec(ai);
+  EXPECT_EQ(native.sr_input, SrInput::kNative);
+  EXPECT_EQ(parse_job_spec(to_json(native)).sr_input, SrInput::kNative);
+  ai["sr_input"] = "huge";
+  EXPECT_NE(error_of(ai).find("sr_input 'huge' is not reduced or native"), std::string::npos);
+  json f = framing();
+  f["sr_input"] = "native";
+  EXPECT_NE(error_of(f).find("sr_input is only for the framing_ai endpoint"), std::string::npos);
+}
+
+TEST(JobSpec, ThePlannerCostsTheNativeRuleByTheCropsItFeeds) {
+  media::VideoProbe probe;
+  probe.width = 640;
+  probe.height = 360;
+  json ai = {{"endpoint", "framing_ai"}, {"input", "in.mp4"}, {"output", "out.mp4"}, {"output_width", 404},
+             {"output_height", 720}, {"fps", 30},
+             {"crop_keyframes", json::array({{{"time", 0}, {"x", 0}, {"y", 0}, {"width", 202}, {"height", 360}}})}};
+  EXPECT_DOUBLE_EQ(reelscale::job::job_shape(parse_job_spec(ai), probe, 90).network_input_factor, 1.0);
+  ai["sr_input"] = "native";
+  // 202x360 fed as it is, against 101x180 (output / 4) under the reduced rule: 4x the pixels.
+  EXPECT_NEAR(reelscale::job::job_shape(parse_job_spec(ai), probe, 90).network_input_factor, 4.0, 0.01);
+  // A crop already below output / scale costs the same under both rules.
+  ai["crop_keyframes"][0]["width"] = 100;
+  ai["crop_keyframes"][0]["height"] = 178;
+  EXPECT_NEAR(reelscale::job::job_shape(parse_job_spec(ai), probe, 90).network_input_factor, 1.0, 1e-9);
 }
