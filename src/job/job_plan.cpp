@@ -10,25 +10,38 @@ namespace reelscale::job {
 
 namespace {
 
-// framing_ai with sr_input native: the network's input pixels over the reduced rule's,
-// over the job's crops (a zooming crop changes them frame by frame; up to 256 sampled).
-// Frames whose crop needs no network count for neither.
-double native_input_factor(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames) {
-  if (spec.endpoint != process::Endpoint::kFramingAi || spec.sr_input != process::SrInput::kNative) return 1.0;
-  if (!infer::is_known_architecture(spec.model)) return 1.0;
+// framing_ai over the job's crops (a zooming crop changes them frame by frame; up to 256
+// sampled): the share of frames that need the network (a crop with the output's pixels
+// already does not), and, over those, the network's input pixels relative to the reduced
+// rule's (above 1 only for sr_input native with crops larger than output / scale).
+struct NetworkUse {
+  double share = 1.0;
+  double input_factor = 1.0;
+};
+
+NetworkUse network_use(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames) {
+  NetworkUse use;
+  if (spec.endpoint != process::Endpoint::kFramingAi || !infer::is_known_architecture(spec.model)) return use;
   const int s = infer::architecture_by_name(spec.model).scale;
   const bool swap = probe.rotation == 90 || probe.rotation == 270;
   const process::CropTrack crops(spec, swap ? probe.height : probe.width, swap ? probe.width : probe.height);
   const double want_w = (spec.output_width + s - 1) / s, want_h = (spec.output_height + s - 1) / s;
   double native = 0, reduced = 0;
+  int64_t sampled = 0, with_network = 0;
   const int64_t step = std::max<int64_t>(1, frames / 256);
   for (int64_t j = 0; j < frames; j += step) {
+    ++sampled;
     const media::CropRect c = crops.at(j);
     if (c.width >= spec.output_width && c.height >= spec.output_height) continue;
-    native += static_cast<double>(c.width) * c.height;
-    reduced += (c.width > want_w || c.height > want_h) ? want_w * want_h : static_cast<double>(c.width) * c.height;
+    ++with_network;
+    const double own = static_cast<double>(c.width) * c.height;
+    const double shrunk = (c.width > want_w || c.height > want_h) ? want_w * want_h : own;
+    native += own;
+    reduced += shrunk;
   }
-  return reduced > 0 ? native / reduced : 1.0;
+  use.share = sampled > 0 ? static_cast<double>(with_network) / static_cast<double>(sampled) : 1.0;
+  if (spec.sr_input == process::SrInput::kNative && reduced > 0) use.input_factor = native / reduced;
+  return use;
 }
 
 }  // namespace
@@ -42,7 +55,9 @@ plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& 
   shape.output_pixels = static_cast<double>(size.width) * size.height;
   shape.input_bytes = static_cast<double>(probe.file_bytes);
   if (spec.endpoint == process::Endpoint::kFramingAi) shape.model = spec.model;
-  shape.network_input_factor = native_input_factor(spec, probe, frames);
+  const NetworkUse use = network_use(spec, probe, frames);
+  shape.network_share = use.share;
+  shape.network_input_factor = use.input_factor;
   return shape;
 }
 

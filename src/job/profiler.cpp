@@ -301,8 +301,11 @@ class Profiler {
       double sum = 0;
       for (double v : ms) sum += v;
       cell.frame_time.ms_at_reference = ms.empty() ? 0 : sum / static_cast<double>(ms.size());
-      cell.frame_time.reference_pixels = 810.0 * 1440.0;
-      cell.frame_time.provenance = measured(" (810x1440 output; ms per frame of a whole 1-chunk run)");
+      // overlay keeps the source's size: its figure is for 1920x1080 frames.
+      const bool at_source_size = endpoint == "overlay";
+      cell.frame_time.reference_pixels = at_source_size ? 1920.0 * 1080.0 : 810.0 * 1440.0;
+      cell.frame_time.provenance = measured(at_source_size ? " (1920x1080 output; ms per frame of a whole 1-chunk run)"
+                                                           : " (810x1440 output; ms per frame of a whole 1-chunk run)");
       if (auto it = scaling_.find(endpoint); it != scaling_.end()) cell.scaling = it->second;
       p.cells[endpoint][options_.hardware] = cell;
     }

@@ -37,10 +37,19 @@ struct Shared {
   int warm = 0;
 };
 
+// Seconds per frame: the cell's time for this job's pixels and network; for framing_ai,
+// frames whose crop needs no network cost what framing costs on the same hardware.
+double frame_seconds(const Profile& profile, const Cell& cell, const JobShape& job, const std::string& hardware) {
+  const double network = cell.frame_time.ms(job.output_pixels, Profile::model_factor(cell, job.model) * job.network_input_factor);
+  if (job.endpoint != "framing_ai" || job.network_share >= 1.0 || !profile.has("framing", hardware)) return network / 1000.0;
+  const double plain = profile.cell("framing", hardware).frame_time.ms(job.output_pixels);
+  return (job.network_share * network + (1.0 - job.network_share) * plain) / 1000.0;
+}
+
 Shared common_parts(const Profile& profile, const Platform& platform, const JobShape& job, const Cell& cell,
                     const std::string& hardware, int chunks, bool adaptive) {
   Shared s;
-  s.frame_s = cell.frame_time.ms(job.output_pixels, Profile::model_factor(cell, job.model) * job.network_input_factor) / 1000.0;
+  s.frame_s = frame_seconds(profile, cell, job, hardware);
   s.in_bytes = job.input_bytes > 0 ? job.input_bytes : profile.source_mbit_per_s * 1e6 / 8 * job.seconds();
   s.out_bytes = profile.output_mbit_per_s_at_reference * 1e6 / 8 * job.seconds() *
                 (job.output_pixels / (810.0 * 1440.0));

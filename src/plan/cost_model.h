@@ -28,6 +28,9 @@ struct JobShape {
   // framing_ai: network input pixels relative to the reduced rule's (output / scale^2):
   // above 1 when sr_input is native and crops are larger than output / scale.
   double network_input_factor = 1.0;
+  // framing_ai: the share of frames that need the network; the others (a crop with the
+  // output's pixels already) cost what framing costs.
+  double network_share = 1.0;
   double seconds() const { return frames / fps; }
   // A clip of `seconds` at `fps`; a detect job is one frame.
   static JobShape of_length(const std::string& endpoint, double seconds, double fps = 30,

@@ -188,3 +188,20 @@ TEST(JobSpec, ThePlannerCostsTheNativeRuleByTheCropsItFeeds) {
   ai["crop_keyframes"][0]["height"] = 178;
   EXPECT_NEAR(reelscale::job::job_shape(parse_job_spec(ai), probe, 90).network_input_factor, 1.0, 1e-9);
 }
+
+TEST(JobSpec, FramesWhoseCropHasTheOutputsPixelsSkipTheNetworkInThePlanToo) {
+  media::VideoProbe probe;
+  probe.width = 1280;
+  probe.height = 720;
+  json ai = {{"endpoint", "framing_ai"}, {"input", "in.mp4"}, {"output", "out.mp4"}, {"output_width", 404},
+             {"output_height", 720}, {"fps", 30},
+             {"crop_keyframes", json::array({{{"time", 0}, {"x", 0}, {"y", 0}, {"width", 404}, {"height", 720}},
+                                             {{"time", 3}, {"x", 0}, {"y", 0}, {"width", 202}, {"height", 360}}})}};
+  // The crop shrinks from the output's size to half of it: the network runs on every frame
+  // but the first.
+  const auto shape = reelscale::job::job_shape(parse_job_spec(ai), probe, 90);
+  EXPECT_GT(shape.network_share, 0.95);
+  EXPECT_LT(shape.network_share, 1.0);
+  ai["crop_keyframes"] = json::array({{{"time", 0}, {"x", 0}, {"y", 0}, {"width", 404}, {"height", 720}}});
+  EXPECT_EQ(reelscale::job::job_shape(parse_job_spec(ai), probe, 90).network_share, 0.0);
+}
