@@ -19,7 +19,7 @@ for t in ${targets//,/ }; do
   work=out/fuzz/$t
   mkdir -p "$work"
   echo "== $t for $SECONDS_EACH s"
-  if ! build-fuzz/fuzz/$t "$work" "fuzz/corpus/$t" -max_total_time="$SECONDS_EACH" -timeout=20 \
+  if ! build-fuzz/fuzz/$t "$work" "fuzz/corpus/$t" -max_total_time="$SECONDS_EACH" -seed="${FUZZ_SEED:-1}" -timeout=20 \
        -rss_limit_mb=4096 -max_len=65536 -artifact_prefix="out/fuzz/$t-" -print_final_stats=1 2>"out/fuzz/$t.log"; then
     echo "$t FAILED: see out/fuzz/$t.log and out/fuzz/$t-*"
     tail -40 "out/fuzz/$t.log"

@@ -267,7 +267,10 @@ void DarknetNetwork::Impl::build(const std::vector<Section>& sections, const std
       layer.classes = o.integer("classes", 20);
       if (layer.classes > kMaxChannels) o.bad("too many classes");
       layer.anchors = o.list("anchors");
-      for (float m : o.list("mask")) layer.mask.push_back(static_cast<int>(m));
+      for (float m : o.list("mask")) {
+        if (!(m >= 0 && m < 1000)) o.bad("mask values must be anchor indices");
+        layer.mask.push_back(static_cast<int>(m));
+      }
       layer.scale_xy = o.number("scale_x_y", 1);
       if (o.has("new_coords") && o.integer("new_coords", 0) != 0) o.bad("new_coords is not supported");
       if (layer.mask.empty()) {

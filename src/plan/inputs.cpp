@@ -202,7 +202,18 @@ json scaling_json(const ThreadScaling& s) {
 
 }  // namespace
 
+Profile parse_profile_fields(const json& j);
+
+// A field of the wrong JSON type deep inside is a bad input, not a library exception.
 Profile parse_profile(const json& j) {
+  try {
+    return parse_profile_fields(j);
+  } catch (const json::exception& e) {
+    fail(ErrorKind::kBadInput, "the profile has a field of the wrong type: " + std::string(e.what()));
+  }
+}
+
+Profile parse_profile_fields(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the profile must be a JSON object");
   only(j, "", {"name", "version", "source", "date", "measured", "endpoints", "orchestrator_start_s", "request_latency_s",
                "download_mb_per_s", "upload_mb_per_s", "whole_file_download", "preroll_s", "join", "cleanup_s",
@@ -310,7 +321,18 @@ json to_json(const Profile& p) {
   return j;
 }
 
+PriceTable parse_prices_fields(const json& j);
+
+// A field of the wrong JSON type deep inside is a bad input, not a library exception.
 PriceTable parse_prices(const json& j) {
+  try {
+    return parse_prices_fields(j);
+  } catch (const json::exception& e) {
+    fail(ErrorKind::kBadInput, "the price table has a field of the wrong type: " + std::string(e.what()));
+  }
+}
+
+PriceTable parse_prices_fields(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the price table must be a JSON object");
   only(j, "", {"currency", "source", "date", "measured", "gpu_per_second", "cpu_core_per_second", "memory_gib_per_second",
                "gpu_container_cores", "gpu_container_memory_gib", "cpu_container_cores", "cpu_container_memory_gib",
@@ -344,7 +366,18 @@ json to_json(const PriceTable& p) {
   return j;
 }
 
+Platform parse_platform_fields(const json& j);
+
+// A field of the wrong JSON type deep inside is a bad input, not a library exception.
 Platform parse_platform(const json& j) {
+  try {
+    return parse_platform_fields(j);
+  } catch (const json::exception& e) {
+    fail(ErrorKind::kBadInput, "the platform has a field of the wrong type: " + std::string(e.what()));
+  }
+}
+
+Platform parse_platform_fields(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the platform must be a JSON object");
   only(j, "", {"kind", "slots", "cores", "billing_granularity_s", "minimum_billed_s", "scale_down_window_s",
                "max_containers", "warm_idle", "queue_wait_s", "idle_tail_share"});
@@ -380,7 +413,18 @@ json to_json(const Platform& p) {
           {"warm_idle", p.warm_idle}, {"queue_wait_s", p.queue_wait_s}, {"idle_tail_share", p.idle_tail_share}};
 }
 
+Policy parse_policy_fields(const json& j);
+
+// A field of the wrong JSON type deep inside is a bad input, not a library exception.
 Policy parse_policy(const json& j) {
+  try {
+    return parse_policy_fields(j);
+  } catch (const json::exception& e) {
+    fail(ErrorKind::kBadInput, "the policy has a field of the wrong type: " + std::string(e.what()));
+  }
+}
+
+Policy parse_policy_fields(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the policy must be a JSON object");
   only(j, "", {"objective", "deadline_s", "budget_usd", "weight", "time_percentile", "max_parallel",
                "min_frames_per_chunk", "allowed_hardware", "adaptive", "reserve_cores"});

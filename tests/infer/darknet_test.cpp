@@ -392,3 +392,21 @@ TEST(DarknetNetwork, FuzzFoundAHugeWeightsVersionIsAClearError) {
   }
   EXPECT_NE(error_of([&] { DarknetNetwork(tiny.cfg, tiny.weights); }).find("values after the header"), std::string::npos);
 }
+
+// Found by fuzz/darknet_fuzz: a [yolo] mask value too large for an int was cast anyway
+// (undefined behaviour); now a clear error.
+TEST(DarknetNetwork, FuzzFoundAHugeMaskIsAClearError) {
+  TinyNetwork tiny;
+  tiny.write("", std::vector<float>(18 + 18 * 3, 0.0f));
+  std::string cfg;
+  {
+    std::ifstream in(tiny.cfg);
+    cfg.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t at = cfg.find("mask = 0,1,2");
+  ASSERT_NE(at, std::string::npos);
+  cfg.replace(at, 12, "mask = 0,1,3e30");
+  std::ofstream(tiny.cfg) << cfg;
+  EXPECT_NE(error_of([&] { DarknetNetwork(tiny.cfg, tiny.weights); }).find("mask values must be anchor indices"),
+            std::string::npos);
+}

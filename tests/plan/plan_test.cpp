@@ -678,3 +678,21 @@ TEST(ModelCost, AHeavierNetworkGrowsOnlyItsOwnStage) {
   EXPECT_NEAR(t4.frame_time.ms(810.0 * 1440.0, heavy), t4.frame_time.network_ms * heavy, 1e-9);
   EXPECT_GT(t4.frame_time.network_ms * heavy, t4.frame_time.cpu_side_ms);
 }
+
+// Found by fuzz/planner_inputs_fuzz: a field of the wrong JSON type ("kind": 2) escaped
+// as a JSON-library exception.
+TEST(Planner, FuzzFoundWrongTypesAreBadInput) {
+  for (const auto& parse : std::vector<std::function<void()>>{
+           [] { parse_platform(json{{"kind", 2}, {"cores", 4}}); },
+           [] { parse_policy(json{{"objective", 2}}); },
+           [] { parse_policy(json{{"time_percentile", false}}); },
+           [] { parse_prices(json{{"currency", 1}, {"gpu_per_second", json::object()}, {"cpu_core_per_second", 0},
+                                  {"memory_gib_per_second", 0}}); }}) {
+    try {
+      parse();
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kBadInput) << e.what();
+    }
+  }
+}
