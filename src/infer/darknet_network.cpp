@@ -99,6 +99,16 @@ class Options {
     }
     return values;
   }
+  // A list of integers (layer indices, anchor masks): a fraction or a value beyond an
+  // int is a bad file, not a cast.
+  std::vector<int> integers(const std::string& key, const std::string& refusal) const {
+    std::vector<int> out;
+    for (float v : list(key)) {
+      if (!(std::fabs(v) < 1e6f) || v != std::floor(v)) bad(refusal);
+      out.push_back(static_cast<int>(v));
+    }
+    return out;
+  }
   [[noreturn]] void bad(const std::string& what) const { fail(ErrorKind::kBadInput, where_ + ": " + what); }
 
  private:
@@ -186,6 +196,31 @@ struct DarknetNetwork::Impl {
   void decode_yolo(int index, YoloHeadOutput& head);
 };
 
+// A [yolo] section: its anchors, mask and classes, checked against the layer before it.
+Layer yolo_head(const Options& o, int previous, int previous_channels) {
+  Layer layer;
+  layer.kind = Kind::kYolo;
+  layer.sources = {previous};
+  layer.classes = o.integer("classes", 20);
+  if (layer.classes > kMaxChannels) o.bad("too many classes");
+  layer.anchors = o.list("anchors");
+  layer.mask = o.integers("mask", "mask values must be anchor indices");
+  layer.scale_xy = o.number("scale_x_y", 1);
+  if (o.has("new_coords") && o.integer("new_coords", 0) != 0) o.bad("new_coords is not supported");
+  if (layer.mask.empty()) {
+    for (int a = 0; a < static_cast<int>(layer.anchors.size() / 2); ++a) layer.mask.push_back(a);
+  }
+  for (int m : layer.mask)
+    if (m < 0 || 2 * m + 1 >= static_cast<int>(layer.anchors.size())) o.bad("mask entry " + std::to_string(m) + " has no anchor");
+  const int expected = static_cast<int>(layer.mask.size()) * (5 + layer.classes);
+  if (layer.classes < 1 || previous_channels != expected)
+    o.bad("the layer before has " + std::to_string(previous_channels) + " channels, a head of " +
+          std::to_string(layer.mask.size()) + " anchors and " + std::to_string(layer.classes) + " classes needs " +
+          std::to_string(expected));
+  layer.channels = previous_channels;
+  return layer;
+}
+
 void DarknetNetwork::Impl::build(const std::vector<Section>& sections, const std::string& path) {
   const Options net(sections.front(), path);
   net_width = net.integer("width", 0);
@@ -235,7 +270,7 @@ void DarknetNetwork::Impl::build(const std::vector<Section>& sections, const std
       layer.channels = channels_of(previous);
     } else if (type == "route") {
       layer.kind = Kind::kRoute;
-      for (float index : o.list("layers")) layer.sources.push_back(resolve_index(o, here, static_cast<int>(index)));
+      for (int index : o.integers("layers", "layers must hold layer indices")) layer.sources.push_back(resolve_index(o, here, index));
       if (layer.sources.empty()) o.bad("layers is empty");
       if (o.integer("groups", 1) != 1) o.bad("grouped routes are not supported");
       for (int source : layer.sources) layer.channels += channels_of(source);
@@ -262,28 +297,7 @@ void DarknetNetwork::Impl::build(const std::vector<Section>& sections, const std
       layer.sources = {previous};
       layer.channels = channels_of(previous);
     } else if (type == "yolo") {
-      layer.kind = Kind::kYolo;
-      layer.sources = {previous};
-      layer.classes = o.integer("classes", 20);
-      if (layer.classes > kMaxChannels) o.bad("too many classes");
-      layer.anchors = o.list("anchors");
-      for (float m : o.list("mask")) {
-        if (!(m >= 0 && m < 1000)) o.bad("mask values must be anchor indices");
-        layer.mask.push_back(static_cast<int>(m));
-      }
-      layer.scale_xy = o.number("scale_x_y", 1);
-      if (o.has("new_coords") && o.integer("new_coords", 0) != 0) o.bad("new_coords is not supported");
-      if (layer.mask.empty()) {
-        for (int a = 0; a < static_cast<int>(layer.anchors.size() / 2); ++a) layer.mask.push_back(a);
-      }
-      for (int m : layer.mask)
-        if (m < 0 || 2 * m + 1 >= static_cast<int>(layer.anchors.size())) o.bad("mask entry " + std::to_string(m) + " has no anchor");
-      const int expected = static_cast<int>(layer.mask.size()) * (5 + layer.classes);
-      if (layer.classes < 1 || channels_of(previous) != expected)
-        o.bad("the layer before has " + std::to_string(channels_of(previous)) + " channels, a head of " +
-              std::to_string(layer.mask.size()) + " anchors and " + std::to_string(layer.classes) + " classes needs " +
-              std::to_string(expected));
-      layer.channels = channels_of(previous);
+      layer = yolo_head(o, previous, channels_of(previous));
     } else {
       o.bad("section type is not supported");
     }
