@@ -125,9 +125,11 @@ ChunkTaskSpec task_from_json(const json& j) {
     if (t.probe.frame_count() > media::kMaxProbeFrames || t.range.end - t.range.begin > media::kMaxProbeFrames) {
       fail(ErrorKind::kBadInput, "the task has more than " + std::to_string(media::kMaxProbeFrames) + " frames, the limit");
     }
-    if (t.probe.width <= 0 || t.probe.height <= 0 || t.probe.width > 16384 || t.probe.height > 16384) {
+    if (t.probe.width <= 0 || t.probe.height <= 0 || t.probe.width > media::kMaxProbeDimension ||
+        t.probe.height > media::kMaxProbeDimension) {
       fail(ErrorKind::kBadInput, "the task's probe gives dimensions " + std::to_string(t.probe.width) + "x" +
-                                     std::to_string(t.probe.height) + ", outside 1..16384");
+                                     std::to_string(t.probe.height) + ", outside 1.." +
+                                     std::to_string(media::kMaxProbeDimension));
     }
     t.encoder_settings().validate_options();
     return t;

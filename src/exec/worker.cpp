@@ -77,7 +77,7 @@ WorkerService::WorkerService(WorkerOptions options, ProcessorFactoryMaker maker,
 }
 
 void WorkerService::add_routes() {
-  server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+  server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
   server_->Get("/status", [this](const httplib::Request&, httplib::Response& res) {

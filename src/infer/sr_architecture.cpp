@@ -1,6 +1,7 @@
 // infer/sr_architecture.cpp — architecture descriptions and their multiply-add counts.
 #include "infer/sr_architecture.h"
 
+#include <map>
 #include <sstream>
 
 #include "common/error.h"
@@ -39,25 +40,36 @@ double SrArchitecture::macs_per_input_pixel() const {
   return body_share * (body + upsampling);
 }
 
-bool is_known_architecture(const std::string& name) {
-  return name == "realesr-animevideov3" || name == "realesr-general-x4v3" || name == "RealESRGAN_x4plus" ||
-         name == "RealESRGAN_x2plus";
+namespace {
+
+// The published models: the one list both lookups below read.
+const std::map<std::string, SrArchitecture>& published() {
+  static const std::map<std::string, SrArchitecture> models = [] {
+    std::map<std::string, SrArchitecture> m;
+    m["realesr-animevideov3"] = SrArchitecture{};  // compact, 16 convs, x4
+    SrArchitecture general;
+    general.num_conv = 32;
+    m["realesr-general-x4v3"] = general;
+    SrArchitecture rrdb;
+    rrdb.kind = SrArchitecture::Kind::kRrdb;
+    m["RealESRGAN_x4plus"] = rrdb;
+    rrdb.scale = 2;
+    m["RealESRGAN_x2plus"] = rrdb;
+    return m;
+  }();
+  return models;
 }
 
+}  // namespace
+
+bool is_known_architecture(const std::string& name) { return published().count(name) > 0; }
+
 SrArchitecture architecture_by_name(const std::string& name) {
-  SrArchitecture a;
-  if (name == "realesr-animevideov3") return a;  // compact, 16 convs, x4
-  if (name == "realesr-general-x4v3") {
-    a.num_conv = 32;
-    return a;
-  }
-  if (name == "RealESRGAN_x4plus" || name == "RealESRGAN_x2plus") {
-    a.kind = SrArchitecture::Kind::kRrdb;
-    a.scale = name == "RealESRGAN_x2plus" ? 2 : 4;
-    return a;
-  }
-  fail(ErrorKind::kBadInput, "unknown model architecture '" + name +
-                                 "' (known: realesr-animevideov3, realesr-general-x4v3, RealESRGAN_x4plus, RealESRGAN_x2plus)");
+  const auto it = published().find(name);
+  if (it != published().end()) return it->second;
+  std::string known;
+  for (const auto& [n, arch] : published()) known += (known.empty() ? "" : ", ") + n;
+  fail(ErrorKind::kBadInput, "unknown model architecture '" + name + "' (known: " + known + ")");
 }
 
 }  // namespace reelscale::infer

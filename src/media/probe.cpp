@@ -13,7 +13,6 @@ namespace reelscale::media {
 
 namespace {
 
-constexpr int kMaxDimension = 16384;
 
 Rational to_rational(AVRational r) { return Rational{r.num, r.den}; }
 
@@ -96,9 +95,9 @@ void describe_video_stream(InputMedia& input, VideoProbe& probe) {
   probe.codec = avcodec_get_name(par->codec_id);
   probe.width = par->width;
   probe.height = par->height;
-  if (probe.width <= 0 || probe.height <= 0 || probe.width > kMaxDimension || probe.height > kMaxDimension) {
+  if (probe.width <= 0 || probe.height <= 0 || probe.width > kMaxProbeDimension || probe.height > kMaxProbeDimension) {
     fail(ErrorKind::kBadInput, "video dimensions " + std::to_string(probe.width) + "x" + std::to_string(probe.height) +
-                                   " of " + input.name() + " are out of range (1.." + std::to_string(kMaxDimension) + ")");
+                                   " of " + input.name() + " are out of range (1.." + std::to_string(kMaxProbeDimension) + ")");
   }
   const char* pix = av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format));
   probe.pixel_format = pix ? pix : "unknown";

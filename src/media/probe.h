@@ -24,6 +24,7 @@ struct AudioStreamInfo {
 
 // What a probe accepts (beyond: Error kBadInput naming the limit).
 inline constexpr unsigned kMaxProbeStreams = 64;
+inline constexpr int kMaxProbeDimension = 16384;
 inline constexpr int64_t kMaxProbeFrames = 2'000'000;
 
 struct VideoProbe {

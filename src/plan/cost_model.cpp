@@ -138,8 +138,11 @@ Estimate estimate_local(const Profile& profile, const PriceTable& prices, const 
   e.concurrent = std::min(chunks, std::max(1, platform.local_slots));
   e.threads_per_chunk = threads_per_slot(e.concurrent, cores);
   Cell scaled = cell;
-  scaled.frame_time.ms_at_reference *= cell.scaling.factor(e.concurrent, e.threads_per_chunk, cores);
-  scaled.frame_time.fixed_ms *= cell.scaling.factor(e.concurrent, e.threads_per_chunk, cores);
+  const double slower = cell.scaling.factor(e.concurrent, e.threads_per_chunk, cores);
+  for (double* ms : {&scaled.frame_time.ms_at_reference, &scaled.frame_time.fixed_ms, &scaled.frame_time.network_ms,
+                     &scaled.frame_time.cpu_side_ms}) {
+    *ms *= slower;
+  }
   const Shared s = common_parts(profile, platform, job, scaled, hardware, chunks, false);
   e.largest_chunk = s.largest;
   e.orchestrator_mean_s = profile.orchestrator_start_s.mean();
