@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/json_fields.h"
 
 namespace reelscale::exec {
 
@@ -11,29 +12,29 @@ using nlohmann::json;
 
 namespace {
 
-// An integer field of the task, checked before conversion: a JSON float or an
+// Integer fields are checked before conversion (common/json_fields): a JSON float or an
 // out-of-range number is the sender's error, not undefined behaviour here.
-int64_t integer(const json& v, const std::string& what, int64_t lo = INT64_MIN, int64_t hi = INT64_MAX) {
-  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))) {
-    fail(ErrorKind::kBadInput, "the chunk task's " + what + " must be an integer");
-  }
-  const int64_t x = v.get<int64_t>();
-  if (x < lo || x > hi) {
-    fail(ErrorKind::kBadInput, "the chunk task's " + what + " is " + std::to_string(x) + ", outside [" +
-                                   std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  }
-  return x;
+const JsonFields kTask("chunk task field");
+
+int small(const json& obj, const char* key, const std::string& field, std::optional<int64_t> fallback = std::nullopt) {
+  return static_cast<int>(kTask.integer(obj, key, field, INT32_MIN, INT32_MAX, fallback));
 }
 
-int small(const json& v, const std::string& what) { return static_cast<int>(integer(v, what, INT32_MIN, INT32_MAX)); }
+int64_t wide(const json& obj, const char* key, const std::string& field) {
+  return kTask.integer(obj, key, field, INT64_MIN, INT64_MAX);
+}
 
-int small_or(const json& j, const char* key, int fallback) { return j.contains(key) ? small(j.at(key), key) : fallback; }
-
-std::vector<int64_t> integers(const json& v, const std::string& what) {
-  if (!v.is_array()) fail(ErrorKind::kBadInput, "the chunk task's " + what + " must be an array of integers");
+std::vector<int64_t> integers(const json& obj, const char* key, const std::string& field) {
+  const json& v = obj.at(key);
+  if (!v.is_array()) kTask.bad(field, "must be an array of integers");
   std::vector<int64_t> out;
   out.reserve(v.size());
-  for (const json& x : v) out.push_back(integer(x, what));
+  for (const json& x : v) {
+    if (!x.is_number_integer() || (x.is_number_unsigned() && x.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))) {
+      kTask.bad(field, "must hold integers");
+    }
+    out.push_back(x.get<int64_t>());
+  }
   return out;
 }
 
@@ -58,26 +59,26 @@ media::VideoProbe probe_from_json(const json& j) {
   media::VideoProbe p;
   p.container = j.at("container").get<std::string>();
   p.codec = j.at("codec").get<std::string>();
-  p.stream_index = small(j.at("stream_index"), "probe.stream_index");
-  p.width = small(j.at("width"), "probe.width");
-  p.height = small(j.at("height"), "probe.height");
-  p.rotation = small(j.at("rotation"), "probe.rotation");
+  p.stream_index = small(j, "stream_index", "probe.stream_index");
+  p.width = small(j, "width", "probe.width");
+  p.height = small(j, "height", "probe.height");
+  p.rotation = small(j, "rotation", "probe.rotation");
   p.pixel_format = j.at("pixel_format").get<std::string>();
   p.frame_rate = media::parse_rational(j.at("frame_rate").get<std::string>());
   p.average_frame_rate = media::parse_rational(j.at("average_frame_rate").get<std::string>());
   p.time_base = media::parse_rational(j.at("time_base").get<std::string>());
-  p.pts = integers(j.at("pts"), "probe.pts");
-  p.keyframes = integers(j.at("keyframes"), "probe.keyframes");
-  p.end_pts = integer(j.at("end_pts"), "probe.end_pts");
+  p.pts = integers(j, "pts", "probe.pts");
+  p.keyframes = integers(j, "keyframes", "probe.keyframes");
+  p.end_pts = wide(j, "end_pts", "probe.end_pts");
   p.variable_frame_rate = j.at("variable_frame_rate").get<bool>();
-  p.container_frame_count = j.contains("container_frame_count") ? integer(j["container_frame_count"], "probe.container_frame_count") : 0;
-  p.file_bytes = j.contains("file_bytes") ? integer(j["file_bytes"], "probe.file_bytes") : 0;
+  p.container_frame_count = kTask.integer(j, "container_frame_count", "probe.container_frame_count", 0, INT64_MAX, 0);
+  p.file_bytes = kTask.integer(j, "file_bytes", "probe.file_bytes", 0, INT64_MAX, 0);
   for (const auto& a : j.value("audio", json::array())) {
     media::AudioStreamInfo info;
-    info.index = small(a.at("index"), "probe.audio.index");
+    info.index = small(a, "index", "probe.audio.index");
     info.codec = a.at("codec").get<std::string>();
-    info.sample_rate = small(a.at("sample_rate"), "probe.audio.sample_rate");
-    info.channels = small(a.at("channels"), "probe.audio.channels");
+    info.sample_rate = small(a, "sample_rate", "probe.audio.sample_rate");
+    info.channels = small(a, "channels", "probe.audio.channels");
     info.time_base = media::parse_rational(a.at("time_base").get<std::string>());
     info.start_seconds = a.at("start_seconds").get<double>();
     info.duration_seconds = a.at("duration_seconds").get<double>();
@@ -110,15 +111,17 @@ ChunkTaskSpec task_from_json(const json& j) {
     if (!j.is_object()) fail(ErrorKind::kBadInput, "the chunk task must be a JSON object");
     ChunkTaskSpec t;
     t.task_id = j.at("task_id").get<std::string>();
-    t.index = small(j.at("index"), "index");
+    t.index = small(j, "index", "index");
     t.job = process::parse_job_spec(j.at("job"));
     if (!t.job.fps_given) fail(ErrorKind::kBadInput, "the chunk task's job has no output fps");
     t.probe = probe_from_json(j.at("probe"));
-    t.range = {integer(j.at("range").at(0), "range"), integer(j.at("range").at(1), "range")};
+    const std::vector<int64_t> range = integers(j, "range", "range");
+    if (range.size() != 2) kTask.bad("range", "must be [begin, end]");
+    t.range = {range[0], range[1]};
     t.output = j.at("output").get<std::string>();
     const json& e = j.at("encoding");
-    t.encoding.threads = small_or(e, "threads", 0);
-    t.encoding.gop = small_or(e, "gop", 0);
+    t.encoding.threads = small(e, "threads", "encoding.threads", 0);
+    t.encoding.gop = small(e, "gop", "encoding.gop", 0);
     t.encoding.codec = e.value("codec", std::string("libx264"));
     t.deadline_s = j.value("deadline_s", 600.0);
     if (t.range.begin < 0 || t.range.end <= t.range.begin) fail(ErrorKind::kBadInput, "the task's range is empty");
