@@ -59,6 +59,7 @@ class PlanCommand final : public Command {
     const PlanInputs in = options_.load();
     plan::JobShape job = plan::JobShape::of_length(options_.endpoint, length_s_, options_.fps, options_.pixels(), options_.model);
     if (input_mb_ > 0) job.input_bytes = input_mb_ * 1e6;
+    options_.describe_work(job);
     const plan::Planner planner{in.profile, in.prices, in.platform, in.policy};
     const plan::PlanResult r = planner.plan(job);
     if (json_) {

@@ -30,7 +30,7 @@ class ProfileCommand final : public Command {
     options_.process_startup_s = seconds_since_process_start();
     options_.date = record::utc_today();
     if (quick_ && options_.lengths == std::vector<int>{5, 30, 120}) options_.lengths = {1, 2};
-    if (quick_) options_.ai_frames = std::min(options_.ai_frames, 2);
+    if (quick_) options_.ai_frames = std::min(options_.ai_frames, 4);
     const std::filesystem::path out(out_dir_);
     check_output_path(out / "profile.json", "");
     store::ObjectStore store;

@@ -29,6 +29,16 @@ void PlanOptions::add_to(CLI::App* app) {
   app->add_option("--width", width, "Output width");
   app->add_option("--height", height, "Output height");
   app->add_option("--fps", fps, "Output frame rate");
+  app->add_option("--source-width", source_width, "Source width (per-stage profiles cost decoding by source pixels)");
+  app->add_option("--source-height", source_height, "Source height");
+  app->add_option("--codec", codec, "Source codec, e.g. h264, hevc (default: the profile's reference)");
+  app->add_option("--preset", preset, "x264 preset of the output (default veryfast)");
+}
+
+void PlanOptions::describe_work(plan::JobShape& shape) const {
+  if (source_width > 0 && source_height > 0) shape.source_pixels = static_cast<double>(source_width) * source_height;
+  shape.codec = codec;
+  shape.preset = preset;
 }
 
 PlanInputs PlanOptions::load() const {

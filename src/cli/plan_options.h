@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "plan/cost_model.h"
 #include "plan/inputs.h"
 
 namespace reelscale::cli {
@@ -31,9 +32,13 @@ struct PlanOptions {
   std::string time_percentile;
   int width = 810, height = 1440;
   double fps = 30;
+  int source_width = 0, source_height = 0;  // 0: the profile's reference source
+  std::string codec, preset;                // "": the profile's reference codec, veryfast
 
   void add_to(CLI::App* app);
   double pixels() const { return static_cast<double>(width) * height; }
+  // The work options on a shape (source size, codec, preset).
+  void describe_work(plan::JobShape& shape) const;
   PlanInputs load() const;
 };
 

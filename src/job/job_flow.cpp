@@ -32,6 +32,7 @@ record::JobRecord start_record(const process::JobSpec& spec, const std::string& 
   r.job_id = new_job_id();
   r.endpoint = process::endpoint_name(spec.endpoint);
   if (spec.endpoint == process::Endpoint::kFramingAi) r.model = spec.model;
+  r.preset = spec.preset;
   r.input = spec.input;
   r.output = spec.output;
   r.executor = executor;
@@ -116,6 +117,8 @@ class JobRun {
     const std::string hardware = !options_.hardware.empty() ? options_.hardware : executor_.hardware();
     plan_ = plan_job(spec_, probe_, record_.frames, forced, hardware, options_.planning, executor_.owned_capacity());
     record_.plan = plan_.prediction;
+    record_.network_input_factor = plan_.shape.network_input_factor;
+    record_.network_share = plan_.shape.network_share;
     record_.hardware = plan_.hardware;
     ranges_ = media::split_evenly(record_.frames, plan_.chunks);
     record_.chunks = static_cast<int>(ranges_.size());

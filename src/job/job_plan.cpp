@@ -44,6 +44,19 @@ NetworkUse network_use(const process::JobSpec& spec, const media::VideoProbe& pr
   return use;
 }
 
+// Source frames the readers decode per output frame: each segment's source span (or the
+// whole source) at the source's rate, over the output frames. Slow motion decodes less
+// than one source frame per output frame, fast motion more.
+double decoded_per_frame(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames) {
+  const double duration = probe.duration_seconds();
+  if (frames <= 0 || duration <= 0) return 1.0;
+  const double source_fps = static_cast<double>(probe.frame_count()) / duration;
+  double source_seconds = 0;
+  for (const media::Segment& s : spec.segments) source_seconds += std::max(0.0, std::min(s.end, duration) - s.start);
+  if (spec.segments.empty()) source_seconds = duration;
+  return std::max(1e-3, source_seconds * source_fps / static_cast<double>(frames));
+}
+
 }  // namespace
 
 plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames) {
@@ -58,6 +71,10 @@ plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& 
   const NetworkUse use = network_use(spec, probe, frames);
   shape.network_share = use.share;
   shape.network_input_factor = use.input_factor;
+  shape.source_pixels = static_cast<double>(probe.width) * probe.height;
+  shape.codec = probe.codec;
+  shape.preset = spec.preset;
+  shape.decoded_per_frame = decoded_per_frame(spec, probe, frames);
   return shape;
 }
 

@@ -14,55 +14,46 @@
 #include "common/files.h"
 #include "common/stopwatch.h"
 #include "job/job_flow.h"
-#include "media/encoder.h"
+#include "job/profile_media.h"
 #include "media/probe.h"
 #include "plan/calibrate.h"
 #include "plan/planner.h"
+#include "plan/stage_fit.h"
 #include "plan/thresholds.h"
 
 namespace reelscale::job {
 
 namespace {
 
-// A synthetic 1920x1080 clip — smooth gradients and a moving block, compressing about
-// like camera footage — written by our own encoder.
-void make_clip(const std::string& path, int seconds) {
-  media::EncoderSettings s;
-  s.width = 1920;
-  s.height = 1080;
-  s.preset = "ultrafast";
-  s.crf = 23;
-  media::ChunkEncoder enc(path, s);
-  media::FramePtr f = media::make_frame(1920, 1080, AV_PIX_FMT_YUV420P);
-  for (int i = 0; i < seconds * 30; ++i) {
-    media::check_av(av_frame_make_writable(f.get()), "frame");
-    for (int y = 0; y < 1080; ++y) {
-      uint8_t* row = f->data[0] + y * f->linesize[0];
-      for (int x = 0; x < 1920; ++x) {
-        const bool block = std::abs(x - (200 + 12 * i) % 1920) < 120 && std::abs(y - 540) < 160;
-        row[x] = block ? 235 : static_cast<uint8_t>(32 + (x / 12 + y / 9 + 2 * i) % 160);
-      }
-    }
-    for (int p = 1; p < 3; ++p) {
-      for (int y = 0; y < 540; ++y) std::memset(f->data[p] + y * f->linesize[p], 128 + ((y + i) & 15), 960);
-    }
-    enc.write(*f);
-  }
-  enc.finish();
-}
+// The sizes the profiler measures at, so that each stage is fitted at two sizes: the
+// 1920x1080 clips into 810x1440 (framing, framing_ai), and a 960x540 clip into 404x720.
+struct ClipSize {
+  int width = 1920;
+  int height = 1080;
+  int crop_output_width = 810;
+  int crop_output_height = 1440;
+};
+constexpr ClipSize kFullSize{};
+constexpr ClipSize kHalfSize{960, 540, 404, 720};
 
 // The profiler's job for an endpoint on a clip: a panning 9:16 crop, or a moving highlight.
-process::JobSpec job_for(const std::string& endpoint, const std::string& clip, int max_frames, const std::string& out) {
+process::JobSpec job_for(const std::string& endpoint, const std::string& clip, int max_frames, const std::string& out,
+                         const ClipSize& size = kFullSize, const std::string& preset = "veryfast") {
   nlohmann::json j = {{"endpoint", endpoint}, {"input", clip}, {"output", out}, {"fps", 30}, {"audio", "drop"},
-                      {"preset", "veryfast"}};
+                      {"preset", preset}};
   const double second_key = max_frames > 0 ? max_frames / 30.0 : 1.0;  // keyframes stay inside the output
+  const auto at = [&](double v) { return static_cast<int>(v * size.width / 1920.0) & ~1; };
   if (endpoint == "framing" || endpoint == "framing_ai") {
-    j["crop_keyframes"] = nlohmann::json::array({{{"time", 0}, {"x", 656}, {"y", 0}, {"width", 608}, {"height", 1080}},
-                                                 {{"time", second_key}, {"x", 900}, {"y", 0}, {"width", 608}, {"height", 1080}}});
+    j["crop_keyframes"] = nlohmann::json::array(
+        {{{"time", 0}, {"x", at(656)}, {"y", 0}, {"width", at(608)}, {"height", size.height}},
+         {{"time", second_key}, {"x", at(900)}, {"y", 0}, {"width", at(608)}, {"height", size.height}}});
+    j["output_width"] = size.crop_output_width;
+    j["output_height"] = size.crop_output_height;
   }
   if (endpoint == "overlay") {
-    j["highlight_keyframes"] = nlohmann::json::array({{{"time", 0}, {"x", 600}, {"y", 500}, {"rx", 150}, {"ry", 250}},
-                                                      {{"time", second_key}, {"x", 1300}, {"y", 560}, {"rx", 180}, {"ry", 280}}});
+    j["highlight_keyframes"] = nlohmann::json::array(
+        {{{"time", 0}, {"x", at(600)}, {"y", at(500)}, {"rx", at(150)}, {"ry", at(250)}},
+         {{"time", second_key}, {"x", at(1300)}, {"y", at(560)}, {"rx", at(180)}, {"ry", at(280)}}});
   }
   if (max_frames > 0) j["segments"] = nlohmann::json::array({{{"start", 0}, {"end", max_frames / 30.0}}});
   return process::parse_job_spec(j);
@@ -92,6 +83,7 @@ class Profiler {
   ProfileResult run() {
     load_model();
     make_clips();
+    measure_stages();
     measure_endpoints();
     measure_scaling();
     measure_chunking();
@@ -119,8 +111,12 @@ class Profiler {
     for (int len : options_.lengths) {
       clips_[len] = (work_.path() / ("clip-" + std::to_string(len) + "s.mp4")).string();
       std::cerr << "profile: making a " << len << " s 1920x1080 clip\n";
-      make_clip(clips_[len], len);
+      make_synthetic_clip(clips_[len], len, kFullSize.width, kFullSize.height);
     }
+    const int len = clips_.begin()->first;
+    half_clip_ = (work_.path() / ("clip-" + std::to_string(len) + "s-540p.mp4")).string();
+    std::cerr << "profile: making a " << len << " s 960x540 clip\n";
+    make_synthetic_clip(half_clip_, len, kHalfSize.width, kHalfSize.height);
   }
 
   record::JobRecord run_on(int slots, const process::JobSpec& spec, int chunks, int threads = 0) {
@@ -141,24 +137,57 @@ class Profiler {
 
   std::string out_path() const { return (work_.path() / "out.mp4").string(); }
 
-  // Per-frame time per endpoint, one chunk on one slot, on each clip length.
+  // Per-frame time per endpoint, one chunk on one slot, on each clip length and on the
+  // 960x540 clip: the whole run, and the processing stage's work and threads.
   void measure_endpoints() {
     for (const std::string endpoint : {"overlay", "framing", "framing_ai"}) {
+      const int limit = endpoint == "framing_ai" ? options_.ai_frames : 0;
       for (const auto& [len, clip] : clips_) {
-        const int limit = endpoint == "framing_ai" ? options_.ai_frames : 0;
         std::cerr << "profile: " << endpoint << " on the " << len << " s clip\n";
-        const record::JobRecord r = run_on(1, job_for(endpoint, clip, limit, out_path()), 1);
+        const record::JobRecord r = timed_run(endpoint, job_for(endpoint, clip, limit, out_path()));
         Measurement m{endpoint, len, r.frames};
         m.process_ms_per_frame = 1000 * r.chunk_results[0].timings_s.process / m.frames;
         m.total_ms_per_frame = 1000 * r.timings_s.at("dispatch") / m.frames;
         measurements_.push_back(m);
       }
+      std::cerr << "profile: " << endpoint << " on the 960x540 clip\n";
+      timed_run(endpoint, job_for(endpoint, half_clip_, limit, out_path(), kHalfSize));
     }
     raw_["measurements"] = nlohmann::json::array();
     for (const auto& m : measurements_) {
       raw_["measurements"].push_back({{"endpoint", m.endpoint}, {"clip_s", m.clip_seconds}, {"frames", m.frames},
                                       {"process_ms_per_frame", m.process_ms_per_frame},
                                       {"total_ms_per_frame", m.total_ms_per_frame}});
+    }
+  }
+
+  // One 1-chunk run, kept for the per-stage fit.
+  record::JobRecord timed_run(const std::string& endpoint, const process::JobSpec& spec) {
+    record::JobRecord r = run_on(1, spec, 1);
+    pipeline_runs_[endpoint].push_back(r);
+    return r;
+  }
+
+  // Decoding and encoding alone, at the sizes the runs use; x264's presets on the small one.
+  void measure_stages() {
+    std::cerr << "profile: decoding and encoding alone\n";
+    for (const std::string& clip : {clips_.begin()->second, half_clip_}) {
+      const StageCost c = measure_decode(clip);
+      const media::VideoProbe probe = media::probe_video(media::MediaSource::local(clip));
+      decode_points_.push_back({static_cast<double>(probe.width) * probe.height, c});
+    }
+    const std::string scratch = (work_.path() / "encode.mp4").string();
+    const int frames = 45;
+    for (const auto& [w, h] : std::vector<std::pair<int, int>>{{404, 720}, {960, 540}, {810, 1440}, {1920, 1080}}) {
+      encode_points_["veryfast"].push_back({static_cast<double>(w) * h, measure_encode(w, h, "veryfast", frames, scratch)});
+    }
+    for (const std::string preset : {"ultrafast", "medium"}) {
+      encode_points_[preset].push_back({404.0 * 720.0, measure_encode(404, 720, preset, frames, scratch)});
+    }
+    nlohmann::json& raw = raw_["stages_alone"];
+    for (const auto& [px, c] : decode_points_) raw["decode"].push_back({{"pixels", px}, {"cpu_ms", c.cpu_ms}, {"wall_ms", c.wall_ms}});
+    for (const auto& [preset, points] : encode_points_) {
+      for (const auto& [px, c] : points) raw["encode"][preset].push_back({{"pixels", px}, {"cpu_ms", c.cpu_ms}, {"wall_ms", c.wall_ms}});
     }
   }
 
@@ -289,6 +318,63 @@ class Profiler {
     return cell;
   }
 
+  static plan::LinearCost fit_cpu(const std::vector<std::pair<double, StageCost>>& points) {
+    std::vector<std::pair<double, double>> xy;
+    for (const auto& [pixels, c] : points) xy.push_back({pixels, c.cpu_ms});
+    return plan::fit_linear_cost(xy).value_or(plan::LinearCost{});
+  }
+
+  static double median_threads(const std::vector<std::pair<double, StageCost>>& points) {
+    std::vector<double> t;
+    for (const auto& [pixels, c] : points) t.push_back(c.threads());
+    return std::max(1.0, median(t));
+  }
+
+  // Decoding and encoding as measured alone: their work by pixels, the cores they kept busy.
+  plan::FrameStages codec_stages() const {
+    plan::FrameStages st;
+    st.cores = cores_;
+    st.decode["h264"] = fit_cpu(decode_points_);
+    st.decode_threads = median_threads(decode_points_);
+    const plan::LinearCost base = fit_cpu(encode_points_.at("veryfast"));
+    st.encode_threads = median_threads(encode_points_.at("veryfast"));
+    for (const auto& [preset, points] : encode_points_) {
+      double ratio = 0;
+      for (const auto& [pixels, c] : points) ratio += c.cpu_ms / std::max(1e-6, base.ms(pixels));
+      st.encode[preset] = preset == "veryfast" ? base : base.times(ratio / static_cast<double>(points.size()));
+    }
+    return st;
+  }
+
+  // An endpoint's stages: processing is its busy time per frame in the runs at the two
+  // sizes, on one thread (framing, overlay); framing_ai's network runs on every core, so
+  // its work is that busy time times the speed-up its thread scaling measured (CPU time
+  // would count libtorch's spinning threads as work). The pipeline's inefficiency is the
+  // runs' measured time over the model's.
+  plan::FrameStages fit_stages(const std::string& endpoint) const {
+    plan::FrameStages st = codec_stages();
+    double speedup = 1;
+    if (auto it = scaling_.find(endpoint); endpoint == "framing_ai" && it != scaling_.end() && it->second.alone.count(1)) {
+      speedup = std::clamp(it->second.alone.at(1), 1.0, static_cast<double>(cores_));
+    }
+    std::vector<std::pair<double, double>> process;
+    std::vector<double> inefficiency;
+    std::vector<plan::ChunkObservation> observed;
+    for (const record::JobRecord& run : pipeline_runs_.at(endpoint)) {
+      const plan::ChunkObservation o = plan::chunk_observations(run, 1.0).at(0);
+      const double busy = 1000 * run.chunk_results[0].timings_s.process / o.frames;
+      process.push_back({o.work.output_pixels, busy * speedup});
+      observed.push_back(o);
+    }
+    st.process_threads = speedup;
+    st.process = plan::fit_linear_cost(process).value_or(plan::LinearCost{});
+    for (const plan::ChunkObservation& o : observed) inefficiency.push_back(o.frame_ms / st.times(o.work).frame_ms);
+    st.efficiency = std::clamp(median(inefficiency), 1.0, 10.0);
+    st.provenance = measured(": CPU work of each stage (decode and encode alone, processing in 1-chunk runs) at "
+                             "1920x1080 and 960x540 sources");
+    return st;
+  }
+
   void add_video_cells(plan::Profile& p) const {
     for (const std::string endpoint : {"overlay", "framing", "framing_ai"}) {
       std::vector<double> ms;
@@ -307,6 +393,7 @@ class Profiler {
       cell.frame_time.provenance = measured(at_source_size ? " (1920x1080 output; ms per frame of a whole 1-chunk run)"
                                                            : " (810x1440 output; ms per frame of a whole 1-chunk run)");
       if (auto it = scaling_.find(endpoint); it != scaling_.end()) cell.scaling = it->second;
+      cell.frame_time.stages = fit_stages(endpoint);
       p.cells[endpoint][options_.hardware] = cell;
     }
     plan::Cell detect = measured_cell(options_.process_startup_s + module_s_, ": process start-up + network module load");
@@ -412,6 +499,10 @@ class Profiler {
   double weights_s_ = 0;
   double module_s_ = 0;
   std::map<int, std::string> clips_;
+  std::string half_clip_;
+  std::map<std::string, std::vector<record::JobRecord>> pipeline_runs_;  // 1-chunk runs by endpoint
+  std::vector<std::pair<double, StageCost>> decode_points_;
+  std::map<std::string, std::vector<std::pair<double, StageCost>>> encode_points_;
   std::vector<Measurement> measurements_;
   std::map<std::string, plan::ThreadScaling> scaling_;
   std::vector<std::pair<double, double>> join_points_;

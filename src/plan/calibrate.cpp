@@ -1,6 +1,8 @@
 // plan/calibrate.cpp — profile updates from job records.
 #include "plan/calibrate.h"
 
+#include "plan/stage_fit.h"
+
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -41,6 +43,7 @@ struct FrameSum {
 
 struct Sums {
   std::map<std::pair<std::string, std::string>, FrameSum> frames;
+  std::map<std::pair<std::string, std::string>, std::vector<ChunkObservation>> stages;
   double preroll_sum = 0;
   int preroll_n = 0;
   std::vector<std::pair<double, double>> join_points;  // chunks, seconds
@@ -48,6 +51,10 @@ struct Sums {
 
 // Adds one finished record's chunks to the sums.
 void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums& sums) {
+  if (cell.frame_time.stages.known()) {
+    auto& observed = sums.stages[{r.endpoint, r.hardware}];
+    for (const ChunkObservation& o : chunk_observations(r, Profile::model_factor(cell, r.model))) observed.push_back(o);
+  }
   const double scale =
       std::pow(cell.frame_time.reference_pixels / std::max(1.0, r.output_pixels()), cell.frame_time.exponent);
   ++s.records;
@@ -85,7 +92,7 @@ CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobReco
     ++summary.records;
   }
   for (const auto& [key, s] : sums.frames) {
-    if (s.frames <= 0) continue;
+    if (s.frames <= 0 || sums.stages.count(key)) continue;  // a cell with stages is corrected per stage
     Cell& cell = profile.cells[key.first][key.second];
     const double before = cell.frame_time.ms_at_reference;
     cell.frame_time.ms_at_reference = std::max(0.0, s.ms_at_reference_weighted / s.frames);
@@ -94,6 +101,14 @@ CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobReco
                                   date, true};
     summary.changes.push_back(key.first + " on " + key.second + ": " + fmt(before) + " -> " +
                               fmt(cell.frame_time.ms_at_reference) + " ms per frame at the reference size");
+  }
+  for (auto& [key, samples] : sums.stages) {
+    if (samples.empty()) continue;
+    FrameStages& stages = profile.cells[key.first][key.second].frame_time.stages;
+    for (const std::string& change : calibrate_stages(stages, samples)) {
+      summary.changes.push_back(key.first + " on " + key.second + ": " + change);
+    }
+    stages.provenance = {"calibrated from " + std::to_string(samples.size()) + " timed chunk(s)", date, true};
   }
   if (sums.preroll_n > 0) {
     const double before = profile.preroll_s.mean();

@@ -21,6 +21,17 @@ JobShape JobShape::of_length(const std::string& endpoint, double seconds, double
   return j;
 }
 
+FrameWork frame_work(const JobShape& job, const Cell& cell) {
+  FrameWork w;
+  w.output_pixels = job.output_pixels;
+  w.source_pixels = job.source_pixels;
+  w.codec = job.codec;
+  w.preset = job.preset;
+  w.decoded_per_frame = job.decoded_per_frame;
+  w.network_factor = job.endpoint == "framing_ai" ? Profile::model_factor(cell, job.model) * job.network_input_factor : 1.0;
+  return w;
+}
+
 namespace {
 
 struct Shared {
@@ -39,17 +50,20 @@ struct Shared {
 
 // Seconds per frame: the cell's time for this job's pixels and network; for framing_ai,
 // frames whose crop needs no network cost what framing costs on the same hardware.
-double frame_seconds(const Profile& profile, const Cell& cell, const JobShape& job, const std::string& hardware) {
-  const double network = cell.frame_time.ms(job.output_pixels, Profile::model_factor(cell, job.model) * job.network_input_factor);
+// Per-stage cells on local slots are costed for `cores` shared by `at_once` chunks.
+double frame_seconds(const Profile& profile, const Cell& cell, const JobShape& job, const std::string& hardware,
+                     int cores, int at_once) {
+  const double network = cell.frame_time.ms(frame_work(job, cell), cores, at_once);
   if (job.endpoint != "framing_ai" || job.network_share >= 1.0 || !profile.has("framing", hardware)) return network / 1000.0;
-  const double plain = profile.cell("framing", hardware).frame_time.ms(job.output_pixels);
+  const Cell& framing = profile.cell("framing", hardware);
+  const double plain = framing.frame_time.ms(frame_work(job, framing), cores, at_once);
   return (job.network_share * network + (1.0 - job.network_share) * plain) / 1000.0;
 }
 
 Shared common_parts(const Profile& profile, const Platform& platform, const JobShape& job, const Cell& cell,
-                    const std::string& hardware, int chunks, bool adaptive) {
+                    const std::string& hardware, int chunks, bool adaptive, int cores = 0, int at_once = 1) {
   Shared s;
-  s.frame_s = frame_seconds(profile, cell, job, hardware);
+  s.frame_s = frame_seconds(profile, cell, job, hardware, cores, at_once);
   s.in_bytes = job.input_bytes > 0 ? job.input_bytes : profile.source_mbit_per_s * 1e6 / 8 * job.seconds();
   s.out_bytes = profile.output_mbit_per_s_at_reference * 1e6 / 8 * job.seconds() *
                 (job.output_pixels / (810.0 * 1440.0));
@@ -137,13 +151,11 @@ Estimate estimate_local(const Profile& profile, const PriceTable& prices, const 
   const int cores = std::max(1, platform.local_cores);
   e.concurrent = std::min(chunks, std::max(1, platform.local_slots));
   e.threads_per_chunk = threads_per_slot(e.concurrent, cores);
+  // Per-stage figures model the cores themselves; a whole-frame figure takes the
+  // measured thread scaling.
   Cell scaled = cell;
-  const double slower = cell.scaling.factor(e.concurrent, e.threads_per_chunk, cores);
-  for (double* ms : {&scaled.frame_time.ms_at_reference, &scaled.frame_time.fixed_ms, &scaled.frame_time.network_ms,
-                     &scaled.frame_time.cpu_side_ms}) {
-    *ms *= slower;
-  }
-  const Shared s = common_parts(profile, platform, job, scaled, hardware, chunks, false);
+  if (!cell.frame_time.stages.known()) scaled.frame_time.scale(cell.scaling.factor(e.concurrent, e.threads_per_chunk, cores));
+  const Shared s = common_parts(profile, platform, job, scaled, hardware, chunks, false, cores, e.concurrent);
   e.largest_chunk = s.largest;
   e.orchestrator_mean_s = profile.orchestrator_start_s.mean();
   e.orchestrator_p90_s = profile.orchestrator_start_s.quantile(0.9);

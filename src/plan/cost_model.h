@@ -31,11 +31,19 @@ struct JobShape {
   // framing_ai: the share of frames that need the network; the others (a crop with the
   // output's pixels already) cost what framing costs.
   double network_share = 1.0;
+  // The source and the encoder, for the per-stage frame cost (0 / "": the profile's reference).
+  double source_pixels = 0;
+  std::string codec;
+  std::string preset;
+  double decoded_per_frame = 1.0;  // source frames decoded per output frame
   double seconds() const { return frames / fps; }
   // A clip of `seconds` at `fps`; a detect job is one frame.
   static JobShape of_length(const std::string& endpoint, double seconds, double fps = 30,
                             double pixels = 810.0 * 1440.0, const std::string& model = "");
 };
+
+// What one frame of `job` asks of `cell`'s stages (the model's factor included).
+FrameWork frame_work(const JobShape& job, const Cell& cell);
 
 // Time in seconds (mean and 90th percentile where random) and cost in dollars.
 struct Estimate {

@@ -17,7 +17,23 @@ namespace reelscale::plan {
 
 using nlohmann::json;
 
+double FrameTime::ms(const FrameWork& work, int cores, int chunks_at_once) const {
+  if (stages.known()) return stages.times(work, cores, chunks_at_once).frame_ms;
+  return ms(work.output_pixels, work.network_factor);
+}
+
+void FrameTime::scale(double k) {
+  for (double* v : {&ms_at_reference, &fixed_ms, &network_ms, &cpu_side_ms}) *v *= k;
+  stages.scale(k);
+}
+
 double FrameTime::ms(double pixels, double network_factor) const {
+  if (stages.known()) {
+    FrameWork work;
+    work.output_pixels = pixels;
+    work.network_factor = network_factor;
+    return stages.times(work).frame_ms;
+  }
   const double ratio = std::max(1.0, pixels) / reference_pixels;
   const double scale = exponent == 1.0 ? ratio : exponent == 0.0 ? 1.0 : std::pow(ratio, exponent);
   if (network_ms > 0 && cpu_side_ms > 0) {
@@ -234,7 +250,7 @@ Profile parse_profile_fields(const json& j) {
       const std::string f = "endpoints." + endpoint + "." + hw;
       if (!c.is_object()) bad(f, "must be an object");
       only(c, f, {"ms_per_frame", "reference_pixels", "pixel_exponent", "fixed_ms", "cold_start_s", "warm_start_s",
-                  "thread_scaling", "model", "network_ms", "cpu_side_ms", "source", "date", "measured"});
+                  "thread_scaling", "model", "network_ms", "cpu_side_ms", "stages", "source", "date", "measured"});
       Cell cell;
       cell.frame_time.ms_at_reference = num(c, "ms_per_frame", f + ".ms_per_frame", 0, 1e7, std::nullopt);
       cell.frame_time.reference_pixels = num(c, "reference_pixels", f + ".reference_pixels", 1, 1e9, 810.0 * 1440.0);
@@ -243,6 +259,7 @@ Profile parse_profile_fields(const json& j) {
       cell.frame_time.network_ms = num(c, "network_ms", f + ".network_ms", 0, 1e7, 0.0);
       cell.frame_time.cpu_side_ms = num(c, "cpu_side_ms", f + ".cpu_side_ms", 0, 1e7, 0.0);
       cell.frame_time.provenance = provenance(c);
+      if (c.contains("stages")) cell.frame_time.stages = parse_frame_stages(c["stages"], f + ".stages");
       if (!c.contains("cold_start_s")) bad(f + ".cold_start_s", "is required");
       cell.cold_start_s = parse_distribution(c["cold_start_s"], f + ".cold_start_s");
       cell.warm_start_s = c.contains("warm_start_s") ? parse_distribution(c["warm_start_s"], f + ".warm_start_s")
@@ -301,6 +318,7 @@ json to_json(const Profile& p) {
       if (!c.model.empty()) cj["model"] = c.model;
       if (c.frame_time.network_ms > 0) cj["network_ms"] = c.frame_time.network_ms;
       if (c.frame_time.cpu_side_ms > 0) cj["cpu_side_ms"] = c.frame_time.cpu_side_ms;
+      if (c.frame_time.stages.known()) cj["stages"] = to_json(c.frame_time.stages);
       endpoints[e][hw] = cj;
     }
   }

@@ -11,11 +11,13 @@
 #include <vector>
 
 #include "plan/distribution.h"
+#include "plan/frame_stages.h"
 
 namespace reelscale::plan {
 
-// ms per frame = fixed_ms + ms_at_reference * (pixels / reference_pixels)^exponent.
-// When the two stages are known (network_ms and cpu_side_ms, both at the reference size;
+// ms per frame: from the chunk runner's stages when the profile has them (`stages`:
+// decode, process, encode, each by its own work; plan/frame_stages.h); else
+// fixed_ms + ms_at_reference * (pixels / reference_pixels)^exponent. When the two stages are known (network_ms and cpu_side_ms, both at the reference size;
 // they run concurrently, so ms_at_reference is the larger), a heavier network (factor > 1:
 // another model, or a crop fed at its own size) grows only its own stage.
 struct FrameTime {
@@ -25,8 +27,12 @@ struct FrameTime {
   double fixed_ms = 0;
   double network_ms = 0;   // 0: not known apart (the factor then scales the whole)
   double cpu_side_ms = 0;
+  FrameStages stages;      // measured per stage (empty: the whole-frame figure above)
   Provenance provenance;
+  // `cores` shared by `chunks_at_once` chunks (stages only; 0: the measured machine).
+  double ms(const FrameWork& work, int cores = 0, int chunks_at_once = 1) const;
   double ms(double pixels, double network_factor = 1.0) const;
+  void scale(double k);    // every figure k times slower
 };
 
 // How an endpoint's frame time changes with the cores it gets on owned machines (local

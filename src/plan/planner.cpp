@@ -301,6 +301,11 @@ FigureNotes figure_notes(const Profile& profile, const JobShape& job, const std:
     by_kind[provenance_kind(c.frame_time.provenance)].push_back(hw);
     notes.lines.push_back("figures for " + hw + ": " + c.frame_time.provenance.source +
                           (c.frame_time.provenance.date.empty() ? "" : " (" + c.frame_time.provenance.date + ")"));
+    if (c.frame_time.stages.known()) {
+      const std::string fallback = c.frame_time.stages.fallback_note(frame_work(job, c));
+      notes.lines.push_back("per-stage frame cost for " + hw + " (decode, process, encode: " +
+                            c.frame_time.stages.provenance.source + ")" + (fallback.empty() ? "" : "; " + fallback));
+    }
   }
   if (by_kind.size() > 1) {
     notes.mixed = true;

@@ -217,7 +217,7 @@ class DaySimulation {
                         (profile_.whole_file_download ? in_bytes : in_bytes * share) / (profile_.download_mb_per_s * 1e6) +
                         output_bytes(job) * share / (profile_.upload_mb_per_s * 1e6) +
                         (task.index > 0 ? profile_.preroll_s.sample(rng_) : 0) +
-                        frames * cell.frame_time.ms(job.shape.output_pixels, Profile::model_factor(cell, job.shape.model) * job.shape.network_input_factor) / 1000.0;
+                        frames * cell.frame_time.ms(frame_work(job.shape, cell)) / 1000.0;
     ct.busy_total += busy;
     events_.push({t + busy, EventType::kTaskDone, c, task.job});
     ++res_.tasks;

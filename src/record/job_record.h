@@ -87,6 +87,9 @@ struct JobRecord {
   std::string job_id;
   std::string endpoint;
   std::string model;               // framing_ai only
+  std::string preset;              // the x264 preset of the output
+  double network_input_factor = 1; // framing_ai: network input over the reduced rule's (sr_input native > 1)
+  double network_share = 1;        // framing_ai: share of frames that needed the network
   std::string input;
   std::string output;
   std::string executor;            // "local (2 slots)", "remote (3 worker URLs)"

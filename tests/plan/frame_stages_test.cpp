@@ -1,0 +1,182 @@
+// tests/plan/frame_stages_test.cpp — the per-stage frame cost: the slowest stage when the
+// cores keep up, the summed work over the cores when they do not, chunks at once sharing
+// the cores; the work each stage is costed by; fits; calibration from records; JSON.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "plan/cost_model.h"
+#include "plan/frame_stages.h"
+#include "plan/inputs.h"
+#include "plan/stage_fit.h"
+
+using namespace reelscale;
+using namespace reelscale::plan;
+
+namespace {
+
+// decode 2 core-ms/Mpixel (one thread), process 1 ms/Mpixel, encode 10 core-ms/Mpixel on 2 threads.
+FrameStages example() {
+  FrameStages s;
+  s.decode["h264"] = {0, 2};
+  s.process = {0, 1};
+  s.encode["veryfast"] = {0, 10};
+  s.encode["medium"] = {0, 25};
+  s.encode_threads = 2;
+  s.cores = 4;
+  return s;
+}
+
+FrameWork work(double out_mpix, double src_mpix) {
+  FrameWork w;
+  w.output_pixels = out_mpix * 1e6;
+  w.source_pixels = src_mpix * 1e6;
+  return w;
+}
+
+}  // namespace
+
+TEST(FrameStages, ASlowestStageBoundsTheFrameWhenTheCoresKeepUp) {
+  const StageTimes t = example().times(work(1, 1), 4, 1);
+  EXPECT_DOUBLE_EQ(t.decode_ms, 2);
+  EXPECT_DOUBLE_EQ(t.process_ms, 1);
+  EXPECT_DOUBLE_EQ(t.encode_ms, 10);
+  EXPECT_DOUBLE_EQ(t.slowest_ms, 5);    // encode on its 2 threads
+  EXPECT_DOUBLE_EQ(t.frame_ms, 5);      // 13 core-ms over 4 cores is less
+}
+
+TEST(FrameStages, TheSummedWorkBoundsTheFrameWhenTheCoresDoNot) {
+  EXPECT_DOUBLE_EQ(example().times(work(1, 1), 2, 1).frame_ms, 6.5);   // 13 / 2 cores
+  EXPECT_DOUBLE_EQ(example().times(work(1, 1), 1, 1).frame_ms, 13);    // one core: the sum
+}
+
+TEST(FrameStages, ChunksAtOnceShareTheCoresAndFillTheBubbles) {
+  FrameStages s = example();
+  s.efficiency = 1.3;
+  // Alone on 4 cores: 5 ms x 1.3 for the pipeline's bubbles.
+  EXPECT_NEAR(s.times(work(1, 1), 4, 1).frame_ms, 6.5, 1e-9);
+  // Two at once: each chunk's encode has its 2 threads, 26 core-ms over 4 cores = 6.5 ms;
+  // the bubbles are filled by the other chunk.
+  EXPECT_NEAR(s.times(work(1, 1), 4, 2).frame_ms, 6.5, 1e-9);
+  // Four at once: 52 core-ms over 4 cores.
+  EXPECT_NEAR(s.times(work(1, 1), 4, 4).frame_ms, 13, 1e-9);
+}
+
+TEST(FrameStages, EachStageIsCostedByItsOwnWork) {
+  const FrameStages s = example();
+  // A larger source costs only decoding; on one core every ms shows.
+  EXPECT_DOUBLE_EQ(s.times(work(1, 4), 1, 1).frame_ms - s.times(work(1, 1), 1, 1).frame_ms, 6);
+  // Slow motion at 0.25x decodes a quarter of a source frame per output frame.
+  FrameWork slow = work(1, 4);
+  slow.decoded_per_frame = 0.25;
+  EXPECT_DOUBLE_EQ(s.times(slow, 1, 1).decode_ms, 2);
+  // A heavier network grows only processing.
+  FrameWork heavy = work(1, 1);
+  heavy.network_factor = 29;
+  EXPECT_DOUBLE_EQ(s.times(heavy, 1, 1).process_ms, 29);
+  EXPECT_DOUBLE_EQ(s.times(heavy, 1, 1).encode_ms, 10);
+  // The preset picks its encode figure; an unmeasured one takes its nearest neighbour.
+  FrameWork medium = work(1, 1);
+  medium.preset = "medium";
+  EXPECT_DOUBLE_EQ(s.times(medium, 1, 1).encode_ms, 25);
+  medium.preset = "slow";
+  EXPECT_DOUBLE_EQ(s.times(medium, 1, 1).encode_ms, 25);
+  medium.preset = "superfast";
+  EXPECT_DOUBLE_EQ(s.times(medium, 1, 1).encode_ms, 10);
+  EXPECT_NE(s.fallback_note(medium).find("nearest"), std::string::npos);
+  FrameWork hevc = work(1, 1);
+  hevc.codec = "hevc";
+  EXPECT_DOUBLE_EQ(s.times(hevc, 1, 1).decode_ms, 2);
+  EXPECT_NE(s.fallback_note(hevc).find("hevc is costed as h264"), std::string::npos);
+}
+
+TEST(FrameStages, FitsALineThroughTwoSizesOrMore) {
+  const auto two = fit_linear_cost({{1e6, 3}, {3e6, 7}});
+  ASSERT_TRUE(two.has_value());
+  EXPECT_NEAR(two->fixed_ms, 1, 1e-9);
+  EXPECT_NEAR(two->ms_per_mpixel, 2, 1e-9);
+  const auto one = fit_linear_cost({{2e6, 5}, {2e6, 7}});
+  EXPECT_NEAR(one->fixed_ms, 0, 1e-9);
+  EXPECT_NEAR(one->ms_per_mpixel, 3, 1e-9);
+  // Never a negative term: a shrinking cost is a constant, a negative intercept goes through 0.
+  EXPECT_NEAR(fit_linear_cost({{1e6, 5}, {2e6, 4}})->ms_per_mpixel, 0, 1e-9);
+  EXPECT_GE(fit_linear_cost({{1e6, 1}, {2e6, 4}})->fixed_ms, 0);
+  EXPECT_FALSE(fit_linear_cost({}).has_value());
+}
+
+TEST(FrameStages, RoundTripsThroughAProfileAndRefusesBadFigures) {
+  Profile p = default_profile();
+  p.cells["framing"]["CPU"].frame_time.stages = example();
+  const Profile back = parse_profile(to_json(p));
+  const FrameStages& s = back.cell("framing", "CPU").frame_time.stages;
+  ASSERT_TRUE(s.known());
+  EXPECT_DOUBLE_EQ(s.encode.at("medium").ms_per_mpixel, 25);
+  EXPECT_DOUBLE_EQ(s.encode_threads, 2);
+  nlohmann::json j = to_json(p);
+  EXPECT_EQ(to_json(back)["endpoints"]["framing"]["CPU"]["stages"], j["endpoints"]["framing"]["CPU"]["stages"]);
+  j["endpoints"]["framing"]["CPU"]["stages"]["encode"]["fastest"] = {{"fixed_ms", 0}, {"ms_per_mpixel", 1}};
+  try {
+    parse_profile(j);
+    FAIL() << "an unknown preset was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("endpoints.framing.CPU.stages.encode.fastest"), std::string::npos) << e.what();
+  }
+  j = to_json(p);
+  j["endpoints"]["framing"]["CPU"]["stages"]["process"]["ms_per_mpixel"] = -1;
+  EXPECT_THROW(parse_profile(j), Error);
+}
+
+TEST(FrameStages, ThePlannerCostsAJobFromItsSourceAndPreset) {
+  Profile p = default_profile();
+  p.cells["framing"]["CPU"].frame_time.stages = example();
+  JobShape small = JobShape::of_length("framing", 10, 30, 1e6);
+  small.source_pixels = 0.25e6;
+  JobShape large = small;
+  large.source_pixels = 8e6;
+  const Estimate a = estimate(p, default_prices(), default_platform(), small, "CPU", 1, false);
+  const Estimate b = estimate(p, default_prices(), default_platform(), large, "CPU", 1, false);
+  EXPECT_GT(b.compute_s, a.compute_s * 1.5) << "a 4K source decodes slower than a 480p one";
+  JobShape medium = small;
+  medium.preset = "medium";
+  EXPECT_GT(estimate(p, default_prices(), default_platform(), medium, "CPU", 1, false).compute_s, a.compute_s * 1.5);
+}
+
+TEST(FrameStages, CalibrationScalesTheStagesToWhatRecordsTook) {
+  FrameStages s = example();
+  ChunkObservation o;
+  o.work = work(1, 1);
+  o.work.codec = "vp9";
+  o.frames = 100;
+  o.cores = 4;
+  o.frame_ms = 2 * s.times(o.work, 4, 1).frame_ms;  // the records took twice the prediction
+  const std::vector<std::string> changes = calibrate_stages(s, {o});
+  ASSERT_TRUE(s.decode.count("vp9")) << "a codec seen in records is added";
+  EXPECT_NEAR(s.times(o.work, 4, 1).frame_ms, o.frame_ms, 1e-9);
+  EXPECT_NEAR(s.encode.at("veryfast").ms_per_mpixel, 20, 1e-9);
+  EXPECT_FALSE(changes.empty());
+}
+
+TEST(FrameStages, ObservationsComeFromARecordsTimedChunks) {
+  record::JobRecord r;
+  r.endpoint = "framing";
+  r.source.width = 640;
+  r.source.height = 360;
+  r.source.codec = "h264";
+  r.output_width = 404;
+  r.output_height = 720;
+  r.preset = "fast";
+  record::ChunkRecord c;
+  c.frames = 100;
+  c.frames_decoded = 90;
+  c.timings_s.chunk = 1.2;
+  c.timings_s.open = 0.1;
+  c.timings_s.preroll = 0.1;
+  r.chunk_results = {c};
+  const auto obs = chunk_observations(r, 1.0);
+  ASSERT_EQ(obs.size(), 1u);
+  EXPECT_NEAR(obs[0].frame_ms, 10, 1e-9);
+  EXPECT_NEAR(obs[0].work.decoded_per_frame, 0.9, 1e-9);
+  EXPECT_EQ(obs[0].work.preset, "fast");
+  r.outcome = "failed";
+  EXPECT_TRUE(chunk_observations(r, 1.0).empty());
+}
