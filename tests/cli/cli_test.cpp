@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 #include "test_media.h"
@@ -139,9 +140,23 @@ TEST(Cli, ProfileFeedsThePlanner) {
   const auto plan = nlohmann::json::parse(p.output);
   EXPECT_EQ(plan["chosen"]["hardware"], "CPU");
   EXPECT_NE(plan["profile"].get<std::string>().find("measured-CPU"), std::string::npos);
-  // Its compute time is the measured per-frame time for the largest chunk.
+  // Its compute time is the largest chunk's frames at the measured stages' cost of a
+  // 1920x1080 h264 source into 810x1440 with veryfast, on the cores they were measured on.
+  const auto& st = profile["endpoints"]["framing"]["CPU"]["stages"];
+  const auto line = [](const nlohmann::json& c, double pixels) {
+    return c["fixed_ms"].get<double>() + c["ms_per_mpixel"].get<double>() * pixels / 1e6;
+  };
+  const double decode = line(st["decode"]["h264"], 1920.0 * 1080.0), process = line(st["process"], 810.0 * 1440.0);
+  const double encode = line(st["encode"]["veryfast"], 810.0 * 1440.0);
+  const double cores = st["cores"].get<double>();
+  const auto span = [&](double work, const char* threads) { return work / std::clamp(st[threads].get<double>(), 1.0, cores); };
+  const double slowest = std::max({span(decode, "decode_threads"), span(process, "process_threads"), span(encode, "encode_threads")});
+  const double frame_ms = st["efficiency"].get<double>() * std::max(slowest, (decode + process + encode) / cores);
   EXPECT_NEAR(plan["chosen"]["breakdown_s"]["compute"].get<double>(),
-              measured / 1000 * plan["chosen"]["largest_chunk_frames"].get<double>(), 1e-6);
+              frame_ms / 1000 * plan["chosen"]["largest_chunk_frames"].get<double>(), 1e-6);
+  EXPECT_GT(encode, 0) << "each stage measured";
+  EXPECT_GT(decode, 0);
+  EXPECT_GT(line(st["encode"]["medium"], 404.0 * 720.0), line(st["encode"]["ultrafast"], 404.0 * 720.0));
   // detect is measured too: one call on one frame, whatever the clip's length.
   const auto& detect = profile["endpoints"]["detect"]["CPU"];
   EXPECT_TRUE(detect["measured"].get<bool>());
