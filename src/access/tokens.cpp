@@ -94,4 +94,16 @@ std::optional<std::string> client_token(const std::string& file, const char* env
   return std::nullopt;
 }
 
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), d);
+  static const char* const kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : d) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
 }  // namespace reelscale::access

@@ -31,6 +31,9 @@ class TokenSet {
   std::vector<std::array<unsigned char, 32>> digests_;
 };
 
+// SHA-256 of `bytes` as 64 lowercase hex digits (request bodies for idempotency).
+std::string sha256_hex(const std::string& bytes);
+
 // The first token of a file or REELSCALE_TOKEN, for a client to send; nullopt when
 // neither gives one.
 std::optional<std::string> client_token(const std::string& file, const char* env_var = "REELSCALE_TOKEN");

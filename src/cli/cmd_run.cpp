@@ -156,7 +156,7 @@ class WorkerCommand final : public Command {
   }
   CLI::App* app() const override { return app_; }
   int run() override {
-    parse_listen();
+    parse_listen(listen_, options_.host, options_.port);
     options_.tokens = access::TokenSet::load(token_file_);
     options_.allow = access::StorageAllowlist(allow_);
     const bool loopback = options_.host == "127.0.0.1" || options_.host == "localhost" || options_.host == "::1";
@@ -182,17 +182,6 @@ class WorkerCommand final : public Command {
   }
 
  private:
-  void parse_listen() {
-    const auto colon = listen_.rfind(':');
-    if (colon == std::string::npos) fail(ErrorKind::kBadInput, "--listen needs HOST:PORT, got '" + listen_ + "'");
-    options_.host = listen_.substr(0, colon);
-    try {
-      options_.port = std::stoi(listen_.substr(colon + 1));
-    } catch (const std::exception&) {
-      fail(ErrorKind::kBadInput, "--listen port is not a number: '" + listen_ + "'");
-    }
-  }
-
   CLI::App* app_;
   std::string listen_ = "127.0.0.1:8090", scratch_, token_file_;
   std::vector<std::string> preload_, allow_;

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <string>
 
 namespace reelscale::cli {
 
@@ -25,6 +26,9 @@ class Commands {
   std::vector<std::unique_ptr<Command>> commands_;
 };
 
+// "HOST:PORT" of a --listen option (Error kBadInput naming the option otherwise).
+void parse_listen(const std::string& listen, std::string& host, int& port);
+
 // Each command file provides one factory.
 std::unique_ptr<Command> make_probe_command(CLI::App& parent);
 std::unique_ptr<Command> make_process_command(CLI::App& parent);
@@ -34,6 +38,7 @@ std::unique_ptr<Command> make_simulate_command(CLI::App& parent);
 std::unique_ptr<Command> make_report_command(CLI::App& parent);
 std::unique_ptr<Command> make_run_command(CLI::App& parent);
 std::unique_ptr<Command> make_worker_command(CLI::App& parent);
+std::unique_ptr<Command> make_serve_command(CLI::App& parent);
 std::unique_ptr<Command> make_profile_command(CLI::App& parent);
 std::unique_ptr<Command> make_store_command(CLI::App& parent);
 std::unique_ptr<Command> make_calibrate_command(CLI::App& parent);

@@ -12,14 +12,14 @@
 
 #include "common/error.h"
 #include "common/stopwatch.h"
+#include "exec/http_auth.h"
 
 namespace reelscale::exec {
 
 namespace {
 
 void reply_error(httplib::Response& res, int status, const std::string& kind, const std::string& message) {
-  res.status = status;
-  res.set_content(nlohmann::json{{"error", kind}, {"message", message}}.dump(), "application/json");
+  reply_json_error(res, status, kind, message);
 }
 
 // Cancels a task that outlives the worker's limit (or its own deadline, if shorter).
@@ -60,15 +60,9 @@ WorkerService::WorkerService(WorkerOptions options, ProcessorFactoryMaker maker,
     : options_(std::move(options)), maker_(std::move(maker)), store_(store), server_(std::make_unique<httplib::Server>()) {
   server_->set_payload_max_length(options_.max_body_bytes);  // httplib answers 413 beyond it
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (req.path == "/healthz" || options_.tokens.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    if (options_.tokens.accepts_header(req.get_header_value("Authorization"))) {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    spdlog::warn("refused {} {}: {} token", req.method, req.path, req.has_header("Authorization") ? "wrong" : "no");
-    res.set_header("WWW-Authenticate", "Bearer");
-    reply_error(res, 401, "unauthorized",
-                req.has_header("Authorization") ? "the bearer token is not accepted" : "a bearer token is required");
-    return httplib::Server::HandlerResponse::Handled;
+    const bool open = req.path == "/healthz" || options_.tokens.empty();
+    return !open && refuse_without_token(options_.tokens, req, res) ? httplib::Server::HandlerResponse::Handled
+                                                                     : httplib::Server::HandlerResponse::Unhandled;
   });
   server_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.status == 413) reply_error(res, 413, "too_large", "the request body is over the worker's limit");

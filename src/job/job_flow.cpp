@@ -14,14 +14,14 @@
 
 namespace reelscale::job {
 
-namespace {
-
 std::string new_job_id() {
   std::random_device rd;
   std::ostringstream os;
   os << std::hex << rd() << rd();
   return os.str().substr(0, 12);
 }
+
+namespace {
 
 const char* audio_outcome(const media::JoinResult& join) {
   return join.audio ? (join.audio_copied ? "copied" : "reencoded") : "none";
@@ -64,7 +64,9 @@ class JobRun {
  public:
   JobRun(process::JobSpec spec, exec::Executor& executor, store::ObjectStore& store, const JobOptions& options)
       : spec_(std::move(spec)), executor_(executor), store_(store), options_(options),
-        record_(start_record(spec_, executor.describe())) {}
+        record_(start_record(spec_, executor.describe())) {
+    if (!options_.job_id.empty()) record_.job_id = options_.job_id;
+  }
 
   record::JobRecord run() {
     try {

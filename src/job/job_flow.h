@@ -22,7 +22,11 @@
 
 namespace reelscale::job {
 
+// A fresh job id (12 hex digits).
+std::string new_job_id();
+
 struct JobOptions {
+  std::string job_id;                  // "" : a new one
   int chunks = 0;                      // > 0: fixed; 0: the spec's chunks, else the planner's
   std::string hardware;                // "" : the executor's (the planner's when it names none)
   PlanningInputs planning;

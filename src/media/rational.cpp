@@ -7,6 +7,10 @@
 
 namespace reelscale::media {
 
+namespace {
+constexpr double kMaxDecimalRate = 1e9;
+}  // namespace
+
 Rational parse_rational(const std::string& text) {
   try {
     const auto slash = text.find('/');
@@ -23,7 +27,8 @@ Rational parse_rational(const std::string& text) {
     }
     size_t used = 0;
     const double value = std::stod(text, &used);
-    if (used != text.size() || !(value > 0) || !std::isfinite(value)) throw std::invalid_argument(text);
+    // Bounded before rounding: llround of a value beyond int64 is undefined (fuzzing found "3e115").
+    if (used != text.size() || !(value > 0) || !(value <= kMaxDecimalRate)) throw std::invalid_argument(text);
     return Rational{std::llround(value * 1000), 1000}.reduced();
   } catch (const std::logic_error&) {
     fail(ErrorKind::kBadInput, "not a positive rate: '" + text + "' (use 30, 30000/1001 or 29.97)");

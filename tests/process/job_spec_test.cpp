@@ -158,6 +158,16 @@ TEST(JobSpec, FuzzFoundAnOverflowingNumberIsBadInput) {
   }
 }
 
+// Found by fuzz/job_spec_fuzz: a decimal frame rate beyond int64 once rounded (3e115)
+// overflowed in llround and then in gcd's negation.
+TEST(JobSpec, FuzzFoundAHugeDecimalFpsIsBadInput) {
+  json f = framing();
+  f["fps"] = "3000000000000001e100";
+  EXPECT_NE(error_of(f).find("not a positive rate"), std::string::npos) << error_of(f);
+  f["fps"] = "29.97";
+  EXPECT_NO_THROW(parse_job_spec(f));
+}
+
 TEST(JobSpec, SrInputIsReducedOrNativeAndOnlyForFramingAi) {
   json ai = {{"endpoint", "framing_ai"}, {"input", "in.mp4"}, {"output", "out.mp4"}};
   EXPECT_EQ(parse_job_spec(ai).sr_input, SrInput::kReduced);

@@ -1,0 +1,126 @@
+// cli/cmd_serve.cpp — `reelscale serve`: the job service (serve/) on local shared slots
+// or remote workers, with its SQLite job store, token and storage allowlist, and
+// structured logs (text, or one JSON object a line with the job id as its own field).
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "access/allowlist.h"
+#include "access/tokens.h"
+#include "cli/commands.h"
+#include "cli/model_options.h"
+#include "cli/signals.h"
+#include "common/cores.h"
+#include "common/error.h"
+#include "exec/remote_executor.h"
+#include "exec/shared_slots.h"
+#include "plan/inputs.h"
+#include "process/processors.h"
+#include "serve/http_api.h"
+
+namespace reelscale::cli {
+
+namespace {
+
+// One JSON object a line: time, level, message, and job_id when the message is about one
+// ("job <id>: ...").
+class JsonLogFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string text(msg.payload.data(), msg.payload.size());
+    nlohmann::json line = {{"time_unix_s", std::chrono::duration<double>(msg.time.time_since_epoch()).count()},
+                           {"level", spdlog::level::to_string_view(msg.level).data()},
+                           {"message", text}};
+    if (text.rfind("job ", 0) == 0) {
+      const auto colon = text.find(':');
+      if (colon != std::string::npos) line["job_id"] = text.substr(4, colon - 4);
+    }
+    const std::string out = line.dump() + "\n";
+    dest.append(out.data(), out.data() + out.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonLogFormatter>(); }
+};
+
+class ServeCommand final : public Command {
+ public:
+  explicit ServeCommand(CLI::App& parent) {
+    app_ = parent.add_subcommand("serve", "The job service: a JSON HTTP API under /v1 (docs/api/openapi.yaml)");
+    app_->add_option("--listen", listen_, "HOST:PORT (port 0: any free port, printed)");
+    app_->add_option("--db", db_, "SQLite job store (created if missing)")->required();
+    app_->add_option("--token-file", token_file_, "Bearer tokens to accept, one per line (also REELSCALE_TOKEN)");
+    app_->add_option("--allow", allow_, "Storage prefix jobs may read and write (local folder or s3://bucket/prefix/); "
+                                        "repeatable. Default: s3:// only")->delimiter(',');
+    app_->add_option("--workers", workers_, "Remote worker URLs (comma-separated); default: local slots")->delimiter(',');
+    app_->add_option("--slots", slots_, "Local slots shared by all jobs (default: cores)");
+    app_->add_option("--max-chunks-per-job", max_per_job_, "Slots one job may hold at once (default: all)");
+    app_->add_option("--max-running", service_.max_running, "Jobs running at once");
+    app_->add_option("--max-queued", service_.max_queued, "Jobs waiting before submissions get 429");
+    app_->add_option("--profile", profile_, "Profile: reelscale, old-system, or a profile JSON");
+    app_->add_option("--scratch", scratch_, "Folder for chunk files");
+    app_->add_option("--worker-token-file", worker_token_file_, "Bearer token for the remote workers");
+    app_->add_option("--log-format", log_format_, "text | json")->check(CLI::IsMember({"text", "json"}));
+    models_.add_to(app_);
+  }
+  CLI::App* app() const override { return app_; }
+
+  int run() override {
+    if (log_format_ == "json") spdlog::set_formatter(std::make_unique<JsonLogFormatter>());
+    parse_listen(listen_, api_.host, api_.port);
+    api_.tokens = access::TokenSet::load(token_file_);
+    if (api_.tokens.empty()) fail(ErrorKind::kBadInput, "reelscale serve needs --token-file or REELSCALE_TOKEN");
+    if (!profile_.empty()) {
+      service_.planning.profile = plan::named_profile(profile_);
+      service_.planning.profile_given = true;
+    }
+    if (!scratch_.empty()) service_.scratch = scratch_;
+    store::ObjectStore objects;
+    process::Processors processors(models_.resolve());
+    const std::unique_ptr<exec::Executor> executor = make_executor(processors, objects);
+    serve::JobStore store(db_);
+    serve::JobService service(service_, store, *executor, objects, access::StorageAllowlist(allow_),
+                              [&processors](const auto& s, const auto& src, const auto& p) { return processors.detect(s, src, p); });
+    serve::HttpApi api(api_, service);
+    const int port = api.bind();
+    SignalWatcher signals([&](int) { api.stop(); });
+    std::printf("reelscale serve listening on http://%s:%d (%s, job store %s, schema v%d)\n", api_.host.c_str(), port,
+                executor->describe().c_str(), db_.c_str(), store.schema_version());
+    std::fflush(stdout);
+    api.serve();
+    spdlog::info("stopping: running jobs are interrupted");
+    return 0;
+  }
+
+ private:
+  std::unique_ptr<exec::Executor> make_executor(process::Processors& processors, store::ObjectStore& objects) const {
+    if (workers_.empty()) {
+      exec::SharedSlotsOptions local;
+      local.slots = slots_;
+      local.max_slots_per_job = max_per_job_;
+      local.set_threads = processors.thread_setter();
+      if (!scratch_.empty()) local.scratch = scratch_;
+      return std::make_unique<exec::SharedSlots>(local, processors.maker(), objects);
+    }
+    exec::RemoteOptions remote;
+    remote.workers = workers_;
+    remote.token = access::client_token(worker_token_file_).value_or("");
+    return std::make_unique<exec::RemoteExecutor>(remote, objects);
+  }
+
+
+
+  CLI::App* app_;
+  std::string listen_ = "127.0.0.1:8080", db_, token_file_, profile_, scratch_, worker_token_file_, log_format_ = "text";
+  std::vector<std::string> allow_, workers_;
+  int slots_ = 0, max_per_job_ = 0;
+  serve::ServiceOptions service_;
+  serve::ApiOptions api_;
+  ModelOptions models_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_serve_command(CLI::App& parent) { return std::make_unique<ServeCommand>(parent); }
+
+}  // namespace reelscale::cli

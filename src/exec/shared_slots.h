@@ -1,0 +1,61 @@
+// exec/shared_slots.h — local slots shared by every job a service runs at once: a fixed
+// pool of slot threads takes chunk tasks from the jobs in turn (round robin over the jobs
+// with work waiting, each job capped at `max_slots_per_job` tasks running), so a long job
+// does not starve short ones that arrive after it. Each task gets a processor built for
+// its job on the slot that runs it.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "exec/executor.h"
+
+namespace reelscale::exec {
+
+struct SharedSlotsOptions {
+  int slots = 0;              // 0: one per core
+  int max_slots_per_job = 0;  // 0: every slot
+  std::filesystem::path scratch = std::filesystem::temp_directory_path();
+  ThreadSetter set_threads;
+};
+
+// What the pool is doing now, for the planner and the API.
+struct SlotLoad {
+  int slots = 0;
+  int busy = 0;
+  int jobs_waiting = 0;       // runs with tasks not yet started
+};
+
+class SharedSlots final : public Executor {
+ public:
+  SharedSlots(SharedSlotsOptions options, ProcessorFactoryMaker maker, store::ObjectStore& store);
+  ~SharedSlots() override;
+  std::vector<record::ChunkRecord> run(const std::vector<ChunkTaskSpec>& tasks, const RunProgress& progress,
+                                       const std::atomic<bool>* cancel) override;
+  std::string describe() const override;
+  std::string hardware() const override { return "CPU"; }
+  OwnedCapacity owned_capacity() const override;
+  SlotLoad load() const;
+
+ private:
+  struct Run;
+  void slot_main(int slot);
+  std::shared_ptr<Run> next_run_locked(size_t& task);  // a run with work, in turn
+  void execute(Run& run, size_t task, int slot);
+
+  SharedSlotsOptions options_;
+  ProcessorFactoryMaker maker_;
+  store::ObjectStore& store_;
+  mutable std::mutex mutex_;
+  std::condition_variable work_;
+  std::deque<std::shared_ptr<Run>> runs_;  // the turn order
+  int busy_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace reelscale::exec

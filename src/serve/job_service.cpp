@@ -1,0 +1,261 @@
+// serve/job_service.cpp — accepting, queueing, running, cancelling and recovering jobs.
+#include "serve/job_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include "access/tokens.h"
+#include "common/error.h"
+#include "common/stopwatch.h"
+#include "exec/store_source.h"
+#include "job/job_plan.h"
+#include "job/temporaries.h"
+#include "media/timeline.h"
+#include "plan/planner.h"
+#include "record/job_record.h"
+
+namespace reelscale::serve {
+
+namespace {
+
+process::JobSpec parse_body(const std::string& body) {
+  const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded()) fail(ErrorKind::kBadInput, "the request body is not JSON");
+  return process::parse_job_spec(j);
+}
+
+// Temporaries a dead predecessor left beside a job's output: its chunk prefix (the
+// owner is no longer a live process, so no age bound), atomic-write leftovers and the
+// output's unfinished multipart uploads.
+void remove_leftovers(store::ObjectStore& objects, const StoredJob& job) {
+  try {
+    const std::string folder = store::Location::parse(job.output).folder();
+    const job::SweepReport r = job::remove_stale_temporaries(objects, folder, job::StaleBounds{0, 24 * 3600});
+    spdlog::info("job {}: removed {} leftover(s), aborted {} upload(s)", job.id, r.removed.size(), r.aborted_uploads);
+  } catch (const std::exception& e) {
+    spdlog::warn("job {}: leftovers not removed: {}", job.id, e.what());
+  }
+}
+
+}  // namespace
+
+JobService::JobService(ServiceOptions options, JobStore& store, exec::Executor& executor, store::ObjectStore& objects,
+                       access::StorageAllowlist allowlist, job::DetectFunction detect)
+    : options_(std::move(options)), store_(store), executor_(executor), objects_(objects),
+      allowlist_(std::move(allowlist)), detect_(std::move(detect)) {
+  recover();
+  for (int i = 0; i < std::max(1, options_.max_running); ++i) runners_.emplace_back([this] { runner_main(); });
+  ready_ = true;
+}
+
+JobService::~JobService() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (auto& [id, cancel] : cancels_) cancel->store(true);
+  }
+  wake_.notify_all();
+  for (auto& t : runners_) t.join();
+}
+
+void JobService::recover() {
+  for (StoredJob job : store_.in_state("running")) {
+    spdlog::warn("job {}: was running when the service stopped; marked failed (interrupted)", job.id);
+    remove_leftovers(objects_, job);
+    job.state = "failed";
+    job.error_kind = "interrupted";
+    job.error_message = "the service stopped while the job ran; its temporaries were removed";
+    job.finished_unix_s = record::unix_now();
+    store_.finish(job);
+  }
+  for (const StoredJob& job : store_.in_state("queued")) queue_.push_back(job.id);
+  if (!queue_.empty()) spdlog::info("{} queued job(s) from before the restart", queue_.size());
+}
+
+nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, std::string& profile_version) const {
+  const plan::Profile& profile = options_.planning.profile;
+  profile_version = profile.version();
+  if (spec.endpoint == process::Endpoint::kDetect) {
+    return {{"hardware", "CPU"}, {"chunks", 1}, {"profile_name", profile.name}, {"profile_version", profile_version}};
+  }
+  const media::VideoProbe probe = media::probe_video(exec::media_source_for(objects_, spec.input));
+  const media::Timeline timeline(probe.relative_times_ns(), probe.relative_end_ns(), spec.fps, spec.segments);
+  const job::JobPlan p = job::plan_job(spec, probe, timeline.output_frame_count(), spec.chunks, executor_.hardware(),
+                                       options_.planning,
+                                       executor_.owned_capacity());
+  nlohmann::json j = p.prediction ? record::to_json(*p.prediction) : nlohmann::json::object();
+  j["frames"] = timeline.output_frame_count();
+  j["chunks"] = p.chunks;
+  j["hardware"] = p.hardware;
+  profile_version = j.value("profile_version", profile_version);
+  return j;
+}
+
+Submission JobService::submit(const std::string& body, const std::string& idempotency_key) {
+  const process::JobSpec spec = parse_body(body);
+  allowlist_.check(spec.input, "input");
+  allowlist_.check(spec.output, "output");
+  Submission s;
+  s.job.id = job::new_job_id();
+  s.job.idempotency_key = idempotency_key;
+  s.job.body_sha256 = access::sha256_hex(body);
+  s.job.endpoint = process::endpoint_name(spec.endpoint);
+  s.job.spec_json = body;
+  s.job.state = "queued";
+  s.job.output = spec.output;
+  s.job.created_unix_s = record::unix_now();
+  if (idempotency_key.empty() || !store_.by_idempotency_key(idempotency_key)) {
+    const int64_t queued = store_.count_in_state("queued");
+    if (queued >= options_.max_queued) {
+      s.refusal = Refusal::kQueueFull;
+      s.retry_after_s = std::max(1.0, static_cast<double>(queued) / std::max(1, options_.max_running));
+      return s;
+    }
+  }
+  const nlohmann::json plan = plan_at_submit(spec, s.job.profile_version);
+  s.job.plan_json = plan.dump();
+  s.job.frames_total = plan.value("frames", int64_t{0});
+  s.job.chunks_total = plan.value("chunks", int64_t{1});
+  const InsertOutcome outcome = store_.insert(s.job);
+  if (outcome == InsertOutcome::kConflict) {
+    s.refusal = Refusal::kIdempotencyConflict;
+    return s;
+  }
+  s.created = outcome == InsertOutcome::kCreated;
+  if (s.created) {
+    spdlog::info("job {}: accepted ({} {} -> {}, {} chunk(s) planned)", s.job.id, s.job.endpoint, spec.input, spec.output,
+                 s.job.chunks_total);
+    std::lock_guard lock(mutex_);
+    queue_.push_back(s.job.id);
+    wake_.notify_one();
+  }
+  return s;
+}
+
+bool JobService::cancel(const std::string& id) {
+  const std::optional<StoredJob> job = store_.get(id);
+  if (!job) return false;
+  if (store_.cancel_queued(id, record::unix_now())) {
+    spdlog::info("job {}: cancelled before it started", id);
+    return true;
+  }
+  std::lock_guard lock(mutex_);
+  if (auto it = cancels_.find(id); it != cancels_.end()) {
+    spdlog::info("job {}: cancelling", id);
+    it->second->store(true);
+  }
+  return true;
+}
+
+void JobService::runner_main() {
+  while (true) {
+    std::string id;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      id = queue_.front();
+      queue_.pop_front();
+    }
+    std::optional<StoredJob> job = store_.get(id);
+    if (!job || job->state != "queued") continue;  // cancelled while it waited
+    run(*job);
+  }
+}
+
+void JobService::run(StoredJob job) {
+  const process::JobSpec spec = parse_body(job.spec_json);
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  {
+    std::lock_guard lock(mutex_);
+    cancels_[job.id] = cancel;
+  }
+  const std::string temp_prefix = job::temp_prefix_beside(spec.output, job.id);
+  store_.mark_running(job.id, record::unix_now(), temp_prefix);
+  spdlog::info("job {}: running", job.id);
+  record::JobRecord r;
+  if (spec.endpoint == process::Endpoint::kDetect) {
+    r = job::run_detect_job(spec, objects_, detect_);
+  } else {
+    job::JobOptions options;
+    options.job_id = job.id;
+    options.planning = options_.planning;
+    options.scratch = options_.scratch;
+    options.temp_prefix = temp_prefix;
+    options.cancel = cancel.get();
+    Stopwatch since_write;
+    options.progress = [&](int64_t done, int64_t total) {
+      if (since_write.seconds() < options_.progress_interval_s && done < total) return;
+      since_write.restart();
+      store_.set_progress(job.id, done, 0);
+    };
+    r = job::run_job(spec, executor_, objects_, options);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    cancels_.erase(job.id);
+  }
+  store_.finish(finished_from(job, r));
+  spdlog::info("job {}: {}{}", job.id, r.outcome, r.ok() ? "" : " (" + r.error_kind + ": " + r.error_message + ")");
+}
+
+StoredJob JobService::finished_from(StoredJob job, const record::JobRecord& r) const {
+  job.finished_unix_s = record::unix_now();
+  job.state = r.outcome;
+  job.error_kind = r.error_kind;
+  job.error_message = r.error_message;
+  if (stopping_ && r.outcome == "cancelled") {
+    job.state = "failed";
+    job.error_kind = "interrupted";
+    job.error_message = "the service stopped while the job ran";
+  }
+  job.record_json = record::to_json(r).dump();
+  job.cost_usd = r.cost_usd;
+  job.billed_seconds = r.billed_seconds;
+  job.frames_done = r.ok() ? r.frames : job.frames_done;
+  job.chunks_total = std::max(1, r.chunks);
+  job.chunks_done = 0;
+  for (const auto& c : r.chunk_results) job.chunks_done += c.frames > 0 ? 1 : 0;
+  if (r.plan) {
+    job.plan_json = record::to_json(*r.plan).dump();
+    job.profile_version = r.plan->profile_version;
+  }
+  return job;
+}
+
+nlohmann::json JobService::plan(const plan::JobShape& shape) const {
+  plan::Platform platform = options_.planning.platform;
+  plan::Policy policy = options_.planning.policy;
+  const exec::OwnedCapacity owned = executor_.owned_capacity();
+  const bool local = owned.slots > 0;
+  const plan::Profile local_profile = local && !options_.planning.profile_given ? plan::default_local_profile()
+                                                                                : options_.planning.profile;
+  if (local) {
+    platform = plan::Platform::local(owned.slots, owned.cores);
+    policy.max_parallel = std::max(policy.max_parallel, owned.slots);
+  }
+  const plan::Planner planner(local_profile, options_.planning.prices, platform, policy);
+  const plan::PlanResult r = planner.plan(shape);
+  const plan::Estimate& e = r.chosen;
+  return {{"feasible", r.feasible},      {"reason", r.reason},           {"notes", r.notes},
+          {"hardware", e.hardware},      {"chunks", e.chunks},           {"platform_model", e.platform_model},
+          {"wall_mean_s", e.wall_mean_s}, {"wall_p90_s", e.wall_p90_s},   {"cost_usd", e.cost},
+          {"core_seconds", e.core_seconds}, {"profile_name", local_profile.name},
+          {"profile_version", local_profile.version()}};
+}
+
+nlohmann::json JobService::queue_state() {
+  const std::vector<StoredJob> queued = store_.in_state("queued");
+  const double now = record::unix_now();
+  const double oldest_wait = queued.empty() ? 0 : now - queued.front().created_unix_s;
+  JobFilter recent;
+  recent.since_unix_s = now - 3600;
+  recent.limit = 100000;
+  return {{"queued", queued.size()},
+          {"running", store_.count_in_state("running")},
+          {"max_queued", options_.max_queued},
+          {"max_running", options_.max_running},
+          {"oldest_wait_s", oldest_wait},
+          {"arrivals_last_hour", store_.list(recent).size()}};
+}
+
+}  // namespace reelscale::serve

@@ -1,0 +1,88 @@
+// serve/job_service.h — the job service behind `reelscale serve`: accepts job specs
+// (checked, allowlisted, probed and planned before they are acknowledged, and stored
+// first), queues them (bounded: a full queue refuses), runs up to `max_running` at once
+// on one shared executor, records each job's progress and outcome in the job store, and
+// cancels on request. At start it recovers from a killed predecessor: jobs it left
+// running are marked failed (`interrupted`) and their temporaries removed (local files,
+// S3 objects, unfinished multipart uploads); queued jobs run again.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "access/allowlist.h"
+#include "exec/executor.h"
+#include "job/job_flow.h"
+#include "serve/job_store.h"
+#include "store/store.h"
+
+namespace reelscale::serve {
+
+struct ServiceOptions {
+  int max_queued = 64;          // jobs waiting beyond this are refused (429)
+  int max_running = 2;          // jobs at once on the executor
+  job::PlanningInputs planning;
+  std::filesystem::path scratch = std::filesystem::temp_directory_path();
+  double progress_interval_s = 0.25;  // how often a running job's progress is written
+};
+
+// Why a submission was refused, beyond a bad spec (Error kBadInput) or a denied path
+// (Error kDenied).
+enum class Refusal { kNone, kQueueFull, kIdempotencyConflict };
+
+struct Submission {
+  Refusal refusal = Refusal::kNone;
+  bool created = false;          // false: the idempotency key's existing job
+  StoredJob job;
+  double retry_after_s = 0;      // kQueueFull: a hint
+};
+
+class JobService {
+ public:
+  JobService(ServiceOptions options, JobStore& store, exec::Executor& executor, store::ObjectStore& objects,
+             access::StorageAllowlist allowlist, job::DetectFunction detect);
+  ~JobService();  // running jobs are cancelled and recorded as interrupted
+  JobService(const JobService&) = delete;
+  JobService& operator=(const JobService&) = delete;
+
+  Submission submit(const std::string& body, const std::string& idempotency_key);
+  std::optional<StoredJob> get(const std::string& id) { return store_.get(id); }
+  std::vector<StoredJob> list(const JobFilter& filter) { return store_.list(filter); }
+  // false when there is no such job; a finished job is left as it is.
+  bool cancel(const std::string& id);
+  // The planner's answer for a job of this shape, without running anything.
+  nlohmann::json plan(const plan::JobShape& shape) const;
+  nlohmann::json queue_state();
+  bool ready() const { return ready_.load(); }
+
+ private:
+  void recover();
+  void runner_main();
+  void run(StoredJob job);
+  StoredJob finished_from(StoredJob job, const record::JobRecord& r) const;
+  nlohmann::json plan_at_submit(const process::JobSpec& spec, std::string& profile_version) const;
+
+  ServiceOptions options_;
+  JobStore& store_;
+  exec::Executor& executor_;
+  store::ObjectStore& objects_;
+  access::StorageAllowlist allowlist_;
+  job::DetectFunction detect_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::string> queue_;                                   // job ids, oldest first
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancels_;  // running jobs
+  bool stopping_ = false;
+  std::atomic<bool> ready_{false};
+  std::vector<std::thread> runners_;
+};
+
+}  // namespace reelscale::serve

@@ -1,0 +1,264 @@
+// serve/job_store.cpp — the job store's schema, migrations and queries.
+#include "serve/job_store.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+
+namespace reelscale::serve {
+
+namespace {
+
+// Each migration takes the schema from version i to i + 1; they run in order, each in
+// its own transaction with the version it reaches.
+const char* const kMigrations[] = {
+    // 1: the jobs.
+    R"(CREATE TABLE jobs (
+         id TEXT PRIMARY KEY,
+         seq INTEGER NOT NULL UNIQUE,
+         idempotency_key TEXT UNIQUE,
+         body_sha256 TEXT NOT NULL,
+         endpoint TEXT NOT NULL,
+         spec TEXT NOT NULL,
+         state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+         plan TEXT NOT NULL DEFAULT '{}',
+         profile_version TEXT NOT NULL DEFAULT '',
+         created_unix_s REAL NOT NULL,
+         started_unix_s REAL NOT NULL DEFAULT 0,
+         finished_unix_s REAL NOT NULL DEFAULT 0,
+         frames_done INTEGER NOT NULL DEFAULT 0,
+         frames_total INTEGER NOT NULL DEFAULT 0,
+         chunks_done INTEGER NOT NULL DEFAULT 0,
+         chunks_total INTEGER NOT NULL DEFAULT 0,
+         error_kind TEXT NOT NULL DEFAULT '',
+         error_message TEXT NOT NULL DEFAULT '',
+         output TEXT NOT NULL DEFAULT '',
+         temp_prefix TEXT NOT NULL DEFAULT '',
+         record TEXT NOT NULL DEFAULT '');
+       CREATE INDEX jobs_by_state ON jobs (state, seq);)",
+    // 2: per-chunk rows of finished jobs (worker, attempts, time), and cost columns.
+    R"(ALTER TABLE jobs ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+       ALTER TABLE jobs ADD COLUMN billed_seconds REAL NOT NULL DEFAULT 0;
+       CREATE TABLE chunks (
+         job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+         idx INTEGER NOT NULL,
+         worker TEXT NOT NULL,
+         attempts INTEGER NOT NULL,
+         frames INTEGER NOT NULL,
+         seconds REAL NOT NULL,
+         billed_seconds REAL NOT NULL,
+         PRIMARY KEY (job_id, idx));)",
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kJobStoreSchemaVersion);
+
+const char* const kColumns =
+    "id, seq, idempotency_key, body_sha256, endpoint, spec, state, plan, profile_version, created_unix_s, "
+    "started_unix_s, finished_unix_s, frames_done, frames_total, chunks_done, chunks_total, error_kind, error_message, "
+    "output, temp_prefix, record, cost_usd, billed_seconds";
+
+StoredJob read_row(const Statement& s) {
+  StoredJob j;
+  j.id = s.text(0);
+  j.seq = s.integer(1);
+  j.idempotency_key = s.text(2);
+  j.body_sha256 = s.text(3);
+  j.endpoint = s.text(4);
+  j.spec_json = s.text(5);
+  j.state = s.text(6);
+  j.plan_json = s.text(7);
+  j.profile_version = s.text(8);
+  j.created_unix_s = s.real(9);
+  j.started_unix_s = s.real(10);
+  j.finished_unix_s = s.real(11);
+  j.frames_done = s.integer(12);
+  j.frames_total = s.integer(13);
+  j.chunks_done = s.integer(14);
+  j.chunks_total = s.integer(15);
+  j.error_kind = s.text(16);
+  j.error_message = s.text(17);
+  j.output = s.text(18);
+  j.temp_prefix = s.text(19);
+  j.record_json = s.text(20);
+  j.cost_usd = s.real(21);
+  j.billed_seconds = s.real(22);
+  return j;
+}
+
+std::optional<std::string> key_or_null(const std::string& key) {
+  return key.empty() ? std::nullopt : std::optional<std::string>(key);
+}
+
+}  // namespace
+
+JobStore::JobStore(const std::string& path) : db_(path) { migrate(); }
+
+int JobStore::schema_version() {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare("PRAGMA user_version");
+  s.step();
+  return static_cast<int>(s.integer(0));
+}
+
+void JobStore::migrate() {
+  const int at = schema_version();
+  const std::lock_guard lock(mutex_);
+  if (at > kJobStoreSchemaVersion) {
+    fail(ErrorKind::kBadInput, "the job store's schema is version " + std::to_string(at) + ", newer than this build's " +
+                                   std::to_string(kJobStoreSchemaVersion) + ": upgrade reelscale");
+  }
+  for (int v = at; v < kJobStoreSchemaVersion; ++v) {
+    Transaction t(db_);
+    db_.exec(kMigrations[v]);
+    db_.exec("PRAGMA user_version = " + std::to_string(v + 1));
+    t.commit();
+  }
+}
+
+InsertOutcome JobStore::insert(StoredJob& job) {
+  const std::lock_guard lock(mutex_);
+  Transaction t(db_);
+  if (!job.idempotency_key.empty()) {
+    Statement s = db_.prepare(std::string("SELECT ") + kColumns + " FROM jobs WHERE idempotency_key = ?");
+    s.bind(1, job.idempotency_key);
+    if (s.step()) {
+      StoredJob existing = read_row(s);
+      if (existing.body_sha256 != job.body_sha256) return InsertOutcome::kConflict;
+      job = existing;
+      return InsertOutcome::kExisting;
+    }
+  }
+  Statement next = db_.prepare("SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs");
+  next.step();
+  job.seq = next.integer(0);
+  db_.prepare("INSERT INTO jobs (id, seq, idempotency_key, body_sha256, endpoint, spec, state, plan, profile_version, "
+              "created_unix_s, frames_total, chunks_total, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(1, job.id)
+      .bind(2, job.seq)
+      .bind(3, key_or_null(job.idempotency_key))
+      .bind(4, job.body_sha256)
+      .bind(5, job.endpoint)
+      .bind(6, job.spec_json)
+      .bind(7, job.state)
+      .bind(8, job.plan_json)
+      .bind(9, job.profile_version)
+      .bind(10, job.created_unix_s)
+      .bind(11, job.frames_total)
+      .bind(12, job.chunks_total)
+      .bind(13, job.output)
+      .run();
+  t.commit();
+  return InsertOutcome::kCreated;
+}
+
+std::optional<StoredJob> JobStore::get(const std::string& id) { return one_where("id", id); }
+
+std::optional<StoredJob> JobStore::by_idempotency_key(const std::string& key) { return one_where("idempotency_key", key); }
+
+std::optional<StoredJob> JobStore::one_where(const std::string& column, const std::string& value) {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare(std::string("SELECT ") + kColumns + " FROM jobs WHERE " + column + " = ?");
+  s.bind(1, value);
+  if (!s.step()) return std::nullopt;
+  return read_row(s);
+}
+
+std::vector<StoredJob> JobStore::list(const JobFilter& f) {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare(std::string("SELECT ") + kColumns +
+                            " FROM jobs WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR endpoint = ?2) AND "
+                            "created_unix_s >= ?3 AND seq > ?4 ORDER BY seq LIMIT ?5");
+  s.bind(1, f.state).bind(2, f.endpoint).bind(3, f.since_unix_s).bind(4, f.after_seq).bind(5, static_cast<int64_t>(f.limit));
+  std::vector<StoredJob> out;
+  while (s.step()) out.push_back(read_row(s));
+  return out;
+}
+
+std::vector<StoredJob> JobStore::in_state(const std::string& state) {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare(std::string("SELECT ") + kColumns + " FROM jobs WHERE state = ? ORDER BY seq");
+  s.bind(1, state);
+  std::vector<StoredJob> out;
+  while (s.step()) out.push_back(read_row(s));
+  return out;
+}
+
+int64_t JobStore::count_in_state(const std::string& state) {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare("SELECT COUNT(*) FROM jobs WHERE state = ?");
+  s.bind(1, state);
+  s.step();
+  return s.integer(0);
+}
+
+void JobStore::mark_running(const std::string& id, double started_unix_s, const std::string& temp_prefix) {
+  const std::lock_guard lock(mutex_);
+  db_.prepare("UPDATE jobs SET state = 'running', started_unix_s = ?, temp_prefix = ? WHERE id = ? AND state = 'queued'")
+      .bind(1, started_unix_s)
+      .bind(2, temp_prefix)
+      .bind(3, id)
+      .run();
+}
+
+void JobStore::set_progress(const std::string& id, int64_t frames_done, int64_t chunks_done) {
+  const std::lock_guard lock(mutex_);
+  db_.prepare("UPDATE jobs SET frames_done = ?, chunks_done = ? WHERE id = ?")
+      .bind(1, frames_done)
+      .bind(2, chunks_done)
+      .bind(3, id)
+      .run();
+}
+
+void JobStore::finish(const StoredJob& j) {
+  const std::lock_guard lock(mutex_);
+  Transaction t(db_);
+  db_.prepare("UPDATE jobs SET state = ?, finished_unix_s = ?, error_kind = ?, error_message = ?, record = ?, "
+              "cost_usd = ?, billed_seconds = ?, frames_done = ?, chunks_done = ?, chunks_total = ?, plan = ?, "
+              "profile_version = ? WHERE id = ?")
+      .bind(1, j.state)
+      .bind(2, j.finished_unix_s)
+      .bind(3, j.error_kind)
+      .bind(4, j.error_message)
+      .bind(5, j.record_json)
+      .bind(6, j.cost_usd)
+      .bind(7, j.billed_seconds)
+      .bind(8, j.frames_done)
+      .bind(9, j.chunks_done)
+      .bind(10, j.chunks_total)
+      .bind(11, j.plan_json)
+      .bind(12, j.profile_version)
+      .bind(13, j.id)
+      .run();
+  write_chunks(j);
+  t.commit();
+}
+
+void JobStore::write_chunks(const StoredJob& j) {
+  if (j.record_json.empty()) return;
+  const nlohmann::json record = nlohmann::json::parse(j.record_json, nullptr, false);
+  if (!record.is_object() || !record.contains("chunk_results")) return;
+  for (const auto& c : record["chunk_results"]) {
+    const auto& t = c.value("timings_s", nlohmann::json::object());
+    db_.prepare("INSERT OR REPLACE INTO chunks (job_id, idx, worker, attempts, frames, seconds, billed_seconds) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, j.id)
+        .bind(2, c.value("index", int64_t{0}))
+        .bind(3, c.value("worker", std::string()))
+        .bind(4, c.value("attempts", int64_t{1}))
+        .bind(5, c.value("frames", int64_t{0}))
+        .bind(6, t.value("round_trip", 0.0))
+        .bind(7, c.value("billed_seconds", 0.0))
+        .run();
+  }
+}
+
+bool JobStore::cancel_queued(const std::string& id, double now_unix_s) {
+  const std::lock_guard lock(mutex_);
+  db_.prepare("UPDATE jobs SET state = 'cancelled', finished_unix_s = ?, error_kind = 'cancelled', "
+              "error_message = 'cancelled before it started' WHERE id = ? AND state = 'queued'")
+      .bind(1, now_unix_s)
+      .bind(2, id)
+      .run();
+  return db_.changes() > 0;
+}
+
+}  // namespace reelscale::serve

@@ -1,0 +1,86 @@
+// serve/job_store.h — the job service's durable state in SQLite: every accepted job (its
+// spec, plan and profile version, state, progress, outcome and, once finished, its typed
+// record with per-chunk timings, workers, attempts, billed seconds and cost), under a
+// versioned schema migrated forward at open. A job is written before it is acknowledged,
+// so a killed service loses no accepted job. Safe to call from several threads.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "serve/sqlite.h"
+
+namespace reelscale::serve {
+
+inline constexpr int kJobStoreSchemaVersion = 2;
+
+struct StoredJob {
+  std::string id;
+  int64_t seq = 0;                 // submission order; the listing's cursor
+  std::string idempotency_key;
+  std::string body_sha256;
+  std::string endpoint;
+  std::string spec_json;
+  std::string state;               // queued | running | done | failed | cancelled
+  std::string plan_json;
+  std::string profile_version;
+  double created_unix_s = 0;
+  double started_unix_s = 0;       // 0: not yet
+  double finished_unix_s = 0;
+  int64_t frames_done = 0;
+  int64_t frames_total = 0;
+  int64_t chunks_done = 0;
+  int64_t chunks_total = 0;
+  std::string error_kind;
+  std::string error_message;
+  std::string output;
+  std::string temp_prefix;         // its temporaries while it runs
+  std::string record_json;         // the typed record once finished
+  double cost_usd = 0;
+  double billed_seconds = 0;
+  bool finished() const { return state == "done" || state == "failed" || state == "cancelled"; }
+};
+
+struct JobFilter {
+  std::string state;
+  std::string endpoint;
+  double since_unix_s = 0;
+  int64_t after_seq = 0;           // the cursor: jobs submitted after this one
+  int limit = 50;
+};
+
+// What inserting a job did: a new job, the job the idempotency key already names (same
+// body), or a conflict (the key names a job with another body).
+enum class InsertOutcome { kCreated, kExisting, kConflict };
+
+class JobStore {
+ public:
+  explicit JobStore(const std::string& path);
+  int schema_version();
+
+  InsertOutcome insert(StoredJob& job);  // fills seq; on kExisting, `job` becomes the stored one
+  std::optional<StoredJob> get(const std::string& id);
+  std::optional<StoredJob> by_idempotency_key(const std::string& key);
+  std::vector<StoredJob> list(const JobFilter& filter);
+  std::vector<StoredJob> in_state(const std::string& state);  // oldest first
+  int64_t count_in_state(const std::string& state);
+
+  void mark_running(const std::string& id, double started_unix_s, const std::string& temp_prefix);
+  void set_progress(const std::string& id, int64_t frames_done, int64_t chunks_done);
+  // Ends a job: its state, outcome and record (and its chunks' rows, from the record).
+  void finish(const StoredJob& finished);
+  // Only a queued job: true when it was cancelled here.
+  bool cancel_queued(const std::string& id, double now_unix_s);
+
+ private:
+  void migrate();
+  std::optional<StoredJob> one_where(const std::string& column, const std::string& value);
+  void write_chunks(const StoredJob& job);
+  std::mutex mutex_;  // one statement sequence at a time (changes() and transactions)
+  Database db_;
+};
+
+}  // namespace reelscale::serve

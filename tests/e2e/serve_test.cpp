@@ -1,0 +1,343 @@
+// tests/e2e/serve_test.cpp — `reelscale serve` over real HTTP on loopback, as a child
+// process with its SQLite job store: submit and poll to a frame-exact output (local disk
+// and the S3 test server), idempotency, refusals (token, spec, allowlist) while it keeps
+// serving, cancelling mid-job, SIGKILL mid-job and a restart that leaves nothing behind,
+// a burst against a small queue, and the API document against the routes served.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "store/store.h"
+#include "test_media.h"
+#include "test_services.h"
+
+namespace fs = std::filesystem;
+namespace rt = reelscale::testing;
+using namespace reelscale;
+using nlohmann::json;
+
+namespace {
+
+const std::string kToken = "serve-test-token-0123456789";
+
+// A running `reelscale serve` on a free port, with its own folder for the job store,
+// logs and outputs.
+class Service {
+ public:
+  explicit Service(const fs::path& dir, std::vector<std::string> extra = {}) : dir_(dir) {
+    std::ofstream(dir_ / "token") << kToken << "\n";
+    port_ = rt::free_port();
+    std::vector<std::string> argv = {REELSCALE_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(port_), "--db",
+                                     (dir_ / "jobs.db").string(), "--token-file", (dir_ / "token").string(), "--allow",
+                                     dir_.string(), "--allow", "s3://videos/serve/", "--log-format", "json"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process_ = std::make_unique<rt::ChildProcess>(argv, (dir_ / ("serve-" + std::to_string(port_) + ".log")).string());
+    EXPECT_TRUE(rt::wait_for_http(url() + "/readyz", 20)) << log();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  rt::ChildProcess& process() { return *process_; }
+  std::string log() const {
+    std::ifstream f(dir_ / ("serve-" + std::to_string(port_) + ".log"));
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }
+  httplib::Client client(bool with_token = true) const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(30);
+    if (with_token) c.set_bearer_token_auth(kToken);
+    return c;
+  }
+  json get_job(const std::string& id) const {
+    auto r = client().Get("/v1/jobs/" + id);
+    return r && r->status == 200 ? json::parse(r->body) : json();
+  }
+  // Polls until the job has finished; its view.
+  json wait_finished(const std::string& id, double timeout_s = 90) const {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    while (std::chrono::steady_clock::now() < until) {
+      const json j = get_job(id);
+      const std::string s = j.value("state", "");
+      if (s == "done" || s == "failed" || s == "cancelled") return j;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return get_job(id);
+  }
+  // Polls until the job runs and has done some frames.
+  bool wait_running(const std::string& id, double timeout_s = 60) const {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    while (std::chrono::steady_clock::now() < until) {
+      const json j = get_job(id);
+      if (j.value("state", "") == "running" && j["progress"]["frames_done"].get<int64_t>() > 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+ private:
+  fs::path dir_;
+  int port_ = 0;
+  std::unique_ptr<rt::ChildProcess> process_;
+};
+
+rt::ClipSpec clip_spec(int frames) {
+  rt::ClipSpec spec;
+  spec.width = 320;
+  spec.height = 180;
+  spec.frames = frames;
+  spec.keyint = 30;
+  return spec;
+}
+
+// A framing job that keeps the picture (full-frame crop, same size): its barcodes read back.
+json framing_job(const std::string& input, const std::string& output, const rt::ClipSpec& spec, int chunks = 2,
+                 const std::string& preset = "ultrafast") {
+  return {{"endpoint", "framing"}, {"input", input}, {"output", output}, {"output_width", spec.width},
+          {"output_height", spec.height}, {"fps", 30}, {"preset", preset}, {"chunks", chunks},
+          {"crop_keyframes", json::array({{{"time", 0}, {"x", 0}, {"y", 0}, {"width", spec.width}, {"height", spec.height}}})}};
+}
+
+// The same scaled up to 1280x720 with x264 medium: slow enough to catch mid-job.
+json slow_job(const std::string& input, const std::string& output, const rt::ClipSpec& spec) {
+  json j = framing_job(input, output, spec, 2, "medium");
+  j["output_width"] = 1280;
+  j["output_height"] = 720;
+  return j;
+}
+
+std::vector<int64_t> iota(int64_t n) {
+  std::vector<int64_t> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = i;
+  return v;
+}
+
+httplib::Result submit(const Service& s, const json& job, const std::string& key = "") {
+  httplib::Headers h;
+  if (!key.empty()) h.emplace("Idempotency-Key", key);
+  return s.client().Post("/v1/jobs", h, job.dump(), "application/json");
+}
+
+class Serve : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    clip_ = dir_ / "clip.mp4";
+    rt::make_clip(clip_, spec_);
+  }
+  rt::TempDir dir_;
+  rt::ClipSpec spec_ = clip_spec(90);
+  fs::path clip_;
+};
+
+}  // namespace
+
+TEST_F(Serve, ASubmittedJobRunsToAFrameExactOutputOnDiskAndInS3) {
+  Service service(dir_.path());
+  store::ObjectStore store;
+  store.create_bucket("videos");
+  store.put_file(clip_.string(), "s3://videos/serve/in/clip.mp4");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {clip_.string(), (dir_ / "out.mp4").string()},
+      {"s3://videos/serve/in/clip.mp4", "s3://videos/serve/out/clip.mp4"}};
+  for (const auto& [input, output] : cases) {
+    auto r = submit(service, framing_job(input, output, spec_));
+    ASSERT_TRUE(r) << service.log();
+    ASSERT_EQ(r->status, 202) << r->body;
+    const json accepted = json::parse(r->body);
+    EXPECT_EQ(accepted["state"], "queued");
+    EXPECT_EQ(accepted["plan"]["hardware"], "CPU");
+    EXPECT_EQ(accepted["plan"]["chunks"], 2);
+    EXPECT_FALSE(accepted["plan"]["profile_version"].get<std::string>().empty());
+    const std::string id = accepted["id"];
+    const json done = service.wait_finished(id);
+    ASSERT_EQ(done["state"], "done") << done.dump(2) << service.log();
+    EXPECT_EQ(done["progress"]["frames_done"], spec_.frames);
+    EXPECT_EQ(done["progress"]["chunks_done"], 2);
+    EXPECT_EQ(done["record"]["job_id"], id) << "the typed record of the job";
+    EXPECT_EQ(done["record"]["chunk_results"].size(), 2u);
+    EXPECT_EQ(done["output"], output);
+    EXPECT_GT(done["actual"]["wall_s"].get<double>(), 0);
+    rt::TempDir back;
+    store.get_to_file(output, (back / "out.mp4").string());
+    EXPECT_EQ(rt::read_indices(rt::decode_gray(back / "out.mp4"), spec_.width, spec_.height), iota(spec_.frames));
+  }
+  EXPECT_TRUE(rt::hidden_files(dir_.path()).empty()) << "no temporaries left beside the output";
+  EXPECT_TRUE(store.list("s3://videos/serve/out/.reelscale-tmp").empty());
+  // The listing pages through both, oldest first.
+  auto page = service.client().Get("/v1/jobs?limit=1");
+  ASSERT_TRUE(page);
+  const json p1 = json::parse(page->body);
+  ASSERT_EQ(p1["jobs"].size(), 1u);
+  ASSERT_TRUE(p1["next_cursor"].is_string());
+  const json p2 = json::parse(service.client().Get("/v1/jobs?limit=5&cursor=" + p1["next_cursor"].get<std::string>())->body);
+  ASSERT_EQ(p2["jobs"].size(), 1u);
+  EXPECT_NE(p2["jobs"][0]["id"], p1["jobs"][0]["id"]);
+  EXPECT_EQ(json::parse(service.client().Get("/v1/jobs?state=failed")->body)["jobs"].size(), 0u);
+}
+
+TEST_F(Serve, TheSameIdempotencyKeyGivesTheSameJobAndAnotherBodyConflicts) {
+  Service service(dir_.path());
+  const json job = framing_job(clip_.string(), (dir_ / "idem.mp4").string(), spec_);
+  auto first = submit(service, job, "key-1");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 202) << first->body;
+  auto again = submit(service, job, "key-1");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(json::parse(again->body)["id"], json::parse(first->body)["id"]);
+  json other = job;
+  other["output"] = (dir_ / "other.mp4").string();
+  auto conflict = submit(service, other, "key-1");
+  ASSERT_TRUE(conflict);
+  EXPECT_EQ(conflict->status, 409) << conflict->body;
+  service.wait_finished(json::parse(first->body)["id"]);
+  EXPECT_EQ(json::parse(service.client().Get("/v1/jobs")->body)["jobs"].size(), 1u) << "one job for one key";
+}
+
+TEST_F(Serve, RefusesWhatItMayNotDoAndKeepsServing) {
+  Service service(dir_.path());
+  const json job = framing_job(clip_.string(), (dir_ / "ok.mp4").string(), spec_);
+  auto no_token = service.client(false).Post("/v1/jobs", job.dump(), "application/json");
+  ASSERT_TRUE(no_token);
+  EXPECT_EQ(no_token->status, 401);
+  httplib::Client wrong("127.0.0.1", std::stoi(service.url().substr(service.url().rfind(':') + 1)));
+  wrong.set_bearer_token_auth("not-the-token-at-all-0000");
+  EXPECT_EQ(wrong.Get("/v1/jobs")->status, 401);
+  json bad = job;
+  bad["output_width"] = 333;
+  auto bad_spec = submit(service, bad);
+  EXPECT_EQ(bad_spec->status, 400);
+  EXPECT_NE(bad_spec->body.find("output_width"), std::string::npos) << bad_spec->body;
+  EXPECT_EQ(service.client().Post("/v1/jobs", "{not json", "application/json")->status, 400);
+  json outside = job;
+  outside["output"] = "/tmp/reelscale-serve-outside.mp4";
+  auto denied = submit(service, outside);
+  EXPECT_EQ(denied->status, 403);
+  EXPECT_NE(denied->body.find("allow"), std::string::npos) << denied->body;
+  EXPECT_FALSE(fs::exists("/tmp/reelscale-serve-outside.mp4"));
+  json dotdot = job;
+  dotdot["output"] = (dir_ / ".." / "escape.mp4").string();
+  EXPECT_EQ(submit(service, dotdot)->status, 403);
+  EXPECT_EQ(service.client().Get("/v1/jobs/0123456789ab")->status, 404);
+  EXPECT_EQ(service.client().Get("/v1/plan?endpoint=framing")->status, 400) << "length is required";
+  // Still serving: a good job runs.
+  EXPECT_EQ(service.client(false).Get("/healthz")->status, 200);
+  auto ok = submit(service, job);
+  ASSERT_EQ(ok->status, 202);
+  EXPECT_EQ(service.wait_finished(json::parse(ok->body)["id"])["state"], "done");
+}
+
+TEST_F(Serve, CancellingMidJobLeavesNoOutputAndNoTemporaries) {
+  rt::ClipSpec long_spec = clip_spec(1500);
+  rt::make_clip(dir_ / "long.mp4", long_spec);
+  Service service(dir_.path());
+  auto r = submit(service, slow_job((dir_ / "long.mp4").string(), (dir_ / "cancelled.mp4").string(), long_spec));
+  ASSERT_EQ(r->status, 202) << r->body;
+  const std::string id = json::parse(r->body)["id"];
+  ASSERT_TRUE(service.wait_running(id)) << service.log();
+  auto del = service.client().Delete("/v1/jobs/" + id);
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 202);
+  const json j = service.wait_finished(id, 30);
+  EXPECT_EQ(j["state"], "cancelled") << j.dump(2);
+  EXPECT_FALSE(fs::exists(dir_ / "cancelled.mp4"));
+  EXPECT_TRUE(rt::hidden_files(dir_.path()).empty());
+  EXPECT_EQ(service.client().Delete("/v1/jobs/fedcba987654")->status, 404);
+}
+
+TEST_F(Serve, KilledMidJobAndRestartedLeavesNothingRunningAndNothingBehind) {
+  rt::ClipSpec long_spec = clip_spec(1500);
+  rt::make_clip(dir_ / "long.mp4", long_spec);
+  store::ObjectStore store;
+  store.create_bucket("videos");
+  std::string local_id, s3_id;
+  {
+    Service service(dir_.path(), {"--max-running", "2"});
+    auto a = submit(service, slow_job((dir_ / "long.mp4").string(), (dir_ / "killed.mp4").string(), long_spec));
+    auto b = submit(service, slow_job((dir_ / "long.mp4").string(), "s3://videos/serve/killed/out.mp4", long_spec));
+    ASSERT_EQ(a->status, 202) << a->body;
+    ASSERT_EQ(b->status, 202) << b->body;
+    local_id = json::parse(a->body)["id"];
+    s3_id = json::parse(b->body)["id"];
+    ASSERT_TRUE(service.wait_running(local_id)) << service.log();
+    ASSERT_TRUE(service.wait_running(s3_id)) << service.log();
+    EXPECT_FALSE(rt::hidden_files(dir_.path()).empty()) << "the running job has temporaries";
+    service.process().kill_now(9);
+    service.process().wait();
+  }
+  Service restarted(dir_.path());
+  for (const std::string& id : {local_id, s3_id}) {
+    const json j = restarted.get_job(id);
+    ASSERT_EQ(j["state"], "failed") << j.dump(2);
+    EXPECT_EQ(j["error"]["kind"], "interrupted");
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "killed.mp4"));
+  EXPECT_TRUE(rt::hidden_files(dir_.path()).empty()) << "local temporaries removed at start";
+  EXPECT_TRUE(store.list("s3://videos/serve/killed/").empty()) << "S3 temporaries removed at start";
+  EXPECT_EQ(json::parse(restarted.client().Get("/v1/queue")->body)["running"], 0);
+}
+
+TEST_F(Serve, ABurstAgainstASmallQueueIsEitherAcceptedAndFinishedOrRefusedWith429) {
+  rt::ClipSpec tiny = clip_spec(15);
+  rt::make_clip(dir_ / "tiny.mp4", tiny);
+  Service service(dir_.path(), {"--max-queued", "3", "--max-running", "1"});
+  std::vector<std::string> accepted;
+  int refused = 0;
+  for (int i = 0; i < 50; ++i) {
+    auto r = submit(service, framing_job((dir_ / "tiny.mp4").string(), (dir_ / ("burst" + std::to_string(i) + ".mp4")).string(),
+                                         tiny, 1));
+    ASSERT_TRUE(r);
+    if (r->status == 202) {
+      accepted.push_back(json::parse(r->body)["id"]);
+    } else {
+      EXPECT_EQ(r->status, 429) << r->body;
+      EXPECT_FALSE(r->get_header_value("Retry-After").empty());
+      ++refused;
+    }
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GE(accepted.size(), 3u);
+  EXPECT_EQ(accepted.size() + refused, 50u);
+  for (const std::string& id : accepted) EXPECT_EQ(service.wait_finished(id)["state"], "done") << id;
+  const json all = json::parse(service.client().Get("/v1/jobs?limit=1000")->body);
+  EXPECT_EQ(all["jobs"].size(), accepted.size()) << "every accepted job is recorded, no refused one";
+  EXPECT_EQ(json::parse(service.client().Get("/v1/jobs?state=done&limit=1000")->body)["jobs"].size(), accepted.size());
+}
+
+TEST_F(Serve, TheApiDocumentListsExactlyTheRoutesServed) {
+  std::ifstream f(std::string(REELSCALE_SOURCE_DIR) + "/docs/api/openapi.yaml");
+  ASSERT_TRUE(f) << "docs/api/openapi.yaml";
+  std::set<std::string> documented;
+  std::string line, path;
+  const std::regex path_line(R"(^  (/[^:]*):\s*$)"), method_line(R"(^    (get|post|put|delete|patch):\s*$)");
+  std::smatch m;
+  while (std::getline(f, line)) {
+    if (std::regex_match(line, m, path_line)) path = m[1];
+    if (std::regex_match(line, m, method_line)) {
+      std::string method = m[1];
+      for (char& c : method) c = static_cast<char>(std::toupper(c));
+      documented.insert(method + " " + path);
+    }
+  }
+  Service service(dir_.path());
+  std::set<std::string> served;
+  for (const std::string& route : {"POST /v1/jobs", "GET /v1/jobs", "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}",
+                                   "GET /v1/plan", "GET /v1/queue", "GET /healthz", "GET /readyz", "PUT /v1/jobs",
+                                   "GET /v1/other"}) {
+    const std::string method = route.substr(0, route.find(' '));
+    std::string target = std::regex_replace(route.substr(route.find(' ') + 1), std::regex(R"(\{id\})"), "0123456789ab");
+    if (target == "/v1/plan") target += "?endpoint=framing&length=10";
+    httplib::Client c = service.client();
+    httplib::Result r = method == "POST"     ? c.Post(target, "{}", "application/json")
+                        : method == "DELETE" ? c.Delete(target)
+                        : method == "PUT"    ? c.Put(target, "{}", "application/json")
+                                             : c.Get(target);
+    ASSERT_TRUE(r) << route;
+    // A route that exists answers anything but "no route".
+    if (r->body.find("no route") == std::string::npos && r->status != 405) served.insert(route);
+  }
+  EXPECT_EQ(documented, served);
+}
