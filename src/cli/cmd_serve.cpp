@@ -60,6 +60,10 @@ class ServeCommand final : public Command {
     app_->add_option("--profile", profile_, "Profile: reelscale, old-system, or a profile JSON");
     app_->add_option("--scratch", scratch_, "Folder for chunk files");
     app_->add_option("--worker-token-file", worker_token_file_, "Bearer token for the remote workers");
+    app_->add_option("--calibrate-every", service_.calibration.every_jobs,
+                     "Refit the profile from the records every N finished jobs (0: never)");
+    app_->add_option("--calibrate-min-records", service_.calibration.min_records_per_cell,
+                     "Records a profile cell needs before it is refit");
     app_->add_option("--log-format", log_format_, "text | json")->check(CLI::IsMember({"text", "json"}));
     models_.add_to(app_);
   }
@@ -73,6 +77,7 @@ class ServeCommand final : public Command {
     if (!profile_.empty()) {
       service_.planning.profile = plan::named_profile(profile_);
       service_.planning.profile_given = true;
+      service_.profile_source = profile_;
     }
     if (!scratch_.empty()) service_.scratch = scratch_;
     store::ObjectStore objects;

@@ -1,6 +1,8 @@
 // exec/shared_slots.cpp — the fair slot pool.
 #include "exec/shared_slots.h"
 
+#include <algorithm>
+
 #include "common/cores.h"
 #include "common/first_error.h"
 #include "common/stopwatch.h"
@@ -47,7 +49,12 @@ std::string SharedSlots::describe() const {
          std::to_string(options_.max_slots_per_job) + " a job)";
 }
 
-OwnedCapacity SharedSlots::owned_capacity() const { return {options_.max_slots_per_job, machine_cores()}; }
+// A job planned now will share the slots with the runs already going: its fair share.
+OwnedCapacity SharedSlots::owned_capacity() const {
+  std::lock_guard lock(mutex_);
+  const int share = options_.slots / (static_cast<int>(runs_.size()) + 1);
+  return {std::clamp(share, 1, options_.max_slots_per_job), machine_cores()};
+}
 
 SlotLoad SharedSlots::load() const {
   std::lock_guard lock(mutex_);

@@ -2,7 +2,8 @@
 // pool of slot threads takes chunk tasks from the jobs in turn (round robin over the jobs
 // with work waiting, each job capped at `max_slots_per_job` tasks running), so a long job
 // does not starve short ones that arrive after it. Each task gets a processor built for
-// its job on the slot that runs it.
+// its job on the slot that runs it. The capacity it reports for planning is a new job's
+// fair share of the slots, given the runs already going.
 #pragma once
 
 #include <condition_variable>

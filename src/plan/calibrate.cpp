@@ -46,6 +46,9 @@ struct Sums {
   std::map<std::pair<std::string, std::string>, std::vector<ChunkObservation>> stages;
   double preroll_sum = 0;
   int preroll_n = 0;
+  double orchestrator_sum = 0;  // the process's start-up as the records saw it (0 in a running service)
+  double cleanup_sum = 0;
+  int overhead_n = 0;
   std::vector<std::pair<double, double>> join_points;  // chunks, seconds
 };
 
@@ -69,6 +72,13 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
       sums.preroll_sum += c.timings_s.preroll;
       ++sums.preroll_n;
     }
+  }
+  auto orchestrator = r.timings_s.find("orchestrator_start");
+  auto cleanup = r.timings_s.find("cleanup");
+  if (orchestrator != r.timings_s.end() && cleanup != r.timings_s.end()) {
+    sums.orchestrator_sum += orchestrator->second;
+    sums.cleanup_sum += cleanup->second;
+    ++sums.overhead_n;
   }
   auto join = r.timings_s.find("join");
   if (r.chunks > 1 && join != r.timings_s.end()) sums.join_points.push_back({static_cast<double>(r.chunks), join->second});
@@ -115,6 +125,16 @@ CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobReco
     profile.preroll_s = Distribution::constant(sums.preroll_sum / sums.preroll_n);
     profile.preroll_s.provenance = {"calibrated from " + std::to_string(sums.preroll_n) + " chunks", date, true};
     summary.changes.push_back("pre-roll per chunk: " + fmt(before) + " -> " + fmt(profile.preroll_s.mean()) + " s");
+  }
+  if (sums.overhead_n > 0) {
+    const Provenance from{"calibrated from " + std::to_string(sums.overhead_n) + " job record(s)", date, true};
+    summary.changes.push_back("orchestrator start: " + fmt(profile.orchestrator_start_s.mean()) + " -> " +
+                              fmt(sums.orchestrator_sum / sums.overhead_n) + " s; cleanup: " +
+                              fmt(profile.cleanup_s.mean()) + " -> " + fmt(sums.cleanup_sum / sums.overhead_n) + " s");
+    profile.orchestrator_start_s = Distribution::constant(sums.orchestrator_sum / sums.overhead_n);
+    profile.orchestrator_start_s.provenance = from;
+    profile.cleanup_s = Distribution::constant(sums.cleanup_sum / sums.overhead_n);
+    profile.cleanup_s.provenance = from;
   }
   const auto& join_points = sums.join_points;
   if (auto fit = fit_join(join_points, {"calibrated from " + std::to_string(join_points.size()) + " joined jobs", date, true})) {

@@ -113,7 +113,7 @@ HttpApi::~HttpApi() = default;
 
 std::vector<std::string> HttpApi::routes() {
   return {"POST /v1/jobs", "GET /v1/jobs",  "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}",
-          "GET /v1/plan",  "GET /v1/queue", "GET /healthz",      "GET /readyz"};
+          "GET /v1/plan",  "GET /v1/queue", "GET /v1/profiles",  "GET /healthz", "GET /readyz"};
 }
 
 void HttpApi::add_job_routes() {
@@ -175,6 +175,9 @@ void HttpApi::add_other_routes() {
   });
   server_->Get("/v1/queue", [this](const httplib::Request&, httplib::Response& res) {
     guarded(res, [&] { reply(res, 200, service_.queue_state()); });
+  });
+  server_->Get("/v1/profiles", [this](const httplib::Request&, httplib::Response& res) {
+    guarded(res, [&] { reply(res, 200, service_.profiles()); });
   });
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"status", "ok"}}); });
   server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {

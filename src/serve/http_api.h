@@ -1,5 +1,6 @@
 // serve/http_api.h — the job service's HTTP API under /v1 (docs/api/openapi.yaml):
-// POST/GET/DELETE /v1/jobs, GET /v1/jobs/{id}, GET /v1/plan, GET /v1/queue, and the open
+// POST/GET/DELETE /v1/jobs, GET /v1/jobs/{id}, GET /v1/plan, GET /v1/queue,
+// GET /v1/profiles (the profile versions planned with), and the open
 // GET /healthz and GET /readyz. Every other route needs a bearer token (401 without);
 // errors are JSON {"error", "message"} with the status that names them.
 #pragma once

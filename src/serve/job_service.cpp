@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+
 #include "access/tokens.h"
 #include "common/error.h"
 #include "common/stopwatch.h"
@@ -41,7 +43,8 @@ void remove_leftovers(store::ObjectStore& objects, const StoredJob& job) {
 JobService::JobService(ServiceOptions options, JobStore& store, exec::Executor& executor, store::ObjectStore& objects,
                        access::StorageAllowlist allowlist, job::DetectFunction detect)
     : options_(std::move(options)), store_(store), executor_(executor), objects_(objects),
-      allowlist_(std::move(allowlist)), detect_(std::move(detect)) {
+      allowlist_(std::move(allowlist)), detect_(std::move(detect)), planning_(options_.planning) {
+  load_profile();
   recover();
   for (int i = 0; i < std::max(1, options_.max_running); ++i) runners_.emplace_back([this] { runner_main(); });
   ready_ = true;
@@ -71,8 +74,44 @@ void JobService::recover() {
   if (!queue_.empty()) spdlog::info("{} queued job(s) from before the restart", queue_.size());
 }
 
-nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, std::string& profile_version) const {
-  const plan::Profile& profile = options_.planning.profile;
+// The profile given at start becomes the active version; without one, the store's active
+// version (a refit from an earlier run) if there is one, else the built-in default.
+void JobService::load_profile() {
+  if (!options_.profile_source.empty()) {
+    const std::string version = planning_.profile.version();
+    store_.save_profile({version, record::unix_now(), true, "given at start: " + options_.profile_source,
+                         plan::to_json(planning_.profile).dump(), 0, 0});
+    spdlog::info("planning with profile {} ({}), given at start", planning_.profile.name, version);
+    return;
+  }
+  if (const std::optional<StoredProfile> p = store_.active_profile()) {
+    planning_.profile = plan::parse_profile(nlohmann::json::parse(p->profile_json));
+    planning_.profile.declared_version = p->version;  // its figures' text may not round-trip bit for bit
+    planning_.profile_given = true;
+    spdlog::info("planning with the stored profile version {} ({})", p->version, p->provenance);
+  }
+}
+
+// A copy of the planning inputs with the live state: how long the queue makes a job wait,
+// and the share of a container's idle tail a job pays (the chance no job arrives within
+// the scale-down window, at the arrival rate of the last hour).
+job::PlanningInputs JobService::live_planning() {
+  job::PlanningInputs p;
+  {
+    std::lock_guard lock(planning_mutex_);
+    p = planning_;
+  }
+  const nlohmann::json q = queue_state();
+  const double rate_per_s = q["arrivals_last_hour"].get<double>() / 3600.0;
+  p.platform.queue_wait_s = q["oldest_wait_s"].get<double>();
+  p.platform.idle_tail_share = std::exp(-rate_per_s * p.platform.scale_down_window_s);
+  p.policy.adaptive = true;
+  return p;
+}
+
+nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, std::string& profile_version) {
+  const job::PlanningInputs planning = live_planning();
+  const plan::Profile& profile = planning.profile;
   profile_version = profile.version();
   if (spec.endpoint == process::Endpoint::kDetect) {
     return {{"hardware", "CPU"}, {"chunks", 1}, {"profile_name", profile.name}, {"profile_version", profile_version}};
@@ -80,7 +119,7 @@ nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, std::str
   const media::VideoProbe probe = media::probe_video(exec::media_source_for(objects_, spec.input));
   const media::Timeline timeline(probe.relative_times_ns(), probe.relative_end_ns(), spec.fps, spec.segments);
   const job::JobPlan p = job::plan_job(spec, probe, timeline.output_frame_count(), spec.chunks, executor_.hardware(),
-                                       options_.planning,
+                                       planning,
                                        executor_.owned_capacity());
   nlohmann::json j = p.prediction ? record::to_json(*p.prediction) : nlohmann::json::object();
   j["frames"] = timeline.output_frame_count();
@@ -178,7 +217,7 @@ void JobService::run(StoredJob job) {
   } else {
     job::JobOptions options;
     options.job_id = job.id;
-    options.planning = options_.planning;
+    options.planning = live_planning();
     options.scratch = options_.scratch;
     options.temp_prefix = temp_prefix;
     options.cancel = cancel.get();
@@ -196,6 +235,54 @@ void JobService::run(StoredJob job) {
   }
   store_.finish(finished_from(job, r));
   spdlog::info("job {}: {}{}", job.id, r.outcome, r.ok() ? "" : " (" + r.error_kind + ": " + r.error_message + ")");
+  if (r.ok()) maybe_recalibrate();
+}
+
+void JobService::maybe_recalibrate() {
+  const CalibrationPolicy& policy = options_.calibration;
+  plan::Profile current;
+  {
+    std::lock_guard lock(planning_mutex_);
+    if (policy.every_jobs <= 0 || ++finished_since_refit_ < policy.every_jobs) return;
+    finished_since_refit_ = 0;
+    current = planning_.profile;
+  }
+  std::lock_guard refit(refit_mutex_);
+  std::vector<record::JobRecord> records;
+  for (const std::string& text : store_.recent_records(policy.window)) {
+    try {
+      records.push_back(record::record_from_json(nlohmann::json::parse(text)));
+    } catch (const std::exception& e) {
+      spdlog::warn("a stored record was not read for calibration: {}", e.what());
+    }
+  }
+  const CalibrationDecision d = consider_recalibration(current, records, policy, record::utc_today());
+  spdlog::info("calibration: {}", d.reason);
+  if (d.fitted_records == 0) return;
+  std::string provenance = d.reason;
+  for (const std::string& c : d.changes) provenance += "; " + c;
+  store_.save_profile({d.candidate.version(), record::unix_now(), d.switch_to_candidate, provenance,
+                       plan::to_json(d.candidate).dump(), d.current_error, d.candidate_error});
+  if (!d.switch_to_candidate) return;
+  std::lock_guard lock(planning_mutex_);
+  planning_.profile = d.candidate;
+  planning_.profile_given = true;
+}
+
+nlohmann::json JobService::profiles() {
+  nlohmann::json versions = nlohmann::json::array();
+  std::string active;
+  for (const StoredProfile& p : store_.profiles()) {
+    if (p.active) active = p.version;
+    versions.push_back({{"version", p.version}, {"created_unix_s", p.created_unix_s}, {"active", p.active},
+                        {"provenance", p.provenance}, {"error_before", p.error_before}, {"error_after", p.error_after}});
+  }
+  std::string in_use;
+  {
+    std::lock_guard lock(planning_mutex_);
+    in_use = planning_.profile.version();
+  }
+  return {{"active", active.empty() ? in_use : active}, {"in_use", in_use}, {"versions", versions}};
 }
 
 StoredJob JobService::finished_from(StoredJob job, const record::JobRecord& r) const {
@@ -222,18 +309,18 @@ StoredJob JobService::finished_from(StoredJob job, const record::JobRecord& r) c
   return job;
 }
 
-nlohmann::json JobService::plan(const plan::JobShape& shape) const {
-  plan::Platform platform = options_.planning.platform;
-  plan::Policy policy = options_.planning.policy;
+nlohmann::json JobService::plan(const plan::JobShape& shape) {
+  const job::PlanningInputs planning = live_planning();
+  plan::Platform platform = planning.platform;
+  plan::Policy policy = planning.policy;
   const exec::OwnedCapacity owned = executor_.owned_capacity();
   const bool local = owned.slots > 0;
-  const plan::Profile local_profile = local && !options_.planning.profile_given ? plan::default_local_profile()
-                                                                                : options_.planning.profile;
+  const plan::Profile local_profile = local && !planning.profile_given ? plan::default_local_profile() : planning.profile;
   if (local) {
     platform = plan::Platform::local(owned.slots, owned.cores);
     policy.max_parallel = std::max(policy.max_parallel, owned.slots);
   }
-  const plan::Planner planner(local_profile, options_.planning.prices, platform, policy);
+  const plan::Planner planner(local_profile, planning.prices, platform, policy);
   const plan::PlanResult r = planner.plan(shape);
   const plan::Estimate& e = r.chosen;
   return {{"feasible", r.feasible},      {"reason", r.reason},           {"notes", r.notes},
@@ -247,15 +334,12 @@ nlohmann::json JobService::queue_state() {
   const std::vector<StoredJob> queued = store_.in_state("queued");
   const double now = record::unix_now();
   const double oldest_wait = queued.empty() ? 0 : now - queued.front().created_unix_s;
-  JobFilter recent;
-  recent.since_unix_s = now - 3600;
-  recent.limit = 100000;
   return {{"queued", queued.size()},
           {"running", store_.count_in_state("running")},
           {"max_queued", options_.max_queued},
           {"max_running", options_.max_running},
           {"oldest_wait_s", oldest_wait},
-          {"arrivals_last_hour", store_.list(recent).size()}};
+          {"arrivals_last_hour", store_.count_submitted_since(now - 3600)}};
 }
 
 }  // namespace reelscale::serve

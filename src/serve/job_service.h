@@ -4,7 +4,11 @@
 // on one shared executor, records each job's progress and outcome in the job store, and
 // cancels on request. At start it recovers from a killed predecessor: jobs it left
 // running are marked failed (`interrupted`) and their temporaries removed (local files,
-// S3 objects, unfinished multipart uploads); queued jobs run again.
+// S3 objects, unfinished multipart uploads); queued jobs run again. Planning sees the
+// live state (the executor's free share, the queue's wait, the measured arrival rate),
+// and every N finished jobs the profile is refit from the records and switched to when it
+// predicts the most recent ones better (serve/online_calibration.h); every version is
+// kept in the store.
 #pragma once
 
 #include <atomic>
@@ -22,6 +26,7 @@
 #include "exec/executor.h"
 #include "job/job_flow.h"
 #include "serve/job_store.h"
+#include "serve/online_calibration.h"
 #include "store/store.h"
 
 namespace reelscale::serve {
@@ -32,6 +37,8 @@ struct ServiceOptions {
   job::PlanningInputs planning;
   std::filesystem::path scratch = std::filesystem::temp_directory_path();
   double progress_interval_s = 0.25;  // how often a running job's progress is written
+  CalibrationPolicy calibration;
+  std::string profile_source;         // where planning.profile came from, when given ("" : not given)
 };
 
 // Why a submission was refused, beyond a bad spec (Error kBadInput) or a denied path
@@ -59,16 +66,20 @@ class JobService {
   // false when there is no such job; a finished job is left as it is.
   bool cancel(const std::string& id);
   // The planner's answer for a job of this shape, without running anything.
-  nlohmann::json plan(const plan::JobShape& shape) const;
+  nlohmann::json plan(const plan::JobShape& shape);
   nlohmann::json queue_state();
+  nlohmann::json profiles();
   bool ready() const { return ready_.load(); }
 
  private:
   void recover();
+  void load_profile();
+  job::PlanningInputs live_planning();
+  void maybe_recalibrate();
   void runner_main();
   void run(StoredJob job);
   StoredJob finished_from(StoredJob job, const record::JobRecord& r) const;
-  nlohmann::json plan_at_submit(const process::JobSpec& spec, std::string& profile_version) const;
+  nlohmann::json plan_at_submit(const process::JobSpec& spec, std::string& profile_version);
 
   ServiceOptions options_;
   JobStore& store_;
@@ -82,6 +93,10 @@ class JobService {
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancels_;  // running jobs
   bool stopping_ = false;
   std::atomic<bool> ready_{false};
+  std::mutex planning_mutex_;       // planning_ and the refit count
+  job::PlanningInputs planning_;    // the profile in use
+  int finished_since_refit_ = 0;
+  std::mutex refit_mutex_;          // one refit at a time
   std::vector<std::thread> runners_;
 };
 

@@ -1,6 +1,7 @@
 // serve/job_store.cpp — the job store's schema, migrations and queries.
 #include "serve/job_store.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -48,6 +49,15 @@ const char* const kMigrations[] = {
          seconds REAL NOT NULL,
          billed_seconds REAL NOT NULL,
          PRIMARY KEY (job_id, idx));)",
+    // 3: the profile versions the service planned with.
+    R"(CREATE TABLE profiles (
+         version TEXT PRIMARY KEY,
+         created_unix_s REAL NOT NULL,
+         active INTEGER NOT NULL,
+         provenance TEXT NOT NULL,
+         profile TEXT NOT NULL,
+         error_before REAL NOT NULL DEFAULT 0,
+         error_after REAL NOT NULL DEFAULT 0);)",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kJobStoreSchemaVersion);
 
@@ -190,6 +200,14 @@ int64_t JobStore::count_in_state(const std::string& state) {
   return s.integer(0);
 }
 
+int64_t JobStore::count_submitted_since(double unix_s) {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare("SELECT COUNT(*) FROM jobs WHERE created_unix_s >= ?");
+  s.bind(1, unix_s);
+  s.step();
+  return s.integer(0);
+}
+
 void JobStore::mark_running(const std::string& id, double started_unix_s, const std::string& temp_prefix) {
   const std::lock_guard lock(mutex_);
   db_.prepare("UPDATE jobs SET state = 'running', started_unix_s = ?, temp_prefix = ? WHERE id = ? AND state = 'queued'")
@@ -259,6 +277,56 @@ bool JobStore::cancel_queued(const std::string& id, double now_unix_s) {
       .bind(2, id)
       .run();
   return db_.changes() > 0;
+}
+
+std::vector<std::string> JobStore::recent_records(int limit) {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare("SELECT record FROM jobs WHERE state = 'done' AND record != '' ORDER BY seq DESC LIMIT ?");
+  s.bind(1, static_cast<int64_t>(limit));
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+void JobStore::save_profile(const StoredProfile& p) {
+  const std::lock_guard lock(mutex_);
+  Transaction t(db_);
+  if (p.active) db_.exec("UPDATE profiles SET active = 0");
+  db_.prepare("INSERT OR REPLACE INTO profiles (version, created_unix_s, active, provenance, profile, error_before, "
+              "error_after) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind(1, p.version)
+      .bind(2, p.created_unix_s)
+      .bind(3, static_cast<int64_t>(p.active ? 1 : 0))
+      .bind(4, p.provenance)
+      .bind(5, p.profile_json)
+      .bind(6, p.error_before)
+      .bind(7, p.error_after)
+      .run();
+  t.commit();
+}
+
+namespace {
+StoredProfile read_profile(const Statement& s) {
+  return {s.text(0), s.real(1), s.integer(2) != 0, s.text(3), s.text(4), s.real(5), s.real(6)};
+}
+}  // namespace
+
+std::optional<StoredProfile> JobStore::active_profile() {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare("SELECT version, created_unix_s, active, provenance, profile, error_before, error_after "
+                            "FROM profiles WHERE active = 1");
+  if (!s.step()) return std::nullopt;
+  return read_profile(s);
+}
+
+std::vector<StoredProfile> JobStore::profiles() {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare("SELECT version, created_unix_s, active, provenance, profile, error_before, error_after "
+                            "FROM profiles ORDER BY created_unix_s DESC");
+  std::vector<StoredProfile> out;
+  while (s.step()) out.push_back(read_profile(s));
+  return out;
 }
 
 }  // namespace reelscale::serve

@@ -15,7 +15,7 @@
 
 namespace reelscale::serve {
 
-inline constexpr int kJobStoreSchemaVersion = 2;
+inline constexpr int kJobStoreSchemaVersion = 3;
 
 struct StoredJob {
   std::string id;
@@ -52,6 +52,18 @@ struct JobFilter {
   int limit = 50;
 };
 
+// A profile version the service planned with: the one it started with, and each refit it
+// switched to (or tried), with where it came from and how well it predicted.
+struct StoredProfile {
+  std::string version;
+  double created_unix_s = 0;
+  bool active = false;
+  std::string provenance;
+  std::string profile_json;
+  double error_before = 0;   // median |measured / predicted - 1| of the profile it replaced
+  double error_after = 0;    // of this one, on the same held-back records
+};
+
 // What inserting a job did: a new job, the job the idempotency key already names (same
 // body), or a conflict (the key names a job with another body).
 enum class InsertOutcome { kCreated, kExisting, kConflict };
@@ -67,6 +79,7 @@ class JobStore {
   std::vector<StoredJob> list(const JobFilter& filter);
   std::vector<StoredJob> in_state(const std::string& state);  // oldest first
   int64_t count_in_state(const std::string& state);
+  int64_t count_submitted_since(double unix_s);
 
   void mark_running(const std::string& id, double started_unix_s, const std::string& temp_prefix);
   void set_progress(const std::string& id, int64_t frames_done, int64_t chunks_done);
@@ -74,6 +87,13 @@ class JobStore {
   void finish(const StoredJob& finished);
   // Only a queued job: true when it was cancelled here.
   bool cancel_queued(const std::string& id, double now_unix_s);
+  // The records of the most recent finished jobs that are done, oldest first.
+  std::vector<std::string> recent_records(int limit);
+
+  // Saves a profile version; an active one becomes the only active one.
+  void save_profile(const StoredProfile& profile);
+  std::optional<StoredProfile> active_profile();
+  std::vector<StoredProfile> profiles();  // newest first
 
  private:
   void migrate();

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "plan/inputs.h"
 #include "store/store.h"
 #include "test_media.h"
 #include "test_services.h"
@@ -307,6 +308,50 @@ TEST_F(Serve, ABurstAgainstASmallQueueIsEitherAcceptedAndFinishedOrRefusedWith42
   EXPECT_EQ(json::parse(service.client().Get("/v1/jobs?state=done&limit=1000")->body)["jobs"].size(), accepted.size());
 }
 
+TEST_F(Serve, OnlineCalibrationFromABiasedProfileLowersThePredictionError) {
+  // The local profile with framing 8 times too slow.
+  json biased = plan::to_json(plan::default_local_profile());
+  biased["name"] = "biased";
+  biased["endpoints"]["framing"]["CPU"]["ms_per_frame"] = 8 * biased["endpoints"]["framing"]["CPU"]["ms_per_frame"].get<double>();
+  std::ofstream(dir_ / "biased.json") << biased.dump();
+  Service service(dir_.path(), {"--profile", (dir_ / "biased.json").string(), "--calibrate-every", "4",
+                                "--calibrate-min-records", "3", "--max-running", "1"});
+  // Jobs long enough that their frames, not the fixed overheads, make their time.
+  rt::ClipSpec bigger = clip_spec(240);
+  bigger.width = 640;
+  bigger.height = 360;
+  rt::make_clip(dir_ / "bigger.mp4", bigger);
+  const json before = json::parse(service.client().Get("/v1/profiles")->body);
+  ASSERT_EQ(before["versions"].size(), 1u) << before.dump(2);
+  const auto error_of = [&](int i) {
+    auto r = submit(service, framing_job((dir_ / "bigger.mp4").string(), (dir_ / ("cal" + std::to_string(i) + ".mp4")).string(),
+                                         bigger, 1));
+    EXPECT_EQ(r->status, 202) << r->body;
+    const json j = service.wait_finished(json::parse(r->body)["id"]);
+    EXPECT_EQ(j["state"], "done");
+    return std::abs(j["record"]["timings_s"]["total"].get<double>() / j["predicted"]["wall_s"].get<double>() - 1);
+  };
+  std::vector<double> early, late;
+  for (int i = 0; i < 8; ++i) {
+    const double e = error_of(i);
+    if (i < 4) early.push_back(e);
+  }
+  const json after = json::parse(service.client().Get("/v1/profiles")->body);
+  EXPECT_NE(after["active"], before["active"]) << after.dump(2);
+  EXPECT_GE(after["versions"].size(), 2u);
+  EXPECT_LT(after["versions"][0]["error_after"].get<double>(), after["versions"][0]["error_before"].get<double>());
+  for (int i = 8; i < 12; ++i) late.push_back(error_of(i));
+  std::sort(early.begin(), early.end());
+  std::sort(late.begin(), late.end());
+  EXPECT_LT(late[2], early[2] / 2) << "median error before the refit " << early[2] << ", after " << late[2];
+  // A restart keeps planning with the refit (no --profile given).
+  const std::string refit = json::parse(service.client().Get("/v1/profiles")->body)["active"];
+  service.process().kill_now(15);
+  service.process().wait();
+  Service restarted(dir_.path());
+  EXPECT_EQ(json::parse(restarted.client().Get("/v1/profiles")->body)["in_use"], refit);
+}
+
 TEST_F(Serve, TheApiDocumentListsExactlyTheRoutesServed) {
   std::ifstream f(std::string(REELSCALE_SOURCE_DIR) + "/docs/api/openapi.yaml");
   ASSERT_TRUE(f) << "docs/api/openapi.yaml";
@@ -325,7 +370,7 @@ TEST_F(Serve, TheApiDocumentListsExactlyTheRoutesServed) {
   Service service(dir_.path());
   std::set<std::string> served;
   for (const std::string& route : {"POST /v1/jobs", "GET /v1/jobs", "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}",
-                                   "GET /v1/plan", "GET /v1/queue", "GET /healthz", "GET /readyz", "PUT /v1/jobs",
+                                   "GET /v1/plan", "GET /v1/queue", "GET /v1/profiles", "GET /healthz", "GET /readyz", "PUT /v1/jobs",
                                    "GET /v1/other"}) {
     const std::string method = route.substr(0, route.find(' '));
     std::string target = std::regex_replace(route.substr(route.find(' ') + 1), std::regex(R"(\{id\})"), "0123456789ab");

@@ -434,6 +434,8 @@ TEST(Calibrate, JobRecordsUpdateFrameTimePrerollAndJoin) {
       r.chunk_results.push_back(c);
     }
     r.timings_s["join"] = join_s;
+    r.timings_s["orchestrator_start"] = 0.0;  // a service already running
+    r.timings_s["cleanup"] = 0.01 * chunks;
     return record::record_from_json(json::parse(record::to_json(r).dump()));
   };
   record::JobRecord failed = record(2, 9.9);
@@ -447,6 +449,8 @@ TEST(Calibrate, JobRecordsUpdateFrameTimePrerollAndJoin) {
   EXPECT_NEAR(w.profile.preroll_s.mean(), 0.3, 1e-9);
   EXPECT_NEAR(w.profile.join.per_chunk_s, 0.1, 1e-9);  // 0.2 s at 2 chunks, 0.4 s at 4
   EXPECT_NEAR(w.profile.join.base_s, 0.0, 1e-9);
+  EXPECT_NEAR(w.profile.orchestrator_start_s.mean(), 0.0, 1e-9) << "what the records saw";
+  EXPECT_NEAR(w.profile.cleanup_s.mean(), 0.03, 1e-9);
   bool said_skipped = false;
   bool said_failed = false;
   for (const auto& c : s.changes) {

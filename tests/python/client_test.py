@@ -1,0 +1,124 @@
+"""tests/python/client_test.py — the Python client (clients/python) against a real
+`reelscale serve` started here on loopback: remote() with progress to a finished output,
+spawn() then cancel, plan, the listing, and the service's refusals as ServiceError.
+
+Usage: client_test.py REELSCALE_BINARY"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+from reelscale_client import Client, JobFailed, ServiceError  # noqa: E402
+
+BINARY = sys.argv.pop(1) if len(sys.argv) > 1 else os.path.join(ROOT, "build", "reelscale")
+TOKEN = "python-client-token-0123456789"
+SAMPLE = os.path.join(ROOT, "samples", "tears_of_steel_10s_640x360.mp4")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def framing(output, width=404, height=720, preset="veryfast", seconds=None):
+    spec = {"endpoint": "framing", "input": SAMPLE, "output": output, "output_width": width,
+            "output_height": height, "preset": preset, "chunks": 2,
+            "crop_keyframes": [{"time": 0, "x": 100, "y": 0, "width": 202, "height": 360}]}
+    if seconds:
+        spec["segments"] = [{"start": 0, "end": seconds}]
+    return spec
+
+
+class ClientAgainstService(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="reelscale-client-")
+        with open(os.path.join(cls.dir, "token"), "w") as f:
+            f.write(TOKEN + "\n")
+        cls.port = free_port()
+        cls.log = open(os.path.join(cls.dir, "serve.log"), "w")
+        cls.service = subprocess.Popen(
+            [BINARY, "serve", "--listen", f"127.0.0.1:{cls.port}", "--db", os.path.join(cls.dir, "jobs.db"),
+             "--token-file", os.path.join(cls.dir, "token"), "--allow", cls.dir, "--allow", os.path.join(ROOT, "samples")],
+            stdout=cls.log, stderr=subprocess.STDOUT)
+        cls.url = f"http://127.0.0.1:{cls.port}"
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(cls.url + "/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        cls.client = Client(cls.url, token=TOKEN)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.service.terminate()
+        cls.service.wait(timeout=30)
+        cls.log.close()
+        shutil.rmtree(cls.dir)
+
+    def test_remote_blocks_until_done_and_reports_progress(self):
+        out = os.path.join(self.dir, "remote.mp4")
+        seen = []
+        job = self.client.remote(framing(out), progress=lambda j: seen.append(j["state"]), timeout=120)
+        self.assertEqual(job["state"], "done")
+        self.assertEqual(job["output"], out)
+        self.assertTrue(os.path.getsize(out) > 0)
+        self.assertEqual(job["record"]["job_id"], job["id"])
+        self.assertIn("done", seen)
+        self.assertEqual(job["progress"]["frames_done"], job["progress"]["frames_total"])
+
+    def test_spawn_then_cancel_raises_job_failed(self):
+        out = os.path.join(self.dir, "cancelled.mp4")
+        handle = self.client.spawn(framing(out, width=1080, height=1920, preset="slow"))
+        for _ in range(400):
+            if handle.status()["state"] == "running":
+                break
+            time.sleep(0.05)
+        handle.cancel()
+        with self.assertRaises(JobFailed) as failed:
+            handle.get(timeout=60)
+        self.assertEqual(failed.exception.job["state"], "cancelled")
+        self.assertFalse(os.path.exists(out))
+
+    def test_plan_and_listing(self):
+        plan = self.client.plan("framing", length=10, width=404, height=720)
+        self.assertEqual(plan["hardware"], "CPU")
+        self.assertGreaterEqual(plan["chunks"], 1)
+        self.assertGreater(plan["wall_mean_s"], 0)
+        job = self.client.remote(framing(os.path.join(self.dir, "listed.mp4"), seconds=1), timeout=120)
+        ids = [j["id"] for j in self.client.jobs(page_size=1)]
+        self.assertIn(job["id"], ids)
+        self.assertEqual(len(ids), len(set(ids)))
+        self.assertIn("queued", self.client.queue())
+
+    def test_refusals_are_service_errors(self):
+        with self.assertRaises(ServiceError) as no_token:
+            Client(self.url, token="").queue()
+        self.assertEqual(no_token.exception.status, 401)
+        bad = framing(os.path.join(self.dir, "bad.mp4"))
+        bad["output_width"] = 333
+        with self.assertRaises(ServiceError) as bad_spec:
+            self.client.submit(bad)
+        self.assertEqual(bad_spec.exception.status, 400)
+        self.assertIn("output_width", bad_spec.exception.message)
+        with self.assertRaises(ServiceError) as outside:
+            self.client.submit(framing("/tmp/reelscale-client-outside.mp4"))
+        self.assertEqual(outside.exception.status, 403)
+        with self.assertRaises(ServiceError) as missing:
+            self.client.job("0123456789ab")
+        self.assertEqual(missing.exception.status, 404)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
