@@ -70,13 +70,16 @@ struct Group {
   bool has_owner = false;
 };
 
-std::map<std::string, Group> temp_groups(store::ObjectStore& store, const std::string& folder) {
+// An object whose time could not be read (renamed or removed between the listing and
+// its stat, as a running job's owner record is while it is written) counts as written
+// now: a job starting beside another must never take its fresh temporaries for old ones.
+std::map<std::string, Group> temp_groups(store::ObjectStore& store, const std::string& folder, double now) {
   std::map<std::string, Group> groups;
   for (const store::ObjectInfo& o : store.list(folder + kTempMarker)) {
     const auto slash = o.url.find('/', folder.size());
     if (slash == std::string::npos) continue;
     Group& g = groups[o.url.substr(0, slash + 1)];
-    g.newest_unix_s = std::max(g.newest_unix_s, o.modified_unix_s);
+    g.newest_unix_s = std::max(g.newest_unix_s, o.modified_unix_s > 0 ? o.modified_unix_s : now);
     g.has_owner = g.has_owner || o.url.substr(slash + 1) == kOwnerFile;
   }
   return groups;
@@ -160,7 +163,7 @@ SweepReport remove_stale_temporaries(store::ObjectStore& store, const std::strin
   if (!folder.empty() && folder.back() != '/') folder += '/';
   SweepReport report;
   const double now = record::unix_now();
-  for (const auto& [prefix, group] : temp_groups(store, folder)) {
+  for (const auto& [prefix, group] : temp_groups(store, folder, now)) {
     const std::optional<OwnerRecord> owner = group.has_owner ? read_owner(store, prefix + kOwnerFile) : std::nullopt;
     const bool local_owner = owner && owner->host == host_name();
     if (owner && owner_is_live(*owner)) {
