@@ -42,6 +42,9 @@ class Executor {
   // The hardware the chunks run on, as the planner names it ("CPU"; "" when unknown).
   virtual std::string hardware() const = 0;
   virtual OwnedCapacity owned_capacity() const { return {}; }
+  // Places free for a task right now (warm, nothing to start), -1 when unknown: what the
+  // job service tells the planner about the warm pool.
+  virtual int idle_capacity() const { return -1; }
 };
 
 // Runs one task here: the input is read from local disk or by ranges from storage, the

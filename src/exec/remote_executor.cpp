@@ -81,7 +81,7 @@ std::string error_text(const httplib::Result& res) {
 class RemoteRun {
  public:
   RemoteRun(RemoteExecutor& owner, const std::vector<ChunkTaskSpec>& tasks)
-      : options_(owner.options_), counters_(owner.counters_), store_(owner.store_), tasks_(tasks), state_(tasks.size()) {
+      : owner_(owner), options_(owner.options_), store_(owner.store_), tasks_(tasks), state_(tasks.size()) {
     for (const auto& w : options_.workers) workers_.push_back({w});
     for (const auto& t : tasks) total_frames_ += t.range.size();
   }
@@ -98,6 +98,7 @@ class RemoteRun {
       stop_unfinished();
     }
     for (auto& th : threads_) th.join();
+    owner_.set_counters(counters_);
     remove_losers();
     if (fatal_ == "cancelled") fail(ErrorKind::kCancelled, "the job was cancelled");
     if (!fatal_.empty()) fail(ErrorKind::kUnavailable, fatal_);
@@ -180,6 +181,7 @@ class RemoteRun {
       ++counters_.speculative;
     }
     workers_[w].in_flight++;
+    ++owner_.in_flight_;
     ++counters_.attempts;
     attempts_.push_back(a);
     ChunkTaskSpec spec = tasks_[t];
@@ -199,6 +201,7 @@ class RemoteRun {
     ts.running--;
     ts.billed_seconds += a.clock.seconds();
     workers_[a.worker].in_flight--;
+    --owner_.in_flight_;
     if (res && res->status == 200) {
       on_success(a, res->body);
     } else if (a.abandoned) {
@@ -287,8 +290,9 @@ class RemoteRun {
     }
   }
 
+  RemoteExecutor& owner_;
   const RemoteOptions& options_;
-  RemoteExecutor::Counters& counters_;
+  RemoteExecutor::Counters counters_;  // this run's; the executor keeps the last run's
   store::ObjectStore& store_;
   const std::vector<ChunkTaskSpec>& tasks_;
   std::mutex mutex_;
@@ -316,13 +320,26 @@ RemoteExecutor::RemoteExecutor(RemoteOptions options, store::ObjectStore& store)
   if (options_.workers.empty()) fail(ErrorKind::kBadInput, "no worker URLs given");
 }
 
+void RemoteExecutor::set_counters(const Counters& c) {
+  std::lock_guard lock(counters_mutex_);
+  counters_ = c;
+}
+
+RemoteExecutor::Counters RemoteExecutor::counters() const {
+  std::lock_guard lock(counters_mutex_);
+  return counters_;
+}
+
+int RemoteExecutor::idle_capacity() const {
+  return std::max(0, static_cast<int>(options_.workers.size()) * std::max(1, options_.per_worker) - in_flight_.load());
+}
+
 std::string RemoteExecutor::describe() const {
   return "remote (" + std::to_string(options_.workers.size()) + " worker URLs)";
 }
 
 std::vector<record::ChunkRecord> RemoteExecutor::run(const std::vector<ChunkTaskSpec>& tasks,
                                                      const RunProgress& progress, const std::atomic<bool>* cancel) {
-  counters_ = Counters{};
   RemoteRun run(*this, tasks);
   return run.run(progress, cancel);
 }

@@ -5,6 +5,8 @@
 // clear error when no worker can run a task.
 #pragma once
 
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -40,12 +42,16 @@ class RemoteExecutor final : public Executor {
     int speculative = 0;
     int busy_replies = 0;
   };
-  Counters counters() const { return counters_; }
+  Counters counters() const;
+  int idle_capacity() const override;  // task places on the workers no run of this executor holds
 
  private:
+  void set_counters(const Counters& c);
   RemoteOptions options_;
   store::ObjectStore& store_;
+  mutable std::mutex counters_mutex_;
   Counters counters_;
+  std::atomic<int> in_flight_{0};   // attempts in flight, over every run at once
   friend class RemoteRun;
 };
 

@@ -63,6 +63,11 @@ SlotLoad SharedSlots::load() const {
   return l;
 }
 
+int SharedSlots::idle_capacity() const {
+  const SlotLoad l = load();
+  return l.slots - l.busy;
+}
+
 std::vector<record::ChunkRecord> SharedSlots::run(const std::vector<ChunkTaskSpec>& tasks, const RunProgress& progress,
                                                   const std::atomic<bool>* cancel) {
   if (tasks.empty()) return {};

@@ -41,6 +41,7 @@ class SharedSlots final : public Executor {
   std::string hardware() const override { return "CPU"; }
   OwnedCapacity owned_capacity() const override;
   SlotLoad load() const;
+  int idle_capacity() const override;
 
  private:
   struct Run;

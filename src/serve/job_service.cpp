@@ -92,9 +92,10 @@ void JobService::load_profile() {
   }
 }
 
-// A copy of the planning inputs with the live state: how long the queue makes a job wait,
-// and the share of a container's idle tail a job pays (the chance no job arrives within
-// the scale-down window, at the arrival rate of the last hour).
+// A copy of the planning inputs with the live state: the executor's places free now (the
+// warm pool), how long the queue makes a job wait, and the share of a container's idle
+// tail a job pays (the chance no job arrives within the scale-down window, at the arrival
+// rate of the last hour).
 job::PlanningInputs JobService::live_planning() {
   job::PlanningInputs p;
   {
@@ -105,6 +106,9 @@ job::PlanningInputs JobService::live_planning() {
   const double rate_per_s = q["arrivals_last_hour"].get<double>() / 3600.0;
   p.platform.queue_wait_s = q["oldest_wait_s"].get<double>();
   p.platform.idle_tail_share = std::exp(-rate_per_s * p.platform.scale_down_window_s);
+  if (const int idle = executor_.idle_capacity(); idle >= 0 && !executor_.hardware().empty()) {
+    p.platform.warm_idle[executor_.hardware()] = idle;
+  }
   p.policy.adaptive = true;
   return p;
 }

@@ -342,6 +342,28 @@ TEST_F(Serve, ABurstAgainstASmallQueueIsEitherAcceptedAndFinishedOrRefusedWith42
   EXPECT_EQ(json::parse(service.client().Get("/v1/jobs?state=done&limit=1000")->body)["jobs"].size(), accepted.size());
 }
 
+TEST_F(Serve, ALongJobDoesNotStarveAShortOneThatArrivesAfterIt) {
+  rt::ClipSpec long_spec = clip_spec(1500);
+  rt::make_clip(dir_ / "long.mp4", long_spec);
+  Service service(dir_.path(), {"--slots", "2", "--max-chunks-per-job", "1", "--max-running", "2"});
+  json long_job = slow_job((dir_ / "long.mp4").string(), (dir_ / "long-out.mp4").string(), long_spec);
+  long_job["chunks"] = 4;
+  auto l = submit(service, long_job);
+  ASSERT_EQ(l->status, 202) << l->body;
+  const std::string long_id = json::parse(l->body)["id"];
+  ASSERT_TRUE(service.wait_running(long_id));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto s = submit(service, framing_job(clip_.string(), (dir_ / "short.mp4").string(), spec_, 1));
+  ASSERT_EQ(s->status, 202) << s->body;
+  const json short_done = service.wait_finished(json::parse(s->body)["id"], 30);
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(short_done["state"], "done");
+  EXPECT_EQ(service.get_job(long_id)["state"], "running") << "the short job finished while the long one ran";
+  EXPECT_LT(waited, 10) << "it did not wait for the long job's chunks";
+  service.client().Delete("/v1/jobs/" + long_id);
+  EXPECT_EQ(service.wait_finished(long_id, 30)["state"], "cancelled");
+}
+
 TEST_F(Serve, OnlineCalibrationFromABiasedProfileLowersThePredictionError) {
   // The local profile with framing 8 times too slow.
   json biased = plan::to_json(plan::default_local_profile());
