@@ -288,7 +288,7 @@ TEST_F(Serve, KilledMidJobAndRestartedLeavesNothingRunningAndNothingBehind) {
   rt::make_clip(dir_ / "long.mp4", long_spec);
   store::ObjectStore store;
   store.create_bucket("videos");
-  std::string local_id, s3_id;
+  std::string local_id, s3_id, queued_id;
   {
     Service service(dir_.path(), {"--max-running", "2"});
     auto a = submit(service, slow_job((dir_ / "long.mp4").string(), (dir_ / "killed.mp4").string(), long_spec));
@@ -297,6 +297,10 @@ TEST_F(Serve, KilledMidJobAndRestartedLeavesNothingRunningAndNothingBehind) {
     ASSERT_EQ(b->status, 202) << b->body;
     local_id = json::parse(a->body)["id"];
     s3_id = json::parse(b->body)["id"];
+    // A third waits in the queue (two run at once): accepted, so it must survive the kill.
+    auto c = submit(service, framing_job(clip_.string(), (dir_ / "queued.mp4").string(), spec_));
+    ASSERT_EQ(c->status, 202) << c->body;
+    queued_id = json::parse(c->body)["id"];
     ASSERT_TRUE(service.wait_running(local_id)) << service.log();
     ASSERT_TRUE(service.wait_running(s3_id)) << service.log();
     EXPECT_FALSE(rt::hidden_files(dir_.path()).empty()) << "the running job has temporaries";
@@ -312,6 +316,9 @@ TEST_F(Serve, KilledMidJobAndRestartedLeavesNothingRunningAndNothingBehind) {
   EXPECT_FALSE(fs::exists(dir_ / "killed.mp4"));
   EXPECT_TRUE(rt::hidden_files(dir_.path()).empty()) << "local temporaries removed at start";
   EXPECT_TRUE(store.list("s3://videos/serve/killed/").empty()) << "S3 temporaries removed at start";
+  const json resumed = restarted.wait_finished(queued_id);
+  EXPECT_EQ(resumed["state"], "done") << "the queued job ran after the restart";
+  EXPECT_EQ(rt::read_indices(rt::decode_gray(dir_ / "queued.mp4"), spec_.width, spec_.height), iota(spec_.frames));
   EXPECT_EQ(json::parse(restarted.client().Get("/v1/queue")->body)["running"], 0);
 }
 

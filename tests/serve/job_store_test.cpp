@@ -1,0 +1,114 @@
+// tests/serve/job_store_test.cpp — the job store on a real SQLite file: a store written
+// by an older schema is migrated forward with its jobs kept, a newer one is refused with
+// a clear error, idempotency keys, cancelling only queued jobs, finishing writes the
+// chunk rows, and profile versions keep one active.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "serve/job_store.h"
+#include "serve/sqlite.h"
+#include "test_media.h"
+
+namespace rt = reelscale::testing;
+using namespace reelscale;
+using namespace reelscale::serve;
+
+namespace {
+
+StoredJob queued(const std::string& id, const std::string& key = "", const std::string& body_sha = "b") {
+  StoredJob j;
+  j.id = id;
+  j.idempotency_key = key;
+  j.body_sha256 = body_sha;
+  j.endpoint = "framing";
+  j.spec_json = "{}";
+  j.state = "queued";
+  j.created_unix_s = 100;
+  return j;
+}
+
+}  // namespace
+
+TEST(JobStore, AnOlderSchemaIsMigratedForwardWithItsJobs) {
+  rt::TempDir dir;
+  const std::string path = (dir / "jobs.db").string();
+  {
+    // What version 1 of the schema wrote.
+    Database db(path);
+    db.exec("CREATE TABLE jobs (id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, idempotency_key TEXT UNIQUE, "
+            "body_sha256 TEXT NOT NULL, endpoint TEXT NOT NULL, spec TEXT NOT NULL, state TEXT NOT NULL, "
+            "plan TEXT NOT NULL DEFAULT '{}', profile_version TEXT NOT NULL DEFAULT '', created_unix_s REAL NOT NULL, "
+            "started_unix_s REAL NOT NULL DEFAULT 0, finished_unix_s REAL NOT NULL DEFAULT 0, "
+            "frames_done INTEGER NOT NULL DEFAULT 0, frames_total INTEGER NOT NULL DEFAULT 0, "
+            "chunks_done INTEGER NOT NULL DEFAULT 0, chunks_total INTEGER NOT NULL DEFAULT 0, "
+            "error_kind TEXT NOT NULL DEFAULT '', error_message TEXT NOT NULL DEFAULT '', output TEXT NOT NULL DEFAULT '', "
+            "temp_prefix TEXT NOT NULL DEFAULT '', record TEXT NOT NULL DEFAULT '');"
+            "INSERT INTO jobs (id, seq, body_sha256, endpoint, spec, state, created_unix_s) "
+            "VALUES ('0ld', 1, 'x', 'overlay', '{}', 'done', 5); PRAGMA user_version = 1;");
+  }
+  JobStore store(path);
+  EXPECT_EQ(store.schema_version(), kJobStoreSchemaVersion);
+  const auto old = store.get("0ld");
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->endpoint, "overlay");
+  EXPECT_EQ(old->cost_usd, 0) << "a column a migration added has its default";
+  StoredJob j = queued("n3w");
+  EXPECT_EQ(store.insert(j), InsertOutcome::kCreated);
+  EXPECT_EQ(j.seq, 2);
+  store.save_profile({"v1", 1, true, "given", "{}", 0, 0});
+  EXPECT_EQ(store.active_profile()->version, "v1");
+}
+
+TEST(JobStore, ANewerSchemaIsRefusedClearly) {
+  rt::TempDir dir;
+  const std::string path = (dir / "jobs.db").string();
+  { Database(path).exec("PRAGMA user_version = 99"); }
+  try {
+    JobStore store(path);
+    FAIL() << "a newer schema was opened";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("version 99, newer than this build"), std::string::npos) << e.what();
+  }
+}
+
+TEST(JobStore, IdempotencyCancellingAndFinishing) {
+  rt::TempDir dir;
+  JobStore store((dir / "jobs.db").string());
+  StoredJob a = queued("a1", "key", "same");
+  ASSERT_EQ(store.insert(a), InsertOutcome::kCreated);
+  StoredJob again = queued("a2", "key", "same");
+  EXPECT_EQ(store.insert(again), InsertOutcome::kExisting);
+  EXPECT_EQ(again.id, "a1");
+  StoredJob other = queued("a3", "key", "different");
+  EXPECT_EQ(store.insert(other), InsertOutcome::kConflict);
+  EXPECT_FALSE(store.get("a3").has_value());
+  StoredJob b = queued("b1");
+  ASSERT_EQ(store.insert(b), InsertOutcome::kCreated);
+  store.mark_running("b1", 200, "/tmp/x/.reelscale-tmp-b1/");
+  EXPECT_FALSE(store.cancel_queued("b1", 201)) << "a running job is not cancelled by the store";
+  EXPECT_TRUE(store.cancel_queued("a1", 201));
+  EXPECT_EQ(store.get("a1")->state, "cancelled");
+  StoredJob done = *store.get("b1");
+  done.state = "done";
+  done.finished_unix_s = 210;
+  done.record_json = nlohmann::json{{"chunk_results", {{{"index", 0}, {"worker", "local:0"}, {"frames", 10}},
+                                                       {{"index", 1}, {"worker", "local:1"}, {"frames", 12}}}}}
+                         .dump();
+  store.finish(done);
+  EXPECT_EQ(store.get("b1")->state, "done");
+  EXPECT_EQ(store.recent_records(10).size(), 1u);
+  Database db((dir / "jobs.db").string());
+  Statement s = db.prepare("SELECT COUNT(*), SUM(frames) FROM chunks WHERE job_id = 'b1'");
+  ASSERT_TRUE(s.step());
+  EXPECT_EQ(s.integer(0), 2);
+  EXPECT_EQ(s.integer(1), 22);
+  EXPECT_EQ(store.count_in_state("done"), 1);
+  JobFilter f;
+  f.state = "cancelled";
+  EXPECT_EQ(store.list(f).size(), 1u);
+  store.save_profile({"p1", 1, true, "first", "{}", 0, 0});
+  store.save_profile({"p2", 2, true, "refit", "{}", 0.5, 0.1});
+  EXPECT_EQ(store.active_profile()->version, "p2");
+  EXPECT_EQ(store.profiles().size(), 2u);
+}
