@@ -45,6 +45,8 @@ class Executor {
   // Places free for a task right now (warm, nothing to start), -1 when unknown: what the
   // job service tells the planner about the warm pool.
   virtual int idle_capacity() const { return -1; }
+  virtual int places() const { return -1; }              // task places in all (-1 unknown)
+  virtual std::vector<std::string> worker_urls() const { return {}; }  // remote workers, for health
 };
 
 // Runs one task here: the input is read from local disk or by ranges from storage, the

@@ -5,6 +5,7 @@
 // clear error when no worker can run a task.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <string>
@@ -44,6 +45,8 @@ class RemoteExecutor final : public Executor {
   };
   Counters counters() const;
   int idle_capacity() const override;  // task places on the workers no run of this executor holds
+  int places() const override { return static_cast<int>(options_.workers.size()) * std::max(1, options_.per_worker); }
+  std::vector<std::string> worker_urls() const override { return options_.workers; }
 
  private:
   void set_counters(const Counters& c);

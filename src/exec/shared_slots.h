@@ -42,6 +42,7 @@ class SharedSlots final : public Executor {
   OwnedCapacity owned_capacity() const override;
   SlotLoad load() const;
   int idle_capacity() const override;
+  int places() const override { return options_.slots; }
 
  private:
   struct Run;

@@ -74,6 +74,9 @@ void WorkerService::add_routes() {
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_->text(active_.load(), options_.max_concurrency), "text/plain; version=0.0.4");
+  });
   server_->Get("/status", [this](const httplib::Request&, httplib::Response& res) {
     const nlohmann::json j = {{"status", "ok"}, {"active", active_.load()}, {"max_concurrency", options_.max_concurrency},
                               {"completed", completed_.load()}, {"failed", failed_.load()},
@@ -90,20 +93,25 @@ void WorkerService::add_routes() {
   server_->Post("/tasks", [this](const httplib::Request& req, httplib::Response& res) {
     if (active_.fetch_add(1) >= options_.max_concurrency) {
       active_--;
+      metrics_->busy_refusal();
       return reply_error(res, 429, "busy", "the worker is running as many tasks as it may");
     }
     std::string task_id, reply;
+    const Stopwatch clock;
     try {
       run_task(req.body, task_id, reply);
       res.set_content(reply, "application/json");
       ++completed_;
+      metrics_->task_ended("done", clock.seconds());
     } catch (const Error& e) {
       ++failed_;
+      metrics_->task_ended("failed", clock.seconds());
       spdlog::warn("task {} refused or failed ({}): {}", task_id.empty() ? "?" : task_id, error_kind_name(e.kind()), e.what());
       reply_error(res, e.kind() == ErrorKind::kTimeout ? 408 : error_http_status(e.kind()), error_kind_name(e.kind()),
                   e.what());
     } catch (const std::exception& e) {
       ++failed_;
+      metrics_->task_ended("failed", clock.seconds());
       spdlog::error("task {} failed: {}", task_id.empty() ? "?" : task_id, e.what());
       reply_error(res, 500, error_kind_name(ErrorKind::kInternal), e.what());
     }

@@ -18,6 +18,7 @@
 #include "access/allowlist.h"
 #include "access/tokens.h"
 #include "exec/executor.h"
+#include "exec/worker_metrics.h"
 
 namespace httplib {
 class Server;
@@ -55,6 +56,7 @@ class WorkerService {
   std::atomic<int> active_{0};
   std::atomic<int64_t> completed_{0};
   std::atomic<int64_t> failed_{0};
+  std::unique_ptr<WorkerMetrics> metrics_ = std::make_unique<WorkerMetrics>();
   std::mutex cancels_mutex_;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancels_;
 

@@ -113,7 +113,7 @@ HttpApi::~HttpApi() = default;
 
 std::vector<std::string> HttpApi::routes() {
   return {"POST /v1/jobs", "GET /v1/jobs",  "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}",
-          "GET /v1/plan",  "GET /v1/queue", "GET /v1/profiles",  "GET /healthz", "GET /readyz"};
+          "GET /v1/plan",  "GET /v1/queue", "GET /v1/profiles",  "GET /metrics", "GET /healthz", "GET /readyz"};
 }
 
 void HttpApi::add_job_routes() {
@@ -175,6 +175,9 @@ void HttpApi::add_other_routes() {
   });
   server_->Get("/v1/queue", [this](const httplib::Request&, httplib::Response& res) {
     guarded(res, [&] { reply(res, 200, service_.queue_state()); });
+  });
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    guarded(res, [&] { res.set_content(service_.metrics_text(), "text/plain; version=0.0.4"); });
   });
   server_->Get("/v1/profiles", [this](const httplib::Request&, httplib::Response& res) {
     guarded(res, [&] { reply(res, 200, service_.profiles()); });

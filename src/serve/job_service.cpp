@@ -8,6 +8,7 @@
 #include "access/tokens.h"
 #include "common/error.h"
 #include "common/stopwatch.h"
+#include "exec/remote_executor.h"
 #include "exec/store_source.h"
 #include "job/job_plan.h"
 #include "job/temporaries.h"
@@ -134,9 +135,15 @@ nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, std::str
 }
 
 Submission JobService::submit(const std::string& body, const std::string& idempotency_key) {
-  const process::JobSpec spec = parse_body(body);
-  allowlist_.check(spec.input, "input");
-  allowlist_.check(spec.output, "output");
+  process::JobSpec spec;
+  try {
+    spec = parse_body(body);
+    allowlist_.check(spec.input, "input");
+    allowlist_.check(spec.output, "output");
+  } catch (const Error& e) {
+    metrics_.job_refused(error_kind_name(e.kind()));
+    throw;
+  }
   Submission s;
   s.job.id = job::new_job_id();
   s.job.idempotency_key = idempotency_key;
@@ -150,6 +157,7 @@ Submission JobService::submit(const std::string& body, const std::string& idempo
     const int64_t queued = store_.count_in_state("queued");
     if (queued >= options_.max_queued) {
       s.refusal = Refusal::kQueueFull;
+      metrics_.job_refused("queue_full");
       s.retry_after_s = std::max(1.0, static_cast<double>(queued) / std::max(1, options_.max_running));
       return s;
     }
@@ -161,6 +169,7 @@ Submission JobService::submit(const std::string& body, const std::string& idempo
   const InsertOutcome outcome = store_.insert(s.job);
   if (outcome == InsertOutcome::kConflict) {
     s.refusal = Refusal::kIdempotencyConflict;
+    metrics_.job_refused("idempotency_conflict");
     return s;
   }
   s.created = outcome == InsertOutcome::kCreated;
@@ -237,7 +246,9 @@ void JobService::run(StoredJob job) {
     std::lock_guard lock(mutex_);
     cancels_.erase(job.id);
   }
-  store_.finish(finished_from(job, r));
+  const StoredJob finished = finished_from(job, r);
+  store_.finish(finished);
+  metrics_.job_finished(finished.state, r);
   spdlog::info("job {}: {}{}", job.id, r.outcome, r.ok() ? "" : " (" + r.error_kind + ": " + r.error_message + ")");
   if (r.ok()) maybe_recalibrate();
 }
@@ -271,6 +282,14 @@ void JobService::maybe_recalibrate() {
   std::lock_guard lock(planning_mutex_);
   planning_.profile = d.candidate;
   planning_.profile_given = true;
+}
+
+std::string JobService::metrics_text() {
+  metrics_.set_queue(store_.count_in_state("queued"), store_.count_in_state("running"));
+  int healthy = 0;
+  for (const std::string& url : executor_.worker_urls()) healthy += exec::worker_healthy(url, 0.5) ? 1 : 0;
+  metrics_.set_executor(executor_.places(), executor_.idle_capacity(), healthy);
+  return metrics_.text();
 }
 
 nlohmann::json JobService::profiles() {

@@ -26,6 +26,7 @@
 #include "exec/executor.h"
 #include "job/job_flow.h"
 #include "serve/job_store.h"
+#include "serve/metrics.h"
 #include "serve/online_calibration.h"
 #include "store/store.h"
 
@@ -69,6 +70,7 @@ class JobService {
   nlohmann::json plan(const plan::JobShape& shape);
   nlohmann::json queue_state();
   nlohmann::json profiles();
+  std::string metrics_text();  // Prometheus text format, the gauges read now
   bool ready() const { return ready_.load(); }
 
  private:
@@ -97,6 +99,7 @@ class JobService {
   job::PlanningInputs planning_;    // the profile in use
   int finished_since_refit_ = 0;
   std::mutex refit_mutex_;          // one refit at a time
+  ServiceMetrics metrics_;
   std::vector<std::thread> runners_;
 };
 

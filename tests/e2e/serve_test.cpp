@@ -211,6 +211,26 @@ TEST_F(Serve, JobsRunOnRemoteWorkersWithS3Storage) {
   store.get_to_file("s3://videos/serve/remote/out.mp4", (back / "out.mp4").string());
   EXPECT_EQ(rt::read_indices(rt::decode_gray(back / "out.mp4"), spec_.width, spec_.height), iota(spec_.frames));
   EXPECT_EQ(store.list("s3://videos/serve/remote/").size(), 2u) << "the input and the output, no temporaries";
+  // Each worker's /metrics (behind its token) counts the tasks it ran.
+  double done_tasks = 0;
+  for (size_t from = 0; from < urls.size();) {
+    const size_t comma = urls.find(',', from);
+    const std::string url = urls.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+    from = comma == std::string::npos ? urls.size() : comma + 1;
+    httplib::Client c("127.0.0.1", std::stoi(url.substr(url.rfind(':') + 1)));
+    EXPECT_EQ(c.Get("/metrics")->status, 401);
+    c.set_bearer_token_auth(worker_token);
+    auto m = c.Get("/metrics");
+    ASSERT_EQ(m->status, 200);
+    EXPECT_NE(m->body.find("reelscale_worker_up 1"), std::string::npos) << m->body;
+    std::smatch hit;
+    if (std::regex_search(m->body, hit, std::regex(R"(reelscale_worker_tasks_total\{outcome="done"\} (\d+))"))) {
+      done_tasks += std::stod(hit[1]);
+    }
+  }
+  EXPECT_GE(done_tasks, 2) << "the job's two chunks";
+  auto metrics = service.client().Get("/metrics");
+  EXPECT_NE(metrics->body.find("reelscale_workers_up 2"), std::string::npos) << metrics->body;
 }
 
 TEST_F(Serve, TheSameIdempotencyKeyGivesTheSameJobAndAnotherBodyConflicts) {
@@ -415,6 +435,48 @@ TEST_F(Serve, OnlineCalibrationFromABiasedProfileLowersThePredictionError) {
   EXPECT_EQ(json::parse(restarted.client().Get("/v1/profiles")->body)["in_use"], refit);
 }
 
+// Prometheus (Debian's, started here) scrapes /metrics with the bearer token; a PromQL
+// query over its HTTP API counts the jobs that were run.
+TEST_F(Serve, ARealPrometheusScrapesTheMetricsAndCountsTheJobs) {
+  Service service(dir_.path());
+  const std::string port = service.url().substr(service.url().rfind(':') + 1);
+  for (int i = 0; i < 3; ++i) {
+    auto r = submit(service, framing_job(clip_.string(), (dir_ / ("m" + std::to_string(i) + ".mp4")).string(), spec_, 1 + i % 2));
+    ASSERT_EQ(r->status, 202) << r->body;
+    EXPECT_EQ(service.wait_finished(json::parse(r->body)["id"])["state"], "done");
+  }
+  EXPECT_EQ(submit(service, json{{"endpoint", "framing"}})->status, 400);
+  auto raw = service.client().Get("/metrics");
+  ASSERT_EQ(raw->status, 200);
+  EXPECT_NE(raw->body.find("reelscale_jobs_total{endpoint=\"framing\",state=\"done\"} 3"), std::string::npos) << raw->body;
+  EXPECT_EQ(service.client(false).Get("/metrics")->status, 401);
+  std::ofstream(dir_ / "prometheus.yml") << "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: reelscale\n"
+                                         << "    authorization:\n      credentials_file: " << (dir_ / "token").string()
+                                         << "\n    static_configs:\n      - targets: ['127.0.0.1:" << port << "']\n";
+  const int prom_port = rt::free_port();
+  rt::ChildProcess prometheus({"/usr/bin/prometheus", "--config.file=" + (dir_ / "prometheus.yml").string(),
+                               "--storage.tsdb.path=" + (dir_ / "tsdb").string(),
+                               "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+                              (dir_ / "prometheus.log").string());
+  ASSERT_TRUE(rt::wait_for_http("http://127.0.0.1:" + std::to_string(prom_port) + "/-/ready", 30));
+  httplib::Client prom("127.0.0.1", prom_port);
+  std::string value;
+  for (int i = 0; i < 100 && value.empty(); ++i) {
+    auto r = prom.Get("/api/v1/query?query=sum(reelscale_jobs_total)");
+    if (r && r->status == 200) {
+      const json j = json::parse(r->body);
+      if (!j["data"]["result"].empty()) value = j["data"]["result"][0]["value"][1];
+    }
+    if (value.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(value, "3") << "jobs counted by Prometheus";
+  auto refused = prom.Get("/api/v1/query?query=sum(reelscale_submissions_refused_total)");
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->body.find("\"1\""), std::string::npos) << refused->body;
+  auto up = prom.Get("/api/v1/query?query=up");
+  EXPECT_NE(up->body.find("\"1\""), std::string::npos) << "the scrape with the token succeeded: " << up->body;
+}
+
 TEST_F(Serve, TheApiDocumentListsExactlyTheRoutesServed) {
   std::ifstream f(std::string(REELSCALE_SOURCE_DIR) + "/docs/api/openapi.yaml");
   ASSERT_TRUE(f) << "docs/api/openapi.yaml";
@@ -433,7 +495,7 @@ TEST_F(Serve, TheApiDocumentListsExactlyTheRoutesServed) {
   Service service(dir_.path());
   std::set<std::string> served;
   for (const std::string& route : {"POST /v1/jobs", "GET /v1/jobs", "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}",
-                                   "GET /v1/plan", "GET /v1/queue", "GET /v1/profiles", "GET /healthz", "GET /readyz", "PUT /v1/jobs",
+                                   "GET /v1/plan", "GET /v1/queue", "GET /v1/profiles", "GET /metrics", "GET /healthz", "GET /readyz", "PUT /v1/jobs",
                                    "GET /v1/other"}) {
     const std::string method = route.substr(0, route.find(' '));
     std::string target = std::regex_replace(route.substr(route.find(' ') + 1), std::regex(R"(\{id\})"), "0123456789ab");

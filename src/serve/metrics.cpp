@@ -1,0 +1,105 @@
+// serve/metrics.cpp — the metric families and what each finished job adds to them.
+#include "serve/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+namespace reelscale::serve {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Histogram;
+
+struct ServiceMetrics::Families {
+  explicit Families(prometheus::Registry& r)
+      : jobs(BuildCounter().Name("reelscale_jobs_total").Help("Jobs that ended, by endpoint and state").Register(r)),
+        refused(BuildCounter().Name("reelscale_submissions_refused_total").Help("Submissions refused, by reason").Register(r)),
+        duration(BuildHistogram().Name("reelscale_job_duration_seconds").Help("Wall time of jobs that ended, by endpoint").Register(r)),
+        chunks(BuildHistogram().Name("reelscale_chunks_per_job").Help("Chunks of each job that ended").Register(r)),
+        attempts(BuildCounter().Name("reelscale_task_attempts_total").Help("Chunk task attempts, by outcome").Register(r)),
+        starts(BuildCounter().Name("reelscale_starts_total").Help("Chunk starts, by hardware and kind (cold or warm)").Register(r)),
+        billed(BuildCounter().Name("reelscale_billed_seconds_total").Help("Billed container seconds, by hardware").Register(r)),
+        cost(BuildCounter().Name("reelscale_cost_usd_total").Help("Cost in USD, by hardware and endpoint").Register(r)),
+        core_seconds(BuildCounter().Name("reelscale_core_seconds_total").Help("Owned core-seconds (local slots), by endpoint").Register(r)),
+        ratio(BuildHistogram().Name("reelscale_prediction_ratio").Help("Measured over predicted wall time, by endpoint").Register(r)),
+        queue(BuildGauge().Name("reelscale_queue_length").Help("Jobs waiting to run").Register(r).Add({})),
+        running(BuildGauge().Name("reelscale_running_jobs").Help("Jobs running").Register(r).Add({})),
+        places(BuildGauge().Name("reelscale_executor_places").Help("Task places of the executor (slots or worker places)").Register(r).Add({})),
+        idle(BuildGauge().Name("reelscale_executor_idle_places").Help("Task places free now").Register(r).Add({})),
+        workers_up(BuildGauge().Name("reelscale_workers_up").Help("Remote workers answering /healthz (local slots: 0)").Register(r).Add({})) {}
+
+  prometheus::Family<prometheus::Counter>& jobs;
+  prometheus::Family<prometheus::Counter>& refused;
+  prometheus::Family<Histogram>& duration;
+  prometheus::Family<Histogram>& chunks;
+  prometheus::Family<prometheus::Counter>& attempts;
+  prometheus::Family<prometheus::Counter>& starts;
+  prometheus::Family<prometheus::Counter>& billed;
+  prometheus::Family<prometheus::Counter>& cost;
+  prometheus::Family<prometheus::Counter>& core_seconds;
+  prometheus::Family<Histogram>& ratio;
+  prometheus::Gauge& queue;
+  prometheus::Gauge& running;
+  prometheus::Gauge& places;
+  prometheus::Gauge& idle;
+  prometheus::Gauge& workers_up;
+};
+
+namespace {
+
+const Histogram::BucketBoundaries kSeconds = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600};
+const Histogram::BucketBoundaries kChunks = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32};
+const Histogram::BucketBoundaries kRatios = {0.5, 0.67, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 2, 3};
+
+}  // namespace
+
+ServiceMetrics::ServiceMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()), f_(std::make_unique<Families>(*registry_)) {}
+
+ServiceMetrics::~ServiceMetrics() = default;
+
+void ServiceMetrics::job_finished(const std::string& state, const record::JobRecord& r) {
+  const std::string hardware = r.hardware.empty() ? "unknown" : r.hardware;
+  f_->jobs.Add({{"endpoint", r.endpoint}, {"state", state}}).Increment();
+  const double total = r.timings_s.count("total") ? r.timings_s.at("total") : 0;
+  f_->duration.Add({{"endpoint", r.endpoint}}, kSeconds).Observe(total);
+  f_->chunks.Add({}, kChunks).Observe(r.chunks);
+  const int64_t chunks_done = static_cast<int64_t>(r.chunk_results.size());
+  f_->attempts.Add({{"outcome", "succeeded"}}).Increment(static_cast<double>(chunks_done));
+  f_->attempts.Add({{"outcome", "retried_or_speculative"}}).Increment(static_cast<double>(std::max<int64_t>(0, r.attempts - chunks_done)));
+  // Local slots and remote workers are running processes: every chunk starts warm.
+  f_->starts.Add({{"hardware", hardware}, {"kind", "warm"}}).Increment(static_cast<double>(chunks_done));
+  f_->billed.Add({{"hardware", hardware}}).Increment(r.billed_seconds);
+  f_->cost.Add({{"hardware", hardware}, {"endpoint", r.endpoint}}).Increment(r.cost_usd);
+  f_->core_seconds.Add({{"endpoint", r.endpoint}}).Increment(r.core_seconds);
+  if (r.ok() && r.plan && r.plan->wall_mean_s > 0 && total > 0) {
+    f_->ratio.Add({{"endpoint", r.endpoint}}, kRatios).Observe(total / r.plan->wall_mean_s);
+  }
+}
+
+void ServiceMetrics::job_refused(const std::string& why) { f_->refused.Add({{"reason", why}}).Increment(); }
+
+void ServiceMetrics::set_queue(int64_t queued, int64_t running) {
+  f_->queue.Set(static_cast<double>(queued));
+  f_->running.Set(static_cast<double>(running));
+}
+
+void ServiceMetrics::set_executor(int places, int idle, int healthy_workers) {
+  f_->places.Set(places);
+  f_->idle.Set(idle);
+  f_->workers_up.Set(healthy_workers);
+}
+
+std::string ServiceMetrics::text() {
+  std::ostringstream os;
+  prometheus::TextSerializer().Serialize(os, registry_->Collect());
+  return os.str();
+}
+
+}  // namespace reelscale::serve
