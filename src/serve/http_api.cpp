@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "exec/http_auth.h"
+#include "serve/dashboard.h"
 #include "plan/cost_model.h"
 #include "record/job_record.h"
 
@@ -97,9 +98,14 @@ HttpApi::HttpApi(ApiOptions options, JobService& service)
     : options_(std::move(options)), service_(service), server_(std::make_unique<httplib::Server>()) {
   server_->set_payload_max_length(options_.max_body_bytes);
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    const bool open = req.path == "/healthz" || req.path == "/readyz";
-    return !open && exec::refuse_without_token(options_.tokens, req, res) ? httplib::Server::HandlerResponse::Handled
-                                                                           : httplib::Server::HandlerResponse::Unhandled;
+    const bool open = req.path == "/healthz" || req.path == "/readyz" || is_dashboard_path(req.path);
+    // The dashboard's cookie stands in for the bearer header on reads only (it cannot
+    // submit or cancel: a cross-site form could not use it anyway, SameSite=Strict).
+    const auto cookie = req.method == "GET" ? cookie_token(req) : std::nullopt;
+    const bool signed_in = cookie && options_.tokens.accepts(*cookie);
+    return !open && !signed_in && exec::refuse_without_token(options_.tokens, req, res)
+               ? httplib::Server::HandlerResponse::Handled
+               : httplib::Server::HandlerResponse::Unhandled;
   });
   server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (res.status == 413) reply_error(res, 413, "too_large", "the request body is over the service's limit");
@@ -107,13 +113,15 @@ HttpApi::HttpApi(ApiOptions options, JobService& service)
   });
   add_job_routes();
   add_other_routes();
+  add_dashboard_routes(*server_, options_.tokens);
 }
 
 HttpApi::~HttpApi() = default;
 
 std::vector<std::string> HttpApi::routes() {
   return {"POST /v1/jobs", "GET /v1/jobs",  "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}",
-          "GET /v1/plan",  "GET /v1/queue", "GET /v1/profiles",  "GET /metrics", "GET /healthz", "GET /readyz"};
+          "GET /v1/plan",  "GET /v1/queue", "GET /v1/profiles",  "GET /v1/stats", "GET /metrics", "GET /healthz", "GET /readyz", "GET /",
+          "POST /login",   "GET /static/{file}"};
 }
 
 void HttpApi::add_job_routes() {
@@ -175,6 +183,9 @@ void HttpApi::add_other_routes() {
   });
   server_->Get("/v1/queue", [this](const httplib::Request&, httplib::Response& res) {
     guarded(res, [&] { reply(res, 200, service_.queue_state()); });
+  });
+  server_->Get("/v1/stats", [this](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] { reply(res, 200, service_.stats(std::clamp(query_number(req, "hours", 24), 1.0, 24.0 * 90))); });
   });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     guarded(res, [&] { res.set_content(service_.metrics_text(), "text/plain; version=0.0.4"); });

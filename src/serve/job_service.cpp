@@ -14,6 +14,8 @@
 #include "job/temporaries.h"
 #include "media/timeline.h"
 #include "plan/planner.h"
+#include "plan/thresholds.h"
+#include "serve/stats.h"
 #include "record/job_record.h"
 
 namespace reelscale::serve {
@@ -282,6 +284,32 @@ void JobService::maybe_recalibrate() {
   std::lock_guard lock(planning_mutex_);
   planning_.profile = d.candidate;
   planning_.profile_given = true;
+}
+
+nlohmann::json JobService::stats(double hours) {
+  JobFilter window;
+  window.since_unix_s = record::unix_now() - hours * 3600;
+  window.limit = 1000000;
+  const job::PlanningInputs planning = live_planning();
+  nlohmann::json out = dashboard_stats(store_.list(window), planning.policy.deadline_s);
+  out["hours"] = hours;
+  plan::Platform platform = planning.platform;
+  const exec::OwnedCapacity owned = executor_.owned_capacity();
+  const plan::Profile profile = owned.slots > 0 && !planning.profile_given ? plan::default_local_profile() : planning.profile;
+  plan::Policy policy = planning.policy;
+  if (owned.slots > 0) {
+    platform = plan::Platform::local(executor_.places() > 0 ? executor_.places() : owned.slots, owned.cores);
+    policy.allowed_hardware = {executor_.hardware()};
+  }
+  const plan::Planner planner(profile, planning.prices, platform, policy);
+  nlohmann::json thresholds = nlohmann::json::object();
+  for (const std::string endpoint : {"framing", "framing_ai"}) {
+    if (!planner.hardware(endpoint).empty()) thresholds[endpoint] = plan::to_json(plan::sweep_thresholds(planner, endpoint, 0.5, 180));
+  }
+  const std::optional<StoredProfile> active = store_.active_profile();
+  out["profile"] = {{"name", profile.name}, {"version", profile.version()},
+                    {"changed_unix_s", active ? active->created_unix_s : 0.0}, {"thresholds", thresholds}};
+  return out;
 }
 
 std::string JobService::metrics_text() {

@@ -71,6 +71,8 @@ class JobService {
   nlohmann::json queue_state();
   nlohmann::json profiles();
   std::string metrics_text();  // Prometheus text format, the gauges read now
+  // The dashboard's aggregates over the last `hours`, with the live profile's thresholds.
+  nlohmann::json stats(double hours);
   bool ready() const { return ready_.load(); }
 
  private:

@@ -334,10 +334,11 @@ TEST_F(Serve, KilledMidJobAndRestartedLeavesNothingRunningAndNothingBehind) {
     EXPECT_EQ(j["error"]["kind"], "interrupted");
   }
   EXPECT_FALSE(fs::exists(dir_ / "killed.mp4"));
-  EXPECT_TRUE(rt::hidden_files(dir_.path()).empty()) << "local temporaries removed at start";
   EXPECT_TRUE(store.list("s3://videos/serve/killed/").empty()) << "S3 temporaries removed at start";
   const json resumed = restarted.wait_finished(queued_id);
   EXPECT_EQ(resumed["state"], "done") << "the queued job ran after the restart";
+  // (Checked once the resumed job, which writes beside them, has finished.)
+  EXPECT_TRUE(rt::hidden_files(dir_.path()).empty()) << "local temporaries removed at start";
   EXPECT_EQ(rt::read_indices(rt::decode_gray(dir_ / "queued.mp4"), spec_.width, spec_.height), iota(spec_.frames));
   EXPECT_EQ(json::parse(restarted.client().Get("/v1/queue")->body)["running"], 0);
 }
@@ -495,10 +496,11 @@ TEST_F(Serve, TheApiDocumentListsExactlyTheRoutesServed) {
   Service service(dir_.path());
   std::set<std::string> served;
   for (const std::string& route : {"POST /v1/jobs", "GET /v1/jobs", "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}",
-                                   "GET /v1/plan", "GET /v1/queue", "GET /v1/profiles", "GET /metrics", "GET /healthz", "GET /readyz", "PUT /v1/jobs",
+                                   "GET /v1/plan", "GET /v1/queue", "GET /v1/profiles", "GET /v1/stats", "GET /metrics", "GET /", "POST /login", "GET /static/{file}", "GET /healthz", "GET /readyz", "PUT /v1/jobs",
                                    "GET /v1/other"}) {
     const std::string method = route.substr(0, route.find(' '));
     std::string target = std::regex_replace(route.substr(route.find(' ') + 1), std::regex(R"(\{id\})"), "0123456789ab");
+    target = std::regex_replace(target, std::regex(R"(\{file\})"), "dashboard.js");
     if (target == "/v1/plan") target += "?endpoint=framing&length=10";
     httplib::Client c = service.client();
     httplib::Result r = method == "POST"     ? c.Post(target, "{}", "application/json")

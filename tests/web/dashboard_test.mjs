@@ -1,0 +1,110 @@
+// tests/web/dashboard_test.mjs — the dashboard in a real headless Chromium (Debian's, driven
+// by playwright-core) against a real `reelscale serve` on loopback: without the token it
+// shows no data; /?token= signs in with an HttpOnly cookie; the charts, the thresholds and
+// the job list are drawn; a job opens into its chunk timeline; the page refreshes itself;
+// and nothing is loaded from anywhere but the service.
+// Usage: node tests/web/dashboard_test.mjs REELSCALE_BINARY
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createServer } from "node:net";
+import assert from "node:assert/strict";
+import { test, after } from "node:test";
+import { chromium } from "playwright-core";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const binary = process.argv[2] || join(root, "build", "reelscale");
+const token = "dashboard-test-token-0123456789";
+const dir = mkdtempSync(join(tmpdir(), "reelscale-dashboard-"));
+const sample = join(root, "samples", "tears_of_steel_10s_640x360.mp4");
+
+function freePort() {
+  return new Promise((ok) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)); });
+  });
+}
+
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+writeFileSync(join(dir, "token"), token + "\n");
+const service = spawn(binary, ["serve", "--listen", `127.0.0.1:${port}`, "--db", join(dir, "jobs.db"), "--token-file",
+  join(dir, "token"), "--allow", dir, "--allow", join(root, "samples")], { stdio: "ignore" });
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"] });
+after(async () => { await browser.close(); service.kill("SIGTERM"); rmSync(dir, { recursive: true, force: true }); });
+
+const auth = { Authorization: "Bearer " + token };
+async function until(f, what, seconds = 30) {
+  for (let i = 0; i < seconds * 10; i++) {
+    try { const v = await f(); if (v) return v; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("timed out: " + what);
+}
+async function runJob(i, chunks) {
+  const spec = { endpoint: "framing", input: sample, output: join(dir, `out${i}.mp4`), output_width: 202, output_height: 360,
+    preset: "ultrafast", chunks, segments: [{ start: 0, end: 2 }],
+    crop_keyframes: [{ time: 0, x: 100, y: 0, width: 202, height: 360 }] };
+  const r = await fetch(base + "/v1/jobs", { method: "POST", headers: auth, body: JSON.stringify(spec) });
+  const body = await r.text();
+  assert.equal(r.status, 202, body);
+  const { id } = JSON.parse(body);
+  return until(async () => {
+    const j = await (await fetch(base + "/v1/jobs/" + id, { headers: auth })).json();
+    return j.state === "done" ? j : null;
+  }, "job " + id);
+}
+
+await until(async () => (await fetch(base + "/readyz")).ok, "the service to start");
+const jobs = [await runJob(0, 1), await runJob(1, 3)];
+
+test("without the token the page shows no data", async () => {
+  const page = await browser.newPage();
+  await page.goto(base + "/");
+  await page.waitForSelector("#signin:not([hidden])");
+  assert.equal(await page.isHidden("#data"), true);
+  assert.equal(await page.locator("#jobs tbody tr").count(), 0);
+  assert.equal(await page.evaluate(async () => (await fetch("/v1/jobs")).status), 401);
+  await page.close();
+});
+
+test("signed in, it draws the charts, thresholds and jobs, drills into a job, and refreshes", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const requested = [];
+  page.on("request", (r) => requested.push(r.url()));
+  await page.goto(base + "/?token=" + encodeURIComponent(token));
+  assert.equal(new URL(page.url()).search, "", "the token is not left in the address");
+  await page.waitForSelector("#data:not([hidden])");
+  await until(async () => (await page.locator("#jobs tbody tr").count()) === 2, "two jobs listed");
+  const cookies = await context.cookies();
+  const cookie = cookies.find((c) => c.name === "reelscale_token");
+  assert.ok(cookie && cookie.httpOnly && cookie.sameSite === "Strict", JSON.stringify(cookies));
+  assert.equal(await page.evaluate(() => document.cookie.includes("reelscale_token")), false);
+  const drawn = await page.evaluate(() => [...document.querySelectorAll(".charts canvas")]
+    .map((c) => [c.id, Boolean(Chart.getChart(c))]));
+  assert.equal(drawn.length, 9);
+  for (const [id, ok] of drawn) assert.ok(ok, "chart " + id);
+  const points = await page.evaluate(() => Chart.getChart(document.getElementById("c-predicted")).data.datasets[0].data.length);
+  assert.equal(points, 2, "predicted against actual, one point a job");
+  assert.ok((await page.locator("#thresholds tbody tr").count()) > 0, "the live profile's thresholds");
+  // The job with three chunks opens into a timeline of three chunks.
+  await page.locator(`#jobs tbody tr[data-id="${jobs[1].id}"]`).click();
+  await page.waitForSelector("#drill:not([hidden])");
+  await until(async () => page.evaluate(() => {
+    const c = Chart.getChart(document.getElementById("c-timeline"));
+    return c && c.data.labels.length === 3;
+  }), "a three-chunk timeline");
+  assert.equal(await page.locator("#expensive tbody tr").count(), 3);
+  assert.match(await page.textContent("#retries"), /every chunk ran once/);
+  // It refreshes by itself: a third job appears without a reload.
+  await runJob(2, 2);
+  await until(async () => (await page.locator("#jobs tbody tr").count()) === 3, "the third job, after a refresh", 15);
+  for (const url of requested) assert.ok(url.startsWith(base + "/"), "loaded from elsewhere: " + url);
+  if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
+  await context.close();
+});

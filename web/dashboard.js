@@ -1,0 +1,162 @@
+// web/dashboard.js — fetches the job service's API (signed in by the HttpOnly cookie) and
+// draws the dashboard with Chart.js; refreshes itself every 5 s. Clicking a job opens its
+// drill-down: a timeline of its chunks, its most expensive chunks and its retries.
+"use strict";
+
+const charts = {};
+let openJob = null;
+
+async function api(path) {
+  const r = await fetch(path, { credentials: "same-origin" });
+  if (r.status === 401) throw new Error("unauthorized");
+  if (!r.ok) throw new Error(path + ": " + r.status);
+  return r.json();
+}
+
+const palette = ["#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6", "#dd4477", "#66aa00"];
+
+// One chart per canvas, updated in place on refresh; datasets coloured in turn.
+function draw(id, config) {
+  config.data.datasets.forEach((d, i) => {
+    d.backgroundColor = d.backgroundColor || palette[i % palette.length];
+    d.borderColor = d.borderColor || palette[i % palette.length];
+  });
+  if (charts[id]) {
+    charts[id].data = config.data;
+    charts[id].update("none");
+    return;
+  }
+  config.options = Object.assign({ animation: false, responsive: true }, config.options || {});
+  charts[id] = new Chart(document.getElementById(id), config);
+}
+
+function keysOf(series) {
+  const keys = new Set();
+  for (const point of series) for (const k of Object.keys(point.cost_usd)) keys.add(k);
+  return [...keys];
+}
+
+function costChart(id, series, unit) {
+  const labels = series.map((p) => new Date(p.start_unix_s * 1000).toISOString().slice(0, unit === "day" ? 10 : 13));
+  const datasets = keysOf(series).map((k) => ({ label: k, data: series.map((p) => p.cost_usd[k] || 0) }));
+  draw(id, { type: "bar", data: { labels, datasets }, options: { scales: { x: { stacked: true }, y: { stacked: true } } } });
+}
+
+function drawStats(s) {
+  document.getElementById("n-jobs").textContent = s.jobs;
+  document.getElementById("n-cost").textContent = "$" + s.cost_usd.toFixed(4);
+  document.getElementById("n-gpu").textContent = s.gpu_seconds.toFixed(1);
+  document.getElementById("n-profile").textContent = s.profile.name + " " + s.profile.version;
+  costChart("c-cost-hour", s.cost_per_hour_by_endpoint, "hour");
+  costChart("c-cost-day", s.cost_per_day_by_hardware, "day");
+  const billed = Object.entries(s.billed_seconds_by_hardware);
+  draw("c-billed", { type: "bar", data: { labels: billed.map((b) => b[0]), datasets: [{ label: "billed s", data: billed.map((b) => b[1]) }] } });
+  const l = s.latency_s;
+  draw("c-latency", { type: "bar", data: { labels: ["p50", "p90", "p99", "deadline"],
+    datasets: [{ label: "seconds", data: [l.p50, l.p90, l.p99, l.deadline] }] } });
+  const pva = s.predicted_vs_actual;
+  draw("c-predicted", { type: "scatter", data: { datasets: [{ label: "jobs (predicted s, actual s)",
+    data: pva.map((j) => ({ x: j.predicted_s, y: j.actual_s })) }] } });
+  draw("c-predicted-cost", { type: "scatter", data: { datasets: [{ label: "jobs (predicted $, actual $)",
+    data: pva.map((j) => ({ x: j.predicted_usd, y: j.actual_usd })) }] } });
+  draw("c-errors", { type: "bar", data: { labels: s.error_rate_by_chunks.map((e) => e.chunks + " chunks"),
+    datasets: [{ label: "failed share", data: s.error_rate_by_chunks.map((e) => e.rate) }] } });
+  draw("c-lengths", { type: "bar", data: { labels: s.clip_lengths.map((b) => b.bucket),
+    datasets: [{ label: "jobs", data: s.clip_lengths.map((b) => b.jobs) }] } });
+  draw("c-arrivals", { type: "bar", data: { labels: [...Array(24).keys()].map((h) => h + ":00"),
+    datasets: [{ label: "jobs", data: s.arrivals_by_hour_utc }] } });
+  drawThresholds(s.profile);
+}
+
+function cell(row, text, cls) {
+  const td = row.insertCell();
+  td.textContent = text;
+  if (cls) td.className = cls;
+}
+
+function drawThresholds(profile) {
+  const body = document.querySelector("#thresholds tbody");
+  body.replaceChildren();
+  for (const [endpoint, table] of Object.entries(profile.thresholds)) {
+    for (const r of table.rows) {
+      const row = body.insertRow();
+      cell(row, endpoint);
+      cell(row, r.from_s.toFixed(1) + " – " + (r.to_s === null || r.to_s > 1e9 ? "…" : r.to_s.toFixed(1)) + " s");
+      cell(row, r.hardware);
+      cell(row, r.chunks);
+      cell(row, r.why);
+    }
+  }
+  const changed = profile.changed_unix_s ? new Date(profile.changed_unix_s * 1000).toISOString() : "built in";
+  document.getElementById("profile-changed").textContent = "(version " + profile.version + ", since " + changed + ")";
+}
+
+function drawJobs(jobs) {
+  const body = document.querySelector("#jobs tbody");
+  body.replaceChildren();
+  for (const j of jobs.slice().reverse()) {
+    const row = body.insertRow();
+    row.dataset.id = j.id;
+    const record = j.plan || {};
+    const seconds = j.progress.frames_total / 30;
+    cell(row, j.id);
+    cell(row, j.endpoint);
+    cell(row, seconds.toFixed(1));
+    cell(row, (record.hardware || "?") + " × " + j.progress.chunks_total);
+    cell(row, j.state, j.state === "failed" ? "failed" : "");
+    cell(row, j.actual.wall_s.toFixed(2));
+    cell(row, j.actual.cost_usd.toFixed(5));
+    row.addEventListener("click", () => { openJob = j.id; drawDrill(); });
+  }
+}
+
+async function drawDrill() {
+  if (!openJob) return;
+  const job = await api("/v1/jobs/" + openJob);
+  document.getElementById("drill").hidden = false;
+  document.getElementById("drill-id").textContent = job.id + " (" + job.state + ")";
+  const chunks = (job.record && job.record.chunk_results) || [];
+  const t = (c, k) => (c.timings_s && c.timings_s[k]) || 0;
+  const stages = [["start-up", (c) => t(c, "open")], ["read", (c) => t(c, "decode")], ["pre-roll", (c) => t(c, "preroll")],
+    ["process", (c) => t(c, "process")], ["write", (c) => t(c, "encode") + t(c, "upload")]];
+  draw("c-timeline", { type: "bar", data: { labels: chunks.map((c) => "chunk " + c.index),
+    datasets: stages.map(([label, f]) => ({ label, data: chunks.map(f) })) },
+    options: { indexAxis: "y", scales: { x: { stacked: true }, y: { stacked: true } } } });
+  const body = document.querySelector("#expensive tbody");
+  body.replaceChildren();
+  for (const c of chunks.slice().sort((a, b) => t(b, "round_trip") - t(a, "round_trip")).slice(0, 5)) {
+    const row = body.insertRow();
+    cell(row, c.index);
+    cell(row, c.worker);
+    cell(row, t(c, "round_trip").toFixed(3));
+    cell(row, c.attempts);
+  }
+  const retried = chunks.filter((c) => c.attempts > 1 || c.speculative);
+  document.getElementById("retries").textContent = retried.length
+    ? retried.map((c) => "chunk " + c.index + ": " + c.attempts + " attempts" + (c.speculative ? " (speculative copy won)" : "")).join("; ")
+    : "none: every chunk ran once";
+}
+
+async function refresh() {
+  try {
+    const [stats, jobs, queue] = await Promise.all([api("/v1/stats?hours=24"), api("/v1/jobs?limit=1000"), api("/v1/queue")]);
+    document.getElementById("signin").hidden = true;
+    document.getElementById("data").hidden = false;
+    document.getElementById("n-queue").textContent = queue.queued + " / " + queue.running;
+    drawStats(stats);
+    drawJobs(jobs.jobs);
+    await drawDrill();
+    document.getElementById("status").textContent = "updated " + new Date().toISOString().slice(11, 19) + " UTC";
+  } catch (e) {
+    if (e.message === "unauthorized") {
+      document.getElementById("data").hidden = true;
+      document.getElementById("signin").hidden = false;
+      document.getElementById("status").textContent = "signed out";
+    } else {
+      document.getElementById("status").textContent = "error: " + e.message;
+    }
+  }
+}
+
+refresh();
+setInterval(refresh, 5000);
