@@ -476,6 +476,20 @@ TEST_F(Serve, ARealPrometheusScrapesTheMetricsAndCountsTheJobs) {
   EXPECT_NE(refused->body.find("\"1\""), std::string::npos) << refused->body;
   auto up = prom.Get("/api/v1/query?query=up");
   EXPECT_NE(up->body.find("\"1\""), std::string::npos) << "the scrape with the token succeeded: " << up->body;
+  // The cost-analysis spreadsheet from the same store's records.
+  fs::create_directories(dir_ / "report");
+  fs::create_directories(dir_ / "r2");
+  const auto report = rt::run_command(std::string(REELSCALE_BINARY) + " report --from-db " + (dir_ / "jobs.db").string() +
+                                      " --out " + (dir_ / "report").string() + " --volumes 100,1000");
+  ASSERT_EQ(report.status, 0) << report.output;
+  std::ifstream md(dir_ / "report" / "report.md");
+  const std::string text(std::istreambuf_iterator<char>(md), {});
+  EXPECT_NE(text.find("| framing | 3 | 0 |"), std::string::npos) << text;
+  EXPECT_NE(text.find("| 1000 |"), std::string::npos) << text;
+  EXPECT_TRUE(fs::exists(dir_ / "report" / "report.csv"));
+  EXPECT_TRUE(fs::exists(dir_ / "report" / "report.svg"));
+  EXPECT_NE(rt::run_command(std::string(REELSCALE_BINARY) + " report --from-db " + (dir_ / "nope.db").string() + " --out " +
+                            (dir_ / "r2").string()).status, 0);
 }
 
 TEST_F(Serve, TheApiDocumentListsExactlyTheRoutesServed) {

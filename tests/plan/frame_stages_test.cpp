@@ -1,6 +1,7 @@
 // tests/plan/frame_stages_test.cpp — the per-stage frame cost: the slowest stage when the
 // cores keep up, the summed work over the cores when they do not, chunks at once sharing
-// the cores; the work each stage is costed by; fits; calibration from records; JSON.
+// the cores; the work each stage is costed by; fits; calibration from records; JSON. And
+// the cost-analysis spreadsheet built from records.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -8,6 +9,7 @@
 #include "plan/cost_model.h"
 #include "plan/frame_stages.h"
 #include "plan/inputs.h"
+#include "plan/record_report.h"
 #include "plan/stage_fit.h"
 
 using namespace reelscale;
@@ -179,4 +181,40 @@ TEST(FrameStages, ObservationsComeFromARecordsTimedChunks) {
   EXPECT_EQ(obs[0].work.preset, "fast");
   r.outcome = "failed";
   EXPECT_TRUE(chunk_observations(r, 1.0).empty());
+}
+
+// The cost-analysis spreadsheet from real records (plan/record_report.h).
+TEST(RecordReport, GroupsByEndpointAndLengthAndExtrapolatesTheObservedMix) {
+  auto rec = [](const std::string& endpoint, int64_t frames, double cost, double seconds, bool ok = true) {
+    record::JobRecord r;
+    r.endpoint = endpoint;
+    r.frames = frames;
+    r.fps = "30/1";
+    r.cost_usd = cost;
+    r.billed_seconds = 10;
+    r.timings_s["total"] = seconds;
+    r.started_unix_s = 1000;
+    if (!ok) r.outcome = "failed";
+    return r;
+  };
+  const std::vector<record::JobRecord> records = {rec("framing", 90, 0.01, 2), rec("framing", 120, 0.03, 4),
+                                                  rec("framing_ai", 900, 0.5, 60), rec("framing_ai", 900, 9, 1, false)};
+  const RecordReport r = report_from_records(records, {100, 1000});
+  ASSERT_EQ(r.groups.size(), 2u);
+  EXPECT_EQ(r.groups[0].endpoint, "framing");
+  EXPECT_EQ(r.groups[0].bucket, "0-5 s");
+  EXPECT_EQ(r.groups[0].jobs, 2);
+  EXPECT_NEAR(r.groups[0].mean_cost_usd, 0.02, 1e-12);
+  EXPECT_NEAR(r.groups[0].usd_per_output_second(), 0.04 / 7.0, 1e-12);  // 3 s + 4 s of output
+  EXPECT_EQ(r.groups[1].bucket, "30-60 s");
+  EXPECT_EQ(r.groups[1].failed, 1);
+  EXPECT_NEAR(r.groups[1].mean_cost_usd, 0.5, 1e-12) << "a failed job's cost is not a video's";
+  EXPECT_NEAR(r.usd_per_job, 0.54 / 3, 1e-12);
+  ASSERT_EQ(r.levels.size(), 2u);
+  EXPECT_NEAR(r.levels[1].usd_per_month, 30 * 1000 * 0.18, 1e-9);
+  EXPECT_NEAR(r.levels[0].billed_hours_per_month, 30 * 100 * 10 / 3600.0, 1e-9);
+  const std::string csv = record_report_csv(r);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 + 2 + 2);
+  EXPECT_NE(record_report_markdown(r, "ctx").find("| framing_ai | 30-60 s | 2 | 1 |"), std::string::npos);
+  EXPECT_EQ(record_report_svg(r).rfind("<svg", 0), 0u);
 }
