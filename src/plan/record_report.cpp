@@ -20,16 +20,6 @@ std::string bucket_of(double seconds) {
   return std::to_string(static_cast<int>(kEdges[i - 1])) + "-" + std::to_string(static_cast<int>(kEdges[i])) + " s";
 }
 
-double output_seconds(const record::JobRecord& r) {
-  const auto slash = r.fps.find('/');
-  double fps = 30;
-  try {
-    fps = slash == std::string::npos ? std::stod(r.fps) : std::stod(r.fps.substr(0, slash)) / std::stod(r.fps.substr(slash + 1));
-  } catch (const std::exception&) {
-  }
-  return static_cast<double>(r.frames) / std::max(1e-9, fps);
-}
-
 struct Accumulator {
   RecordGroup g;
   std::vector<double> times;
@@ -40,7 +30,7 @@ struct Accumulator {
       return;
     }
     g.cost_usd += r.cost_usd;
-    g.output_seconds += output_seconds(r);
+    g.output_seconds += r.output_seconds();
     times.push_back(r.total_seconds());
   }
   RecordGroup done() {
@@ -73,7 +63,7 @@ RecordReport report_from_records(const std::vector<record::JobRecord>& records, 
   double first = 0, last = 0, cost = 0, billed = 0;
   int ok = 0;
   for (const auto& r : records) {
-    const std::string bucket = bucket_of(output_seconds(r));
+    const std::string bucket = bucket_of(r.output_seconds());
     Accumulator& a = groups[{r.endpoint, bucket}];
     a.g.endpoint = r.endpoint;
     a.g.bucket = bucket;

@@ -3,6 +3,8 @@
 // directions cannot drift apart.
 #include "record/job_record.h"
 
+#include <cmath>
+
 #include <chrono>
 #include <ctime>
 
@@ -107,6 +109,16 @@ void to_json(json& j, const SourceSummary& s) { source_fields(s, Writer{j = json
 void from_json(const json& j, SourceSummary& s) {
   require_object(j, "source");
   source_fields(s, Reader{j, "source."});
+}
+
+double rate_value(const std::string& rate) {
+  try {
+    const auto slash = rate.find('/');
+    const double v = slash == std::string::npos ? std::stod(rate) : std::stod(rate.substr(0, slash)) / std::stod(rate.substr(slash + 1));
+    return std::isfinite(v) && v > 0 ? v : 30;
+  } catch (const std::exception&) {
+    return 30;
+  }
 }
 
 double JobRecord::total_seconds() const {

@@ -82,6 +82,9 @@ struct SourceSummary {
   bool audio = false;
 };
 
+// A rate as records write it ("30/1", "30000/1001" or "29.97") as a number (30 when unreadable).
+double rate_value(const std::string& rate);
+
 struct JobRecord {
   int schema_version = kSchemaVersion;
   std::string job_id;
@@ -122,6 +125,7 @@ struct JobRecord {
   nlohmann::json result;           // detect: the boxes; null otherwise
 
   double output_pixels() const { return static_cast<double>(output_width) * output_height; }
+  double output_seconds() const { return static_cast<double>(frames) / rate_value(fps); }
   double total_seconds() const;
   bool ok() const { return outcome == "done"; }
 };

@@ -12,22 +12,11 @@ namespace reelscale::serve {
 
 namespace {
 
-double fps_of(const std::string& rate) {
-  const auto slash = rate.find('/');
-  try {
-    if (slash == std::string::npos) return std::stod(rate);
-    const double den = std::stod(rate.substr(slash + 1));
-    return den > 0 ? std::stod(rate.substr(0, slash)) / den : 30;
-  } catch (const std::exception&) {
-    return 30;
-  }
-}
-
 plan::JobShape shape_of(const record::JobRecord& r) {
   plan::JobShape s;
   s.endpoint = r.endpoint;
   s.frames = std::max<int64_t>(1, r.frames);
-  s.fps = fps_of(r.fps);
+  s.fps = record::rate_value(r.fps);
   s.output_pixels = r.output_pixels();
   s.input_bytes = static_cast<double>(r.source.bytes);
   s.model = r.model;

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <map>
 
+#include "record/job_record.h"
+
 namespace reelscale::serve {
 
 namespace {
@@ -27,14 +29,7 @@ JobFacts facts_of(const StoredJob& j) {
   if (!f.plan.is_object()) f.plan = nlohmann::json::object();
   f.hardware = f.record.value("hardware", f.plan.value("hardware", std::string("unknown")));
   f.wall_s = f.record.contains("timings_s") ? f.record["timings_s"].value("total", 0.0) : 0.0;
-  const std::string fps = f.record.value("fps", std::string("30/1"));
-  const auto slash = fps.find('/');
-  double rate = 30;
-  try {
-    rate = slash == std::string::npos ? std::stod(fps) : std::stod(fps.substr(0, slash)) / std::stod(fps.substr(slash + 1));
-  } catch (const std::exception&) {
-  }
-  f.clip_s = static_cast<double>(j.frames_total) / std::max(1.0, rate);
+  f.clip_s = static_cast<double>(j.frames_total) / record::rate_value(f.record.value("fps", std::string("30/1")));
   return f;
 }
 
