@@ -116,6 +116,11 @@ async function drawDrill() {
   document.getElementById("drill").hidden = false;
   document.getElementById("drill-id").textContent = job.id + " (" + job.state + ")";
   const chunks = (job.record && job.record.chunk_results) || [];
+  document.getElementById("drill-chunks").textContent = chunks.length;
+  document.getElementById("drill-cost").textContent = job.actual.cost_usd.toFixed(6);
+  document.getElementById("drill-cloud").textContent = ((job.record && job.record.cloud_equivalent_usd) || 0).toFixed(6);
+  document.getElementById("drill-core").textContent = ((job.record && job.record.core_seconds) || 0).toFixed(2);
+  document.getElementById("drill-wall").textContent = job.actual.wall_s.toFixed(2);
   const t = (c, k) => (c.timings_s && c.timings_s[k]) || 0;
   const stages = [["start-up", (c) => t(c, "open")], ["read", (c) => t(c, "decode")], ["pre-roll", (c) => t(c, "preroll")],
     ["process", (c) => t(c, "process")], ["write", (c) => t(c, "encode") + t(c, "upload")]];

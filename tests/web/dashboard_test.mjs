@@ -16,6 +16,7 @@ import { chromium } from "playwright-core";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const binary = process.argv[2] || join(root, "build", "reelscale");
+const shots = process.argv[3] || dirname(binary);  // screenshots go here
 const token = "dashboard-test-token-0123456789";
 const dir = mkdtempSync(join(tmpdir(), "reelscale-dashboard-"));
 const sample = join(root, "samples", "tears_of_steel_10s_640x360.mp4");
@@ -69,6 +70,7 @@ test("without the token the page shows no data", async () => {
   assert.equal(await page.isHidden("#data"), true);
   assert.equal(await page.locator("#jobs tbody tr").count(), 0);
   assert.equal(await page.evaluate(async () => (await fetch("/v1/jobs")).status), 401);
+  await page.screenshot({ path: join(shots, "dashboard-signed-out.png") });
   await page.close();
 });
 
@@ -89,6 +91,13 @@ test("signed in, it draws the charts, thresholds and jobs, drills into a job, an
     .map((c) => [c.id, Boolean(Chart.getChart(c))]));
   assert.equal(drawn.length, 9);
   for (const [id, ok] of drawn) assert.ok(ok, "chart " + id);
+  // Not empty: every chart's canvas has drawn pixels.
+  const blank = await page.evaluate(() => [...document.querySelectorAll(".charts canvas")].filter((c) => {
+    const pixels = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) return false;
+    return true;
+  }).map((c) => c.id));
+  assert.deepEqual(blank, [], "blank charts");
   const points = await page.evaluate(() => Chart.getChart(document.getElementById("c-predicted")).data.datasets[0].data.length);
   assert.equal(points, 2, "predicted against actual, one point a job");
   assert.ok((await page.locator("#thresholds tbody tr").count()) > 0, "the live profile's thresholds");
@@ -100,11 +109,18 @@ test("signed in, it draws the charts, thresholds and jobs, drills into a job, an
     return c && c.data.labels.length === 3;
   }), "a three-chunk timeline");
   assert.equal(await page.locator("#expensive tbody tr").count(), 3);
+  // Its chunk count and cost are what the job store holds.
+  const stored = await (await fetch(base + "/v1/jobs/" + jobs[1].id, { headers: auth })).json();
+  assert.equal(await page.textContent("#drill-chunks"), String(stored.record.chunk_results.length));
+  assert.equal(stored.record.chunk_results.length, 3);
+  assert.equal(await page.textContent("#drill-cost"), stored.actual.cost_usd.toFixed(6));
+  assert.equal(await page.textContent("#drill-cloud"), stored.record.cloud_equivalent_usd.toFixed(6));
+  assert.ok(stored.record.cloud_equivalent_usd > 0, "owned slots: the cloud-equivalent price is shown");
   assert.match(await page.textContent("#retries"), /every chunk ran once/);
   // It refreshes by itself: a third job appears without a reload.
   await runJob(2, 2);
   await until(async () => (await page.locator("#jobs tbody tr").count()) === 3, "the third job, after a refresh", 15);
   for (const url of requested) assert.ok(url.startsWith(base + "/"), "loaded from elsewhere: " + url);
-  if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
+  await page.screenshot({ path: join(shots, "dashboard.png"), fullPage: true });
   await context.close();
 });
