@@ -48,6 +48,8 @@ function drawStats(s) {
   document.getElementById("n-gpu").textContent = s.gpu_seconds.toFixed(1);
   document.getElementById("n-profile").textContent = s.profile.name + " " + s.profile.version;
   costChart("c-cost-hour", s.cost_per_hour_by_endpoint, "hour");
+  costChart("c-cost-hour-hw", s.cost_per_hour_by_hardware, "hour");
+  costChart("c-cost-day-ep", s.cost_per_day_by_endpoint, "day");
   costChart("c-cost-day", s.cost_per_day_by_hardware, "day");
   const billed = Object.entries(s.billed_seconds_by_hardware);
   draw("c-billed", { type: "bar", data: { labels: billed.map((b) => b[0]), datasets: [{ label: "billed s", data: billed.map((b) => b[1]) }] } });

@@ -89,7 +89,7 @@ test("signed in, it draws the charts, thresholds and jobs, drills into a job, an
   assert.equal(await page.evaluate(() => document.cookie.includes("reelscale_token")), false);
   const drawn = await page.evaluate(() => [...document.querySelectorAll(".charts canvas")]
     .map((c) => [c.id, Boolean(Chart.getChart(c))]));
-  assert.equal(drawn.length, 9);
+  assert.equal(drawn.length, 11);
   for (const [id, ok] of drawn) assert.ok(ok, "chart " + id);
   // Not empty: every chart's canvas has drawn pixels.
   const blank = await page.evaluate(() => [...document.querySelectorAll(".charts canvas")].filter((c) => {
