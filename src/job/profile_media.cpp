@@ -50,13 +50,14 @@ media::EncoderSettings settings(int width, int height, const std::string& preset
   return s;
 }
 
-}  // namespace
-
+// CPU seconds this process has used, all threads.
 double process_cpu_seconds() {
   timespec t{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
   return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
+
+}  // namespace
 
 void make_synthetic_clip(const std::string& path, int seconds, int width, int height, const std::string& preset) {
   media::ChunkEncoder enc(path, settings(width, height, preset));

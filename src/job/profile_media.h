@@ -24,7 +24,4 @@ StageCost measure_decode(const std::string& clip);
 // `frames` drawn frames of width x height through the chunk encoder, into `scratch_mp4`.
 StageCost measure_encode(int width, int height, const std::string& preset, int frames, const std::string& scratch_mp4);
 
-// CPU seconds this process has used, all threads.
-double process_cpu_seconds();
-
 }  // namespace reelscale::job

@@ -293,21 +293,15 @@ nlohmann::json JobService::stats(double hours) {
   const job::PlanningInputs planning = live_planning();
   nlohmann::json out = dashboard_stats(store_.list(window), planning.policy.deadline_s);
   out["hours"] = hours;
-  plan::Platform platform = planning.platform;
   const exec::OwnedCapacity owned = executor_.owned_capacity();
-  const plan::Profile profile = owned.slots > 0 && !planning.profile_given ? plan::default_local_profile() : planning.profile;
-  plan::Policy policy = planning.policy;
-  if (owned.slots > 0) {
-    platform = plan::Platform::local(executor_.places() > 0 ? executor_.places() : owned.slots, owned.cores);
-    policy.allowed_hardware = {executor_.hardware()};
-  }
-  const plan::Planner planner(profile, planning.prices, platform, policy);
+  const PlannerView view = planner_view(planning, executor_.places() > 0 ? executor_.places() : owned.slots);
+  const plan::Planner planner(view.profile, planning.prices, view.platform, view.policy);
   nlohmann::json thresholds = nlohmann::json::object();
   for (const std::string endpoint : {"framing", "framing_ai"}) {
     if (!planner.hardware(endpoint).empty()) thresholds[endpoint] = plan::to_json(plan::sweep_thresholds(planner, endpoint, 0.5, 180));
   }
   const std::optional<StoredProfile> active = store_.active_profile();
-  out["profile"] = {{"name", profile.name}, {"version", profile.version()},
+  out["profile"] = {{"name", view.profile.name}, {"version", view.profile.version()},
                     {"changed_unix_s", active ? active->created_unix_s : 0.0}, {"thresholds", thresholds}};
   return out;
 }
@@ -360,25 +354,31 @@ StoredJob JobService::finished_from(StoredJob job, const record::JobRecord& r) c
   return job;
 }
 
+// The profile, platform and policy a planner for this executor uses: on owned local
+// slots, the local platform of `slots`, the local profile unless one was given, and the
+// executor's hardware only (what its jobs run on).
+JobService::PlannerView JobService::planner_view(const job::PlanningInputs& planning, int slots) const {
+  PlannerView v{planning.profile, planning.platform, planning.policy};
+  const exec::OwnedCapacity owned = executor_.owned_capacity();
+  if (owned.slots <= 0) return v;
+  if (!planning.profile_given) v.profile = plan::default_local_profile();
+  v.platform = plan::Platform::local(std::max(1, slots), owned.cores);
+  v.policy.max_parallel = std::max(v.policy.max_parallel, slots);
+  v.policy.allowed_hardware = {executor_.hardware()};
+  return v;
+}
+
 nlohmann::json JobService::plan(const plan::JobShape& shape) {
   const job::PlanningInputs planning = live_planning();
-  plan::Platform platform = planning.platform;
-  plan::Policy policy = planning.policy;
-  const exec::OwnedCapacity owned = executor_.owned_capacity();
-  const bool local = owned.slots > 0;
-  const plan::Profile local_profile = local && !planning.profile_given ? plan::default_local_profile() : planning.profile;
-  if (local) {
-    platform = plan::Platform::local(owned.slots, owned.cores);
-    policy.max_parallel = std::max(policy.max_parallel, owned.slots);
-  }
-  const plan::Planner planner(local_profile, planning.prices, platform, policy);
+  const PlannerView view = planner_view(planning, executor_.owned_capacity().slots);
+  const plan::Planner planner(view.profile, planning.prices, view.platform, view.policy);
   const plan::PlanResult r = planner.plan(shape);
   const plan::Estimate& e = r.chosen;
   return {{"feasible", r.feasible},      {"reason", r.reason},           {"notes", r.notes},
           {"hardware", e.hardware},      {"chunks", e.chunks},           {"platform_model", e.platform_model},
           {"wall_mean_s", e.wall_mean_s}, {"wall_p90_s", e.wall_p90_s},   {"cost_usd", e.cost},
-          {"core_seconds", e.core_seconds}, {"profile_name", local_profile.name},
-          {"profile_version", local_profile.version()}};
+          {"core_seconds", e.core_seconds}, {"profile_name", view.profile.name},
+          {"profile_version", view.profile.version()}};
 }
 
 nlohmann::json JobService::queue_state() {

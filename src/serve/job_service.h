@@ -76,6 +76,12 @@ class JobService {
   bool ready() const { return ready_.load(); }
 
  private:
+  struct PlannerView {
+    plan::Profile profile;
+    plan::Platform platform;
+    plan::Policy policy;
+  };
+  PlannerView planner_view(const job::PlanningInputs& planning, int slots) const;
   void recover();
   void load_profile();
   job::PlanningInputs live_planning();
