@@ -1,7 +1,13 @@
 // cli/cmd_profile.cpp — `reelscale profile --out DIR`: the flags of the profiler
 // (job/profiler.h); writes profile.json, profile-raw.json and profile.md and prints the report.
+// The orchestrator's start-up is timed on fresh runs of this binary (the hidden
+// `startup-age`, which prints how long its process had run when it got to work).
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <vector>
 
 #include "cli/commands.h"
 #include "common/files.h"
@@ -11,6 +17,42 @@
 namespace reelscale::cli {
 
 namespace {
+
+constexpr int kStartupRuns = 5;
+
+// The median age of `kStartupRuns` fresh processes of this binary when they reach their
+// command; `fallback` (this process's own) when they cannot be run.
+double measure_process_startup(double fallback) {
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return fallback;
+  std::vector<double> ages;
+  for (int i = 0; i < kStartupRuns; ++i) {
+    const std::string command = "'" + self.string() + "' startup-age 2>/dev/null";
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+    double age = -1;
+    if (pipe && std::fscanf(pipe.get(), "%lf", &age) == 1 && age >= 0) ages.push_back(age);
+  }
+  if (ages.empty()) return fallback;
+  std::sort(ages.begin(), ages.end());
+  return ages[ages.size() / 2];
+}
+
+class StartupAgeCommand final : public Command {
+ public:
+  explicit StartupAgeCommand(CLI::App& parent) {
+    app_ = parent.add_subcommand("startup-age", "Print this process's age in seconds (the profiler's probe)");
+    app_->group("");
+  }
+  CLI::App* app() const override { return app_; }
+  int run() override {
+    std::cout << seconds_since_process_start() << "\n";
+    return 0;
+  }
+
+ private:
+  CLI::App* app_;
+};
 
 class ProfileCommand final : public Command {
  public:
@@ -27,7 +69,7 @@ class ProfileCommand final : public Command {
   CLI::App* app() const override { return app_; }
 
   int run() override {
-    options_.process_startup_s = seconds_since_process_start();
+    options_.process_startup_s = measure_process_startup(seconds_since_process_start());
     options_.date = record::utc_today();
     if (quick_ && options_.lengths == std::vector<int>{5, 30, 120}) options_.lengths = {1, 2};
     if (quick_) options_.ai_frames = std::min(options_.ai_frames, 4);
@@ -54,5 +96,8 @@ class ProfileCommand final : public Command {
 }  // namespace
 
 std::unique_ptr<Command> make_profile_command(CLI::App& parent) { return std::make_unique<ProfileCommand>(parent); }
+std::unique_ptr<Command> make_startup_age_command(CLI::App& parent) {
+  return std::make_unique<StartupAgeCommand>(parent);
+}
 
 }  // namespace reelscale::cli

@@ -117,10 +117,13 @@ class JobRun {
     Stopwatch clock;
     const int forced = options_.chunks > 0 ? options_.chunks : spec_.chunks;
     const std::string hardware = !options_.hardware.empty() ? options_.hardware : executor_.hardware();
-    plan_ = plan_job(spec_, probe_, record_.frames, forced, hardware, options_.planning, executor_.owned_capacity());
+    plan_ = plan_job(spec_, source_, probe_, record_.frames, forced, hardware, options_.planning, executor_.owned_capacity());
     record_.plan = plan_.prediction;
     record_.network_input_factor = plan_.shape.network_input_factor;
     record_.network_share = plan_.shape.network_share;
+    record_.content_decode_ms = plan_.shape.content.decode_ms;
+    record_.content_encode_ms = plan_.shape.content.encode_ms;
+    record_.preroll_frames = plan_.shape.preroll_frames;
     record_.hardware = plan_.hardware;
     ranges_ = media::split_evenly(record_.frames, plan_.chunks);
     record_.chunks = static_cast<int>(ranges_.size());

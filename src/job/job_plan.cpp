@@ -2,8 +2,12 @@
 #include "job/job_plan.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
+#include "common/stopwatch.h"
 #include "infer/sr_architecture.h"
+#include "job/content_sample.h"
 #include "process/framing.h"
 
 namespace reelscale::job {
@@ -57,6 +61,31 @@ double decoded_per_frame(const process::JobSpec& spec, const media::VideoProbe& 
   return std::max(1e-3, source_seconds * source_fps / static_cast<double>(frames));
 }
 
+// Mean frames from the key frame at or before a source frame to it, over the source
+// frames the job's segments span (up to 4096 sampled): what a chunk starting there
+// decodes before its first frame.
+double mean_preroll_frames(const process::JobSpec& spec, const media::VideoProbe& probe) {
+  const int64_t n = probe.frame_count();
+  const double duration = probe.duration_seconds();
+  if (n <= 0 || duration <= 0) return -1;
+  const double fps = static_cast<double>(n) / duration;
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  for (const media::Segment& s : spec.segments) {
+    spans.push_back({std::clamp<int64_t>(static_cast<int64_t>(s.start * fps), 0, n - 1),
+                     std::clamp<int64_t>(static_cast<int64_t>(std::min(s.end, duration) * fps), 1, n)});
+  }
+  if (spans.empty()) spans.push_back({0, n});
+  int64_t total = 0;
+  for (const auto& [a, b] : spans) total += std::max<int64_t>(0, b - a);
+  const int64_t step = std::max<int64_t>(1, total / 4096);
+  double sum = 0;
+  int64_t count = 0;
+  for (const auto& [a, b] : spans) {
+    for (int64_t k = a; k < b; k += step, ++count) sum += static_cast<double>(k - probe.keyframe_at_or_before(k));
+  }
+  return count > 0 ? sum / static_cast<double>(count) : -1;
+}
+
 }  // namespace
 
 plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames) {
@@ -75,6 +104,7 @@ plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& 
   shape.codec = probe.codec;
   shape.preset = spec.preset;
   shape.decoded_per_frame = decoded_per_frame(spec, probe, frames);
+  shape.preroll_frames = mean_preroll_frames(spec, probe);
   return shape;
 }
 
@@ -98,8 +128,16 @@ record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& pro
   return p;
 }
 
-JobPlan plan_job(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames, int forced_chunks,
-                 const std::string& hardware, const PlanningInputs& inputs, exec::OwnedCapacity owned) {
+bool profile_uses_content(const plan::Profile& profile, const std::string& endpoint) {
+  for (const std::string& hardware : profile.hardware_for(endpoint)) {
+    if (profile.cell(endpoint, hardware).frame_time.stages.content_reference.known()) return true;
+  }
+  return false;
+}
+
+JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source, const media::VideoProbe& probe,
+                 int64_t frames, int forced_chunks, const std::string& hardware, const PlanningInputs& inputs,
+                 exec::OwnedCapacity owned) {
   JobPlan out;
   out.shape = job_shape(spec, probe, frames);
   plan::Policy policy = inputs.policy;
@@ -111,6 +149,9 @@ JobPlan plan_job(const process::JobSpec& spec, const media::VideoProbe& probe, i
     platform = plan::Platform::local(owned.slots, std::max(1, owned.cores - policy.reserve_cores));
     policy.max_parallel = std::max(policy.max_parallel, owned.slots);
   }
+  const Stopwatch sampling;
+  if (profile_uses_content(profile, out.shape.endpoint)) out.shape.content = sample_job_content(spec, source, probe);
+  const double sample_s = out.shape.content.known() ? sampling.seconds() : 0.0;
   const plan::Planner planner(profile, inputs.prices, platform, policy);
   const std::vector<std::string> known = planner.hardware(out.shape.endpoint);
   out.hardware = !hardware.empty() ? hardware : known.empty() ? "CPU" : known.front();
@@ -138,6 +179,12 @@ JobPlan plan_job(const process::JobSpec& spec, const media::VideoProbe& probe, i
     out.prediction = plan_record(r.chosen, profile);
     out.prediction->feasible = r.feasible;
     out.prediction->reason = r.reason;
+  }
+  // The sample is part of the job's time, spent before the plan was made.
+  if (sample_s > 0) {
+    out.prediction->breakdown_s["content_sample"] = sample_s;
+    out.prediction->wall_mean_s += sample_s;
+    out.prediction->wall_p90_s += sample_s;
   }
   // A policy that leaves cores free is enforced by giving each chunk its threads.
   if (platform.is_local() && policy.reserve_cores > 0) out.threads_per_chunk = out.prediction->threads_per_chunk;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "exec/executor.h"
+#include "media/input.h"
 #include "media/probe.h"
 #include "plan/inputs.h"
 #include "plan/planner.h"
@@ -31,14 +32,20 @@ struct JobPlan {
   plan::JobShape shape;
 };
 
-// The planner's view of a job.
+// The planner's view of a job (its content not sampled).
 plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames);
 
-// Plans a job of `frames` output frames. `forced_chunks` > 0 fixes the count; `hardware`
+// Whether the profile's cells for the endpoint can use a content sample (they carry the
+// profiler's own sample to compare it with).
+bool profile_uses_content(const plan::Profile& profile, const std::string& endpoint);
+
+// Plans a job of `frames` output frames, its content sampled from `source` when the
+// profile uses it. `forced_chunks` > 0 fixes the count; `hardware`
 // is what the executor runs on ("" lets the planner choose among the profile's).
 // `owned` slots (local execution) are planned with the local model — for time, their
 // cores less the policy's reserve — instead of the inputs' billed platform.
-JobPlan plan_job(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames, int forced_chunks,
+JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source, const media::VideoProbe& probe,
+                 int64_t frames, int forced_chunks,
                  const std::string& hardware, const PlanningInputs& inputs, exec::OwnedCapacity owned = {});
 
 record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& profile);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "common/stopwatch.h"
@@ -57,6 +58,12 @@ double process_cpu_seconds() {
   return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 }  // namespace
 
 void make_synthetic_clip(const std::string& path, int seconds, int width, int height, const std::string& preset) {
@@ -78,6 +85,26 @@ StageCost measure_decode(const std::string& clip) {
   for (int64_t k = 0; k < probe.frame_count(); ++k) reader.frame(k);
   const double frames = static_cast<double>(std::max<int64_t>(1, probe.frame_count()));
   return {1000 * (process_cpu_seconds() - cpu0) / frames, 1000 * wall.seconds() / frames};
+}
+
+double measure_shared_decode_ms(const std::string& clip, int threads) {
+  const media::MediaSource source = media::MediaSource::local(clip);
+  const media::VideoProbe probe = media::probe_video(source);
+  std::vector<double> ms(static_cast<size_t>(std::max(1, threads)), 0.0);
+  {
+    std::vector<std::jthread> decoders;
+    for (size_t t = 0; t < ms.size(); ++t) {
+      decoders.emplace_back([&, t] {
+        media::FrameReader reader(source, probe, 1);
+        const double cpu0 = thread_cpu_seconds();
+        for (int64_t k = 0; k < probe.frame_count(); ++k) reader.frame(k);
+        ms[t] = 1000 * (thread_cpu_seconds() - cpu0) / static_cast<double>(std::max<int64_t>(1, probe.frame_count()));
+      });
+    }
+  }
+  double sum = 0;
+  for (double v : ms) sum += v;
+  return sum / static_cast<double>(ms.size());
 }
 
 StageCost measure_encode(int width, int height, const std::string& preset, int frames, const std::string& scratch_mp4) {

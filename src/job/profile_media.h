@@ -21,6 +21,10 @@ struct StageCost {
 
 // Every frame of `clip` through the FrameReader the chunk runner uses.
 StageCost measure_decode(const std::string& clip);
+// One decoder's CPU ms per frame of `clip` while `threads` decode it at once (each in
+// its own thread's CPU time): with SMT siblings or shared memory bandwidth, more than
+// alone.
+double measure_shared_decode_ms(const std::string& clip, int threads);
 // `frames` drawn frames of width x height through the chunk encoder, into `scratch_mp4`.
 StageCost measure_encode(int width, int height, const std::string& preset, int frames, const std::string& scratch_mp4);
 

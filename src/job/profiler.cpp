@@ -9,12 +9,15 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include "common/cores.h"
 #include "common/files.h"
 #include "common/stopwatch.h"
+#include "job/content_sample.h"
 #include "job/job_flow.h"
 #include "job/profile_media.h"
+#include "process/upright.h"
 #include "media/probe.h"
 #include "plan/calibrate.h"
 #include "plan/planner.h"
@@ -184,11 +187,41 @@ class Profiler {
     for (const std::string preset : {"ultrafast", "medium"}) {
       encode_points_[preset].push_back({404.0 * 720.0, measure_encode(404, 720, preset, frames, scratch)});
     }
+    measure_content_reference();
+    // One decoder alone against one beside every other core decoding: the share of a
+    // core a one-thread stage keeps when the cores are saturated.
+    const double alone = measure_shared_decode_ms(half_clip_, 1);
+    const double shared = measure_shared_decode_ms(half_clip_, cores_);
+    decode_core_share_ = shared > 0 ? std::clamp(alone / shared, 0.05, 1.0) : 1.0;
+    raw_["decode_core_share"] = {{"alone_ms", alone}, {"shared_ms", shared}, {"threads", cores_}};
     nlohmann::json& raw = raw_["stages_alone"];
     for (const auto& [px, c] : decode_points_) raw["decode"].push_back({{"pixels", px}, {"cpu_ms", c.cpu_ms}, {"wall_ms", c.wall_ms}});
     for (const auto& [preset, points] : encode_points_) {
       for (const auto& [px, c] : points) raw["encode"][preset].push_back({{"pixels", px}, {"cpu_ms", c.cpu_ms}, {"wall_ms", c.wall_ms}});
     }
+  }
+
+  // The content sample a job takes of itself (job/content_sample.h), taken here on the
+  // profiler's clips at the sizes the runs use: what a job's sample is compared with.
+  void measure_content_reference() {
+    std::vector<std::pair<double, double>> decode, encode;
+    const std::vector<std::tuple<std::string, int, int, int, int>> takes = {
+        {clips_.begin()->second, kFullSize.width, kFullSize.height, kFullSize.crop_output_width, kFullSize.crop_output_height},
+        {clips_.begin()->second, kFullSize.width, kFullSize.height, kFullSize.width, kFullSize.height},
+        {half_clip_, kHalfSize.width, kHalfSize.height, kHalfSize.crop_output_width, kHalfSize.crop_output_height},
+        {half_clip_, kHalfSize.width, kHalfSize.height, kHalfSize.width, kHalfSize.height}};
+    for (const auto& [clip, w, h, ow, oh] : takes) {
+      const media::MediaSource source = media::MediaSource::local(clip);
+      const media::VideoProbe probe = media::probe_video(source);
+      const plan::ContentSample c =
+          sample_content(source, probe, 0, process::centred_crop(w, h, ow, oh), ow, oh);
+      decode.push_back({static_cast<double>(w) * h, c.decode_ms});
+      encode.push_back({static_cast<double>(ow) * oh, c.encode_ms});
+      raw_["content_reference"].push_back({{"source_pixels", w * h}, {"output_pixels", ow * oh},
+                                           {"decode_ms", c.decode_ms}, {"encode_ms", c.encode_ms}});
+    }
+    content_reference_.decode = plan::fit_linear_cost(decode).value_or(plan::LinearCost{});
+    content_reference_.encode = plan::fit_linear_cost(encode).value_or(plan::LinearCost{});
   }
 
   // Counts to measure from 1 to `most`: 1, 2, 4, ... and `most` itself.
@@ -334,6 +367,7 @@ class Profiler {
   plan::FrameStages codec_stages() const {
     plan::FrameStages st;
     st.cores = cores_;
+    st.content_reference = content_reference_;
     st.decode["h264"] = fit_cpu(decode_points_);
     st.decode_threads = median_threads(decode_points_);
     const plan::LinearCost base = fit_cpu(encode_points_.at("veryfast"));
@@ -367,6 +401,10 @@ class Profiler {
       observed.push_back(o);
     }
     st.process_threads = speedup;
+    // The network on every core keeps only this share of each core's speed (SMT
+    // siblings, memory bandwidth); plain stages scale with the cores.
+    st.decode_core_share = decode_core_share_;
+    st.process_core_share = endpoint == "framing_ai" ? std::clamp(speedup / cores_, 0.05, 1.0) : decode_core_share_;
     st.process = plan::fit_linear_cost(process).value_or(plan::LinearCost{});
     for (const plan::ChunkObservation& o : observed) inefficiency.push_back(o.frame_ms / st.times(o.work).frame_ms);
     st.efficiency = std::clamp(median(inefficiency), 1.0, 10.0);
@@ -422,8 +460,19 @@ class Profiler {
     p.preroll_s = plan::Distribution::constant(preroll_n_ ? preroll_sum_ / preroll_n_ : 0);
     p.preroll_s.provenance = measured(": mean pre-roll of chunks after the first");
     if (auto fit = plan::fit_join(join_points_, measured(": fit over N = 2, 4, 8"))) p.join = *fit;
-    p.cleanup_s = plan::Distribution::constant(0.05);
+    p.cleanup_s = plan::Distribution::constant(median_cleanup_s());
+    p.cleanup_s.provenance = measured(": median clean-up of the 1-chunk runs (local disk)");
     return p;
+  }
+
+  double median_cleanup_s() const {
+    std::vector<double> seconds;
+    for (const auto& [endpoint, runs] : pipeline_runs_) {
+      for (const record::JobRecord& r : runs) {
+        if (auto it = r.timings_s.find("cleanup"); it != r.timings_s.end()) seconds.push_back(it->second);
+      }
+    }
+    return seconds.empty() ? 0.05 : median(seconds);
   }
 
   void report_measurements(std::ostringstream& os) const {
@@ -502,6 +551,8 @@ class Profiler {
   std::string half_clip_;
   std::map<std::string, std::vector<record::JobRecord>> pipeline_runs_;  // 1-chunk runs by endpoint
   std::vector<std::pair<double, StageCost>> decode_points_;
+  plan::ContentReference content_reference_;
+  double decode_core_share_ = 1;
   std::map<std::string, std::vector<std::pair<double, StageCost>>> encode_points_;
   std::vector<Measurement> measurements_;
   std::map<std::string, plan::ThreadScaling> scaling_;

@@ -28,8 +28,17 @@ FrameWork frame_work(const JobShape& job, const Cell& cell) {
   w.codec = job.codec;
   w.preset = job.preset;
   w.decoded_per_frame = job.decoded_per_frame;
+  w.content = job.content;
   w.network_factor = job.endpoint == "framing_ai" ? Profile::model_factor(cell, job.model) * job.network_input_factor : 1.0;
   return w;
+}
+
+double preroll_seconds(const Profile& profile, const Cell& cell, const JobShape& job) {
+  const FrameStages& st = cell.frame_time.stages;
+  if (job.preroll_frames < 0 || !st.known()) return profile.preroll_s.mean();
+  FrameWork w = frame_work(job, cell);
+  w.decoded_per_frame = 1;
+  return job.preroll_frames * st.times(w).decode_ms / 1000.0;
 }
 
 namespace {
@@ -72,7 +81,7 @@ Shared common_parts(const Profile& profile, const Platform& platform, const JobS
   const double down = (profile.whole_file_download ? s.in_bytes : s.in_bytes * share) / (profile.download_mb_per_s * 1e6);
   const double up = s.out_bytes * share / (profile.upload_mb_per_s * 1e6);
   s.transfer_s = profile.request_latency_s.mean() + down + up;
-  s.preroll_s = chunks > 1 ? profile.preroll_s.mean() : 0;
+  s.preroll_s = chunks > 1 ? preroll_seconds(profile, cell, job) : 0;
   s.compute_s = s.largest * s.frame_s;
   s.largest_work_s = s.transfer_s + s.preroll_s + s.compute_s;
   s.join_s = profile.join.seconds(chunks, s.out_bytes);
@@ -104,7 +113,7 @@ void add_chunk_costs(Estimate& e, const Profile& profile, const PriceTable& pric
   const double price = prices.container_per_second(hardware);
   const double tail = platform.scale_down_window_s * platform.idle_tail_share;
   const double latency = profile.request_latency_s.mean();
-  const double preroll = profile.preroll_s.mean();
+  const double preroll = s.preroll_s;
   const int64_t small = job.frames / chunks;
   const int64_t first = job.frames / chunks;  // chunk 0 holds floor(F/N) frames: F*1/N - 0
   const int64_t big_count = job.frames % chunks;  // chunks of small + 1 frames, none of them chunk 0
@@ -163,7 +172,7 @@ Estimate estimate_local(const Profile& profile, const PriceTable& prices, const 
   e.startup_mean_s = e.startup_p90_s = std::max(cell.warm_start_s.mean(), cell.cold_start_s.mean() - e.orchestrator_mean_s);
   const int waves = (chunks + e.concurrent - 1) / e.concurrent;
   e.transfer_s = waves * s.transfer_s;
-  e.preroll_s = (chunks > 1 ? waves : 0) * profile.preroll_s.mean();
+  e.preroll_s = (chunks > 1 ? waves : 0) * s.preroll_s;
   e.compute_s = waves * s.compute_s;
   e.join_s = s.join_s;
   e.final_upload_s = s.final_upload_s;

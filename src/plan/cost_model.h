@@ -36,6 +36,10 @@ struct JobShape {
   std::string codec;
   std::string preset;
   double decoded_per_frame = 1.0;  // source frames decoded per output frame
+  ContentSample content;           // the job's own pictures timed (unknown: not sampled)
+  // Source frames a chunk decodes before its first (from the key frame before it), on
+  // average over the job's source span; < 0: unknown (the profile's pre-roll stands).
+  double preroll_frames = -1;
   double seconds() const { return frames / fps; }
   // A clip of `seconds` at `fps`; a detect job is one frame.
   static JobShape of_length(const std::string& endpoint, double seconds, double fps = 30,
@@ -44,6 +48,10 @@ struct JobShape {
 
 // What one frame of `job` asks of `cell`'s stages (the model's factor included).
 FrameWork frame_work(const JobShape& job, const Cell& cell);
+
+// A chunk's pre-roll: with per-stage figures and the job's key frames, the frames it
+// decodes before its first at the job's decoding cost; else the profile's figure.
+double preroll_seconds(const Profile& profile, const Cell& cell, const JobShape& job);
 
 // Time in seconds (mean and 90th percentile where random) and cost in dollars.
 struct Estimate {

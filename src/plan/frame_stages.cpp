@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -85,18 +86,31 @@ StageTimes FrameStages::times(const FrameWork& w, int job_cores, int chunks_at_o
   const double k = std::max(1, chunks_at_once);
   const double per_chunk = std::max(1.0, machine / k);
   const double source = w.source_pixels > 0 ? w.source_pixels : reference_source_pixels;
-  t.decode_ms = std::max(0.0, w.decoded_per_frame) * decode_for(w.codec).ms(source);
+  std::tie(t.decode_content, t.encode_content) = content_factors(w);
+  t.decode_ms = t.decode_content * std::max(0.0, w.decoded_per_frame) * decode_for(w.codec).ms(source);
   t.process_ms = process.ms(std::max(1.0, w.output_pixels) * w.network_factor);
-  t.encode_ms = encode_for(w.preset).ms(std::max(1.0, w.output_pixels));
+  t.encode_ms = t.encode_content * encode_for(w.preset).ms(std::max(1.0, w.output_pixels));
   const auto span = [&](double work, double threads) { return work / std::clamp(threads, 1.0, per_chunk); };
   t.slowest_ms = std::max({span(t.decode_ms, decode_threads), span(t.process_ms, process_threads),
                            span(t.encode_ms, encode_threads)});
-  const double work = t.decode_ms + t.process_ms + t.encode_ms;
+  // What the frame occupies of the cores when they are all busy.
+  const double work = t.decode_ms / std::clamp(decode_core_share, 0.05, 1.0) +
+                      t.process_ms / std::clamp(process_core_share, 0.05, 1.0) + t.encode_ms;
   // Alone, the pipeline's bubbles (the measured inefficiency) cost it; chunks at once
   // fill each other's bubbles until their summed work saturates the cores.
   const double alone = std::max(1.0, efficiency) * std::max(t.slowest_ms, work / machine);
   t.frame_ms = k <= 1 ? alone : std::max(std::max(1.0, efficiency) * t.slowest_ms, k * work / machine);
   return t;
+}
+
+std::pair<double, double> FrameStages::content_factors(const FrameWork& w) const {
+  if (!w.content.known() || !content_reference.known()) return {1.0, 1.0};
+  const double source = w.source_pixels > 0 ? w.source_pixels : reference_source_pixels;
+  const auto bounded = [](double measured, double reference) {
+    return reference > 0 ? std::clamp(measured / reference, 0.2, 5.0) : 1.0;
+  };
+  return {bounded(w.content.decode_ms, content_reference.decode.ms(source)),
+          bounded(w.content.encode_ms, content_reference.encode.ms(std::max(1.0, w.output_pixels)))};
 }
 
 void FrameStages::scale(double k) {
@@ -137,7 +151,12 @@ json to_json(const FrameStages& s) {
   json j = {{"process", cost_json(s.process)}, {"decode_threads", s.decode_threads},
             {"process_threads", s.process_threads}, {"encode_threads", s.encode_threads}, {"efficiency", s.efficiency},
             {"reference_source_pixels", s.reference_source_pixels}, {"reference_codec", s.reference_codec},
-            {"cores", s.cores}};
+            {"cores", s.cores}, {"process_core_share", s.process_core_share},
+            {"decode_core_share", s.decode_core_share}};
+  if (s.content_reference.known()) {
+    j["content_reference"] = {{"decode", cost_json(s.content_reference.decode)},
+                              {"encode", cost_json(s.content_reference.encode)}};
+  }
   for (const auto& [codec, c] : s.decode) j["decode"][codec] = cost_json(c);
   for (const auto& [preset, c] : s.encode) j["encode"][preset] = cost_json(c);
   if (!s.provenance.source.empty()) j["source"] = s.provenance.source;
@@ -149,8 +168,8 @@ json to_json(const FrameStages& s) {
 FrameStages parse_frame_stages(const json& j, const std::string& f) {
   kFields.require_object(j, f);
   kFields.only(j, f, {"decode", "process", "encode", "decode_threads", "process_threads", "encode_threads", "efficiency",
-                      "reference_source_pixels", "reference_codec", "cores",
-                      "source", "date", "measured"});
+                      "reference_source_pixels", "reference_codec", "cores", "process_core_share",
+                      "decode_core_share", "content_reference", "source", "date", "measured"});
   FrameStages s;
   if (!j.contains("decode")) kFields.bad(f + ".decode", "is required: {\"h264\": {\"fixed_ms\", \"ms_per_mpixel\"}}");
   if (!j.contains("encode")) kFields.bad(f + ".encode", "is required: {\"veryfast\": {\"fixed_ms\", \"ms_per_mpixel\"}}");
@@ -166,6 +185,16 @@ FrameStages parse_frame_stages(const json& j, const std::string& f) {
       kFields.number(j, "reference_source_pixels", f + ".reference_source_pixels", 1, 1e9, 1920.0 * 1080.0);
   s.reference_codec = kFields.text(j, "reference_codec", f + ".reference_codec", std::string("h264"));
   s.cores = static_cast<int>(kFields.integer(j, "cores", f + ".cores", 0, 4096, 0));
+  s.process_core_share = kFields.number(j, "process_core_share", f + ".process_core_share", 0.05, 1, 1.0);
+  s.decode_core_share = kFields.number(j, "decode_core_share", f + ".decode_core_share", 0.05, 1, 1.0);
+  if (j.contains("content_reference")) {
+    const json& c = j["content_reference"];
+    const std::string cf = f + ".content_reference";
+    kFields.require_object(c, cf);
+    kFields.only(c, cf, {"decode", "encode"});
+    if (!c.contains("decode") || !c.contains("encode")) kFields.bad(cf, "needs both decode and encode");
+    s.content_reference = {parse_cost(c["decode"], cf + ".decode"), parse_cost(c["encode"], cf + ".encode")};
+  }
   s.provenance.source = kFields.text(j, "source", f + ".source", std::string());
   s.provenance.date = kFields.text(j, "date", f + ".date", std::string());
   s.provenance.measured_by_us = kFields.boolean(j, "measured", f + ".measured", false);

@@ -29,6 +29,7 @@ std::vector<ChunkObservation> chunk_observations(const record::JobRecord& r, dou
     o.work.codec = r.source.codec;
     o.work.preset = r.preset;
     o.work.network_factor = ai ? network_factor * r.network_input_factor : 1.0;
+    o.work.content = {r.content_decode_ms, r.content_encode_ms};
     o.work.decoded_per_frame =
         static_cast<double>(std::max<int64_t>(1, c.frames_decoded - c.frames_dropped)) / static_cast<double>(c.frames);
     o.frames = static_cast<double>(c.frames);

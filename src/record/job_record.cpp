@@ -53,6 +53,8 @@ template <class T, class F>
 void record_fields(T& r, F&& f) {
   f("schema_version", r.schema_version), f("job_id", r.job_id), f("endpoint", r.endpoint), f("model", r.model);
   f("preset", r.preset), f("network_input_factor", r.network_input_factor), f("network_share", r.network_share);
+  f("content_decode_ms", r.content_decode_ms), f("content_encode_ms", r.content_encode_ms);
+  f("preroll_frames", r.preroll_frames);
   f("input", r.input), f("output", r.output), f("executor", r.executor), f("hardware", r.hardware);
   f("started_at", r.started_at), f("started_unix_s", r.started_unix_s), f("source", r.source), f("frames", r.frames);
   f("fps", r.fps), f("output_width", r.output_width), f("output_height", r.output_height), f("chunks", r.chunks);

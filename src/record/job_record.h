@@ -93,6 +93,11 @@ struct JobRecord {
   std::string preset;              // the x264 preset of the output
   double network_input_factor = 1; // framing_ai: network input over the reduced rule's (sr_input native > 1)
   double network_share = 1;        // framing_ai: share of frames that needed the network
+  // The job's content sample (job/content_sample.h): CPU ms on one thread to decode one
+  // source frame and to encode one output frame at veryfast (0: not sampled).
+  double content_decode_ms = 0;
+  double content_encode_ms = 0;
+  double preroll_frames = -1;      // mean source frames a chunk decodes before its first (-1: unknown)
   std::string input;
   std::string output;
   std::string executor;            // "local (2 slots)", "remote (3 worker URLs)"

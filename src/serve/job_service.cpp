@@ -123,11 +123,11 @@ nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, std::str
   if (spec.endpoint == process::Endpoint::kDetect) {
     return {{"hardware", "CPU"}, {"chunks", 1}, {"profile_name", profile.name}, {"profile_version", profile_version}};
   }
-  const media::VideoProbe probe = media::probe_video(exec::media_source_for(objects_, spec.input));
+  const media::MediaSource source = exec::media_source_for(objects_, spec.input);
+  const media::VideoProbe probe = media::probe_video(source);
   const media::Timeline timeline(probe.relative_times_ns(), probe.relative_end_ns(), spec.fps, spec.segments);
-  const job::JobPlan p = job::plan_job(spec, probe, timeline.output_frame_count(), spec.chunks, executor_.hardware(),
-                                       planning,
-                                       executor_.owned_capacity());
+  const job::JobPlan p = job::plan_job(spec, source, probe, timeline.output_frame_count(), spec.chunks,
+                                       executor_.hardware(), planning, executor_.owned_capacity());
   nlohmann::json j = p.prediction ? record::to_json(*p.prediction) : nlohmann::json::object();
   j["frames"] = timeline.output_frame_count();
   j["chunks"] = p.chunks;

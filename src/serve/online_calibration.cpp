@@ -25,6 +25,8 @@ plan::JobShape shape_of(const record::JobRecord& r) {
   s.source_pixels = static_cast<double>(r.source.width) * r.source.height;
   s.codec = r.source.codec;
   s.preset = r.preset;
+  s.content = {r.content_decode_ms, r.content_encode_ms};
+  s.preroll_frames = r.preroll_frames;
   int64_t decoded = 0;
   for (const auto& c : r.chunk_results) decoded += std::max<int64_t>(0, c.frames_decoded - c.frames_dropped);
   if (decoded > 0) s.decoded_per_frame = static_cast<double>(decoded) / static_cast<double>(s.frames);

@@ -151,7 +151,8 @@ TEST(Cli, ProfileFeedsThePlanner) {
   const double cores = st["cores"].get<double>();
   const auto span = [&](double work, const char* threads) { return work / std::clamp(st[threads].get<double>(), 1.0, cores); };
   const double slowest = std::max({span(decode, "decode_threads"), span(process, "process_threads"), span(encode, "encode_threads")});
-  const double frame_ms = st["efficiency"].get<double>() * std::max(slowest, (decode + process + encode) / cores);
+  const double occupied = decode / st["decode_core_share"].get<double>() + process / st["process_core_share"].get<double>() + encode;
+  const double frame_ms = st["efficiency"].get<double>() * std::max(slowest, occupied / cores);
   EXPECT_NEAR(plan["chosen"]["breakdown_s"]["compute"].get<double>(),
               frame_ms / 1000 * plan["chosen"]["largest_chunk_frames"].get<double>(), 1e-6);
   EXPECT_GT(encode, 0) << "each stage measured";
@@ -169,6 +170,26 @@ TEST(Cli, ProfileFeedsThePlanner) {
   const auto detect_plan = nlohmann::json::parse(d.output);
   EXPECT_EQ(detect_plan["chosen"]["largest_chunk_frames"].get<int>(), 1);
   EXPECT_NEAR(detect_plan["chosen"]["breakdown_s"]["compute"].get<double>(), detect_ms / 1000, 1e-6);
+  // Start-up and clean-up are this machine's, not defaults.
+  EXPECT_GT(profile["orchestrator_start_s"]["constant"].get<double>(), 0);
+  EXPECT_LT(profile["orchestrator_start_s"]["constant"].get<double>(), 2);
+  EXPECT_NE(profile["cleanup_s"]["source"].get<std::string>().find("measured"), std::string::npos);
+  // The profiler's own content sample is what a job's sample is compared with: a job on a
+  // real clip samples itself, records the sample, and its plan uses it.
+  ASSERT_TRUE(st.contains("content_reference"));
+  EXPECT_GT(line(st["content_reference"]["encode"], 810.0 * 1440.0), 0);
+  const std::string out = (dir / "overlay.mp4").string();
+  std::ofstream(dir / "job.json") << nlohmann::json{{"endpoint", "overlay"}, {"input", kTears}, {"output", out},
+                                                     {"audio", "drop"}, {"segments", {{{"start", 2}, {"end", 3}}}},
+                                                     {"highlight_keyframes", {{{"time", 0}, {"x", 320}, {"y", 180}, {"rx", 60}, {"ry", 90}}}}}
+                                         .dump();
+  const auto job = rt::run_command(std::string(REELSCALE_BINARY) + " run " + (dir / "job.json").string() +
+                                       " --json --chunks 1 --profile " + (dir / "profile.json").string(), false);
+  ASSERT_EQ(job.status, 0) << job.output;
+  const auto rec = nlohmann::json::parse(job.output);
+  EXPECT_GT(rec["content_decode_ms"].get<double>(), 0);
+  EXPECT_GT(rec["content_encode_ms"].get<double>(), 0);
+  EXPECT_EQ(rt::ffprobe_packet_count(out), 24);
 }
 
 TEST(Cli, PlanAndThresholdsOnOurProfileAndTheOldSystems) {

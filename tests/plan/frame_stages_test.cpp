@@ -92,6 +92,48 @@ TEST(FrameStages, EachStageIsCostedByItsOwnWork) {
   EXPECT_NE(s.fallback_note(hevc).find("hevc is costed as h264"), std::string::npos);
 }
 
+TEST(FrameStages, AContentSampleScalesDecodingAndEncodingAgainstTheProfilersOwn) {
+  FrameStages s = example();
+  // The profiler's clip sampled: 1 ms per decoded Mpixel, 8 ms per encoded Mpixel.
+  s.content_reference = {{0, 1}, {0, 8}};
+  FrameWork w = work(1, 1);
+  EXPECT_EQ(s.times(w, 4, 1).encode_content, 1) << "no sample, no factor";
+  w.content = {0.5, 4};  // this job's pictures: half the decoding and half the encoding
+  const StageTimes t = s.times(w, 1, 1);
+  EXPECT_DOUBLE_EQ(t.decode_content, 0.5);
+  EXPECT_DOUBLE_EQ(t.encode_content, 0.5);
+  EXPECT_DOUBLE_EQ(t.decode_ms, 1);
+  EXPECT_DOUBLE_EQ(t.encode_ms, 5);
+  EXPECT_DOUBLE_EQ(t.process_ms, 1) << "processing does not depend on the pictures";
+  w.content = {100, 0.001};
+  EXPECT_DOUBLE_EQ(s.content_factors(w).first, 5) << "bounded";
+  EXPECT_DOUBLE_EQ(s.content_factors(w).second, 0.2);
+  // A profile without a reference ignores samples.
+  w.content = {0.5, 4};
+  EXPECT_EQ(example().content_factors(w), std::make_pair(1.0, 1.0));
+  // The reference and the core share survive the profile's JSON.
+  s.process_core_share = 0.5;
+  const FrameStages back = parse_frame_stages(to_json(s), "stages");
+  EXPECT_DOUBLE_EQ(back.content_reference.encode.ms_per_mpixel, 8);
+  EXPECT_DOUBLE_EQ(back.process_core_share, 0.5);
+}
+
+TEST(FrameStages, ANetworkThatKeepsHalfEachCoreSaturatesTheCoresSooner) {
+  FrameStages s;
+  s.decode["h264"] = {0, 0};
+  s.encode["veryfast"] = {0, 0};
+  s.process = {0, 100};    // 100 ms on one thread
+  s.process_threads = 1.2; // 2 cores make it only 1.2x faster
+  s.process_core_share = 0.6;
+  s.cores = 2;
+  const FrameWork w = work(1, 1);
+  EXPECT_NEAR(s.times(w, 2, 1).frame_ms, 100 / 1.2, 1e-9);
+  // Two chunks at once each on one core: 2 x 100 / 0.6 over 2 cores, not 100.
+  EXPECT_NEAR(s.times(w, 2, 2).frame_ms, 100 / 0.6, 1e-9);
+  s.process_core_share = 1;
+  EXPECT_NEAR(s.times(w, 2, 2).frame_ms, 100, 1e-9);
+}
+
 TEST(FrameStages, FitsALineThroughTwoSizesOrMore) {
   const auto two = fit_linear_cost({{1e6, 3}, {3e6, 7}});
   ASSERT_TRUE(two.has_value());
@@ -179,6 +221,10 @@ TEST(FrameStages, ObservationsComeFromARecordsTimedChunks) {
   EXPECT_NEAR(obs[0].frame_ms, 10, 1e-9);
   EXPECT_NEAR(obs[0].work.decoded_per_frame, 0.9, 1e-9);
   EXPECT_EQ(obs[0].work.preset, "fast");
+  EXPECT_FALSE(obs[0].work.content.known());
+  r.content_decode_ms = 1.5;
+  r.content_encode_ms = 4;
+  EXPECT_DOUBLE_EQ(chunk_observations(r, 1.0)[0].work.content.encode_ms, 4) << "calibration sees the record's content";
   r.outcome = "failed";
   EXPECT_TRUE(chunk_observations(r, 1.0).empty());
 }
