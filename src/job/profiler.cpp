@@ -201,6 +201,14 @@ class Profiler {
     }
   }
 
+  // A 9:16 crop at the left, centre and right, where the profiler's framing jobs pan
+  // (the whole picture when the output has the source's shape).
+  // Each crop holds still: the drawn pattern moves under it, as in the encoding-alone figures.
+  static std::vector<CropPath> panned_crops(int width, int height, int out_width, int out_height) {
+    const media::CropRect c = process::centred_crop(width, height, out_width, out_height);
+    return {{media::CropRect{0, c.y, c.width, c.height}}, {c}, {media::CropRect{width - c.width, c.y, c.width, c.height}}};
+  }
+
   // The content sample a job takes of itself (job/content_sample.h), taken here on the
   // profiler's clips at the sizes the runs use: what a job's sample is compared with.
   void measure_content_reference() {
@@ -213,8 +221,7 @@ class Profiler {
     for (const auto& [clip, w, h, ow, oh] : takes) {
       const media::MediaSource source = media::MediaSource::local(clip);
       const media::VideoProbe probe = media::probe_video(source);
-      const plan::ContentSample c =
-          sample_content(source, probe, 0, process::centred_crop(w, h, ow, oh), ow, oh);
+      const plan::ContentSample c = sample_content(source, probe, 0, panned_crops(w, h, ow, oh), ow, oh);
       decode.push_back({static_cast<double>(w) * h, c.decode_ms});
       encode.push_back({static_cast<double>(ow) * oh, c.encode_ms});
       raw_["content_reference"].push_back({{"source_pixels", w * h}, {"output_pixels", ow * oh},

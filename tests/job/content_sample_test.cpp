@@ -35,7 +35,7 @@ void make_flat_clip(const std::string& path, int width, int height, int frames) 
 plan::ContentSample sample_whole(const std::string& clip, int width, int height) {
   const media::MediaSource source = media::MediaSource::local(clip);
   const media::VideoProbe probe = media::probe_video(source);
-  return job::sample_content(source, probe, 0, {0, 0, width, height}, width, height);
+  return job::sample_content(source, probe, 0, {job::CropPath{media::CropRect{0, 0, width, height}}}, width, height);
 }
 
 }  // namespace
@@ -51,6 +51,12 @@ TEST(ContentSample, BusyPicturesCostMoreToEncodeThanFlatOnes) {
   ASSERT_TRUE(f.known());
   EXPECT_GT(b.encode_ms, 1.5 * f.encode_ms) << "busy " << b.encode_ms << " ms, flat " << f.encode_ms << " ms";
   EXPECT_GT(b.decode_ms, f.decode_ms);
+  // More bits cost x264 more: the job's crf is in its sample.
+  const media::MediaSource source = media::MediaSource::local(busy);
+  const media::VideoProbe probe = media::probe_video(source);
+  const plan::ContentSample fine = job::sample_content(source, probe, 0, {job::CropPath{media::CropRect{0, 0, 640, 360}}}, 640, 360, 12);
+  const plan::ContentSample coarse = job::sample_content(source, probe, 0, {job::CropPath{media::CropRect{0, 0, 640, 360}}}, 640, 360, 40);
+  EXPECT_GT(fine.encode_ms, 1.3 * coarse.encode_ms) << "crf 12 " << fine.encode_ms << " ms, crf 40 " << coarse.encode_ms;
 }
 
 TEST(ContentSample, AJobIsSampledAtItsSegmentAndCropAndDetectIsNot) {
@@ -61,10 +67,21 @@ TEST(ContentSample, AJobIsSampledAtItsSegmentAndCropAndDetectIsNot) {
       "output_height": 360, "segments": [{"start": 9.5, "end": 10}]})");
   j["input"] = clip;
   process::JobSpec spec = process::parse_job_spec(j);
-  const plan::ContentSample s = job::sample_job_content(spec, source, probe);
+  const plan::ContentSample s = job::sample_job_content(spec, source, probe, 12);
   EXPECT_TRUE(s.known()) << "9.5 s of 10 leaves frames to sample";
+  // A panning crop is sampled where it starts, in the middle and where it ends.
+  j["crop_keyframes"] = nlohmann::json::parse(R"([{"time": 0, "x": 0, "y": 0, "width": 202, "height": 360},
+                                                 {"time": 0.4583, "x": 438, "y": 0, "width": 202, "height": 360}])");
+  const std::vector<job::CropPath> at = job::crop_paths(process::parse_job_spec(j), 12, 640, 360);
+  ASSERT_EQ(at.size(), 3u);
+  ASSERT_EQ(at.front().size(), static_cast<size_t>(job::kContentSampleFrames));
+  EXPECT_EQ(at.front().front().x, 0);
+  EXPECT_GT(at.front().back().x, 0) << "consecutive frames follow the pan";
+  EXPECT_GT(at[1].front().x, at.front().back().x);
+  EXPECT_GT(at.back().back().x, at[1].back().x) << "the crop pans right";
+  EXPECT_EQ(job::kReferenceCrf, process::JobSpec{}.crf) << "the profiler samples at the jobs' default";
   spec.endpoint = process::Endpoint::kDetect;
-  EXPECT_FALSE(job::sample_job_content(spec, source, probe).known());
+  EXPECT_FALSE(job::sample_job_content(spec, source, probe, 12).known());
 }
 
 TEST(ContentSample, AClipTooShortGivesNoSample) {
