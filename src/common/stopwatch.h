@@ -1,6 +1,9 @@
 // common/stopwatch.h — wall time of a stage: the one steady-clock stopwatch every
-// module times its stages with.
+// module times its stages with; and the CPU clocks (this thread's, the whole process's)
+// the profiler and the content sample measure work with.
 #pragma once
+
+#include <time.h>
 
 #include <chrono>
 
@@ -25,5 +28,18 @@ class Stopwatch {
  private:
   Clock::time_point start_;
 };
+
+namespace detail {
+inline double clock_seconds(clockid_t clock) {
+  timespec t{};
+  clock_gettime(clock, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+}  // namespace detail
+
+// CPU seconds the calling thread has used (threads running beside it do not count).
+inline double thread_cpu_seconds() { return detail::clock_seconds(CLOCK_THREAD_CPUTIME_ID); }
+// CPU seconds this process has used, all threads.
+inline double process_cpu_seconds() { return detail::clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }
 
 }  // namespace reelscale

@@ -1,13 +1,12 @@
 // job/content_sample.cpp — timing a few of a job's own frames through decode and encode.
 #include "job/content_sample.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "common/files.h"
+#include "common/stopwatch.h"
 #include "media/encoder.h"
 #include "media/frame_reader.h"
 #include "process/framing.h"
@@ -16,13 +15,6 @@
 namespace reelscale::job {
 
 namespace {
-
-// CPU seconds the calling thread has used.
-double thread_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
 
 // The decoded frames, upright, cropped along every path and scaled to the output
 // (scaled[path][frame]); ms of decoding each.
@@ -128,13 +120,10 @@ plan::ContentSample sample_job_content(const process::JobSpec& spec, const media
                                        const media::VideoProbe& probe, int64_t output_frames) {
   if (spec.endpoint == process::Endpoint::kDetect) return {};
   const process::FrameSize size = process::output_size(spec, probe);
-  const bool swap = probe.rotation == 90 || probe.rotation == 270;
-  const int upright_w = swap ? probe.height : probe.width, upright_h = swap ? probe.width : probe.height;
   const double start = spec.segments.empty() ? 0.0 : spec.segments.front().start;
-  const double duration = probe.duration_seconds();
-  const double fps = duration > 0 ? static_cast<double>(probe.frame_count()) / duration : 30.0;
-  return sample_content(source, probe, static_cast<int64_t>(std::floor(start * fps)),
-                        crop_paths(spec, output_frames, upright_w, upright_h), size.width, size.height, spec.crf);
+  return sample_content(source, probe, static_cast<int64_t>(std::floor(start * probe.mean_fps())),
+                        crop_paths(spec, output_frames, probe.upright_width(), probe.upright_height()), size.width,
+                        size.height, spec.crf);
 }
 
 }  // namespace reelscale::job

@@ -27,8 +27,7 @@ NetworkUse network_use(const process::JobSpec& spec, const media::VideoProbe& pr
   NetworkUse use;
   if (spec.endpoint != process::Endpoint::kFramingAi || !infer::is_known_architecture(spec.model)) return use;
   const int s = infer::architecture_by_name(spec.model).scale;
-  const bool swap = probe.rotation == 90 || probe.rotation == 270;
-  const process::CropTrack crops(spec, swap ? probe.height : probe.width, swap ? probe.width : probe.height);
+  const process::CropTrack crops(spec, probe.upright_width(), probe.upright_height());
   const double want_w = (spec.output_width + s - 1) / s, want_h = (spec.output_height + s - 1) / s;
   double native = 0, reduced = 0;
   int64_t sampled = 0, with_network = 0;
@@ -54,7 +53,7 @@ NetworkUse network_use(const process::JobSpec& spec, const media::VideoProbe& pr
 double decoded_per_frame(const process::JobSpec& spec, const media::VideoProbe& probe, int64_t frames) {
   const double duration = probe.duration_seconds();
   if (frames <= 0 || duration <= 0) return 1.0;
-  const double source_fps = static_cast<double>(probe.frame_count()) / duration;
+  const double source_fps = probe.mean_fps();
   double source_seconds = 0;
   for (const media::Segment& s : spec.segments) source_seconds += std::max(0.0, std::min(s.end, duration) - s.start);
   if (spec.segments.empty()) source_seconds = duration;
@@ -68,7 +67,7 @@ double mean_preroll_frames(const process::JobSpec& spec, const media::VideoProbe
   const int64_t n = probe.frame_count();
   const double duration = probe.duration_seconds();
   if (n <= 0 || duration <= 0) return -1;
-  const double fps = static_cast<double>(n) / duration;
+  const double fps = probe.mean_fps();
   std::vector<std::pair<int64_t, int64_t>> spans;
   for (const media::Segment& s : spec.segments) {
     spans.push_back({std::clamp<int64_t>(static_cast<int64_t>(s.start * fps), 0, n - 1),

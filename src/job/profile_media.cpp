@@ -1,8 +1,6 @@
 // job/profile_media.cpp — synthetic clips and stage-alone measurements for the profiler.
 #include "job/profile_media.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -49,19 +47,6 @@ media::EncoderSettings settings(int width, int height, const std::string& preset
   s.preset = preset;
   s.crf = 23;
   return s;
-}
-
-// CPU seconds this process has used, all threads.
-double process_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
-
-double thread_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
 }  // namespace

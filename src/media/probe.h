@@ -51,6 +51,14 @@ struct VideoProbe {
 
   int64_t frame_count() const { return static_cast<int64_t>(pts.size()); }
   double start_seconds() const { return pts.empty() ? 0.0 : pts.front() * time_base.to_double(); }
+  // The picture as displayed, the rotation applied.
+  int upright_width() const { return rotation == 90 || rotation == 270 ? height : width; }
+  int upright_height() const { return rotation == 90 || rotation == 270 ? width : height; }
+  // Frames per second over the stream's span (0 when it has none).
+  double mean_fps() const {
+    const double d = duration_seconds();
+    return d > 0 ? static_cast<double>(frame_count()) / d : 0.0;
+  }
   double duration_seconds() const {
     return pts.empty() ? 0.0 : (end_pts - pts.front()) * time_base.to_double();
   }

@@ -330,16 +330,14 @@ FrameSize output_size(const JobSpec& spec, const media::VideoProbe& probe) {
   if (spec.endpoint == Endpoint::kFraming || spec.endpoint == Endpoint::kFramingAi) {
     return {spec.output_width, spec.output_height};
   }
-  const bool swap = probe.rotation == 90 || probe.rotation == 270;
-  return {(swap ? probe.height : probe.width) & ~1, (swap ? probe.width : probe.height) & ~1};
+  return {probe.upright_width() & ~1, probe.upright_height() & ~1};
 }
 
 std::vector<std::string> check_against_source(JobSpec& s, const media::VideoProbe& probe, const media::Timeline& timeline) {
   std::vector<std::string> warnings;
   const double out_seconds = static_cast<double>(timeline.output_frame_count()) / timeline.fps().to_double();
-  const int rot = probe.rotation;
-  const int W = (rot == 90 || rot == 270) ? probe.height : probe.width;
-  const int H = (rot == 90 || rot == 270) ? probe.width : probe.height;
+  const int W = probe.upright_width();
+  const int H = probe.upright_height();
   auto check_times = [&](const std::vector<Keyframe<4>>& ks, const std::string& name) {
     for (size_t i = 0; i < ks.size(); ++i) {
       if (ks[i].time > out_seconds + 1e-6) {

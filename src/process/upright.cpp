@@ -7,11 +7,8 @@ extern "C" {
 
 namespace reelscale::process {
 
-UprightFrames::UprightFrames(const media::VideoProbe& probe) : rotation_(probe.rotation) {
-  const bool swap = rotation_ == 90 || rotation_ == 270;
-  width_ = swap ? probe.height : probe.width;
-  height_ = swap ? probe.width : probe.height;
-}
+UprightFrames::UprightFrames(const media::VideoProbe& probe)
+    : rotation_(probe.rotation), width_(probe.upright_width()), height_(probe.upright_height()) {}
 
 const AVFrame& UprightFrames::get(const AVFrame& decoded) {
   if (rotation_ == 0) return decoded;
