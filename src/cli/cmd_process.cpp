@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/media_limit_options.h"
 #include "cli/model_options.h"
 #include "cli/progress.h"
 #include "cli/signals.h"
@@ -43,6 +44,7 @@ class ProcessCommand final : public Command {
     app_->add_option("--model", model_, "Real-ESRGAN model name or .pth path (framing_ai)");
     app_->add_option("--sr-input", sr_input_, "framing_ai: reduced (crop shrunk to output/scale first) | native");
     models_.add_to(app_);
+    limits_.add_to(app_);
     app_->add_option("--time", time_, "Seconds from the first frame (detect)");
     app_->add_option("--frame", frame_, "Source frame index (detect)");
     app_->add_option("--preset", preset_, "x264 preset");
@@ -66,9 +68,11 @@ class ProcessCommand final : public Command {
     exec::LocalExecutorOptions local;
     local.slots = slots_for(chunks, slots_);
     local.set_threads = processors.thread_setter();
+    local.media_limits = limits_.limits;
     exec::LocalExecutor executor(local, processors.maker(), store);
     job::JobOptions options;
     options.chunks = chunks;
+    options.media_limits = limits_.limits;
     options.cancel = &cancel;
     options.process_age_s = seconds_since_process_start();
     ProgressDisplay progress(endpoint_);
@@ -106,7 +110,7 @@ class ProcessCommand final : public Command {
   int run_detect(process::Processors& processors, store::ObjectStore& store, const process::JobSpec& spec) {
     const record::JobRecord r = job::run_detect_job(spec, store, [&processors](const auto& s, const auto& src, const auto& p) {
       return processors.detect(s, src, p);
-    });
+    }, limits_.limits);
     job::throw_if_failed(r);
     std::fputs(((json_ ? record::to_json(r) : r.result).dump(2) + "\n").c_str(), stdout);
     return 0;
@@ -146,6 +150,7 @@ class ProcessCommand final : public Command {
   int64_t frame_ = -1;
   bool json_ = false;
   ModelOptions models_;
+  MediaLimitOptions limits_;
 };
 
 }  // namespace

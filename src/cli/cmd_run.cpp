@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/media_limit_options.h"
 #include "cli/model_options.h"
 #include "cli/plan_options.h"
 #include "cli/progress.h"
@@ -38,6 +39,7 @@ class RunCommand final : public Command {
     app_->add_flag("--no-speculate", no_speculate_, "Do not re-run stragglers on a second worker");
     app_->add_option("--temp-prefix", temp_prefix_, "Where chunk objects go (default: beside the output)");
     models_.add_to(app_);
+    limits_.add_to(app_);
     app_->add_flag("--json", json_, "Print the job record as JSON");
     app_->add_option("--token-file", token_file_, "Bearer token for the workers (first line; also REELSCALE_TOKEN)");
   }
@@ -86,6 +88,7 @@ class RunCommand final : public Command {
     options.process_age_s = seconds_since_process_start();
     options.cancel = cancel;
     options.task_deadline_s = task_deadline_s_;
+    options.media_limits = limits_.limits;
     return options;
   }
 
@@ -94,6 +97,7 @@ class RunCommand final : public Command {
       exec::LocalExecutorOptions local;
       local.slots = slots_;
       local.set_threads = processors.thread_setter();
+      local.media_limits = limits_.limits;
       return std::make_unique<exec::LocalExecutor>(local, processors.maker(), store);
     }
     exec::RemoteOptions remote;
@@ -134,6 +138,7 @@ class RunCommand final : public Command {
   double deadline_s_ = 0, task_deadline_s_ = 0;
   bool no_speculate_ = false, json_ = false;
   ModelOptions models_;
+  MediaLimitOptions limits_;
 };
 
 class WorkerCommand final : public Command {
@@ -153,6 +158,7 @@ class WorkerCommand final : public Command {
     app_->add_option("--max-task-seconds", options_.max_task_seconds, "Longest a task may run (408 beyond)");
     app_->add_flag("--insecure-no-token", insecure_, "Listen beyond loopback without a token (behind a trusted proxy only)");
     models_.add_to(app_);
+    limits_.add_to(app_);
   }
   CLI::App* app() const override { return app_; }
   int run() override {
@@ -165,6 +171,7 @@ class WorkerCommand final : public Command {
                                      " needs --token-file or REELSCALE_TOKEN (or --insecure-no-token behind a trusted proxy)");
     }
     if (!scratch_.empty()) options_.scratch = scratch_;
+    options_.media_limits = limits_.limits;
     store::ObjectStore store;
     process::Processors processors(models_.resolve());
     processors.set_cpu_threads(threads_per_slot(options_.max_concurrency));
@@ -188,6 +195,7 @@ class WorkerCommand final : public Command {
   bool insecure_ = false;
   exec::WorkerOptions options_;
   ModelOptions models_;
+  MediaLimitOptions limits_;
 };
 
 }  // namespace

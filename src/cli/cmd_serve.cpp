@@ -10,6 +10,7 @@
 #include "access/allowlist.h"
 #include "access/tokens.h"
 #include "cli/commands.h"
+#include "cli/media_limit_options.h"
 #include "cli/model_options.h"
 #include "cli/signals.h"
 #include "common/cores.h"
@@ -66,6 +67,7 @@ class ServeCommand final : public Command {
                      "Records a profile cell needs before it is refit");
     app_->add_option("--log-format", log_format_, "text | json")->check(CLI::IsMember({"text", "json"}));
     models_.add_to(app_);
+    limits_.add_to(app_);
   }
   CLI::App* app() const override { return app_; }
 
@@ -80,6 +82,7 @@ class ServeCommand final : public Command {
       service_.profile_source = profile_;
     }
     if (!scratch_.empty()) service_.scratch = scratch_;
+    service_.media_limits = limits_.limits;
     store::ObjectStore objects;
     process::Processors processors(models_.resolve());
     const std::unique_ptr<exec::Executor> executor = make_executor(processors, objects);
@@ -104,6 +107,7 @@ class ServeCommand final : public Command {
       local.slots = slots_;
       local.max_slots_per_job = max_per_job_;
       local.set_threads = processors.thread_setter();
+      local.media_limits = limits_.limits;
       if (!scratch_.empty()) local.scratch = scratch_;
       return std::make_unique<exec::SharedSlots>(local, processors.maker(), objects);
     }
@@ -122,6 +126,7 @@ class ServeCommand final : public Command {
   serve::ServiceOptions service_;
   serve::ApiOptions api_;
   ModelOptions models_;
+  MediaLimitOptions limits_;
 };
 
 }  // namespace

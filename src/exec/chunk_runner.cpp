@@ -148,6 +148,7 @@ class ChunkPipeline {
     stats_.frames = encoder_.frames_written();
     stats_.bytes = encoder_.bytes_written();
     stats_.reader = reader_.stats();
+    media::check_damage(stats_.reader.damage, task_.source.limits, task_.source.name());
     if (stats_.frames != task_.range.size()) {
       fail(ErrorKind::kInternal, "chunk encoded " + std::to_string(stats_.frames) + " frames, expected " +
                                      std::to_string(task_.range.size()));

@@ -51,11 +51,11 @@ class Executor {
 
 // Runs one task here: the input is read from local disk or by ranges from storage, the
 // chunk is written to task.output through the store (an atomic rename for a local path,
-// an upload for s3://, staged in `scratch`).
+// an upload for s3://, staged in `scratch`), decoded within `limits`.
 record::ChunkRecord execute_task(const ChunkTaskSpec& task, process::FrameProcessor& processor,
                                  store::ObjectStore& store, const std::filesystem::path& scratch,
                                  const FrameObserver& observer = {}, const ProgressCallback& progress = {},
-                                 const std::atomic<bool>* cancel = nullptr);
+                                 const std::atomic<bool>* cancel = nullptr, const media::MediaLimits& limits = {});
 
 struct LocalExecutorOptions {
   int slots = 0;                   // chunk tasks at once; 0: one per core
@@ -63,6 +63,7 @@ struct LocalExecutorOptions {
   std::filesystem::path scratch = std::filesystem::temp_directory_path();
   ThreadSetter set_threads;        // optional: the network threads per slot
   FrameObserver observer;          // optional: sees every processed frame (tests)
+  media::MediaLimits media_limits;  // what the chunks' decoders may take on
 };
 
 // In-process slots (threads), each with its own processor for the job. The machine's

@@ -23,6 +23,8 @@ record::ChunkRecord chunk_record(const ChunkTaskSpec& task, const ChunkStats& st
   r.frames_decoded = stats.reader.decoded;
   r.frames_dropped = stats.reader.dropped;
   r.seeks = stats.reader.seeks;
+  r.frames_concealed = stats.reader.damage.damaged;
+  r.concealed_at_s = stats.reader.damage.times_s;
   r.timings_s.open = stats.open_seconds;
   r.timings_s.preroll = stats.preroll_seconds;
   r.timings_s.decode = stats.decode_seconds;
@@ -37,9 +39,9 @@ record::ChunkRecord chunk_record(const ChunkTaskSpec& task, const ChunkStats& st
 record::ChunkRecord execute_task(const ChunkTaskSpec& task, process::FrameProcessor& processor,
                                  store::ObjectStore& store, const std::filesystem::path& scratch,
                                  const FrameObserver& observer, const ProgressCallback& progress,
-                                 const std::atomic<bool>* cancel) {
+                                 const std::atomic<bool>* cancel, const media::MediaLimits& limits) {
   const Stopwatch clock;
-  const media::MediaSource source = media_source_for(store, task.job.input);
+  const media::MediaSource source = media_source_for(store, task.job.input, limits);
   const media::Timeline timeline(task.probe.relative_times_ns(), task.probe.relative_end_ns(), task.job.fps,
                                  task.job.segments);
   if (task.range.end > timeline.output_frame_count()) {
@@ -105,7 +107,8 @@ std::vector<record::ChunkRecord> LocalExecutor::run(const std::vector<ChunkTaskS
         ChunkTaskSpec task = tasks[i];
         if (task.encoding.threads == 0) task.encoding.threads = threads;
         const Stopwatch round_trip;
-        results[i] = execute_task(task, *processor, store_, options_.scratch, options_.observer, chunk_progress, cancel);
+        results[i] = execute_task(task, *processor, store_, options_.scratch, options_.observer, chunk_progress, cancel,
+                                  options_.media_limits);
         results[i].worker = "local:" + std::to_string(slot);
         results[i].timings_s.round_trip = round_trip.seconds();
         results[i].billed_seconds = results[i].timings_s.round_trip;

@@ -135,7 +135,8 @@ void SharedSlots::execute(Run& r, size_t i, int slot) {
       if (*r.progress) (*r.progress)(done, r.frames_total);
     };
     const Stopwatch round_trip;
-    record::ChunkRecord c = execute_task(task, *processor, store_, options_.scratch, {}, chunk_progress, r.cancel);
+    record::ChunkRecord c = execute_task(task, *processor, store_, options_.scratch, {}, chunk_progress, r.cancel,
+                                          options_.media_limits);
     c.worker = "local:" + std::to_string(slot);
     c.timings_s.round_trip = round_trip.seconds();
     c.billed_seconds = c.timings_s.round_trip;

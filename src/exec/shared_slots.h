@@ -22,6 +22,7 @@ struct SharedSlotsOptions {
   int max_slots_per_job = 0;  // 0: every slot
   std::filesystem::path scratch = std::filesystem::temp_directory_path();
   ThreadSetter set_threads;
+  media::MediaLimits media_limits;  // what the chunks' decoders may take on
 };
 
 // What the pool is doing now, for the planner and the API.

@@ -60,10 +60,11 @@ int64_t StoreByteSource::bytes_fetched() const {
   return fetched_;
 }
 
-media::MediaSource media_source_for(store::ObjectStore& store, const std::string& url) {
-  if (auto path = store.local_path(url)) return media::MediaSource::local(path->string());
+media::MediaSource media_source_for(store::ObjectStore& store, const std::string& url, const media::MediaLimits& limits) {
+  if (auto path = store.local_path(url)) return media::MediaSource::local(path->string(), limits);
   media::MediaSource src;
   src.path = url;
+  src.limits = limits;
   src.bytes = std::make_shared<StoreByteSource>(store, url);
   return src;
 }

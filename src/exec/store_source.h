@@ -44,7 +44,9 @@ class StoreByteSource final : public media::ByteSource {
   mutable std::mutex mutex_;
 };
 
-// A MediaSource for a URL: the path itself when local, else a StoreByteSource.
-media::MediaSource media_source_for(store::ObjectStore& store, const std::string& url);
+// A MediaSource for a URL, with the bounds its decoding keeps: the path itself when
+// local, else a StoreByteSource.
+media::MediaSource media_source_for(store::ObjectStore& store, const std::string& url,
+                                    const media::MediaLimits& limits = {});
 
 }  // namespace reelscale::exec

@@ -142,7 +142,8 @@ void WorkerService::run_task(const std::string& body, std::string& task_id, std:
   TaskTimer timer(limit, cancel);
   try {
     std::unique_ptr<process::FrameProcessor> processor = maker_(task.job)(task.probe);
-    record::ChunkRecord r = execute_task(task, *processor, store_, options_.scratch, {}, {}, cancel.get());
+    record::ChunkRecord r = execute_task(task, *processor, store_, options_.scratch, {}, {}, cancel.get(),
+                                           options_.media_limits);
     r.worker = options_.name;
     reply = record::to_json(r).dump();
     spdlog::info("task {} done: {} frames in {:.2f} s -> {}", task_id, r.frames, clock.seconds(), task.output);

@@ -36,6 +36,7 @@ struct WorkerOptions {
   access::StorageAllowlist allow;     // default: s3:// only, no local paths
   size_t max_body_bytes = 1 << 20;    // a task is a few kB
   double max_task_seconds = 3600;     // a task running longer is cancelled (408)
+  media::MediaLimits media_limits;    // what a task's decoder may take on (a frame over them: 400)
 };
 
 class WorkerService {

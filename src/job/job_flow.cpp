@@ -4,6 +4,7 @@
 #include "common/cores.h"
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <random>
 #include <sstream>
 
@@ -45,6 +46,33 @@ void record_failure(record::JobRecord& r, const Error& e) {
   r.outcome = e.kind() == ErrorKind::kCancelled ? "cancelled" : "failed";
   r.error_kind = error_kind_name(e.kind());
   r.error_message = e.what();
+}
+
+record::MediaDamage damage_entry(const media::StreamDamage& d) {
+  return {d.stream, d.unit, d.damaged, d.read, d.times_s};
+}
+
+// The video damage the chunks concealed, as one stream's: counts added, times merged.
+media::StreamDamage video_damage(const std::vector<record::ChunkRecord>& chunks, int64_t source_frames) {
+  media::StreamDamage d{"video", "frames"};
+  d.read = source_frames;
+  std::vector<double> times;
+  for (const record::ChunkRecord& c : chunks) {
+    d.damaged += c.frames_concealed;
+    times.insert(times.end(), c.concealed_at_s.begin(), c.concealed_at_s.end());
+  }
+  std::sort(times.begin(), times.end());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+  if (times.size() > media::StreamDamage::kTimesKept) times.resize(media::StreamDamage::kTimesKept);
+  d.times_s = times;
+  return d;
+}
+
+// Damage goes in the record twice: as numbers (damage[]) and as a warning a person reads.
+void record_damage(record::JobRecord& r, const media::StreamDamage& d) {
+  if (d.empty()) return;
+  r.damage.push_back(damage_entry(d));
+  r.warnings.push_back("the input's " + d.stream + " is damaged: " + d.describe());
 }
 
 record::SourceSummary summarize(const media::VideoProbe& p) {
@@ -98,7 +126,7 @@ class JobRun {
 
   void probe_input() {
     Stopwatch clock;
-    source_ = exec::media_source_for(store_, spec_.input);
+    source_ = exec::media_source_for(store_, spec_.input, options_.media_limits);
     probe_ = media::probe_video(source_);
     spec_.fps = process::output_fps(spec_, probe_);
     spec_.fps_given = true;  // the tasks carry the resolved rate
@@ -165,6 +193,7 @@ class JobRun {
     Stopwatch clock;
     record_.chunk_results = executor_.run(tasks_, options_.progress, options_.cancel);
     record_.timings_s["dispatch"] = clock.seconds();
+    record_damage(record_, video_damage(record_.chunk_results, probe_.frame_count()));
     if (options_.cancel && options_.cancel->load()) fail(ErrorKind::kCancelled, "the job was cancelled");
   }
 
@@ -189,6 +218,7 @@ class JobRun {
     const media::JoinResult join = media::join_chunks(files, spec_.fps, out->path().string(), &audio);
     record_.output_bytes = join.bytes;
     record_.audio = audio_outcome(join);
+    record_damage(record_, join.audio_damage);
     record_.timings_s["join"] = clock.lap();
     record_.timings_s["final_upload"] = out->commit();
   }
@@ -248,14 +278,15 @@ record::JobRecord run_job(process::JobSpec spec, exec::Executor& executor, store
   return run.run();
 }
 
-record::JobRecord run_detect_job(const process::JobSpec& spec, store::ObjectStore& store, const DetectFunction& detect) {
+record::JobRecord run_detect_job(const process::JobSpec& spec, store::ObjectStore& store, const DetectFunction& detect,
+                                 const media::MediaLimits& limits) {
   const Stopwatch total;
   record::JobRecord r = start_record(spec, "this process");
   r.hardware = "CPU";
   try {
     if (!spec.output.empty()) store.check_destination(spec.output, spec.input);
     Stopwatch clock;
-    const media::MediaSource source = exec::media_source_for(store, spec.input);
+    const media::MediaSource source = exec::media_source_for(store, spec.input, limits);
     const media::VideoProbe probe = media::probe_video(source);
     r.source = summarize(probe);
     r.frames = 1;

@@ -36,6 +36,7 @@ struct JobOptions {
   StaleBounds stale;                   // leftovers of killed jobs swept before this one starts
   double process_age_s = 0;            // seconds the process had run when the job started
   double task_deadline_s = 0;          // 0: from the plan (4x its p90, at least 60 s)
+  media::MediaLimits media_limits;     // the bounds the probe and the local decoders keep
   const std::atomic<bool>* cancel = nullptr;
   exec::RunProgress progress;
 };
@@ -53,7 +54,8 @@ using DetectFunction =
 // A detect job: reads the input by ranges when it lives in storage, runs `detect` here, and
 // writes its JSON to the job's output (atomically) when there is one. The record's
 // `result` holds the boxes.
-record::JobRecord run_detect_job(const process::JobSpec& spec, store::ObjectStore& store, const DetectFunction& detect);
+record::JobRecord run_detect_job(const process::JobSpec& spec, store::ObjectStore& store, const DetectFunction& detect,
+                                 const media::MediaLimits& limits = {});
 
 // Throws the record's error (its kind and message) unless the job is done.
 void throw_if_failed(const record::JobRecord& record);

@@ -4,6 +4,7 @@
 #include "media/audio_timeline.h"
 
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 extern "C" {
@@ -124,6 +125,7 @@ class EncodedAudio final : public AudioPacketSource {
     encoder_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     check_av(avcodec_open2(encoder_.get(), enc, nullptr), "cannot open the AAC encoder");
 
+    video_start_s_ = req.video_start_seconds;
     const int64_t total_samples = std::llround(req.output_seconds * rate_);
     build_graph(req.video_start_seconds);
     packet_ = make_packet();
@@ -235,38 +237,72 @@ class EncodedAudio final : public AudioPacketSource {
     while (true) {
       int rc = avcodec_receive_frame(decoder_.get(), frame_.get());
       if (rc == 0) {
-        const int64_t ts = frame_->best_effort_timestamp;
-        if (ts != AV_NOPTS_VALUE) {
-          frame_->pts = av_rescale_q(ts, in_tb_, AVRational{1, decoder_->sample_rate}) - start_in_samples_;
-        }
-        rc = av_buffersrc_add_frame_flags(src_, frame_.get(), AV_BUFFERSRC_FLAG_KEEP_REF);
-        av_frame_unref(frame_.get());
-        check_av(rc, "filtering audio");
+        filter_decoded();
         return;
       }
-      if (rc == AVERROR_EOF) {
-        if (!graph_flushed_) {
-          check_av(av_buffersrc_add_frame(src_, nullptr), "flushing the audio filter");
-          graph_flushed_ = true;
-        }
+      if (rc == AVERROR_EOF || source_ended_) {  // drained (a draining decoder never asks for more)
+        finish_decoding();
         return;
       }
-      if (rc != AVERROR(EAGAIN)) check_av(rc, "decoding audio", ErrorKind::kBadInput);
-      // Needs another packet.
-      rc = av_read_frame(input_.format(), packet_.get());
-      if (rc == AVERROR_EOF) {
-        avcodec_send_packet(decoder_.get(), nullptr);
-        continue;
-      }
-      check_av(rc, "reading audio of " + input_.name(), ErrorKind::kBadInput);
-      if (packet_->stream_index == stream_) {
-        rc = avcodec_send_packet(decoder_.get(), packet_.get());
-        if (rc < 0 && rc != AVERROR_INVALIDDATA && rc != AVERROR(EAGAIN)) check_av(rc, "decoding audio", ErrorKind::kBadInput);
-      }
-      av_packet_unref(packet_.get());
+      if (rc != AVERROR(EAGAIN)) note_damage(rc);  // a damaged frame: go on with the next packet
+      read_packet();
     }
   }
 
+  void filter_decoded() {
+    const int64_t ts = frame_->best_effort_timestamp;
+    if (ts != AV_NOPTS_VALUE) {
+      frame_->pts = av_rescale_q(ts, in_tb_, AVRational{1, decoder_->sample_rate}) - start_in_samples_;
+    }
+    const int rc = av_buffersrc_add_frame_flags(src_, frame_.get(), AV_BUFFERSRC_FLAG_KEEP_REF);
+    av_frame_unref(frame_.get());
+    check_av(rc, "filtering audio");
+  }
+
+  // The decoder is drained: the damage is judged once, then the filter flushed.
+  void finish_decoding() {
+    if (graph_flushed_) return;
+    check_damage(damage_, input_.limits(), input_.name());
+    check_av(av_buffersrc_add_frame(src_, nullptr), "flushing the audio filter");
+    graph_flushed_ = true;
+  }
+
+  // Sends the decoder the next packet of the stream, or the end of the stream.
+  void read_packet() {
+    const int rc = av_read_frame(input_.format(), packet_.get());
+    if (rc == AVERROR_EOF) {
+      avcodec_send_packet(decoder_.get(), nullptr);
+      source_ended_ = true;
+      return;
+    }
+    if (rc < 0) {
+      fail(ErrorKind::kBadInput, "reading the audio of " + input_.name() + " failed at " + seconds_text(last_time_s_) +
+                                     " s (" + av_error_text(rc) + ")");
+    }
+    if (packet_->stream_index == stream_) {
+      ++damage_.read;
+      if (packet_->pts != AV_NOPTS_VALUE) last_time_s_ = packet_->pts * av_q2d(in_tb_) - video_start_s_;
+      const int sent = avcodec_send_packet(decoder_.get(), packet_.get());
+      if (sent < 0 && sent != AVERROR(EAGAIN)) note_damage(sent);
+    }
+    av_packet_unref(packet_.get());
+  }
+
+  void note_damage(int code) {
+    if (code == AVERROR(ENOMEM)) check_av(code, "decoding audio", ErrorKind::kInternal);
+    damage_.add(last_time_s_);
+  }
+
+  static std::string seconds_text(double s) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f", s);
+    return text;
+  }
+
+ public:
+  StreamDamage damage() const override { return damage_; }
+
+ private:
   InputMedia input_;
   int stream_;
   AVRational in_tb_{};
@@ -284,6 +320,10 @@ class EncodedAudio final : public AudioPacketSource {
   int64_t samples_sent_ = 0;
   bool graph_flushed_ = false;
   bool encoder_flushed_ = false;
+  bool source_ended_ = false;
+  double video_start_s_ = 0;
+  double last_time_s_ = 0;      // the latest audio packet's time, from the first video frame
+  StreamDamage damage_{"audio", "packets"};
 };
 
 bool copy_possible(const AudioRequest& req, const AVOutputFormat* container, std::string* why) {

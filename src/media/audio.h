@@ -2,7 +2,9 @@
 // output timeline: stream copy when the timeline is the source's own and the audio
 // covers it, otherwise decoded, aligned to the first video frame, laid out on the
 // output timeline by TimelineAudio (cut, stretched to each segment's exact length,
-// padded or trimmed to the video's), and encoded to AAC.
+// padded or trimmed to the video's), and encoded to AAC. A damaged audio packet is
+// dropped and its time filled with silence, like a damaged video frame is held over:
+// counted, and past the bound of the source's limits the job fails naming the time.
 #pragma once
 
 #include <memory>
@@ -11,6 +13,7 @@
 
 #include "media/ffmpeg_handles.h"
 #include "media/input.h"
+#include "media/limits.h"
 #include "media/timeline.h"
 
 namespace reelscale::media {
@@ -41,6 +44,8 @@ class AudioPacketSource {
   virtual bool next(AVPacket* packet) = 0;
   virtual AVRational time_base() const = 0;
   virtual bool copied() const = 0;
+  // Damaged packets the decoder dropped (their time filled with silence); none when copied.
+  virtual StreamDamage damage() const { return {}; }
 };
 
 // nullptr when the request has no audio stream or mode is kDrop. `container` is the

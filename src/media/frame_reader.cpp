@@ -9,6 +9,8 @@ namespace reelscale::media {
 FrameReader::FrameReader(const MediaSource& source, const VideoProbe& probe, int threads)
     : probe_(probe), input_(source), packet_(make_packet()), current_(make_frame()),
       pending_(make_frame()), scratch_(make_frame()) {
+  stats_.damage.stream = "video";
+  stats_.damage.unit = "frames";
   AVFormatContext* fmt = input_.format();
   stream_ = probe.stream_index;
   if (stream_ < 0 || stream_ >= static_cast<int>(fmt->nb_streams)) {
@@ -28,6 +30,7 @@ FrameReader::FrameReader(const MediaSource& source, const VideoProbe& probe, int
   check_av(avcodec_parameters_to_context(decoder_.get(), par), "decoder parameters");
   decoder_->pkt_timebase = fmt->streams[stream_]->time_base;
   decoder_->thread_count = threads;
+  decoder_->max_pixels = decodable_pixels(input_.limits());
   decoder_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   check_av(avcodec_open2(decoder_.get(), codec, nullptr), "cannot open the " + std::string(codec->name) + " decoder",
            ErrorKind::kBadInput);
@@ -49,7 +52,8 @@ bool FrameReader::decode_next(FramePtr& out) {
       decoder_eof_ = true;
       return false;
     }
-    if (rc != AVERROR(EAGAIN)) check_av(rc, "decoding " + input_.name(), ErrorKind::kBadInput);
+    if (rc == AVERROR(ENOMEM)) check_av(rc, "decoding " + input_.name(), ErrorKind::kInternal);
+    if (rc != AVERROR(EAGAIN)) ++stats_.damaged_packets;  // a damaged frame: the next packet goes on
     if (demuxer_eof_) {
       // Drained already: nothing more will come.
       return false;
@@ -62,17 +66,20 @@ bool FrameReader::decode_next(FramePtr& out) {
         avcodec_send_packet(decoder_.get(), nullptr);  // enter draining
         break;
       }
-      check_av(rc, "reading " + input_.name(), ErrorKind::kBadInput);
+      if (rc < 0) {
+        fail(ErrorKind::kBadInput, "reading the video of " + input_.name() + " failed after " +
+                                       std::to_string(stats_.decoded) + " frames (" + av_error_text(rc) + ")");
+      }
       if (packet_->stream_index != stream_) {
         av_packet_unref(packet_.get());
         continue;
       }
       rc = avcodec_send_packet(decoder_.get(), packet_.get());
       av_packet_unref(packet_.get());
-      // A damaged packet is not fatal: the frame it held is then missing (and held over).
-      if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR_INVALIDDATA) {
-        check_av(rc, "decoding " + input_.name(), ErrorKind::kBadInput);
-      }
+      // A damaged packet is not fatal, whatever the decoder's code: the frame it held is
+      // then missing (and held over), or comes out flagged as damaged.
+      if (rc == AVERROR(ENOMEM)) check_av(rc, "decoding " + input_.name(), ErrorKind::kInternal);
+      if (rc < 0 && rc != AVERROR(EAGAIN)) ++stats_.damaged_packets;
       break;
     }
     if (demuxer_eof_) {
@@ -83,7 +90,8 @@ bool FrameReader::decode_next(FramePtr& out) {
         decoder_eof_ = true;
         return false;
       }
-      check_av(rc, "decoding " + input_.name(), ErrorKind::kBadInput);
+      if (rc == AVERROR(ENOMEM)) check_av(rc, "decoding " + input_.name(), ErrorKind::kInternal);
+      ++stats_.damaged_packets;  // a frame lost in draining
     }
   }
 }
@@ -94,6 +102,10 @@ bool FrameReader::needs_seek(int64_t k) const {
   if (k <= highest_output_) return true;  // already passed: go back
   if (decoder_eof_) return true;
   return kf > highest_output_ + 1;        // frames before a later key frame can be skipped
+}
+
+void FrameReader::note_concealed(int64_t k) {
+  stats_.damage.add(static_cast<double>(probe_.relative_ns(probe_.pts[k])) / 1e9);
 }
 
 bool FrameReader::damaged(const AVFrame& f) {
@@ -170,6 +182,7 @@ const AVFrame& FrameReader::frame(int64_t k) {
                                    std::to_string(probe_.frame_count() - 1));
   }
   if (current_index_ == k || (held_for_ == k && current_index_ >= 0)) return *current_;
+  ++stats_.damage.read;
   if (needs_seek(k)) {
     int64_t pos = std::upper_bound(probe_.keyframes.begin(), probe_.keyframes.end(), k) - probe_.keyframes.begin() - 1;
     start_run(std::max<int64_t>(pos, 0), k);
@@ -181,7 +194,10 @@ const AVFrame& FrameReader::frame(int64_t k) {
     const bool found = decode_until(k);
     if (found && !damaged(*current_)) return *current_;
     if (run_start_pos_ == 0 || reruns >= 3) {
-      if (found) return *current_;  // damaged in the source itself: nothing better exists
+      if (found) {
+        note_concealed(k);  // damaged in the source itself: nothing better exists
+        return *current_;
+      }
       break;
     }
     ++stats_.reruns;
@@ -190,6 +206,7 @@ const AVFrame& FrameReader::frame(int64_t k) {
   // Frame k never came out of the decoder (damaged or undecodable). Hold the frame before
   // it, or if there is none, the one after it.
   ++stats_.held;
+  note_concealed(k);
   held_for_ = k;
   if (current_index_ >= 0 && current_index_ < k) return *current_;
   if (pending_index_ >= 0) {

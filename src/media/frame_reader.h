@@ -2,7 +2,10 @@
 // frame at or before the first frame wanted, decodes and drops the pre-roll, and walks
 // forward; any request order works (a backward request seeks again). Correct with
 // B-frames, open GOPs, non-zero start times and variable frame rates because frames
-// are identified by their timestamps against the probe, never by counting.
+// are identified by their timestamps against the probe, never by counting. A damaged
+// packet is dropped and a frame that never decodes is held over (the frame before it
+// stands in): both are concealed and logged in the stats' damage, whose bound the
+// caller checks once its frames are read (check_damage).
 #pragma once
 
 #include <cstdint>
@@ -20,6 +23,8 @@ struct ReaderStats {
   int64_t held = 0;     // wanted frames the decoder never produced; the previous frame stood in
   int64_t reruns = 0;   // decode runs restarted a key frame earlier (open GOPs that do not decode alone)
   int64_t bytes_read = 0;
+  int64_t damaged_packets = 0;  // packets the decoder refused (pre-roll ones too)
+  StreamDamage damage;  // wanted frames that were held over or decoded with errors
 };
 
 class FrameReader {
@@ -45,6 +50,8 @@ class FrameReader {
   // Decodes forward until frame k is current_ (true) or cannot come (false).
   bool decode_until(int64_t k);
   static bool damaged(const AVFrame& f);
+  // The frame k is returned concealed (held over, or decoded with errors).
+  void note_concealed(int64_t k);
 
   const VideoProbe& probe_;
   InputMedia input_;

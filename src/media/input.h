@@ -1,6 +1,10 @@
-// media/input.h — opening a video for reading: from a local path, or from any
-// random-access byte source (an S3 object read by ranges, for instance). Owns the
-// demuxer and, for byte sources, the custom AVIOContext; counts the bytes it read.
+// media/input.h — the one way reelscale opens media for reading, from a local path or
+// from any random-access byte source (an S3 object read by ranges, for instance). Closed
+// by default: the bytes are always read through reelscale's own I/O (a local file too),
+// only the containers of media/containers.h are demuxed, every further open FFmpeg asks
+// for (a playlist's entries, a list's files, a URL) is refused, and the frame bounds of
+// media/limits.h are checked before any decoding. Owns the demuxer and the AVIOContext;
+// counts the bytes it read.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +12,7 @@
 #include <string>
 
 #include "media/ffmpeg_handles.h"
+#include "media/limits.h"
 
 namespace reelscale::media {
 
@@ -23,12 +28,14 @@ class ByteSource {
   virtual std::string name() const = 0;
 };
 
-// Where a video comes from: a local path, or a byte source when `bytes` is set.
+// Where a video comes from: a local path, or a byte source when `bytes` is set; and the
+// bounds any decoding of it keeps.
 struct MediaSource {
   std::string path;
   std::shared_ptr<ByteSource> bytes;
+  MediaLimits limits;
 
-  static MediaSource local(std::string p) { return {std::move(p), nullptr}; }
+  static MediaSource local(std::string p, MediaLimits l = {}) { return {std::move(p), nullptr, l}; }
   std::string name() const { return bytes ? bytes->name() : path; }
 };
 
@@ -36,7 +43,7 @@ struct MediaSource {
 class InputMedia {
  public:
   // Opens and reads stream info; throws Error(kNotFound/kBadInput) naming the problem:
-  // missing file, empty file, unreadable container.
+  // missing file, empty file, unreadable or refused container, a frame over the bounds.
   explicit InputMedia(const MediaSource& source);
   ~InputMedia();
   InputMedia(InputMedia&&) noexcept;
@@ -44,7 +51,8 @@ class InputMedia {
 
   AVFormatContext* format() const { return format_.get(); }
   const std::string& name() const { return name_; }
-  // Bytes handed to the demuxer so far (for byte sources; local files report the file position sum).
+  const MediaLimits& limits() const { return limits_; }
+  // Bytes handed to the demuxer so far.
   int64_t bytes_read() const;
   // The best video stream index, or -1 when there is none.
   int video_stream() const;
@@ -54,10 +62,16 @@ class InputMedia {
   struct IoState;  // the byte source's read position and counters (input.cpp)
 
  private:
+  void open_demuxer(const AVInputFormat* format);
+  void read_stream_info();
+  // Every video stream against the frame bounds (before decoding: with what the header says).
+  void check_video_streams() const;
+
   std::unique_ptr<IoState> io_;
   AvioContextPtr avio_;
   InputFormatPtr format_;
   std::string name_;
+  MediaLimits limits_;
 };
 
 }  // namespace reelscale::media

@@ -206,6 +206,7 @@ JoinResult join_chunks(const std::vector<ChunkFile>& chunks, Rational fps, const
     }
     out.write_trailer();
     result.frames = video.total();
+    if (sound) result.audio_damage = sound->damage();
   }
   file.commit();
   std::error_code ec;

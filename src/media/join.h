@@ -23,6 +23,7 @@ struct JoinResult {
   int64_t bytes = 0;
   bool audio = false;
   bool audio_copied = false;
+  StreamDamage audio_damage;  // what decoding the audio concealed (re-encoded audio only)
 };
 
 // Throws Error(kInternal) on any frame-count, ordering or codec-parameter mismatch;

@@ -29,7 +29,13 @@ void chunk_fields(T& c, F&& f) {
   f("attempts", c.attempts), f("speculative", c.speculative), f("frames", c.frames), f("bytes", c.bytes);
   f("frames_decoded", c.frames_decoded), f("frames_dropped", c.frames_dropped), f("seeks", c.seeks);
   f("frames_skipped", c.frames_skipped), f("input_bytes_read", c.input_bytes_read), f("input_bytes", c.input_bytes);
-  f("billed_seconds", c.billed_seconds), f("timings_s", c.timings_s);
+  f("billed_seconds", c.billed_seconds), f("frames_concealed", c.frames_concealed);
+  f("concealed_at_s", c.concealed_at_s), f("timings_s", c.timings_s);
+}
+
+template <class T, class F>
+void damage_fields(T& d, F&& f) {
+  f("stream", d.stream), f("unit", d.unit), f("count", d.count), f("read", d.read), f("times_s", d.times_s);
 }
 
 template <class T, class F>
@@ -59,7 +65,8 @@ void record_fields(T& r, F&& f) {
   f("started_at", r.started_at), f("started_unix_s", r.started_unix_s), f("source", r.source), f("frames", r.frames);
   f("fps", r.fps), f("output_width", r.output_width), f("output_height", r.output_height), f("chunks", r.chunks);
   f("chunk_results", r.chunk_results), f("timings_s", r.timings_s), f("output_bytes", r.output_bytes);
-  f("audio", r.audio), f("warnings", r.warnings), f("workers_read_input_bytes", r.workers_read_input_bytes);
+  f("audio", r.audio), f("warnings", r.warnings), f("damage", r.damage);
+  f("workers_read_input_bytes", r.workers_read_input_bytes);
   f("store_requests", r.store_requests), f("store_retries", r.store_retries), f("attempts", r.attempts);
   f("billed_seconds", r.billed_seconds), f("cost_usd", r.cost_usd), f("core_seconds", r.core_seconds);
   f("cloud_equivalent_usd", r.cloud_equivalent_usd), f("outcome", r.outcome);
@@ -106,6 +113,11 @@ void to_json(json& j, const ChunkRecord& c) { chunk_fields(c, Writer{j = json::o
 void from_json(const json& j, ChunkRecord& c) {
   require_object(j, "a chunk result");
   chunk_fields(c, Reader{j, "chunk_results[]."});
+}
+void to_json(json& j, const MediaDamage& d) { damage_fields(d, Writer{j = json::object()}); }
+void from_json(const json& j, MediaDamage& d) {
+  require_object(j, "damage[]");
+  damage_fields(d, Reader{j, "damage[]."});
 }
 void to_json(json& j, const SourceSummary& s) { source_fields(s, Writer{j = json::object()}); }
 void from_json(const json& j, SourceSummary& s) {

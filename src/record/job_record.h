@@ -47,7 +47,18 @@ struct ChunkRecord {
   int64_t input_bytes_read = 0;
   int64_t input_bytes = 0;
   double billed_seconds = 0;       // container time of every attempt, losers included
+  int64_t frames_concealed = 0;    // wanted source frames held over or decoded with errors
+  std::vector<double> concealed_at_s;  // their times (seconds from the first frame; the first 64)
   ChunkTimings timings_s;
+};
+
+// Damage a decoder concealed in one stream of the input (media/limits.h's bound let it pass).
+struct MediaDamage {
+  std::string stream;              // "video" or "audio"
+  std::string unit;                // "frames" or "packets"
+  int64_t count = 0;               // units concealed
+  int64_t read = 0;                // units read
+  std::vector<double> times_s;     // seconds from the first video frame (the first 64)
 };
 
 // What the planner predicted, and from which figures.
@@ -116,6 +127,7 @@ struct JobRecord {
   int64_t output_bytes = 0;
   std::string audio = "none";      // none | copied | reencoded
   std::vector<std::string> warnings;
+  std::vector<MediaDamage> damage;  // per stream, when a decoder concealed anything
   int64_t workers_read_input_bytes = 0;
   int64_t store_requests = 0;
   int64_t store_retries = 0;

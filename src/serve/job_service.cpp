@@ -120,11 +120,11 @@ nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, std::str
   const job::PlanningInputs planning = live_planning();
   const plan::Profile& profile = planning.profile;
   profile_version = profile.version();
+  const media::MediaSource source = exec::media_source_for(objects_, spec.input, options_.media_limits);
+  const media::VideoProbe probe = media::probe_video(source);  // refuses what may not be opened, before acceptance
   if (spec.endpoint == process::Endpoint::kDetect) {
     return {{"hardware", "CPU"}, {"chunks", 1}, {"profile_name", profile.name}, {"profile_version", profile_version}};
   }
-  const media::MediaSource source = exec::media_source_for(objects_, spec.input);
-  const media::VideoProbe probe = media::probe_video(source);
   const media::Timeline timeline(probe.relative_times_ns(), probe.relative_end_ns(), spec.fps, spec.segments);
   const job::JobPlan p = job::plan_job(spec, source, probe, timeline.output_frame_count(), spec.chunks,
                                        executor_.hardware(), planning, executor_.owned_capacity());
@@ -228,13 +228,14 @@ void JobService::run(StoredJob job) {
   spdlog::info("job {}: running", job.id);
   record::JobRecord r;
   if (spec.endpoint == process::Endpoint::kDetect) {
-    r = job::run_detect_job(spec, objects_, detect_);
+    r = job::run_detect_job(spec, objects_, detect_, options_.media_limits);
   } else {
     job::JobOptions options;
     options.job_id = job.id;
     options.planning = live_planning();
     options.scratch = options_.scratch;
     options.temp_prefix = temp_prefix;
+    options.media_limits = options_.media_limits;
     options.cancel = cancel.get();
     Stopwatch since_write;
     options.progress = [&](int64_t done, int64_t total) {

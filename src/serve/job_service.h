@@ -40,6 +40,7 @@ struct ServiceOptions {
   double progress_interval_s = 0.25;  // how often a running job's progress is written
   CalibrationPolicy calibration;
   std::string profile_source;         // where planning.profile came from, when given ("" : not given)
+  media::MediaLimits media_limits;    // the bounds the probe and the decoders keep
 };
 
 // Why a submission was refused, beyond a bad spec (Error kBadInput) or a denied path
