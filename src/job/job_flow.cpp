@@ -215,7 +215,7 @@ class JobRun {
     audio.output_seconds = static_cast<double>(record_.frames) * spec_.fps.den / spec_.fps.num;
     audio.mode = spec_.audio;
     const std::unique_ptr<store::ObjectWriter> out = store_.writer(spec_.output, options_.scratch);
-    const media::JoinResult join = media::join_chunks(files, spec_.fps, out->path().string(), &audio);
+    const media::JoinResult join = media::join_chunks(files, spec_.fps, out->path().string(), &audio, source_.limits);
     record_.output_bytes = join.bytes;
     record_.audio = audio_outcome(join);
     record_damage(record_, join.audio_damage);

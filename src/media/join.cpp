@@ -15,8 +15,8 @@ namespace {
 // frame units, checking each chunk against what it must hold.
 class ChunkSequence {
  public:
-  ChunkSequence(const std::vector<ChunkFile>& chunks, AVRational frame_tb)
-      : chunks_(chunks), frame_tb_(frame_tb), packet_(make_packet()) {}
+  ChunkSequence(const std::vector<ChunkFile>& chunks, AVRational frame_tb, const MediaLimits& limits)
+      : chunks_(chunks), frame_tb_(frame_tb), limits_(limits), packet_(make_packet()) {}
 
   const AVCodecParameters* first_parameters() {
     open(0);
@@ -69,7 +69,7 @@ class ChunkSequence {
  private:
   void open(size_t i) {
     index_ = i;
-    current_ = std::make_unique<InputMedia>(MediaSource::local(chunks_[i].path));
+    current_ = std::make_unique<InputMedia>(MediaSource::local(chunks_[i].path, limits_));
     stream_ = current_->video_stream();
     if (stream_ < 0) fail(ErrorKind::kInternal, "chunk " + std::to_string(i) + " has no video stream");
     const AVCodecParameters* par = current_->format()->streams[stream_]->codecpar;
@@ -100,6 +100,7 @@ class ChunkSequence {
   };
   const std::vector<ChunkFile>& chunks_;
   AVRational frame_tb_;
+  MediaLimits limits_;
   PacketPtr packet_;
   std::unique_ptr<InputMedia> current_;
   std::unique_ptr<AVCodecParameters, ParametersDeleter> reference_;
@@ -134,7 +135,7 @@ int64_t count_video_packets(const std::string& path) {
 }
 
 JoinResult join_chunks(const std::vector<ChunkFile>& chunks, Rational fps, const std::string& output,
-                       const AudioRequest* audio) {
+                       const AudioRequest* audio, const MediaLimits& limits) {
   if (chunks.empty()) fail(ErrorKind::kInternal, "nothing to join");
   int64_t expected = 0;
   for (size_t i = 0; i < chunks.size(); ++i) {
@@ -151,7 +152,7 @@ JoinResult join_chunks(const std::vector<ChunkFile>& chunks, Rational fps, const
   JoinResult result;
   {
     OutputFormat out(file.temp_path().string());
-    ChunkSequence video(chunks, frame_tb);
+    ChunkSequence video(chunks, frame_tb, limits);
     AVStream* vst = out.add_stream();
     check_av(avcodec_parameters_copy(vst->codecpar, video.first_parameters()), "video parameters", ErrorKind::kInternal);
     vst->codecpar->codec_tag = 0;

@@ -28,8 +28,9 @@ struct JoinResult {
 
 // Throws Error(kInternal) on any frame-count, ordering or codec-parameter mismatch;
 // nothing is written to `output` then.
+// The chunks are opened within `limits` (the job's).
 JoinResult join_chunks(const std::vector<ChunkFile>& chunks, Rational fps, const std::string& output,
-                       const AudioRequest* audio = nullptr);
+                       const AudioRequest* audio = nullptr, const MediaLimits& limits = {});
 
 // Checks that the output's extension names a container that can hold H.264 video;
 // throws Error(kBadInput) otherwise (call before any work).
