@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "plan/inputs.h"
+#include "sandbox_traps.h"
 #include "store/store.h"
 #include "test_media.h"
 #include "test_services.h"
@@ -526,4 +527,58 @@ TEST_F(Serve, TheApiDocumentListsExactlyTheRoutesServed) {
     if (r->body.find("no route") == std::string::npos && r->status != 405) served.insert(route);
   }
   EXPECT_EQ(documented, served);
+}
+
+// An upload inside the allowlist that is really a playlist, a manifest or a list is a 400
+// naming its format at submission (on disk and in S3), nothing outside is opened and
+// nothing connected to, and the service keeps serving: MKV and TS uploads run, and a
+// damaged phone clip finishes with its damage in the record.
+TEST_F(Serve, AnUploadThatPointsOutsideIsRefusedAtSubmission) {
+  rt::ConnectionCounter http;
+  rt::TempDir outside;
+  fs::copy_file(clip_, outside / "secret.mp4");
+  fs::create_directory(dir_ / "uploads");
+  const std::vector<rt::Trap> traps = rt::make_traps(dir_ / "uploads", outside / "secret.mp4", http.base_url());
+  rt::FolderWatch watch(outside.path());
+  store::ObjectStore store;
+  store.create_bucket("videos");
+  Service service(dir_.path());
+  for (const rt::Trap& trap : traps) {
+    std::vector<std::string> inputs = {trap.path.string()};
+    if (fs::exists(trap.path)) {
+      inputs.push_back("s3://videos/serve/uploads/" + trap.path.filename().string());
+      store.put_file(trap.path.string(), inputs.back());
+    }
+    for (const std::string& input : inputs) {
+      for (const char* endpoint : {"framing", "detect"}) {
+        json job = framing_job(input, (dir_ / "trap-out.mp4").string(), spec_);
+        if (std::string(endpoint) == "detect") job = {{"endpoint", "detect"}, {"input", input}, {"frame", 0}};
+        auto r = submit(service, job);
+        ASSERT_TRUE(r) << trap.name;
+        EXPECT_TRUE(r->status == 400 || r->status == 404) << trap.name << " (" << endpoint << ") from " << input << ": " << r->body;
+        EXPECT_NE(r->body.find(trap.refusal), std::string::npos) << trap.name << ": " << r->body;
+      }
+    }
+    EXPECT_EQ(watch.take_events(), 0) << trap.name << " opened a file outside";
+  }
+  EXPECT_EQ(http.connections(), 0);
+  EXPECT_FALSE(fs::exists(dir_ / "trap-out.mp4"));
+  EXPECT_EQ(json::parse(service.client().Get("/v1/jobs")->body)["jobs"].size(), 0u) << "no job was accepted";
+
+  rt::ClipSpec phone = clip_spec(90);
+  phone.audio_seconds = 3;
+  rt::make_clip(dir_ / "phone.mp4", phone);
+  rt::damage_copy(dir_ / "phone.mp4", dir_ / "uploads" / "damaged.mp4", 8, 32);
+  rt::make_clip(dir_ / "uploads" / "clip.mkv", spec_);
+  rt::make_clip(dir_ / "uploads" / "clip.ts", spec_);
+  for (const char* name : {"clip.mkv", "clip.ts", "damaged.mp4"}) {
+    json job = framing_job((dir_ / "uploads" / name).string(), (dir_ / (std::string(name) + ".out.mp4")).string(), spec_);
+    job["audio"] = "reencode";
+    auto r = submit(service, job);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << name << ": " << r->body;
+    const json done = service.wait_finished(json::parse(r->body)["id"]);
+    ASSERT_EQ(done["state"], "done") << name << ": " << done.dump(2);
+    EXPECT_EQ(done["record"]["damage"].empty(), std::string(name) != "damaged.mp4") << name << ": " << done["record"].dump(2);
+  }
 }

@@ -11,6 +11,7 @@
 #include "exec/task.h"
 #include "media/probe.h"
 #include "process/job_spec.h"
+#include "sandbox_traps.h"
 #include "store/store.h"
 #include "test_media.h"
 #include "test_services.h"
@@ -174,5 +175,41 @@ TEST_F(WorkerSecurity, RunSendsTheToken) {
   const auto without = rt::run_command(run + " 2>&1");
   EXPECT_NE(without.status, 0);
   EXPECT_NE(without.output.find("401"), std::string::npos) << without.output;
+  EXPECT_TRUE(rt::wait_for_http(url() + "/healthz", 5));
+}
+
+// Playlists, manifests and lists uploaded inside the allowlist (on disk and in S3) are
+// refused by the worker when it opens them (400 naming the format), and by `reelscale run`
+// on this worker before any task; nothing outside is opened and nothing is connected to.
+TEST_F(WorkerSecurity, AnUploadThatPointsOutsideIsRefusedAndReadsNothing) {
+  rt::ConnectionCounter http;
+  fs::copy_file(allowed_ / "in.mp4", outside_ / "secret.mp4");
+  fs::create_directory(allowed_ / "traps");
+  const std::vector<rt::Trap> traps = rt::make_traps(allowed_ / "traps", outside_ / "secret.mp4", http.base_url());
+  rt::FolderWatch watch(outside_.path());
+  int checked = 0;
+  for (const rt::Trap& trap : traps) {
+    if (!fs::exists(trap.path)) continue;
+    const std::string key = "s3://videos/allowed/traps/" + trap.path.filename().string();
+    store_.put_file(trap.path.string(), key);
+    for (const std::string& input : {trap.path.string(), key}) {
+      const auto res = post(task(input, "s3://videos/allowed/trap-out.mp4"), kToken);
+      ASSERT_TRUE(res) << trap.name;
+      EXPECT_EQ(res->status, 400) << trap.name << " from " << input << ": " << res->body;
+      EXPECT_NE(res->body.find(trap.refusal), std::string::npos) << trap.name << ": " << res->body;
+    }
+    const fs::path job_file = scratch_ / "trap-job.json";
+    std::ofstream(job_file) << json{{"endpoint", "copy"}, {"input", key}, {"output", "s3://videos/allowed/trap-out.mp4"},
+                                    {"preset", "ultrafast"}}.dump();
+    const auto run = rt::run_command(std::string(REELSCALE_BINARY) + " run " + job_file.string() + " --workers " + url() +
+                                     " --token-file " + token_file_.string());
+    EXPECT_EQ(run.status, 2) << trap.name << ": " << run.output;
+    EXPECT_NE(run.output.find(trap.refusal), std::string::npos) << trap.name << ": " << run.output;
+    EXPECT_EQ(watch.take_events(), 0) << trap.name << " opened a file outside";
+    ++checked;
+  }
+  EXPECT_GE(checked, 7);
+  EXPECT_EQ(http.connections(), 0) << "a trap reached the loopback HTTP server";
+  EXPECT_TRUE(store_.list("s3://videos/allowed/trap-out").empty());
   EXPECT_TRUE(rt::wait_for_http(url() + "/healthz", 5));
 }
