@@ -121,7 +121,8 @@ record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& pro
   p.cost_usd = e.cost;
   p.breakdown_s = {{"orchestrator_start", e.orchestrator_mean_s}, {"slowest_startup", e.startup_mean_s},
                    {"transfer", e.transfer_s}, {"preroll", e.preroll_s}, {"compute", e.compute_s},
-                   {"join", e.join_s}, {"final_upload", e.final_upload_s}, {"cleanup", e.cleanup_mean_s}};
+                   {"join", e.join_s}, {"final_upload", e.final_upload_s}, {"cleanup", e.cleanup_mean_s},
+                   {"setup", e.setup_s}};
   p.profile_name = profile.name;
   p.profile_version = profile.version();
   return p;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace reelscale::plan {
@@ -35,8 +36,13 @@ std::optional<JoinCost> fit_join(const std::vector<std::pair<double, double>>& p
 
 namespace {
 
+// A cell's whole-frame figure is corrected by one factor: the frames' measured time over
+// what the cell predicts for them, so its shape (the fixed part, the growth with pixels)
+// stays as measured and only the machine's speed is learned. Records of small outputs,
+// whose time is mostly the fixed part, cannot then inflate the per-pixel figure.
 struct FrameSum {
-  double ms_at_reference_weighted = 0;  // per-frame ms scaled to the reference size, times frames
+  double measured_ms = 0;   // steady per-frame ms, times frames
+  double predicted_ms = 0;  // what the cell says for the same frames
   double frames = 0;
   int records = 0;
 };
@@ -50,7 +56,18 @@ struct Sums {
   double cleanup_sum = 0;
   int overhead_n = 0;
   std::vector<std::pair<double, double>> join_points;  // chunks, seconds
+  std::vector<std::pair<double, double>> setup_points;  // output frames, probe + plan less the content sample
+  std::map<std::pair<std::string, std::string>, std::pair<double, int>> local_opens;  // slowest chunk open: sum, n
 };
+
+// Probing and planning as a record saw them (the content sample apart: plans count it).
+std::optional<double> setup_seconds(const record::JobRecord& r) {
+  const auto probe = r.timings_s.find("probe"), plan = r.timings_s.find("plan");
+  if (probe == r.timings_s.end() || plan == r.timings_s.end()) return std::nullopt;
+  double sample = 0;
+  if (r.plan && r.plan->breakdown_s.count("content_sample")) sample = r.plan->breakdown_s.at("content_sample");
+  return std::max(0.0, probe->second + plan->second - sample);
+}
 
 // Adds one finished record's chunks to the sums.
 void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums& sums) {
@@ -58,15 +75,15 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
     auto& observed = sums.stages[{r.endpoint, r.hardware}];
     for (const ChunkObservation& o : chunk_observations(r, Profile::model_factor(cell, r.model))) observed.push_back(o);
   }
-  const double scale =
-      std::pow(cell.frame_time.reference_pixels / std::max(1.0, r.output_pixels()), cell.frame_time.exponent);
+  const double predicted_per_frame = cell.frame_time.ms(r.output_pixels());
   ++s.records;
   for (const record::ChunkRecord& c : r.chunk_results) {
     const double frames = static_cast<double>(c.frames);
     // Steady per-frame time: the chunk's run less opening and pre-roll (modelled apart).
     const double steady = c.timings_s.chunk - c.timings_s.open - c.timings_s.preroll;
     if (frames <= 0 || steady <= 0) continue;
-    s.ms_at_reference_weighted += (1000 * steady / frames - cell.frame_time.fixed_ms) * scale * frames;
+    s.measured_ms += 1000 * steady;
+    s.predicted_ms += predicted_per_frame * frames;
     s.frames += frames;
     if (c.index > 0) {
       sums.preroll_sum += c.timings_s.preroll;
@@ -82,6 +99,42 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
   }
   auto join = r.timings_s.find("join");
   if (r.chunks > 1 && join != r.timings_s.end()) sums.join_points.push_back({static_cast<double>(r.chunks), join->second});
+  if (const auto setup = setup_seconds(r)) sums.setup_points.push_back({static_cast<double>(r.frames), *setup});
+  // On owned local slots a chunk's start-up is opening its input, encoder and model in a
+  // running process: what the slowest chunk's open took.
+  if (r.plan && r.plan->platform_model == "local") {
+    double slowest = 0;
+    for (const record::ChunkRecord& c : r.chunk_results) slowest = std::max(slowest, c.timings_s.open);
+    auto& [sum, n] = sums.local_opens[{r.endpoint, r.hardware}];
+    sum += slowest;
+    ++n;
+  }
+}
+
+// The learned figures beyond the frames: job set-up and the local chunk start-up.
+void calibrate_overheads(Profile& profile, const Sums& sums, const std::string& date, CalibrationSummary& summary) {
+  const Provenance setup_from{"calibrated from " + std::to_string(sums.setup_points.size()) + " job records", date, true};
+  if (auto line = fit_join(sums.setup_points, setup_from)) {
+    profile.job_setup = {line->base_s, line->per_chunk_s, setup_from};
+  } else if (!sums.setup_points.empty()) {
+    double sum = 0;
+    for (const auto& [frames, s] : sums.setup_points) sum += s;
+    profile.job_setup = {sum / static_cast<double>(sums.setup_points.size()), 0, setup_from};
+  }
+  if (!sums.setup_points.empty()) {
+    summary.changes.push_back("job set-up (probe and plan): " + fmt(profile.job_setup.base_s) + " s + " +
+                              fmt(profile.job_setup.per_frame_s * 1000) + " ms per output frame");
+  }
+  for (const auto& [key, opens] : sums.local_opens) {
+    Cell& cell = profile.cells[key.first][key.second];
+    const double open_s = opens.first / opens.second;
+    const Provenance from{"calibrated from " + std::to_string(opens.second) + " local job records", date, true};
+    cell.warm_start_s = Distribution::constant(open_s);
+    cell.warm_start_s.provenance = from;
+    cell.cold_start_s = Distribution::constant(profile.orchestrator_start_s.mean() + open_s);
+    cell.cold_start_s.provenance = from;
+    summary.changes.push_back(key.first + " on " + key.second + ": local chunk start-up " + fmt(open_s) + " s");
+  }
 }
 
 }  // namespace
@@ -102,10 +155,10 @@ CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobReco
     ++summary.records;
   }
   for (const auto& [key, s] : sums.frames) {
-    if (s.frames <= 0 || sums.stages.count(key)) continue;  // a cell with stages is corrected per stage
+    if (s.frames <= 0 || s.predicted_ms <= 0 || sums.stages.count(key)) continue;  // stages: corrected per stage
     Cell& cell = profile.cells[key.first][key.second];
     const double before = cell.frame_time.ms_at_reference;
-    cell.frame_time.ms_at_reference = std::max(0.0, s.ms_at_reference_weighted / s.frames);
+    cell.frame_time.scale(s.measured_ms / s.predicted_ms);
     cell.frame_time.provenance = {"calibrated from " + std::to_string(s.records) + " job record(s), " +
                                       std::to_string(static_cast<long long>(s.frames)) + " frames",
                                   date, true};
@@ -136,6 +189,7 @@ CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobReco
     profile.cleanup_s = Distribution::constant(sums.cleanup_sum / sums.overhead_n);
     profile.cleanup_s.provenance = from;
   }
+  calibrate_overheads(profile, sums, date, summary);
   const auto& join_points = sums.join_points;
   if (auto fit = fit_join(join_points, {"calibrated from " + std::to_string(join_points.size()) + " joined jobs", date, true})) {
     summary.changes.push_back("join: " + fmt(profile.join.base_s) + " + " + fmt(profile.join.per_chunk_s) + " N -> " +

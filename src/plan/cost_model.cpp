@@ -178,14 +178,15 @@ Estimate estimate_local(const Profile& profile, const PriceTable& prices, const 
   e.final_upload_s = s.final_upload_s;
   e.cleanup_mean_s = profile.cleanup_s.mean();
   e.cleanup_p90_s = profile.cleanup_s.quantile(0.9);
+  e.setup_s = profile.job_setup.seconds(job.frames);
   const double busy = e.startup_mean_s + e.transfer_s + e.preroll_s + e.compute_s + e.join_s + e.final_upload_s;
-  e.wall_mean_s = e.orchestrator_mean_s + busy + e.cleanup_mean_s;
-  e.wall_p90_s = e.orchestrator_p90_s + busy + e.cleanup_p90_s;
+  e.wall_mean_s = e.orchestrator_mean_s + e.setup_s + busy + e.cleanup_mean_s;
+  e.wall_p90_s = e.orchestrator_p90_s + e.setup_s + busy + e.cleanup_p90_s;
   e.compute_seconds = static_cast<double>(job.frames) * s.frame_s;
   // Cores held: every running chunk's threads while chunks run, one core for the rest.
   const double chunk_phase = e.transfer_s + e.preroll_s + e.compute_s;
   e.core_seconds = chunk_phase * std::min(cores, e.concurrent * e.threads_per_chunk) +
-                   (e.startup_mean_s + e.join_s + e.final_upload_s + e.cleanup_mean_s);
+                   (e.setup_s + e.startup_mean_s + e.join_s + e.final_upload_s + e.cleanup_mean_s);
   e.cloud_equivalent_usd = e.core_seconds * prices.cpu_core_per_second;
   e.cost_work = e.cloud_equivalent_usd;
   e.cost = e.cloud_equivalent_usd;
@@ -219,7 +220,8 @@ Estimate estimate(const Profile& profile, const PriceTable& prices, const Platfo
   e.final_upload_s = s.final_upload_s;
   e.cleanup_mean_s = profile.cleanup_s.mean();
   e.cleanup_p90_s = profile.cleanup_s.quantile(0.9);
-  const double fixed = e.queue_s + s.largest_work_s + e.join_s + e.final_upload_s;
+  e.setup_s = profile.job_setup.seconds(job.frames);
+  const double fixed = e.setup_s + e.queue_s + s.largest_work_s + e.join_s + e.final_upload_s;
   e.wall_mean_s = e.orchestrator_mean_s + e.startup_mean_s + fixed + e.cleanup_mean_s;
   e.wall_p90_s = e.orchestrator_p90_s + e.startup_p90_s + fixed + e.cleanup_p90_s;
   add_chunk_costs(e, profile, prices, platform, s, job, hardware, chunks, cell.cold_start_s.mean());

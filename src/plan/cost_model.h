@@ -73,6 +73,7 @@ struct Estimate {
   double join_s = 0;
   double final_upload_s = 0;
   double cleanup_mean_s = 0, cleanup_p90_s = 0;
+  double setup_s = 0;           // probing and planning before the chunks start
   double wall_mean_s = 0;
   double wall_p90_s = 0;        // a bound: the sum of the random parts' p90s
   double cost_startup = 0;      // $ of containers booting

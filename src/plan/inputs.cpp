@@ -233,7 +233,7 @@ Profile parse_profile_fields(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the profile must be a JSON object");
   only(j, "", {"name", "version", "source", "date", "measured", "endpoints", "orchestrator_start_s", "request_latency_s",
                "download_mb_per_s", "upload_mb_per_s", "whole_file_download", "preroll_s", "join", "cleanup_s",
-               "source_mbit_per_s", "output_mbit_per_s", "transfer_source"});
+               "job_setup", "source_mbit_per_s", "output_mbit_per_s", "transfer_source"});
   Profile p;
   p.name = j.value("name", "profile");
   if (j.contains("version")) {
@@ -296,6 +296,14 @@ Profile parse_profile_fields(const json& j) {
     p.join.per_gb_s = num(jj, "per_gb_s", "join.per_gb_s", 0, 1e5, 0.0);
     p.join.provenance = provenance(jj);
   }
+  if (j.contains("job_setup")) {
+    const json& js = j["job_setup"];
+    if (!js.is_object()) bad("job_setup", "must be an object");
+    only(js, "job_setup", {"base_s", "per_frame_s", "source", "date", "measured"});
+    p.job_setup.base_s = num(js, "base_s", "job_setup.base_s", 0, 1e4, 0.0);
+    p.job_setup.per_frame_s = num(js, "per_frame_s", "job_setup.per_frame_s", 0, 10, 0.0);
+    p.job_setup.provenance = provenance(js);
+  }
   p.cleanup_s = dist("cleanup_s", Distribution::constant(0.2));
   p.source_mbit_per_s = num(j, "source_mbit_per_s", "source_mbit_per_s", 0.01, 1e4, 10.0);
   p.output_mbit_per_s_at_reference = num(j, "output_mbit_per_s", "output_mbit_per_s", 0.01, 1e4, 8.0);
@@ -333,6 +341,11 @@ json to_json(const Profile& p) {
   put(jj, p.join.provenance);
   j["join"] = jj;
   j["cleanup_s"] = to_json(p.cleanup_s);
+  if (p.job_setup.base_s > 0 || p.job_setup.per_frame_s > 0) {
+    json js = {{"base_s", p.job_setup.base_s}, {"per_frame_s", p.job_setup.per_frame_s}};
+    put(js, p.job_setup.provenance);
+    j["job_setup"] = js;
+  }
   j["source_mbit_per_s"] = p.source_mbit_per_s;
   j["output_mbit_per_s"] = p.output_mbit_per_s_at_reference;
   if (!p.transfer_provenance.source.empty()) j["transfer_source"] = p.transfer_provenance.source;

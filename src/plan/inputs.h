@@ -68,6 +68,16 @@ struct JoinCost {
   double seconds(int chunks, double bytes) const;  // 0 for one chunk: nothing to join
 };
 
+// What a job spends before its chunks start, beyond the process's start-up: probing the
+// input and planning (the content sample apart: a plan counts it as spent). A line in the
+// job's output frames, learned from records; 0 in a profile that has not seen any.
+struct SetupCost {
+  double base_s = 0;
+  double per_frame_s = 0;
+  Provenance provenance;
+  double seconds(int64_t frames) const { return base_s + per_frame_s * static_cast<double>(frames); }
+};
+
 struct Profile {
   std::string name;
   Provenance provenance;
@@ -80,6 +90,7 @@ struct Profile {
   Distribution preroll_s;            // per chunk: seek and decode to the first frame
   JoinCost join;
   Distribution cleanup_s;
+  SetupCost job_setup;
   double source_mbit_per_s = 10;     // input bitrate when the job does not say its size
   double output_mbit_per_s_at_reference = 8;  // output bitrate at 810x1440
   Provenance transfer_provenance;

@@ -78,8 +78,16 @@ void JobService::recover() {
 }
 
 // The profile given at start becomes the active version; without one, the store's active
-// version (a refit from an earlier run) if there is one, else the built-in default.
+// version (a refit from an earlier run, then this run's base) if there is one, else the
+// built-in default for this executor (on owned local slots, the local profile: what its
+// jobs are planned with, so refits start from it).
 void JobService::load_profile() {
+  if (!planning_.profile_given && executor_.owned_capacity().slots > 0) {
+    planning_.profile = plan::default_local_profile();
+    planning_.profile_given = true;
+  }
+  base_profile_ = planning_.profile;
+  refits_ = static_cast<int>(store_.profiles().size());
   if (!options_.profile_source.empty()) {
     const std::string version = planning_.profile.version();
     store_.save_profile({version, record::unix_now(), true, "given at start: " + options_.profile_source,
@@ -91,6 +99,7 @@ void JobService::load_profile() {
     planning_.profile = plan::parse_profile(nlohmann::json::parse(p->profile_json));
     planning_.profile.declared_version = p->version;  // its figures' text may not round-trip bit for bit
     planning_.profile_given = true;
+    base_profile_ = planning_.profile;  // this run starts from it
     spdlog::info("planning with the stored profile version {} ({})", p->version, p->provenance);
   }
 }
@@ -257,33 +266,77 @@ void JobService::run(StoredJob job) {
   if (r.ok()) maybe_recalibrate();
 }
 
-void JobService::maybe_recalibrate() {
-  const CalibrationPolicy& policy = options_.calibration;
-  plan::Profile current;
-  {
-    std::lock_guard lock(planning_mutex_);
-    if (policy.every_jobs <= 0 || ++finished_since_refit_ < policy.every_jobs) return;
-    finished_since_refit_ = 0;
-    current = planning_.profile;
-  }
-  std::lock_guard refit(refit_mutex_);
+std::vector<record::JobRecord> JobService::recent_records(int limit) {
   std::vector<record::JobRecord> records;
-  for (const std::string& text : store_.recent_records(policy.window)) {
+  for (const std::string& text : store_.recent_records(limit)) {
     try {
       records.push_back(record::record_from_json(nlohmann::json::parse(text)));
     } catch (const std::exception& e) {
       spdlog::warn("a stored record was not read for calibration: {}", e.what());
     }
   }
-  const CalibrationDecision d = consider_recalibration(current, records, policy, record::utc_today());
+  return records;
+}
+
+void JobService::watch_switch() {
+  plan::Profile in_use, replaced;
+  {
+    std::lock_guard lock(planning_mutex_);
+    if (!replaced_profile_ || ++finished_since_switch_ < options_.calibration.watch_jobs) return;
+    in_use = planning_.profile;
+    replaced = *replaced_profile_;
+    replaced_profile_.reset();
+  }
+  std::vector<record::JobRecord> since;
+  for (record::JobRecord& r : recent_records(options_.calibration.window)) {
+    if (r.plan && r.plan->profile_version == in_use.version()) since.push_back(std::move(r));
+  }
+  std::string why;
+  const bool worse = switch_made_things_worse(in_use, replaced, since, why);
+  {
+    std::lock_guard lock(planning_mutex_);
+    last_calibration_ = (worse ? "rolled back to " + replaced.version() : "the switch to " + in_use.version() + " holds") +
+                        ": " + why;
+  }
+  if (!worse) {
+    spdlog::info("calibration: the switch to {} holds: {}", in_use.version(), why);
+    return;
+  }
+  spdlog::warn("calibration: rolled back to {}: {}", replaced.version(), why);
+  store_.save_profile({replaced.version(), record::unix_now(), true, "rolled back to: " + why,
+                       plan::to_json(replaced).dump(), 0, 0});
+  std::lock_guard lock(planning_mutex_);
+  planning_.profile = replaced;
+}
+
+void JobService::maybe_recalibrate() {
+  watch_switch();
+  const CalibrationPolicy& policy = options_.calibration;
+  plan::Profile current;
+  {
+    std::lock_guard lock(planning_mutex_);
+    if (policy.every_jobs <= 0 || ++finished_since_refit_ < policy.every_jobs || replaced_profile_) return;
+    finished_since_refit_ = 0;
+    current = planning_.profile;
+  }
+  std::lock_guard refit(refit_mutex_);
+  const CalibrationDecision d = consider_recalibration(current, base_profile_, recent_records(policy.window), policy,
+                                                       record::utc_today(), refits_ + 1);
   spdlog::info("calibration: {}", d.reason);
+  {
+    std::lock_guard lock(planning_mutex_);
+    last_calibration_ = d.reason;
+  }
   if (d.fitted_records == 0) return;
   std::string provenance = d.reason;
   for (const std::string& c : d.changes) provenance += "; " + c;
   store_.save_profile({d.candidate.version(), record::unix_now(), d.switch_to_candidate, provenance,
                        plan::to_json(d.candidate).dump(), d.current_error, d.candidate_error});
+  ++refits_;
   if (!d.switch_to_candidate) return;
   std::lock_guard lock(planning_mutex_);
+  replaced_profile_ = planning_.profile;
+  finished_since_switch_ = 0;
   planning_.profile = d.candidate;
   planning_.profile_given = true;
 }
@@ -324,12 +377,14 @@ nlohmann::json JobService::profiles() {
     versions.push_back({{"version", p.version}, {"created_unix_s", p.created_unix_s}, {"active", p.active},
                         {"provenance", p.provenance}, {"error_before", p.error_before}, {"error_after", p.error_after}});
   }
-  std::string in_use;
+  std::string in_use, last;
   {
     std::lock_guard lock(planning_mutex_);
     in_use = planning_.profile.version();
+    last = last_calibration_;
   }
-  return {{"active", active.empty() ? in_use : active}, {"in_use", in_use}, {"versions", versions}};
+  return {{"active", active.empty() ? in_use : active}, {"in_use", in_use}, {"versions", versions},
+          {"last_decision", last}};
 }
 
 StoredJob JobService::finished_from(StoredJob job, const record::JobRecord& r) const {

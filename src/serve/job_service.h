@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -87,6 +88,9 @@ class JobService {
   void load_profile();
   job::PlanningInputs live_planning();
   void maybe_recalibrate();
+  std::vector<record::JobRecord> recent_records(int limit);
+  // After a switch: once enough records came, rolls back if the switch made things worse.
+  void watch_switch();
   void runner_main();
   void run(StoredJob job);
   StoredJob finished_from(StoredJob job, const record::JobRecord& r) const;
@@ -106,6 +110,11 @@ class JobService {
   std::atomic<bool> ready_{false};
   std::mutex planning_mutex_;       // planning_ and the refit count
   job::PlanningInputs planning_;    // the profile in use
+  plan::Profile base_profile_;      // the profile given at start, or the built-in one for this executor
+  std::optional<plan::Profile> replaced_profile_;  // while a switch is watched: the profile before it
+  int finished_since_switch_ = 0;
+  int refits_ = 0;                  // profile versions stored so far (numbers the next refit)
+  std::string last_calibration_;    // what the latest refit or watch decided, and why
   int finished_since_refit_ = 0;
   std::mutex refit_mutex_;          // one refit at a time
   ServiceMetrics metrics_;

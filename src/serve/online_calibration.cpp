@@ -73,7 +73,12 @@ double predicted_seconds(const plan::Profile& profile, const record::JobRecord& 
     platform = plan::Platform::local(r.plan->concurrent, r.plan->concurrent * std::max(1, r.plan->threads_per_chunk));
   }
   const plan::PriceTable prices = plan::default_prices();
-  return plan::estimate(profile, prices, platform, shape_of(r), r.hardware, r.chunks, false).wall_mean_s;
+  double sample_s = 0;
+  if (r.plan) {
+    const auto it = r.plan->breakdown_s.find("content_sample");
+    if (it != r.plan->breakdown_s.end()) sample_s = it->second;
+  }
+  return plan::estimate(profile, prices, platform, shape_of(r), r.hardware, r.chunks, false).wall_mean_s + sample_s;
 }
 
 double prediction_error(const plan::Profile& profile, const std::vector<record::JobRecord>& records) {
@@ -85,14 +90,69 @@ double prediction_error(const plan::Profile& profile, const std::vector<record::
   return median(errors);
 }
 
-CalibrationDecision consider_recalibration(const plan::Profile& current, const std::vector<record::JobRecord>& recent,
-                                           const CalibrationPolicy& policy, const std::string& date) {
+// The largest factor between two profiles' predictions of the same records.
+double largest_shift(const plan::Profile& a, const plan::Profile& b, const std::vector<record::JobRecord>& records) {
+  double shift = 1;
+  for (const auto& r : records) {
+    const double pa = predicted_seconds(a, r), pb = predicted_seconds(b, r);
+    if (pa > 0 && pb > 0) shift = std::max(shift, std::max(pa / pb, pb / pa));
+  }
+  return shift;
+}
+
+// How far this view's predictions under `profile` are from the plans the records were made
+// with under that same profile (median |reproduced / recorded - 1|), over how many.
+struct Reproduction {
+  int records = 0;
+  double error = 0;
+};
+Reproduction reproduction(const plan::Profile& profile, const std::vector<record::JobRecord>& records) {
+  std::vector<double> errors;
+  for (const auto& r : records) {
+    if (!r.plan || r.plan->profile_version != profile.version() || r.plan->wall_mean_s <= 0) continue;
+    const double reproduced = predicted_seconds(profile, r);
+    if (reproduced > 0) errors.push_back(std::abs(reproduced / r.plan->wall_mean_s - 1));
+  }
+  return {static_cast<int>(errors.size()), median(errors)};
+}
+
+// What the refit's figures still miss on the records it was fitted to, as one constant:
+// the median of measured less predicted goes into the job set-up (never below 0), so the
+// refit is unbiased on those records. Returns the seconds added.
+double remove_bias(plan::Profile& candidate, const std::vector<record::JobRecord>& fitted) {
+  std::vector<double> residuals;
+  for (const auto& r : fitted) {
+    const double predicted = predicted_seconds(candidate, r), measured = measured_seconds(r);
+    if (predicted > 0 && measured > 0) residuals.push_back(measured - predicted);
+  }
+  if (residuals.empty()) return 0;
+  const double before = candidate.job_setup.base_s;
+  candidate.job_setup.base_s = std::max(0.0, before + median(residuals));
+  return candidate.job_setup.base_s - before;
+}
+
+std::string percent(double share) { return std::to_string(static_cast<int>(std::lround(share * 100))) + " %"; }
+
+CalibrationDecision consider_recalibration(const plan::Profile& current, const plan::Profile& base,
+                                           const std::vector<record::JobRecord>& recent, const CalibrationPolicy& policy,
+                                           const std::string& date, int refit_number) {
   CalibrationDecision d;
   d.candidate = current;
   const size_t n = recent.size();
   const size_t held = std::min(n, std::max<size_t>(2, static_cast<size_t>(std::ceil(policy.held_back_share * n))));
   const std::vector<record::JobRecord> fit(recent.begin(), recent.end() - static_cast<std::ptrdiff_t>(held));
   const std::vector<record::JobRecord> judge(recent.end() - static_cast<std::ptrdiff_t>(held), recent.end());
+  const Reproduction seen = reproduction(current, recent);
+  if (seen.records == 0) {
+    d.reason = "no refit: none of the " + std::to_string(n) + " recent records was planned with the profile in use (" +
+               current.version() + ")";
+    return d;
+  }
+  if (seen.error > policy.max_reproduction_error) {
+    d.reason = "no refit: predicting the records under the profile in use (" + current.version() + ") is " +
+               percent(seen.error) + " off the plans they were made with, so it is not the view they were planned in";
+    return d;
+  }
   const std::vector<record::JobRecord> used = trimmed(current, fit, policy);
   d.fitted_records = static_cast<int>(used.size());
   d.held_back_records = static_cast<int>(judge.size());
@@ -101,15 +161,35 @@ CalibrationDecision consider_recalibration(const plan::Profile& current, const s
     return d;
   }
   d.changes = plan::calibrate(d.candidate, used, date).changes;
-  d.candidate.declared_version.clear();
-  d.candidate.name = current.name + "+calibrated";
+  const double bias = remove_bias(d.candidate, used);
+  d.changes.push_back("job set-up corrected by " + std::to_string(bias) + " s (the median residual of the fitted records)");
+  d.candidate.name = base.name;
+  const std::string base_version = base.version();
+  d.candidate.declared_version = base_version.substr(0, base_version.find(".r")) + ".r" + std::to_string(refit_number);
   d.current_error = prediction_error(current, judge);
+  d.base_error = prediction_error(base, judge);
   d.candidate_error = prediction_error(d.candidate, judge);
-  d.switch_to_candidate = d.candidate_error < d.current_error;
-  d.reason = std::string(d.switch_to_candidate ? "switched" : "kept the profile in use") + ": median error on the " +
-             std::to_string(judge.size()) + " most recent records " + std::to_string(d.current_error) + " in use, " +
-             std::to_string(d.candidate_error) + " refit from " + std::to_string(used.size());
+  const double bar = std::min(d.current_error, d.base_error) * (1 - policy.min_gain);
+  const double shift = largest_shift(d.candidate, current, judge);
+  d.switch_to_candidate = d.candidate_error < bar && shift <= policy.max_shift;
+  d.reason = std::string(d.switch_to_candidate ? "switched to " : "kept the profile in use over ") +
+             d.candidate.version() + ": median error on the " + std::to_string(judge.size()) +
+             " most recent records " + percent(d.candidate_error) + " refit from " + std::to_string(used.size()) +
+             ", " + percent(d.current_error) + " in use, " + percent(d.base_error) + " base (a refit must be " +
+             percent(policy.min_gain) + " better than both)";
+  if (shift > policy.max_shift) {
+    d.reason += "; its predictions moved up to " + std::to_string(shift) + "x from the profile in use's, past the bound of " +
+                std::to_string(policy.max_shift) + "x";
+  }
   return d;
+}
+
+bool switch_made_things_worse(const plan::Profile& in_use, const plan::Profile& replaced,
+                              const std::vector<record::JobRecord>& since_switch, std::string& why) {
+  const double now = prediction_error(in_use, since_switch), before = prediction_error(replaced, since_switch);
+  why = "on the " + std::to_string(since_switch.size()) + " records since the switch, median error " + percent(now) +
+        " with " + in_use.version() + ", " + percent(before) + " with " + replaced.version();
+  return now > before;
 }
 
 }  // namespace reelscale::serve

@@ -1,8 +1,12 @@
-// serve/online_calibration.h — the service tuning its profile from production records:
-// every N finished jobs it refits the cells it has enough records for (at least K a cell,
-// the records whose measured-over-predicted time is most extreme trimmed off, then
-// plan::calibrate), holds back the most recent records, and switches to the refit only
-// if it predicts those held-back records better than the profile in use.
+// serve/online_calibration.h — the service tuning its profile from production records,
+// in a way that cannot make things worse: every N finished jobs it refits, from the
+// profile its jobs are actually planned with, the cells it has enough records for (at
+// least K a cell, the most extreme measured-over-predicted trimmed off, then
+// plan::calibrate); it holds back the most recent records and keeps the refit only if it
+// predicts them better than both the profile in use and the base profile, by a margin,
+// with its predictions within a stated factor of those of the profile in use. After a switch the next
+// records judge it, and it is rolled back if they show it predicting worse than the
+// profile it replaced. A refit is named by its base and a number, not a growing string.
 #pragma once
 
 #include <string>
@@ -19,6 +23,12 @@ struct CalibrationPolicy {
   double trim_share = 0.1;        // off each end of a cell's records, by measured / predicted
   double held_back_share = 0.25;  // the most recent records, for judging (at least 2)
   int window = 200;               // the most recent records considered
+  double min_gain = 0.05;         // a refit must cut the held-back error by this share
+  double max_shift = 20;          // its predictions stay within this factor of the profile in use's
+  int watch_jobs = 10;            // records after a switch that judge it (rolled back if worse)
+  // The judge must reproduce the plans of the records made under the profile in use to
+  // within this share (median), or no refit is made: it would judge in another view.
+  double max_reproduction_error = 0.1;
 };
 
 struct CalibrationDecision {
@@ -26,20 +36,32 @@ struct CalibrationDecision {
   plan::Profile candidate;
   double current_error = 0;       // median |measured / predicted - 1| on the held-back records
   double candidate_error = 0;
+  double base_error = 0;
   int fitted_records = 0;
   int held_back_records = 0;
   std::vector<std::string> changes;
   std::string reason;
 };
 
-// The predicted wall time of a finished record's job under `profile`: its shape, chunk
-// count, hardware and platform (local slots as it ran them, else serverless).
+// The predicted wall time of a finished record's job under `profile`, seen as the job was
+// planned: its shape, chunk count, hardware and platform (local slots as it ran them,
+// else serverless), plus the content sample's time spent before planning. Under the
+// profile the job was planned with, this reproduces the record's own prediction.
 double predicted_seconds(const plan::Profile& profile, const record::JobRecord& r);
 // Median |measured / predicted - 1| over the records (0 for none).
 double prediction_error(const plan::Profile& profile, const std::vector<record::JobRecord>& records);
 
-// `recent`: finished records, oldest first.
-CalibrationDecision consider_recalibration(const plan::Profile& current, const std::vector<record::JobRecord>& recent,
-                                           const CalibrationPolicy& policy, const std::string& date);
+// `recent`: finished records, oldest first. `current` is the profile the jobs are planned
+// with now, `base` the one the service started from; the refit is named `base.name`,
+// version: the base's (less any ".rN" of its own) + ".r" + `refit_number`.
+CalibrationDecision consider_recalibration(const plan::Profile& current, const plan::Profile& base,
+                                           const std::vector<record::JobRecord>& recent, const CalibrationPolicy& policy,
+                                           const std::string& date, int refit_number);
+
+// Whether a switch made things worse: true when, on the records finished since (at
+// least policy.watch_jobs of them), the profile in use predicts worse than the one it
+// replaced. `why` says by how much either way.
+bool switch_made_things_worse(const plan::Profile& in_use, const plan::Profile& replaced,
+                              const std::vector<record::JobRecord>& since_switch, std::string& why);
 
 }  // namespace reelscale::serve

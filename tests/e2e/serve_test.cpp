@@ -582,3 +582,70 @@ TEST_F(Serve, AnUploadThatPointsOutsideIsRefusedAtSubmission) {
     EXPECT_EQ(done["record"]["damage"].empty(), std::string(name) != "damaged.mp4") << name << ": " << done["record"].dump(2);
   }
 }
+
+// The service's defaults (no --profile), short jobs where start-up dominates, a mix of
+// endpoints, on local slots and on remote workers: calibration refits from the profile the
+// jobs were planned with, names its versions by base and number, and the predictions after
+// it are no worse than before (the bug this guards against made them 70x too high).
+TEST_F(Serve, OnlineCalibrationOnTheDefaultsNeverMakesPredictionsWorse) {
+  rt::ClipSpec tiny = clip_spec(20);
+  rt::make_clip(dir_ / "tiny.mp4", tiny);
+  const std::string worker_token = "worker-token-for-calibration-0123";
+  std::ofstream(dir_ / "worker-token") << worker_token << "\n";
+  const int port = rt::free_port();
+  rt::ChildProcess worker({REELSCALE_BINARY, "worker", "--listen", "127.0.0.1:" + std::to_string(port), "--scratch",
+                           dir_.path().string(), "--allow", dir_.path().string(), "--token-file",
+                           (dir_ / "worker-token").string()},
+                          (dir_ / "worker.log").string());
+  const std::string worker_url = "http://127.0.0.1:" + std::to_string(port);
+  ASSERT_TRUE(rt::wait_for_http(worker_url + "/healthz", 20));
+  const std::vector<std::vector<std::string>> executors = {
+      {}, {"--workers", worker_url, "--worker-token-file", (dir_ / "worker-token").string()}};
+  for (size_t e = 0; e < executors.size(); ++e) {
+    const fs::path home = dir_ / ("home" + std::to_string(e));
+    fs::create_directories(home);
+    fs::copy_file(dir_ / "tiny.mp4", home / "tiny.mp4");
+    std::vector<std::string> args = {"--calibrate-every", "6", "--calibrate-min-records", "3", "--max-running", "1",
+                                     "--allow", dir_.path().string()};
+    args.insert(args.end(), executors[e].begin(), executors[e].end());
+    Service service(home, args);
+    std::vector<std::pair<std::string, double>> ratios;  // profile version, measured / predicted
+    for (int i = 0; i < 24; ++i) {
+      json job = framing_job((home / "tiny.mp4").string(), (home / ("o" + std::to_string(i) + ".mp4")).string(), tiny, 1);
+      if (i % 2) {
+        job.erase("crop_keyframes");
+        job.erase("output_width");
+        job.erase("output_height");
+        job["endpoint"] = "overlay";
+        job["highlight_keyframes"] = json::array({{{"time", 0}, {"x", 100}, {"y", 60}, {"rx", 30}, {"ry", 20}}});
+      }
+      auto r = submit(service, job);
+      ASSERT_EQ(r->status, 202) << r->body;
+      const json done = service.wait_finished(json::parse(r->body)["id"]);
+      ASSERT_EQ(done["state"], "done") << done.dump(2);
+      ratios.push_back({done["record"]["plan"]["profile_version"],
+                        done["record"]["timings_s"]["total"].get<double>() / done["predicted"]["wall_s"].get<double>()});
+    }
+    const json profiles = json::parse(service.client().Get("/v1/profiles")->body);
+    const std::string base = ratios.front().first;
+    for (const auto& v : profiles["versions"]) {
+      EXPECT_TRUE(std::regex_match(v["version"].get<std::string>(), std::regex(base + R"((\.r\d+)?)"))) << profiles.dump(2);
+    }
+    std::vector<double> before, after;
+    for (const auto& [version, ratio] : ratios) (version == base ? before : after).push_back(std::abs(ratio - 1));
+    ASSERT_FALSE(before.empty());
+    std::sort(before.begin(), before.end());
+    std::sort(after.begin(), after.end());
+    const double median_before = before[before.size() / 2];
+    if (!after.empty()) {
+      EXPECT_LE(after[after.size() / 2], median_before + 0.2)
+          << "executor " << e << ": median error " << median_before << " before calibration, " << after[after.size() / 2]
+          << " after; " << profiles.dump(2);
+    }
+    for (const auto& [version, ratio] : ratios) {
+      if (version == base) continue;
+      EXPECT_GT(ratio, 0.2) << "executor " << e << ": a job took a fifth of its prediction under " << version;
+      EXPECT_LT(ratio, 5) << "executor " << e << ": a job took five times its prediction under " << version;
+    }
+  }
+}
