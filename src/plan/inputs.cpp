@@ -229,6 +229,13 @@ Profile parse_profile(const json& j) {
   }
 }
 
+SetupCost parse_job_setup(const json& js) {
+  if (!js.is_object()) bad("job_setup", "must be an object");
+  only(js, "job_setup", {"base_s", "per_frame_s", "source", "date", "measured"});
+  return {num(js, "base_s", "job_setup.base_s", 0, 1e4, 0.0), num(js, "per_frame_s", "job_setup.per_frame_s", 0, 10, 0.0),
+          provenance(js)};
+}
+
 Profile parse_profile_fields(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the profile must be a JSON object");
   only(j, "", {"name", "version", "source", "date", "measured", "endpoints", "orchestrator_start_s", "request_latency_s",
@@ -297,12 +304,7 @@ Profile parse_profile_fields(const json& j) {
     p.join.provenance = provenance(jj);
   }
   if (j.contains("job_setup")) {
-    const json& js = j["job_setup"];
-    if (!js.is_object()) bad("job_setup", "must be an object");
-    only(js, "job_setup", {"base_s", "per_frame_s", "source", "date", "measured"});
-    p.job_setup.base_s = num(js, "base_s", "job_setup.base_s", 0, 1e4, 0.0);
-    p.job_setup.per_frame_s = num(js, "per_frame_s", "job_setup.per_frame_s", 0, 10, 0.0);
-    p.job_setup.provenance = provenance(js);
+    p.job_setup = parse_job_setup(j["job_setup"]);
   }
   p.cleanup_s = dist("cleanup_s", Distribution::constant(0.2));
   p.source_mbit_per_s = num(j, "source_mbit_per_s", "source_mbit_per_s", 0.01, 1e4, 10.0);

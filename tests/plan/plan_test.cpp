@@ -700,3 +700,21 @@ TEST(Planner, FuzzFoundWrongTypesAreBadInput) {
     }
   }
 }
+
+TEST(Planner, JobSetupRoundTripsAndIsPartOfTheWallTime) {
+  Profile p = default_local_profile();
+  JobShape shape;
+  shape.endpoint = "framing";
+  shape.frames = 30;
+  shape.fps = 30;
+  shape.output_pixels = 1080.0 * 1920.0;
+  const Platform local = Platform::local(2, 2);
+  const double without = estimate(p, default_prices(), local, shape, "CPU", 1, false).wall_mean_s;
+  p.job_setup = {0.5, 0.01, {"test", "2026-12-05", true}};
+  const Estimate with = estimate(p, default_prices(), local, shape, "CPU", 1, false);
+  EXPECT_NEAR(with.wall_mean_s - without, 0.5 + 30 * 0.01, 1e-9);
+  EXPECT_NEAR(with.setup_s, 0.8, 1e-9);
+  const Profile back = parse_profile(to_json(p));
+  EXPECT_EQ(back.job_setup.base_s, 0.5);
+  EXPECT_EQ(back.job_setup.per_frame_s, 0.01);
+}
