@@ -36,15 +36,32 @@ std::optional<JoinCost> fit_join(const std::vector<std::pair<double, double>>& p
 
 namespace {
 
-// A cell's whole-frame figure is corrected by one factor: the frames' measured time over
-// what the cell predicts for them, so its shape (the fixed part, the growth with pixels)
-// stays as measured and only the machine's speed is learned. Records of small outputs,
-// whose time is mostly the fixed part, cannot then inflate the per-pixel figure.
+// A cell's whole-frame figure is refit as fixed + per-size x size factor (least squares
+// over the chunks, weighted by frames) when the records span sizes at least 2x apart and
+// both parts come out non-negative; otherwise it is corrected by one factor (the frames'
+// measured time over what the cell predicts for them), keeping its shape as measured, so
+// records of small outputs, mostly fixed cost, cannot inflate the per-pixel figure.
 struct FrameSum {
   double measured_ms = 0;   // steady per-frame ms, times frames
   double predicted_ms = 0;  // what the cell says for the same frames
   double frames = 0;
   int records = 0;
+  // Weighted sums for the line ms = fixed + per_size x, x the cell's size factor.
+  double sw = 0, swx = 0, swy = 0, swxx = 0, swxy = 0;
+  double min_x = 1e300, max_x = 0;
+
+  void add(double x, double ms, double weight) {
+    sw += weight, swx += weight * x, swy += weight * ms, swxx += weight * x * x, swxy += weight * x * ms;
+    min_x = std::min(min_x, x), max_x = std::max(max_x, x);
+  }
+  // The refit line (fixed, per size), when the sizes spread and both parts are >= 0.
+  std::optional<std::pair<double, double>> line() const {
+    const double denom = sw * swxx - swx * swx;
+    if (max_x < 2 * min_x || denom <= 1e-12 * sw * swxx) return std::nullopt;
+    const double per_size = (sw * swxy - swx * swy) / denom, fixed = (swy - per_size * swx) / sw;
+    if (per_size < 0 || fixed < 0) return std::nullopt;
+    return std::make_pair(fixed, per_size);
+  }
 };
 
 struct Sums {
@@ -76,6 +93,8 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
     for (const ChunkObservation& o : chunk_observations(r, Profile::model_factor(cell, r.model))) observed.push_back(o);
   }
   const double predicted_per_frame = cell.frame_time.ms(r.output_pixels());
+  const FrameTime& ft = cell.frame_time;
+  const double size_factor = std::pow(std::max(1.0, r.output_pixels()) / ft.reference_pixels, ft.exponent);
   ++s.records;
   for (const record::ChunkRecord& c : r.chunk_results) {
     const double frames = static_cast<double>(c.frames);
@@ -85,6 +104,7 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
     s.measured_ms += 1000 * steady;
     s.predicted_ms += predicted_per_frame * frames;
     s.frames += frames;
+    s.add(size_factor, 1000 * steady / frames, frames);
     if (c.index > 0) {
       sums.preroll_sum += c.timings_s.preroll;
       ++sums.preroll_n;
@@ -158,12 +178,19 @@ CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobReco
     if (s.frames <= 0 || s.predicted_ms <= 0 || sums.stages.count(key)) continue;  // stages: corrected per stage
     Cell& cell = profile.cells[key.first][key.second];
     const double before = cell.frame_time.ms_at_reference;
-    cell.frame_time.scale(s.measured_ms / s.predicted_ms);
+    const bool plain = cell.frame_time.network_ms <= 0 && cell.frame_time.cpu_side_ms <= 0;
+    if (const auto line = s.line(); plain && line) {
+      cell.frame_time.fixed_ms = line->first;
+      cell.frame_time.ms_at_reference = line->second;
+    } else {
+      cell.frame_time.scale(s.measured_ms / s.predicted_ms);
+    }
     cell.frame_time.provenance = {"calibrated from " + std::to_string(s.records) + " job record(s), " +
                                       std::to_string(static_cast<long long>(s.frames)) + " frames",
                                   date, true};
     summary.changes.push_back(key.first + " on " + key.second + ": " + fmt(before) + " -> " +
-                              fmt(cell.frame_time.ms_at_reference) + " ms per frame at the reference size");
+                              fmt(cell.frame_time.ms_at_reference) + " ms per frame at the reference size, " +
+                              fmt(cell.frame_time.fixed_ms) + " ms fixed");
   }
   for (auto& [key, samples] : sums.stages) {
     if (samples.empty()) continue;

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""bench/production_day/production_day.py — a production day through `reelscale serve` on its
+defaults (local slots, the built-in profile, online calibration every 20 jobs): thousands of
+short jobs of mixed endpoints (framing, overlay), lengths (0.5-4 s) and sizes (source 320x180
+to 1280x720, output 96x96 to 720x1280), submitted as a backend would (a bounded queue, a few
+in flight). For each job it reads the profile version it was planned with, its predicted and
+its measured wall time, then reports:
+
+  - the median |measured / predicted - 1| per block of 1,000 jobs, and for the jobs planned
+    with the base profile (before the first refit) against those planned with refits;
+  - the profile versions the service went through, and how each refit was decided;
+  - throughput (jobs per second, first submit to last finish).
+
+Target (issue 21): median <= 10 % from the first refit on, never worse than before calibration.
+Usage: bench/production_day/production_day.py BUILD_DIR [--jobs N] [--work DIR] [--out FILE.md]"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+from reelscale_client import Client, ServiceError  # noqa: E402
+
+SOURCES = [(320, 180), (640, 360), (1280, 720)]
+LENGTHS = [0.5, 1, 2, 4]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_sources(work):
+    """One clip per size and length, encoded by the ffmpeg CLI (testsrc2: moving texture)."""
+    clips = {}
+    for w, h in SOURCES:
+        for seconds in LENGTHS:
+            path = os.path.join(work, f"src-{w}x{h}-{seconds}s.mp4")
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s={w}x{h}:r=30:d={seconds}",
+                            "-c:v", "libx264", "-preset", "veryfast", "-g", "30", path], check=True)
+            clips[(w, h, seconds)] = path
+    return clips
+
+
+def job_spec(rng, clips, work, i):
+    w, h = rng.choice(SOURCES)
+    seconds = rng.choice(LENGTHS)
+    spec = {"input": clips[(w, h, seconds)], "output": os.path.join(work, "out", f"job-{i % 50}.mp4"),
+            "preset": "ultrafast", "chunks": 1 if seconds < 2 else rng.choice([1, 2])}
+    if rng.random() < 0.6:
+        out_w, out_h = rng.choice([(96, 96), (180, 320), (360, 640), (720, 1280)])
+        crop_w = min(w, h * out_w // out_h) // 2 * 2
+        spec.update({"endpoint": "framing", "output_width": out_w, "output_height": out_h,
+                     "crop_keyframes": [{"time": 0, "x": 0, "y": 0, "width": crop_w, "height": h},
+                                        {"time": seconds, "x": w - crop_w, "y": 0, "width": crop_w, "height": h}]})
+    else:
+        spec.update({"endpoint": "overlay",
+                     "highlight_keyframes": [{"time": 0, "x": w // 3, "y": h // 2, "rx": w // 10, "ry": h // 8},
+                                             {"time": seconds, "x": 2 * w // 3, "y": h // 2, "rx": w // 10, "ry": h // 8}]})
+    return spec
+
+
+def start_service(binary, work):
+    token = "production-day-token-0123456789"
+    with open(os.path.join(work, "token"), "w") as f:
+        f.write(token + "\n")
+    port = free_port()
+    log = open(os.path.join(work, "serve.log"), "w")
+    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--db", os.path.join(work, "jobs.db"),
+                             "--token-file", os.path.join(work, "token"), "--allow", work, "--max-queued", "8"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=1):
+                break
+        except OSError:
+            time.sleep(0.1)
+    return proc, Client(url, token=token)
+
+
+def submit_all(client, specs):
+    """Submits every job, waiting on 429 as a backend would; returns the ids in order."""
+    ids = []
+    for spec in specs:
+        while True:
+            try:
+                ids.append(client.submit(spec)["id"])
+                break
+            except ServiceError as e:
+                if e.status != 429:
+                    raise
+                time.sleep(0.05)
+    return ids
+
+
+def median_error(rows):
+    errors = [abs(r["measured"] / r["predicted"] - 1) for r in rows if r["predicted"] > 0]
+    return statistics.median(errors) if errors else float("nan")
+
+
+def report(rows, profiles, seconds, jobs):
+    base = rows[0]["version"]
+    lines = [f"{jobs} jobs in {seconds:.0f} s: **{jobs / seconds:.1f} jobs/s**", "",
+             "| jobs | planned with | median abs(measured / predicted - 1) |", "|---|---|---|"]
+    for start in range(0, len(rows), 1000):
+        block = rows[start:start + 1000]
+        versions = sorted({r["version"] for r in block}, key=lambda v: (len(v), v))
+        lines.append(f"| {start + 1}-{start + len(block)} | {', '.join(versions[:3])}{' …' if len(versions) > 3 else ''} "
+                     f"| {100 * median_error(block):.1f} % |")
+    before = [r for r in rows if r["version"] == base]
+    after = [r for r in rows if r["version"] != base]
+    lines += ["", f"- before the first refit ({len(before)} jobs, {base}): median error **{100 * median_error(before):.1f} %**",
+              f"- from the first refit on ({len(after)} jobs): median error **{100 * median_error(after):.1f} %**"]
+    for endpoint in ("framing", "overlay"):
+        part = [r for r in after if r["endpoint"] == endpoint]
+        if part:
+            lines.append(f"  - {endpoint}: {100 * median_error(part):.1f} % ({len(part)} jobs)")
+    lines += ["", f"Profile versions: {len(profiles['versions'])} stored, in use at the end: {profiles['in_use']}",
+              f"Last decision: {profiles.get('last_decision', '')}"]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("build")
+    parser.add_argument("--jobs", type=int, default=3000)
+    parser.add_argument("--work")
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    work = args.work or tempfile.mkdtemp(prefix="reelscale-production-day-")
+    os.makedirs(os.path.join(work, "out"), exist_ok=True)
+    clips = make_sources(work)
+    rng = random.Random(21)
+    specs = [job_spec(rng, clips, work, i) for i in range(args.jobs)]
+    proc, client = start_service(os.path.join(args.build, "reelscale"), work)
+    try:
+        t0 = time.monotonic()
+        ids = submit_all(client, specs)
+        views = [client.wait(i, poll_s=0.05) for i in ids]
+        seconds = time.monotonic() - t0
+        rows = [{"version": v["record"]["plan"]["profile_version"], "endpoint": v["record"]["endpoint"],
+                 "predicted": v["predicted"]["wall_s"], "measured": v["record"]["timings_s"]["total"]} for v in views]
+        text = report(rows, client._request("GET", "/v1/profiles")[1], seconds, len(ids))
+    finally:
+        proc.terminate()
+        proc.wait()
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
