@@ -74,6 +74,7 @@ class ProfileCommand final : public Command {
     if (quick_ && options_.lengths == std::vector<int>{5, 30, 120}) options_.lengths = {1, 2};
     if (quick_) options_.ai_frames = std::min(options_.ai_frames, 4);
     const std::filesystem::path out(out_dir_);
+    make_output_folder(out);
     check_output_path(out / "profile.json", "");
     store::ObjectStore store;
     process::Processors processors(settings_);

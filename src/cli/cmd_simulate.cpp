@@ -187,6 +187,7 @@ class ReportCommand final : public Command {
     if (!from_db_.empty()) return report_from_db();
     const PlanInputs in = options_.load();
     const plan::Workload w = workload_.make(options_);
+    make_output_folder(out_dir_);
     check_output_path(std::filesystem::path(out_dir_) / "report.md", "");
     plan::Policy adaptive_policy = in.policy;
     adaptive_policy.adaptive = true;
@@ -220,6 +221,7 @@ class ReportCommand final : public Command {
   // The spreadsheet from real records: every finished job in the store.
   int report_from_db() {
     if (!std::filesystem::exists(from_db_)) fail(ErrorKind::kNotFound, "no job store at " + from_db_);
+    make_output_folder(out_dir_);
     check_output_path(std::filesystem::path(out_dir_) / "report.md", "");
     serve::JobStore store(from_db_);
     serve::JobFilter all;

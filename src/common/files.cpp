@@ -93,6 +93,15 @@ void check_input_file(const fs::path& input) {
   if (fs::file_size(input, ec) == 0 || ec) fail(ErrorKind::kBadInput, "input is empty (0 bytes): " + input.string());
 }
 
+void make_output_folder(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return;
+  if (fs::exists(dir, ec)) fail(ErrorKind::kBadInput, "the output folder " + dir.string() + " is a file");
+  if (!fs::create_directories(dir, ec) && ec) {
+    fail(ErrorKind::kBadInput, "cannot create the output folder " + dir.string() + ": " + ec.message());
+  }
+}
+
 void check_output_path(const fs::path& output, const fs::path& input) {
   if (output.empty()) fail(ErrorKind::kBadInput, "no output path given");
   const fs::path dir = output.has_parent_path() ? output.parent_path() : fs::path(".");

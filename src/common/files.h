@@ -51,6 +51,9 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 // its directory exists and is a directory, and it is not the same file as `input`.
 // Throws Error(kBadInput) naming the problem.
 void check_output_path(const std::filesystem::path& output, const std::filesystem::path& input);
+// Creates a command's --out folder (and its parents) when missing; Error(kBadInput) naming
+// the folder when it cannot be made or is a file.
+void make_output_folder(const std::filesystem::path& dir);
 
 // Seconds since this process started (from /proc: includes loading shared libraries
 // before main), or 0 if unknown.

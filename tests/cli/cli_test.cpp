@@ -211,3 +211,15 @@ TEST(Cli, PlanAndThresholdsOnOurProfileAndTheOldSystems) {
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.output.find("file not found: /nonexistent.json"), std::string::npos);
 }
+
+TEST(Cli, OutFoldersAreCreatedWhenMissing) {
+  rt::TempDir dir;
+  const fs::path out = dir / "not" / "yet";
+  const auto r = run_reelscale("report --out " + out.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(fs::exists(out / "report.md"));
+  std::ofstream(dir / "a-file") << "x";
+  const auto onto_file = run_reelscale("report --out " + (dir / "a-file").string());
+  EXPECT_EQ(onto_file.status, 2) << onto_file.output;
+  EXPECT_NE(onto_file.output.find("is a file"), std::string::npos) << onto_file.output;
+}
