@@ -30,23 +30,46 @@ function draw(id, config) {
   charts[id] = new Chart(document.getElementById(id), config);
 }
 
-function keysOf(series) {
+// Money as people read it: dollars to the cent from $1, to a hundredth of a cent below,
+// and cents below a cent (never an exponent).
+function dollars(v) {
+  const a = Math.abs(v);
+  if (a === 0) return "$0";
+  if (a >= 1) return "$" + v.toFixed(2);
+  if (a >= 0.01) return "$" + v.toFixed(4);
+  const cents = v * 100;
+  return (Math.abs(cents) >= 0.001 ? cents.toFixed(4) : cents.toFixed(7)).replace(/0+$/, "").replace(/\.$/, "") + "¢";
+}
+const moneyAxis = { ticks: { callback: (v) => dollars(v) } };
+
+function seconds(v) {
+  return (v >= 1 ? String(Math.round(v)) : Number(v.toPrecision(1)).toFixed(Math.min(6, Math.ceil(-Math.log10(v))))) + " s";
+}
+
+function keysOf(series, field) {
   const keys = new Set();
-  for (const point of series) for (const k of Object.keys(point.cost_usd)) keys.add(k);
+  for (const point of series) for (const [k, v] of Object.entries(point[field] || {})) if (v > 0) keys.add(k);
   return [...keys];
 }
 
+// Billed cost stacked with the cloud-equivalent cost of owned local slots, labelled as such.
 function costChart(id, series, unit) {
   const labels = series.map((p) => new Date(p.start_unix_s * 1000).toISOString().slice(0, unit === "day" ? 10 : 13));
-  const datasets = keysOf(series).map((k) => ({ label: k, data: series.map((p) => p.cost_usd[k] || 0) }));
-  draw(id, { type: "bar", data: { labels, datasets }, options: { scales: { x: { stacked: true }, y: { stacked: true } } } });
+  const datasets = keysOf(series, "cost_usd").map((k) => ({ label: k + " (billed)", data: series.map((p) => p.cost_usd[k] || 0) }))
+    .concat(keysOf(series, "cloud_equivalent_usd").map((k) => ({ label: k + " (cloud-equivalent)",
+      data: series.map((p) => (p.cloud_equivalent_usd || {})[k] || 0) })));
+  draw(id, { type: "bar", data: { labels, datasets },
+    options: { scales: { x: { stacked: true }, y: Object.assign({ stacked: true }, moneyAxis) } } });
 }
 
 function drawStats(s) {
   document.getElementById("n-jobs").textContent = s.jobs;
-  document.getElementById("n-cost").textContent = "$" + s.cost_usd.toFixed(4);
+  document.getElementById("n-cost").textContent = dollars(s.cost_usd) +
+    (s.cloud_equivalent_usd > 0 ? " billed + " + dollars(s.cloud_equivalent_usd) + " cloud-equivalent" : "");
   document.getElementById("n-gpu").textContent = s.gpu_seconds.toFixed(1);
-  document.getElementById("n-profile").textContent = s.profile.name + " " + s.profile.version;
+  const profileName = s.profile.name + " " + s.profile.version;
+  document.getElementById("n-profile").textContent = profileName;
+  document.getElementById("n-profile").title = profileName;
   costChart("c-cost-hour", s.cost_per_hour_by_endpoint, "hour");
   costChart("c-cost-hour-hw", s.cost_per_hour_by_hardware, "hour");
   costChart("c-cost-day-ep", s.cost_per_day_by_endpoint, "day");
@@ -54,13 +77,21 @@ function drawStats(s) {
   const billed = Object.entries(s.billed_seconds_by_hardware);
   draw("c-billed", { type: "bar", data: { labels: billed.map((b) => b[0]), datasets: [{ label: "billed s", data: billed.map((b) => b[1]) }] } });
   const l = s.latency_s;
-  draw("c-latency", { type: "bar", data: { labels: ["p50", "p90", "p99", "deadline"],
-    datasets: [{ label: "seconds", data: [l.p50, l.p90, l.p99, l.deadline] }] } });
+  draw("c-latency", { type: "bar", data: { labels: ["p50", "p90", "p99"],
+    datasets: [{ label: "wall time, s", data: [l.p50, l.p90, l.p99] },
+      { type: "line", label: "deadline (" + l.deadline + " s)", data: [l.deadline, l.deadline, l.deadline],
+        pointRadius: 0, borderDash: [6, 4], borderColor: "#b00", backgroundColor: "#b00" }] },
+    // Seconds on a log axis: a deadline of minutes and percentiles of a fraction of a second
+    // are both visible.
+    options: { scales: { y: { type: "logarithmic", ticks: { callback: (v) => seconds(v) } } } } });
   const pva = s.predicted_vs_actual;
   draw("c-predicted", { type: "scatter", data: { datasets: [{ label: "jobs (predicted s, actual s)",
     data: pva.map((j) => ({ x: j.predicted_s, y: j.actual_s })) }] } });
-  draw("c-predicted-cost", { type: "scatter", data: { datasets: [{ label: "jobs (predicted $, actual $)",
-    data: pva.map((j) => ({ x: j.predicted_usd, y: j.actual_usd })) }] } });
+  const local = pva.some((j) => j.actual_usd === 0 && j.cloud_equivalent_usd > 0);
+  draw("c-predicted-cost", { type: "scatter", data: { datasets: [{
+    label: local ? "jobs (predicted, actual cloud-equivalent $)" : "jobs (predicted $, actual $)",
+    data: pva.map((j) => ({ x: j.predicted_usd, y: j.actual_usd || j.cloud_equivalent_usd || 0 })) }] },
+    options: { scales: { x: moneyAxis, y: moneyAxis } } });
   draw("c-errors", { type: "bar", data: { labels: s.error_rate_by_chunks.map((e) => e.chunks + " chunks"),
     datasets: [{ label: "failed share", data: s.error_rate_by_chunks.map((e) => e.rate) }] } });
   draw("c-lengths", { type: "bar", data: { labels: s.clip_lengths.map((b) => b.bucket),
@@ -96,7 +127,7 @@ function drawThresholds(profile) {
 function drawJobs(jobs) {
   const body = document.querySelector("#jobs tbody");
   body.replaceChildren();
-  for (const j of jobs.slice().reverse()) {
+  for (const j of jobs) {
     const row = body.insertRow();
     row.dataset.id = j.id;
     const record = j.plan || {};
@@ -107,7 +138,8 @@ function drawJobs(jobs) {
     cell(row, (record.hardware || "?") + " × " + j.progress.chunks_total);
     cell(row, j.state, j.state === "failed" ? "failed" : "");
     cell(row, j.actual.wall_s.toFixed(2));
-    cell(row, j.actual.cost_usd.toFixed(5));
+    cell(row, j.actual.cost_usd > 0 || !j.actual.cloud_equivalent_usd ? dollars(j.actual.cost_usd)
+      : dollars(j.actual.cloud_equivalent_usd) + " (cloud-equivalent)");
     row.addEventListener("click", () => { openJob = j.id; drawDrill(); });
   }
 }
@@ -146,7 +178,7 @@ async function drawDrill() {
 
 async function refresh() {
   try {
-    const [stats, jobs, queue] = await Promise.all([api("/v1/stats?hours=24"), api("/v1/jobs?limit=1000"), api("/v1/queue")]);
+    const [stats, jobs, queue] = await Promise.all([api("/v1/stats?hours=24"), api("/v1/jobs?limit=100&order=newest"), api("/v1/queue")]);
     document.getElementById("signin").hidden = true;
     document.getElementById("data").hidden = false;
     document.getElementById("n-queue").textContent = queue.queued + " / " + queue.running;

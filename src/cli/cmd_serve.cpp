@@ -66,6 +66,9 @@ class ServeCommand final : public Command {
     app_->add_option("--calibrate-min-records", service_.calibration.min_records_per_cell,
                      "Records a profile cell needs before it is refit");
     app_->add_option("--log-format", log_format_, "text | json")->check(CLI::IsMember({"text", "json"}));
+    app_->add_option("--retain-days", service_.retain_days,
+                     "Keep finished jobs' full records this many days, then only their summary (default: forever)")
+        ->check(CLI::NonNegativeNumber);
     models_.add_to(app_);
     limits_.add_to(app_);
   }

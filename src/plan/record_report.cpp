@@ -30,6 +30,7 @@ struct Accumulator {
       return;
     }
     g.cost_usd += r.cost_usd;
+    g.cloud_equivalent_usd += r.cloud_equivalent_usd;
     g.output_seconds += r.output_seconds();
     times.push_back(r.total_seconds());
   }
@@ -42,6 +43,7 @@ struct Accumulator {
       g.mean_time_s = sum / n;
       g.p90_time_s = times[static_cast<size_t>(std::min(n - 1, std::floor(0.9 * n)))];
       g.mean_cost_usd = g.cost_usd / n;
+      g.mean_cloud_equivalent_usd = g.cloud_equivalent_usd / n;
     }
     return g;
   }
@@ -94,18 +96,20 @@ RecordReport report_from_records(const std::vector<record::JobRecord>& records, 
 
 std::string record_report_csv(const RecordReport& r) {
   std::ostringstream os;
-  os << "table,endpoint,length_bucket,jobs,failed,mean_cost_usd,mean_time_s,p90_time_s,usd_per_output_second,"
-        "jobs_per_day,usd_per_day,usd_per_month,billed_hours_per_month\n";
+  os << "table,endpoint,length_bucket,jobs,failed,mean_cost_usd,mean_cloud_equivalent_usd,mean_time_s,p90_time_s,"
+        "usd_per_output_second,jobs_per_day,usd_per_day,usd_per_month,billed_hours_per_month\n";
   for (const auto& g : r.groups) {
     os << "by_length," << g.endpoint << "," << g.bucket << "," << g.jobs << "," << g.failed << "," << fmt(g.mean_cost_usd, 6)
-       << "," << fmt(g.mean_time_s) << "," << fmt(g.p90_time_s) << "," << fmt(g.usd_per_output_second(), 6) << ",,,,\n";
+       << "," << fmt(g.mean_cloud_equivalent_usd, 6) << "," << fmt(g.mean_time_s) << "," << fmt(g.p90_time_s) << ","
+       << fmt(g.usd_per_output_second(), 6) << ",,,,\n";
   }
   for (const auto& g : r.endpoints) {
     os << "by_endpoint," << g.endpoint << ",all," << g.jobs << "," << g.failed << "," << fmt(g.mean_cost_usd, 6) << ","
-       << fmt(g.mean_time_s) << "," << fmt(g.p90_time_s) << "," << fmt(g.usd_per_output_second(), 6) << ",,,,\n";
+       << fmt(g.mean_cloud_equivalent_usd, 6) << "," << fmt(g.mean_time_s) << "," << fmt(g.p90_time_s) << ","
+       << fmt(g.usd_per_output_second(), 6) << ",,,,\n";
   }
   for (const auto& l : r.levels) {
-    os << "usage,,,,,,,,," << l.jobs_per_day << "," << fmt(l.usd_per_day, 6) << "," << fmt(l.usd_per_month, 6) << ","
+    os << "usage,,,,,,,,,," << l.jobs_per_day << "," << fmt(l.usd_per_day, 6) << "," << fmt(l.usd_per_month, 6) << ","
        << fmt(l.billed_hours_per_month) << "\n";
   }
   return os.str();
@@ -116,10 +120,11 @@ std::string record_report_markdown(const RecordReport& r, const std::string& con
   os << "# Cost analysis from job records\n\n" << context << "\n\n" << r.jobs << " jobs over " << fmt(r.days_observed, 3)
      << " days; $" << fmt(r.usd_per_job, 6) << " per finished job.\n\n"
      << "## Cost and time per video, by endpoint and clip length\n\n"
-     << "| endpoint | clip length | jobs | failed | mean $ | mean s | p90 s | $ per output second |\n|---|---|---|---|---|---|---|---|\n";
+     << "| endpoint | clip length | jobs | failed | mean $ | mean cloud-equivalent $ (local slots) | mean s | p90 s | "
+        "$ per output second |\n|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& g : r.groups) {
     os << "| " << g.endpoint << " | " << g.bucket << " | " << g.jobs << " | " << g.failed << " | " << fmt(g.mean_cost_usd, 6)
-       << " | " << fmt(g.mean_time_s) << " | " << fmt(g.p90_time_s) << " | " << fmt(g.usd_per_output_second(), 6) << " |\n";
+       << " | " << fmt(g.mean_cloud_equivalent_usd, 6) << " | " << fmt(g.mean_time_s) << " | " << fmt(g.p90_time_s) << " | " << fmt(g.usd_per_output_second(), 6) << " |\n";
   }
   os << "\n## By endpoint\n\n| endpoint | jobs | failed | mean $ | mean s | p90 s | $ per output second |\n|---|---|---|---|---|---|---|\n";
   for (const auto& g : r.endpoints) {

@@ -21,6 +21,8 @@ struct RecordGroup {
   double p90_time_s = 0;
   double output_seconds = 0;
   double cost_usd = 0;
+  double cloud_equivalent_usd = 0;        // owned local slots: their cores at the cloud's per-core price
+  double mean_cloud_equivalent_usd = 0;
   double usd_per_output_second() const { return output_seconds > 0 ? cost_usd / output_seconds : 0; }
 };
 

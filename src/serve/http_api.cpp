@@ -84,6 +84,7 @@ nlohmann::json job_view(const StoredJob& job, bool with_record) {
       {"actual",
        {{"wall_s", job.finished_unix_s > 0 && job.started_unix_s > 0 ? job.finished_unix_s - job.started_unix_s : 0.0},
         {"cost_usd", job.cost_usd},
+        {"cloud_equivalent_usd", job.cloud_equivalent_usd},
         {"billed_seconds", job.billed_seconds}}},
       {"timings_s", record.value("timings_s", nlohmann::json::object())},
       {"error", job.error_kind.empty() ? nlohmann::json(nullptr)
@@ -147,6 +148,7 @@ void HttpApi::add_job_routes() {
       f.endpoint = req.get_param_value("endpoint");
       f.since_unix_s = query_number(req, "since", 0);
       f.after_seq = static_cast<int64_t>(query_number(req, "cursor", 0));
+      f.newest_first = req.get_param_value("order") == "newest";
       f.limit = static_cast<int>(std::clamp(query_number(req, "limit", 50), 1.0, 1000.0));
       nlohmann::json jobs = nlohmann::json::array();
       const std::vector<StoredJob> page = service_.list(f);

@@ -49,6 +49,7 @@ JobService::JobService(ServiceOptions options, JobStore& store, exec::Executor& 
       allowlist_(std::move(allowlist)), detect_(std::move(detect)), planning_(options_.planning) {
   load_profile();
   recover();
+  apply_retention();
   for (int i = 0; i < std::max(1, options_.max_running); ++i) runners_.emplace_back([this] { runner_main(); });
   ready_ = true;
 }
@@ -262,8 +263,16 @@ void JobService::run(StoredJob job) {
   const StoredJob finished = finished_from(job, r);
   store_.finish(finished);
   metrics_.job_finished(finished.state, r);
+  if (++finished_since_retention_ >= 200) apply_retention();
   spdlog::info("job {}: {}{}", job.id, r.outcome, r.ok() ? "" : " (" + r.error_kind + ": " + r.error_message + ")");
   if (r.ok()) maybe_recalibrate();
+}
+
+void JobService::apply_retention() {
+  finished_since_retention_ = 0;
+  if (options_.retain_days <= 0) return;
+  const JobStore::Retention r = store_.drop_detail_before(record::unix_now() - options_.retain_days * 86400);
+  if (r.jobs > 0) spdlog::info("retention: {} job(s) older than {} days kept their summary only", r.jobs, options_.retain_days);
 }
 
 std::vector<record::JobRecord> JobService::recent_records(int limit) {
@@ -342,11 +351,8 @@ void JobService::maybe_recalibrate() {
 }
 
 nlohmann::json JobService::stats(double hours) {
-  JobFilter window;
-  window.since_unix_s = record::unix_now() - hours * 3600;
-  window.limit = 1000000;
   const job::PlanningInputs planning = live_planning();
-  nlohmann::json out = dashboard_stats(store_.list(window), planning.policy.deadline_s);
+  nlohmann::json out = dashboard_stats(store_, record::unix_now() - hours * 3600, planning.policy.deadline_s);
   out["hours"] = hours;
   const exec::OwnedCapacity owned = executor_.owned_capacity();
   const PlannerView view = planner_view(planning, executor_.places() > 0 ? executor_.places() : owned.slots);
@@ -399,6 +405,12 @@ StoredJob JobService::finished_from(StoredJob job, const record::JobRecord& r) c
   }
   job.record_json = record::to_json(r).dump();
   job.cost_usd = r.cost_usd;
+  job.hardware = !r.hardware.empty() ? r.hardware : r.plan ? r.plan->hardware : "";
+  job.wall_s = r.total_seconds();
+  job.clip_s = r.frames > 0 ? r.output_seconds() : 0;
+  job.predicted_s = r.plan ? r.plan->wall_mean_s : 0;
+  job.predicted_usd = r.plan ? r.plan->cost_usd : 0;
+  job.cloud_equivalent_usd = r.cloud_equivalent_usd;
   job.billed_seconds = r.billed_seconds;
   job.frames_done = r.ok() ? r.frames : job.frames_done;
   job.chunks_total = std::max(1, r.chunks);

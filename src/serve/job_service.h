@@ -42,6 +42,7 @@ struct ServiceOptions {
   CalibrationPolicy calibration;
   std::string profile_source;         // where planning.profile came from, when given ("" : not given)
   media::MediaLimits media_limits;    // the bounds the probe and the decoders keep
+  double retain_days = 0;             // > 0: finished jobs older than this keep only their summary
 };
 
 // Why a submission was refused, beyond a bad spec (Error kBadInput) or a denied path
@@ -88,6 +89,9 @@ class JobService {
   void load_profile();
   job::PlanningInputs live_planning();
   void maybe_recalibrate();
+  // Retention: at start, then every kRetentionEvery finished jobs.
+  void apply_retention();
+  std::atomic<int> finished_since_retention_{0};
   std::vector<record::JobRecord> recent_records(int limit);
   // After a switch: once enough records came, rolls back if the switch made things worse.
   void watch_switch();

@@ -58,13 +58,37 @@ const char* const kMigrations[] = {
          profile TEXT NOT NULL,
          error_before REAL NOT NULL DEFAULT 0,
          error_after REAL NOT NULL DEFAULT 0);)",
+    // 4: each finished job's summary as columns (what reports and charts read, kept when
+    // retention drops the full record), filled from the records already stored; indexes
+    // for the dashboard's windows.
+    R"(ALTER TABLE jobs ADD COLUMN hardware TEXT NOT NULL DEFAULT '';
+       ALTER TABLE jobs ADD COLUMN wall_s REAL NOT NULL DEFAULT 0;
+       ALTER TABLE jobs ADD COLUMN clip_s REAL NOT NULL DEFAULT 0;
+       ALTER TABLE jobs ADD COLUMN predicted_s REAL NOT NULL DEFAULT 0;
+       ALTER TABLE jobs ADD COLUMN predicted_usd REAL NOT NULL DEFAULT 0;
+       ALTER TABLE jobs ADD COLUMN cloud_equivalent_usd REAL NOT NULL DEFAULT 0;
+       ALTER TABLE jobs ADD COLUMN detail_dropped INTEGER NOT NULL DEFAULT 0;
+       UPDATE jobs SET
+         hardware = coalesce(json_extract(record, '$.hardware'), json_extract(plan, '$.hardware'), ''),
+         wall_s = coalesce(json_extract(record, '$.timings_s.total'), 0),
+         clip_s = coalesce(json_extract(record, '$.frames') /
+                  nullif(CAST(substr(json_extract(record, '$.fps'), 1, instr(json_extract(record, '$.fps'), '/') - 1) AS REAL) /
+                         CAST(substr(json_extract(record, '$.fps'), instr(json_extract(record, '$.fps'), '/') + 1) AS REAL), 0), 0),
+         predicted_s = coalesce(json_extract(plan, '$.wall_mean_s'), 0),
+         predicted_usd = coalesce(json_extract(plan, '$.cost_usd'), 0),
+         cloud_equivalent_usd = coalesce(json_extract(record, '$.cloud_equivalent_usd'), 0)
+       WHERE json_valid(record) AND json_valid(plan) AND record != '';
+       CREATE INDEX jobs_by_created ON jobs (created_unix_s);
+       CREATE INDEX jobs_by_finished ON jobs (finished_unix_s);
+       CREATE INDEX jobs_by_state_wall ON jobs (state, wall_s);)",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kJobStoreSchemaVersion);
 
 const char* const kColumns =
     "id, seq, idempotency_key, body_sha256, endpoint, spec, state, plan, profile_version, created_unix_s, "
     "started_unix_s, finished_unix_s, frames_done, frames_total, chunks_done, chunks_total, error_kind, error_message, "
-    "output, temp_prefix, record, cost_usd, billed_seconds";
+    "output, temp_prefix, record, cost_usd, billed_seconds, hardware, wall_s, clip_s, predicted_s, predicted_usd, "
+    "cloud_equivalent_usd";
 
 StoredJob read_row(const Statement& s) {
   StoredJob j;
@@ -91,6 +115,12 @@ StoredJob read_row(const Statement& s) {
   j.record_json = s.text(20);
   j.cost_usd = s.real(21);
   j.billed_seconds = s.real(22);
+  j.hardware = s.text(23);
+  j.wall_s = s.real(24);
+  j.clip_s = s.real(25);
+  j.predicted_s = s.real(26);
+  j.predicted_usd = s.real(27);
+  j.cloud_equivalent_usd = s.real(28);
   return j;
 }
 
@@ -176,8 +206,10 @@ std::vector<StoredJob> JobStore::list(const JobFilter& f) {
   const std::lock_guard lock(mutex_);
   Statement s = db_.prepare(std::string("SELECT ") + kColumns +
                             " FROM jobs WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR endpoint = ?2) AND "
-                            "created_unix_s >= ?3 AND seq > ?4 ORDER BY seq LIMIT ?5");
+                            "created_unix_s >= ?3 AND (?6 = 0 AND seq > ?4 OR ?6 = 1 AND (?4 = 0 OR seq < ?4)) "
+                            "ORDER BY CASE WHEN ?6 = 1 THEN -seq ELSE seq END LIMIT ?5");
   s.bind(1, f.state).bind(2, f.endpoint).bind(3, f.since_unix_s).bind(4, f.after_seq).bind(5, static_cast<int64_t>(f.limit));
+  s.bind(6, static_cast<int64_t>(f.newest_first ? 1 : 0));
   std::vector<StoredJob> out;
   while (s.step()) out.push_back(read_row(s));
   return out;
@@ -190,6 +222,30 @@ std::vector<StoredJob> JobStore::in_state(const std::string& state) {
   std::vector<StoredJob> out;
   while (s.step()) out.push_back(read_row(s));
   return out;
+}
+
+void JobStore::read_rows(const std::string& sql, double since_unix_s, const std::function<void(const Statement&)>& row) {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare(sql);
+  s.bind(1, since_unix_s);
+  while (s.step()) row(s);
+}
+
+JobStore::Retention JobStore::drop_detail_before(double before_unix_s) {
+  const std::lock_guard lock(mutex_);
+  Transaction t(db_);
+  db_.prepare("DELETE FROM chunks WHERE job_id IN (SELECT id FROM jobs WHERE finished_unix_s > 0 AND "
+              "finished_unix_s < ? AND detail_dropped = 0)")
+      .bind(1, before_unix_s)
+      .run();
+  db_.prepare("UPDATE jobs SET record = '', spec = '{}', plan = '{}', detail_dropped = 1 WHERE finished_unix_s > 0 AND "
+              "finished_unix_s < ? AND detail_dropped = 0")
+      .bind(1, before_unix_s)
+      .run();
+  Retention r;
+  r.jobs = db_.changes();
+  t.commit();
+  return r;
 }
 
 int64_t JobStore::count_in_state(const std::string& state) {
@@ -231,7 +287,8 @@ void JobStore::finish(const StoredJob& j) {
   Transaction t(db_);
   db_.prepare("UPDATE jobs SET state = ?, finished_unix_s = ?, error_kind = ?, error_message = ?, record = ?, "
               "cost_usd = ?, billed_seconds = ?, frames_done = ?, chunks_done = ?, chunks_total = ?, plan = ?, "
-              "profile_version = ? WHERE id = ?")
+              "profile_version = ?, hardware = ?, wall_s = ?, clip_s = ?, predicted_s = ?, predicted_usd = ?, "
+              "cloud_equivalent_usd = ? WHERE id = ?")
       .bind(1, j.state)
       .bind(2, j.finished_unix_s)
       .bind(3, j.error_kind)
@@ -244,7 +301,13 @@ void JobStore::finish(const StoredJob& j) {
       .bind(10, j.chunks_total)
       .bind(11, j.plan_json)
       .bind(12, j.profile_version)
-      .bind(13, j.id)
+      .bind(13, j.hardware)
+      .bind(14, j.wall_s)
+      .bind(15, j.clip_s)
+      .bind(16, j.predicted_s)
+      .bind(17, j.predicted_usd)
+      .bind(18, j.cloud_equivalent_usd)
+      .bind(19, j.id)
       .run();
   write_chunks(j);
   t.commit();

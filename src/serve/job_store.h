@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -15,7 +16,7 @@
 
 namespace reelscale::serve {
 
-inline constexpr int kJobStoreSchemaVersion = 3;
+inline constexpr int kJobStoreSchemaVersion = 4;
 
 struct StoredJob {
   std::string id;
@@ -41,6 +42,13 @@ struct StoredJob {
   std::string record_json;         // the typed record once finished
   double cost_usd = 0;
   double billed_seconds = 0;
+  // The finished job's summary, kept when retention drops the record.
+  std::string hardware;
+  double wall_s = 0;               // measured wall time
+  double clip_s = 0;               // output seconds
+  double predicted_s = 0;
+  double predicted_usd = 0;
+  double cloud_equivalent_usd = 0; // local slots: the cores used at the cloud's per-core price
   bool finished() const { return state == "done" || state == "failed" || state == "cancelled"; }
 };
 
@@ -48,8 +56,9 @@ struct JobFilter {
   std::string state;
   std::string endpoint;
   double since_unix_s = 0;
-  int64_t after_seq = 0;           // the cursor: jobs submitted after this one
+  int64_t after_seq = 0;           // the cursor: jobs submitted after this one (before it, newest first)
   int limit = 50;
+  bool newest_first = false;
 };
 
 // A profile version the service planned with: the one it started with, and each refit it
@@ -89,6 +98,16 @@ class JobStore {
   bool cancel_queued(const std::string& id, double now_unix_s);
   // The records of the most recent finished jobs that are done, oldest first.
   std::vector<std::string> recent_records(int limit);
+
+  // Runs a read-only query (the dashboard's aggregates), `since_unix_s` bound to ?1; calls
+  // `row` for each row.
+  void read_rows(const std::string& sql, double since_unix_s, const std::function<void(const Statement&)>& row);
+  // Retention: finished jobs before the time lose their record, spec, plan and chunk rows;
+  // their summary columns stay for reports and charts.
+  struct Retention {
+    int jobs = 0;
+  };
+  Retention drop_detail_before(double before_unix_s);
 
   // Saves a profile version; an active one becomes the only active one.
   void save_profile(const StoredProfile& profile);

@@ -1,131 +1,149 @@
-// serve/stats.cpp — the dashboard's aggregates.
+// serve/stats.cpp — the dashboard's aggregates, one SQL query each over the window.
 #include "serve/stats.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 
-#include "record/job_record.h"
-
 namespace reelscale::serve {
 
 namespace {
 
-struct JobFacts {
-  const StoredJob* job = nullptr;
-  nlohmann::json record;
-  nlohmann::json plan;
-  std::string hardware;
-  double wall_s = 0;
-  double clip_s = 0;
-};
+const char* const kFinished = "state IN ('done', 'failed', 'cancelled')";
 
-JobFacts facts_of(const StoredJob& j) {
-  JobFacts f;
-  f.job = &j;
-  f.record = j.record_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(j.record_json, nullptr, false);
-  f.plan = j.plan_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(j.plan_json, nullptr, false);
-  if (!f.record.is_object()) f.record = nlohmann::json::object();
-  if (!f.plan.is_object()) f.plan = nlohmann::json::object();
-  f.hardware = f.record.value("hardware", f.plan.value("hardware", std::string("unknown")));
-  f.wall_s = f.record.contains("timings_s") ? f.record["timings_s"].value("total", 0.0) : 0.0;
-  f.clip_s = static_cast<double>(j.frames_total) / record::rate_value(f.record.value("fps", std::string("30/1")));
-  return f;
-}
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[static_cast<size_t>(std::min<double>(v.size() - 1, std::floor(q * static_cast<double>(v.size()))))];
-}
-
-// Cost summed per time bucket (hours or days since 1970) and per key.
-nlohmann::json cost_series(const std::vector<JobFacts>& facts, double bucket_s, bool by_hardware) {
-  std::map<int64_t, std::map<std::string, double>> sums;
-  for (const JobFacts& f : facts) {
-    if (!f.job->finished()) continue;
-    const int64_t bucket = static_cast<int64_t>(std::floor(f.job->finished_unix_s / bucket_s));
-    sums[bucket][by_hardware ? f.hardware : f.job->endpoint] += f.job->cost_usd;
-  }
+// Cost summed per time bucket (hours or days since 1970) and per key, billed and the
+// cloud-equivalent of owned slots apart.
+nlohmann::json cost_series(JobStore& store, double since, int bucket_s, const std::string& key) {
+  std::map<int64_t, std::pair<nlohmann::json, nlohmann::json>> by_bucket;
+  store.read_rows("SELECT CAST(finished_unix_s / " + std::to_string(bucket_s) + " AS INTEGER) AS b, " + key +
+                      ", SUM(cost_usd), SUM(cloud_equivalent_usd) FROM jobs WHERE created_unix_s >= ?1 AND " + kFinished +
+                      " GROUP BY b, " + key + " ORDER BY b",
+                  since, [&](const Statement& s) {
+                    auto& [billed, cloud] = by_bucket[s.integer(0)];
+                    const std::string k = s.text(1).empty() ? "unknown" : s.text(1);
+                    billed[k] = s.real(2);
+                    cloud[k] = s.real(3);
+                  });
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& [bucket, by] : sums) out.push_back({{"start_unix_s", bucket * bucket_s}, {"cost_usd", by}});
-  return out;
-}
-
-nlohmann::json predicted_vs_actual(const std::vector<JobFacts>& facts) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const JobFacts& f : facts) {
-    if (f.job->state != "done") continue;
-    out.push_back({{"id", f.job->id}, {"endpoint", f.job->endpoint}, {"predicted_s", f.plan.value("wall_mean_s", 0.0)},
-                   {"actual_s", f.wall_s}, {"predicted_usd", f.plan.value("cost_usd", 0.0)},
-                   {"actual_usd", f.job->cost_usd}});
+  for (auto& [bucket, sums] : by_bucket) {
+    out.push_back({{"start_unix_s", static_cast<double>(bucket) * bucket_s},
+                   {"cost_usd", sums.first},
+                   {"cloud_equivalent_usd", sums.second}});
   }
   return out;
 }
 
-nlohmann::json error_rate_by_chunks(const std::vector<JobFacts>& facts) {
-  std::map<int64_t, std::pair<int, int>> by;  // chunks -> (ended, failed)
-  for (const JobFacts& f : facts) {
-    if (!f.job->finished() || f.job->state == "cancelled") continue;
-    auto& [ended, failed] = by[std::max<int64_t>(1, f.job->chunks_total)];
-    ++ended;
-    failed += f.job->state == "failed" ? 1 : 0;
-  }
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& [chunks, n] : by) {
-    out.push_back({{"chunks", chunks}, {"jobs", n.first}, {"failed", n.second},
-                   {"rate", n.first ? static_cast<double>(n.second) / n.first : 0.0}});
+// Totals over the window: jobs, cost, cloud-equivalent, billed seconds by hardware.
+void add_totals(JobStore& store, double since, nlohmann::json& out) {
+  int64_t jobs = 0;
+  double cost = 0, cloud = 0, gpu_seconds = 0;
+  nlohmann::json billed = nlohmann::json::object();
+  store.read_rows("SELECT hardware, COUNT(*), SUM(cost_usd), SUM(cloud_equivalent_usd), SUM(billed_seconds) FROM jobs "
+                  "WHERE created_unix_s >= ?1 GROUP BY hardware",
+                  since, [&](const Statement& s) {
+                    const std::string hw = s.text(0).empty() ? "unknown" : s.text(0);
+                    jobs += s.integer(1);
+                    cost += s.real(2);
+                    cloud += s.real(3);
+                    billed[hw] = s.real(4);
+                    if (hw != "CPU" && hw != "unknown") gpu_seconds += s.real(4);
+                  });
+  out["jobs"] = jobs;
+  out["cost_usd"] = cost;
+  out["cloud_equivalent_usd"] = cloud;
+  out["billed_seconds_by_hardware"] = billed;
+  out["gpu_seconds"] = gpu_seconds;
+}
+
+// p50, p90, p99 of done jobs' wall time: each one row read through the (state, wall_s) index.
+nlohmann::json latency(JobStore& store, double since, double deadline_s) {
+  int64_t n = 0;
+  store.read_rows("SELECT COUNT(*) FROM jobs WHERE state = 'done' AND created_unix_s >= ?1", since,
+                  [&](const Statement& s) { n = s.integer(0); });
+  nlohmann::json out = {{"deadline", deadline_s}, {"jobs", n}};
+  for (const auto& [name, q] : {std::pair<const char*, double>{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}}) {
+    double value = 0;
+    const int64_t at = std::min<int64_t>(std::max<int64_t>(0, n - 1), static_cast<int64_t>(std::floor(q * static_cast<double>(n))));
+    if (n > 0) {
+      store.read_rows("SELECT wall_s FROM jobs WHERE state = 'done' AND created_unix_s >= ?1 ORDER BY wall_s LIMIT 1 OFFSET " +
+                          std::to_string(at),
+                      since, [&](const Statement& s) { value = s.real(0); });
+    }
+    out[name] = value;
   }
   return out;
 }
 
-nlohmann::json clip_lengths(const std::vector<JobFacts>& facts) {
-  const std::vector<double> edges = {5, 10, 20, 30, 60, 120, 300};
-  std::vector<int> counts(edges.size() + 1, 0);
-  for (const JobFacts& f : facts) {
-    const auto it = std::upper_bound(edges.begin(), edges.end(), f.clip_s);
-    ++counts[static_cast<size_t>(it - edges.begin())];
-  }
+// Predicted against actual for at most kMaxScatterPoints done jobs, spread evenly over the window.
+nlohmann::json predicted_vs_actual(JobStore& store, double since) {
+  int64_t n = 0;
+  store.read_rows("SELECT COUNT(*) FROM jobs WHERE state = 'done' AND created_unix_s >= ?1", since,
+                  [&](const Statement& s) { n = s.integer(0); });
+  const int64_t step = std::max<int64_t>(1, (n + kMaxScatterPoints - 1) / kMaxScatterPoints);
+  nlohmann::json out = nlohmann::json::array();
+  store.read_rows("SELECT id, endpoint, predicted_s, wall_s, predicted_usd, cost_usd, cloud_equivalent_usd FROM "
+                  "(SELECT *, ROW_NUMBER() OVER (ORDER BY seq) AS k FROM jobs WHERE state = 'done' AND created_unix_s >= ?1) "
+                  "WHERE (k - 1) % " + std::to_string(step) + " = 0 ORDER BY seq",
+                  since, [&](const Statement& s) {
+                    out.push_back({{"id", s.text(0)}, {"endpoint", s.text(1)}, {"predicted_s", s.real(2)},
+                                   {"actual_s", s.real(3)}, {"predicted_usd", s.real(4)}, {"actual_usd", s.real(5)},
+                                   {"cloud_equivalent_usd", s.real(6)}});
+                  });
+  return out;
+}
+
+nlohmann::json error_rate_by_chunks(JobStore& store, double since) {
+  nlohmann::json out = nlohmann::json::array();
+  store.read_rows("SELECT MAX(1, chunks_total) AS c, COUNT(*), SUM(state = 'failed') FROM jobs WHERE created_unix_s >= ?1 "
+                  "AND state IN ('done', 'failed') GROUP BY c ORDER BY c",
+                  since, [&](const Statement& s) {
+                    const int64_t jobs = s.integer(1), failed = s.integer(2);
+                    out.push_back({{"chunks", s.integer(0)}, {"jobs", jobs}, {"failed", failed},
+                                   {"rate", jobs ? static_cast<double>(failed) / static_cast<double>(jobs) : 0.0}});
+                  });
+  return out;
+}
+
+nlohmann::json clip_lengths(JobStore& store, double since) {
+  const std::vector<int> edges = {5, 10, 20, 30, 60, 120, 300};
+  std::string bucket = "CASE";
+  for (size_t i = 0; i < edges.size(); ++i) bucket += " WHEN clip_s < " + std::to_string(edges[i]) + " THEN " + std::to_string(i);
+  bucket += " ELSE " + std::to_string(edges.size()) + " END";
+  std::vector<int64_t> counts(edges.size() + 1, 0);
+  store.read_rows("SELECT " + bucket + " AS b, COUNT(*) FROM jobs WHERE created_unix_s >= ?1 GROUP BY b", since,
+                  [&](const Statement& s) { counts[static_cast<size_t>(s.integer(0))] = s.integer(1); });
   nlohmann::json out = nlohmann::json::array();
   for (size_t i = 0; i < counts.size(); ++i) {
     const std::string label = i == 0 ? "< 5 s" : i == edges.size() ? ">= 300 s"
-                                               : std::to_string(static_cast<int>(edges[i - 1])) + "-" +
-                                                     std::to_string(static_cast<int>(edges[i])) + " s";
+                                               : std::to_string(edges[i - 1]) + "-" + std::to_string(edges[i]) + " s";
     out.push_back({{"bucket", label}, {"jobs", counts[i]}});
   }
   return out;
 }
 
+std::vector<int64_t> arrivals_by_hour(JobStore& store, double since) {
+  std::vector<int64_t> arrivals(24, 0);
+  store.read_rows("SELECT CAST(created_unix_s / 3600 AS INTEGER) % 24 AS h, COUNT(*) FROM jobs WHERE created_unix_s >= ?1 "
+                  "GROUP BY h",
+                  since, [&](const Statement& s) { arrivals[static_cast<size_t>(s.integer(0))] = s.integer(1); });
+  return arrivals;
+}
+
 }  // namespace
 
-nlohmann::json dashboard_stats(const std::vector<StoredJob>& jobs, double deadline_s) {
-  std::vector<JobFacts> facts;
-  for (const StoredJob& j : jobs) facts.push_back(facts_of(j));
-  std::map<std::string, double> billed;
-  double gpu_seconds = 0, cost = 0;
-  std::vector<double> walls;
-  std::vector<int> arrivals(24, 0);
-  for (const JobFacts& f : facts) {
-    billed[f.hardware] += f.job->billed_seconds;
-    if (f.hardware != "CPU" && f.hardware != "unknown") gpu_seconds += f.job->billed_seconds;
-    cost += f.job->cost_usd;
-    if (f.job->state == "done") walls.push_back(f.wall_s);
-    ++arrivals[static_cast<size_t>(static_cast<int64_t>(std::floor(f.job->created_unix_s / 3600)) % 24)];
-  }
-  return {{"jobs", jobs.size()},
-          {"cost_usd", cost},
-          {"cost_per_hour_by_endpoint", cost_series(facts, 3600, false)},
-          {"cost_per_hour_by_hardware", cost_series(facts, 3600, true)},
-          {"cost_per_day_by_endpoint", cost_series(facts, 86400, false)},
-          {"cost_per_day_by_hardware", cost_series(facts, 86400, true)},
-          {"billed_seconds_by_hardware", billed},
-          {"gpu_seconds", gpu_seconds},
-          {"latency_s", {{"p50", percentile(walls, 0.5)}, {"p90", percentile(walls, 0.9)}, {"p99", percentile(walls, 0.99)},
-                         {"deadline", deadline_s}}},
-          {"predicted_vs_actual", predicted_vs_actual(facts)},
-          {"error_rate_by_chunks", error_rate_by_chunks(facts)},
-          {"clip_lengths", clip_lengths(facts)},
-          {"arrivals_by_hour_utc", arrivals}};
+nlohmann::json dashboard_stats(JobStore& store, double since_unix_s, double deadline_s) {
+  nlohmann::json out = nlohmann::json::object();
+  add_totals(store, since_unix_s, out);
+  out["cost_per_hour_by_endpoint"] = cost_series(store, since_unix_s, 3600, "endpoint");
+  out["cost_per_hour_by_hardware"] = cost_series(store, since_unix_s, 3600, "hardware");
+  out["cost_per_day_by_endpoint"] = cost_series(store, since_unix_s, 86400, "endpoint");
+  out["cost_per_day_by_hardware"] = cost_series(store, since_unix_s, 86400, "hardware");
+  out["latency_s"] = latency(store, since_unix_s, deadline_s);
+  out["predicted_vs_actual"] = predicted_vs_actual(store, since_unix_s);
+  out["error_rate_by_chunks"] = error_rate_by_chunks(store, since_unix_s);
+  out["clip_lengths"] = clip_lengths(store, since_unix_s);
+  out["arrivals_by_hour_utc"] = arrivals_by_hour(store, since_unix_s);
+  return out;
 }
 
 }  // namespace reelscale::serve

@@ -1,18 +1,21 @@
-// serve/stats.h — what the dashboard shows, aggregated from the job store's rows: cost per
-// hour and per day by endpoint and by hardware, billed seconds (GPU-seconds apart),
-// latency percentiles against the deadline, predicted against actual time and cost job by
-// job, the error rate by chunk count, the distribution of clip lengths, and arrivals by
-// hour of day (UTC).
+// serve/stats.h — what the dashboard shows, aggregated in SQL over the job store's summary
+// columns (indexed; a payload bounded whatever the job count): cost per hour and per day by
+// endpoint and by hardware (billed, and the cloud-equivalent of owned local slots), billed
+// seconds (GPU-seconds apart), latency percentiles against the deadline, predicted against
+// actual time and cost for a sample of jobs, the error rate by chunk count, the distribution
+// of clip lengths, and arrivals by hour of day (UTC).
 #pragma once
 
 #include <nlohmann/json.hpp>
-#include <vector>
 
 #include "serve/job_store.h"
 
 namespace reelscale::serve {
 
-// `jobs`: the window's jobs (any state), oldest first.
-nlohmann::json dashboard_stats(const std::vector<StoredJob>& jobs, double deadline_s);
+// The most scatter points a stats reply carries (a sample spread over the window).
+inline constexpr int kMaxScatterPoints = 500;
+
+// The jobs submitted since `since_unix_s`.
+nlohmann::json dashboard_stats(JobStore& store, double since_unix_s, double deadline_s);
 
 }  // namespace reelscale::serve

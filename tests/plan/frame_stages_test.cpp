@@ -237,6 +237,7 @@ TEST(RecordReport, GroupsByEndpointAndLengthAndExtrapolatesTheObservedMix) {
     r.frames = frames;
     r.fps = "30/1";
     r.cost_usd = cost;
+    r.cloud_equivalent_usd = 2 * cost;  // as if on owned slots too: the report's own column
     r.billed_seconds = 10;
     r.timings_s["total"] = seconds;
     r.started_unix_s = 1000;
@@ -251,6 +252,7 @@ TEST(RecordReport, GroupsByEndpointAndLengthAndExtrapolatesTheObservedMix) {
   EXPECT_EQ(r.groups[0].bucket, "0-5 s");
   EXPECT_EQ(r.groups[0].jobs, 2);
   EXPECT_NEAR(r.groups[0].mean_cost_usd, 0.02, 1e-12);
+  EXPECT_NEAR(r.groups[0].mean_cloud_equivalent_usd, 0.04, 1e-12);
   EXPECT_NEAR(r.groups[0].usd_per_output_second(), 0.04 / 7.0, 1e-12);  // 3 s + 4 s of output
   EXPECT_EQ(r.groups[1].bucket, "30-60 s");
   EXPECT_EQ(r.groups[1].failed, 1);

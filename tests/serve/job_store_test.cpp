@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "serve/job_store.h"
+#include "serve/stats.h"
 #include "serve/sqlite.h"
 #include "test_media.h"
 
@@ -44,8 +45,10 @@ TEST(JobStore, AnOlderSchemaIsMigratedForwardWithItsJobs) {
             "chunks_done INTEGER NOT NULL DEFAULT 0, chunks_total INTEGER NOT NULL DEFAULT 0, "
             "error_kind TEXT NOT NULL DEFAULT '', error_message TEXT NOT NULL DEFAULT '', output TEXT NOT NULL DEFAULT '', "
             "temp_prefix TEXT NOT NULL DEFAULT '', record TEXT NOT NULL DEFAULT '');"
-            "INSERT INTO jobs (id, seq, body_sha256, endpoint, spec, state, created_unix_s) "
-            "VALUES ('0ld', 1, 'x', 'overlay', '{}', 'done', 5); PRAGMA user_version = 1;");
+            "INSERT INTO jobs (id, seq, body_sha256, endpoint, spec, state, created_unix_s, plan, record) "
+            "VALUES ('0ld', 1, 'x', 'overlay', '{}', 'done', 5, '{\"wall_mean_s\": 2.0, \"cost_usd\": 0.003}', "
+            "'{\"hardware\": \"T4\", \"timings_s\": {\"total\": 2.5}, \"frames\": 60, \"fps\": \"30000/1001\", "
+            "\"cloud_equivalent_usd\": 0.01}'); PRAGMA user_version = 1;");
   }
   JobStore store(path);
   EXPECT_EQ(store.schema_version(), kJobStoreSchemaVersion);
@@ -53,6 +56,13 @@ TEST(JobStore, AnOlderSchemaIsMigratedForwardWithItsJobs) {
   ASSERT_TRUE(old.has_value());
   EXPECT_EQ(old->endpoint, "overlay");
   EXPECT_EQ(old->cost_usd, 0) << "a column a migration added has its default";
+  // Version 4's summary columns are filled from the records already stored.
+  EXPECT_EQ(old->hardware, "T4");
+  EXPECT_DOUBLE_EQ(old->wall_s, 2.5);
+  EXPECT_NEAR(old->clip_s, 60 / (30000.0 / 1001), 1e-9);
+  EXPECT_DOUBLE_EQ(old->predicted_s, 2.0);
+  EXPECT_DOUBLE_EQ(old->predicted_usd, 0.003);
+  EXPECT_DOUBLE_EQ(old->cloud_equivalent_usd, 0.01);
   StoredJob j = queued("n3w");
   EXPECT_EQ(store.insert(j), InsertOutcome::kCreated);
   EXPECT_EQ(j.seq, 2);
@@ -111,4 +121,64 @@ TEST(JobStore, IdempotencyCancellingAndFinishing) {
   store.save_profile({"p2", 2, true, "refit", "{}", 0.5, 0.1});
   EXPECT_EQ(store.active_profile()->version, "p2");
   EXPECT_EQ(store.profiles().size(), 2u);
+}
+
+// The dashboard's aggregates, computed in SQL, against the same sums computed here from
+// the rows; retention then drops the full records and the aggregates stay the same.
+TEST(JobStore, StatsAggregateInSqlAndRetentionKeepsTheSummary) {
+  rt::TempDir dir;
+  JobStore store((dir / "jobs.db").string());
+  const double now = 1.8e9;
+  double cost = 0, cloud = 0;
+  std::vector<double> done_walls;
+  std::vector<int64_t> arrivals(24, 0);
+  for (int i = 0; i < 100; ++i) {
+    StoredJob j = queued("j" + std::to_string(i));
+    j.created_unix_s = now - 3600.0 * (i % 30);
+    ASSERT_EQ(store.insert(j), InsertOutcome::kCreated);
+    j.state = i % 10 == 0 ? "failed" : "done";
+    j.finished_unix_s = j.created_unix_s + 1;
+    j.cost_usd = 0.001 * i;
+    j.cloud_equivalent_usd = 0.002 * i;
+    j.hardware = i % 2 ? "CPU" : "T4";
+    j.billed_seconds = i % 2 ? 0 : 2.0;
+    j.wall_s = 0.1 * i;
+    j.clip_s = i % 40;
+    j.predicted_s = 0.1 * i + 0.05;
+    j.chunks_total = 1 + i % 3;
+    j.record_json = nlohmann::json{{"padding", std::string(4000, 'x')}}.dump();
+    store.finish(j);
+    cost += j.cost_usd;
+    cloud += j.cloud_equivalent_usd;
+    if (j.state == "done") done_walls.push_back(j.wall_s);
+    ++arrivals[static_cast<size_t>(static_cast<int64_t>(j.created_unix_s / 3600) % 24)];
+  }
+  const nlohmann::json s = dashboard_stats(store, 0, 60);
+  EXPECT_EQ(s["jobs"], 100);
+  EXPECT_NEAR(s["cost_usd"].get<double>(), cost, 1e-9);
+  EXPECT_NEAR(s["cloud_equivalent_usd"].get<double>(), cloud, 1e-9);
+  EXPECT_DOUBLE_EQ(s["billed_seconds_by_hardware"]["T4"].get<double>(), 100.0);
+  EXPECT_DOUBLE_EQ(s["gpu_seconds"].get<double>(), 100.0);
+  std::sort(done_walls.begin(), done_walls.end());
+  EXPECT_DOUBLE_EQ(s["latency_s"]["p50"].get<double>(), done_walls[done_walls.size() / 2]);
+  EXPECT_DOUBLE_EQ(s["latency_s"]["p90"].get<double>(), done_walls[static_cast<size_t>(0.9 * done_walls.size())]);
+  EXPECT_EQ(s["latency_s"]["deadline"], 60);
+  EXPECT_EQ(s["predicted_vs_actual"].size(), done_walls.size());
+  EXPECT_EQ(s["arrivals_by_hour_utc"].get<std::vector<int64_t>>(), arrivals);
+  int64_t bucketed = 0, ended = 0, failed = 0;
+  for (const auto& b : s["clip_lengths"]) bucketed += b["jobs"].get<int64_t>();
+  for (const auto& e : s["error_rate_by_chunks"]) ended += e["jobs"].get<int64_t>(), failed += e["failed"].get<int64_t>();
+  EXPECT_EQ(bucketed, 100);
+  EXPECT_EQ(ended, 100);
+  EXPECT_EQ(failed, 10);
+  double hourly = 0;
+  for (const auto& h : s["cost_per_hour_by_endpoint"]) hourly += h["cost_usd"]["framing"].get<double>();
+  EXPECT_NEAR(hourly, cost, 1e-9);
+
+  EXPECT_EQ(store.drop_detail_before(now - 3600.0 * 10).jobs, 57) << "the jobs finished over 10 hours before (i % 30 >= 11)";
+  EXPECT_TRUE(store.get("j29")->record_json.empty());
+  EXPECT_DOUBLE_EQ(store.get("j29")->wall_s, 2.9);
+  EXPECT_FALSE(store.get("j1")->record_json.empty());
+  EXPECT_EQ(dashboard_stats(store, 0, 60).dump(), s.dump()) << "the charts read the summary, which stays";
+  EXPECT_EQ(store.drop_detail_before(now - 3600.0 * 10).jobs, 0) << "once";
 }

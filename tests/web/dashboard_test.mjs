@@ -101,6 +101,33 @@ test("signed in, it draws the charts, thresholds and jobs, drills into a job, an
   const points = await page.evaluate(() => Chart.getChart(document.getElementById("c-predicted")).data.datasets[0].data.length);
   assert.equal(points, 2, "predicted against actual, one point a job");
   assert.ok((await page.locator("#thresholds tbody tr").count()) > 0, "the live profile's thresholds");
+  // The charts read right: the deadline is a line beside the percentiles, whose bars have
+  // height; money axes have no exponents; local jobs are charted by their cloud-equivalent
+  // cost, labelled so; the header's profile name stays inside the page.
+  const latency = await page.evaluate(() => {
+    const chart = Chart.getChart(document.getElementById("c-latency"));
+    const bar = chart.getDatasetMeta(0).data[0];
+    return { labels: chart.data.labels, types: chart.data.datasets.map((d) => d.type || chart.config.type),
+             p50Height: Math.abs(bar.base - bar.y) };
+  });
+  assert.deepEqual(latency.labels, ["p50", "p90", "p99"]);
+  assert.deepEqual(latency.types, ["bar", "line"], "the deadline drawn as a line");
+  assert.ok(latency.p50Height > 1, "the p50 bar has visible height: " + latency.p50Height);
+  const axisLabels = await page.evaluate(() => ["c-cost-hour", "c-cost-day", "c-predicted-cost"].flatMap((id) => {
+    const chart = Chart.getChart(document.getElementById(id));
+    return Object.values(chart.scales).flatMap((s) => s.ticks.map((t) => String(t.label)));
+  }));
+  assert.ok(axisLabels.length > 0);
+  for (const label of axisLabels) assert.ok(!/E-|e-/.test(label), "an axis label with an exponent: " + label);
+  const costLabels = await page.evaluate(() => Chart.getChart(document.getElementById("c-cost-hour")).data.datasets.map((d) => d.label));
+  assert.ok(costLabels.some((l) => l.includes("cloud-equivalent")), "local runs charted by cloud-equivalent: " + costLabels);
+  assert.match(await page.textContent("#n-cost"), /cloud-equivalent/);
+  const header = await page.evaluate(() => {
+    const e = document.getElementById("n-profile");
+    return { right: e.getBoundingClientRect().right, width: document.documentElement.clientWidth, title: e.title };
+  });
+  assert.ok(header.right <= header.width, "the profile name fits the page");
+  assert.ok(header.title.length > 0);
   // The job with three chunks opens into a timeline of three chunks.
   await page.locator(`#jobs tbody tr[data-id="${jobs[1].id}"]`).click();
   await page.waitForSelector("#drill:not([hidden])");
