@@ -356,10 +356,20 @@ nlohmann::json JobService::stats(double hours) {
   out["hours"] = hours;
   const exec::OwnedCapacity owned = executor_.owned_capacity();
   const PlannerView view = planner_view(planning, executor_.places() > 0 ? executor_.places() : owned.slots);
-  const plan::Planner planner(view.profile, planning.prices, view.platform, view.policy);
-  nlohmann::json thresholds = nlohmann::json::object();
-  for (const std::string endpoint : {"framing", "framing_ai"}) {
-    if (!planner.hardware(endpoint).empty()) thresholds[endpoint] = plan::to_json(plan::sweep_thresholds(planner, endpoint, 0.5, 180));
+  nlohmann::json thresholds;
+  {
+    // The sweep costs tens of ms: made once per profile version and executor size.
+    std::lock_guard lock(thresholds_mutex_);
+    const std::string key = view.profile.version() + "/" + std::to_string(view.platform.local_slots);
+    if (thresholds_for_ != key) {
+      const plan::Planner planner(view.profile, planning.prices, view.platform, view.policy);
+      thresholds_ = nlohmann::json::object();
+      for (const std::string endpoint : {"framing", "framing_ai"}) {
+        if (!planner.hardware(endpoint).empty()) thresholds_[endpoint] = plan::to_json(plan::sweep_thresholds(planner, endpoint, 0.5, 180));
+      }
+      thresholds_for_ = key;
+    }
+    thresholds = thresholds_;
   }
   const std::optional<StoredProfile> active = store_.active_profile();
   out["profile"] = {{"name", view.profile.name}, {"version", view.profile.version()},

@@ -119,6 +119,9 @@ class JobService {
   int finished_since_switch_ = 0;
   int refits_ = 0;                  // profile versions stored so far (numbers the next refit)
   std::string last_calibration_;    // what the latest refit or watch decided, and why
+  std::mutex thresholds_mutex_;
+  std::string thresholds_for_;      // the profile version and slots the cached thresholds are of
+  nlohmann::json thresholds_;
   int finished_since_refit_ = 0;
   std::mutex refit_mutex_;          // one refit at a time
   ServiceMetrics metrics_;

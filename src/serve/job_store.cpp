@@ -59,8 +59,9 @@ const char* const kMigrations[] = {
          error_before REAL NOT NULL DEFAULT 0,
          error_after REAL NOT NULL DEFAULT 0);)",
     // 4: each finished job's summary as columns (what reports and charts read, kept when
-    // retention drops the full record), filled from the records already stored; indexes
-    // for the dashboard's windows.
+    // retention drops the full record), filled from the records already stored; covering
+    // indexes for the dashboard's windows, so its aggregates never read the wide rows
+    // (a record is kilobytes: reading 100,000 of them took seconds).
     R"(ALTER TABLE jobs ADD COLUMN hardware TEXT NOT NULL DEFAULT '';
        ALTER TABLE jobs ADD COLUMN wall_s REAL NOT NULL DEFAULT 0;
        ALTER TABLE jobs ADD COLUMN clip_s REAL NOT NULL DEFAULT 0;
@@ -78,9 +79,29 @@ const char* const kMigrations[] = {
          predicted_usd = coalesce(json_extract(plan, '$.cost_usd'), 0),
          cloud_equivalent_usd = coalesce(json_extract(record, '$.cloud_equivalent_usd'), 0)
        WHERE json_valid(record) AND json_valid(plan) AND record != '';
-       CREATE INDEX jobs_by_created ON jobs (created_unix_s);
-       CREATE INDEX jobs_by_finished ON jobs (finished_unix_s);
-       CREATE INDEX jobs_by_state_wall ON jobs (state, wall_s);)",
+       CREATE INDEX jobs_summary ON jobs (created_unix_s, state, endpoint, hardware, finished_unix_s, cost_usd,
+         cloud_equivalent_usd, billed_seconds, chunks_total, clip_s);
+       CREATE INDEX jobs_by_finished ON jobs (finished_unix_s, detail_dropped);
+       CREATE INDEX jobs_by_state_wall ON jobs (state, wall_s, created_unix_s);
+       CREATE INDEX jobs_scatter ON jobs (state, created_unix_s, seq, id, endpoint, predicted_s, wall_s, predicted_usd,
+         cost_usd, cloud_equivalent_usd);
+       CREATE TABLE hourly (
+         hour INTEGER NOT NULL,
+         endpoint TEXT NOT NULL,
+         hardware TEXT NOT NULL,
+         state TEXT NOT NULL,
+         chunks INTEGER NOT NULL,
+         clip_bucket INTEGER NOT NULL,
+         jobs INTEGER NOT NULL,
+         cost_usd REAL NOT NULL,
+         cloud_equivalent_usd REAL NOT NULL,
+         billed_seconds REAL NOT NULL,
+         PRIMARY KEY (hour, endpoint, hardware, state, chunks, clip_bucket));
+       INSERT INTO hourly SELECT CAST(created_unix_s / 3600 AS INTEGER), endpoint, hardware, state, MAX(1, chunks_total),
+         CASE WHEN clip_s < 5 THEN 0 WHEN clip_s < 10 THEN 1 WHEN clip_s < 20 THEN 2 WHEN clip_s < 30 THEN 3
+              WHEN clip_s < 60 THEN 4 WHEN clip_s < 120 THEN 5 WHEN clip_s < 300 THEN 6 ELSE 7 END AS b,
+         COUNT(*), SUM(cost_usd), SUM(cloud_equivalent_usd), SUM(billed_seconds)
+         FROM jobs WHERE state IN ('done', 'failed', 'cancelled') GROUP BY 1, 2, 3, 4, 5, 6;)",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kJobStoreSchemaVersion);
 
@@ -206,10 +227,10 @@ std::vector<StoredJob> JobStore::list(const JobFilter& f) {
   const std::lock_guard lock(mutex_);
   Statement s = db_.prepare(std::string("SELECT ") + kColumns +
                             " FROM jobs WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR endpoint = ?2) AND "
-                            "created_unix_s >= ?3 AND (?6 = 0 AND seq > ?4 OR ?6 = 1 AND (?4 = 0 OR seq < ?4)) "
-                            "ORDER BY CASE WHEN ?6 = 1 THEN -seq ELSE seq END LIMIT ?5");
+                            "created_unix_s >= ?3 AND " +
+                            (f.newest_first ? "(?4 = 0 OR seq < ?4) ORDER BY seq DESC" : "seq > ?4 ORDER BY seq") +
+                            " LIMIT ?5");
   s.bind(1, f.state).bind(2, f.endpoint).bind(3, f.since_unix_s).bind(4, f.after_seq).bind(5, static_cast<int64_t>(f.limit));
-  s.bind(6, static_cast<int64_t>(f.newest_first ? 1 : 0));
   std::vector<StoredJob> out;
   while (s.step()) out.push_back(read_row(s));
   return out;
@@ -309,8 +330,31 @@ void JobStore::finish(const StoredJob& j) {
       .bind(18, j.cloud_equivalent_usd)
       .bind(19, j.id)
       .run();
+  add_to_hourly(j);
   write_chunks(j);
   t.commit();
+}
+
+int clip_bucket(double clip_s) {
+  int b = 0;
+  for (const double edge : kClipBucketEdges) b += clip_s >= edge ? 1 : 0;
+  return b;
+}
+
+void JobStore::add_to_hourly(const StoredJob& j) {
+  db_.prepare("INSERT INTO hourly VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT DO UPDATE SET jobs = jobs + 1, "
+              "cost_usd = cost_usd + excluded.cost_usd, cloud_equivalent_usd = cloud_equivalent_usd + "
+              "excluded.cloud_equivalent_usd, billed_seconds = billed_seconds + excluded.billed_seconds")
+      .bind(1, static_cast<int64_t>(j.created_unix_s / 3600))
+      .bind(2, j.endpoint)
+      .bind(3, j.hardware)
+      .bind(4, j.state)
+      .bind(5, std::max<int64_t>(1, j.chunks_total))
+      .bind(6, static_cast<int64_t>(clip_bucket(j.clip_s)))
+      .bind(7, j.cost_usd)
+      .bind(8, j.cloud_equivalent_usd)
+      .bind(9, j.billed_seconds)
+      .run();
 }
 
 void JobStore::write_chunks(const StoredJob& j) {

@@ -18,6 +18,10 @@ namespace reelscale::serve {
 
 inline constexpr int kJobStoreSchemaVersion = 4;
 
+// Clip-length buckets of the hourly roll-up (seconds; bucket i: below edge i, the last: the rest).
+inline constexpr double kClipBucketEdges[] = {5, 10, 20, 30, 60, 120, 300};
+int clip_bucket(double clip_s);
+
 struct StoredJob {
   std::string id;
   int64_t seq = 0;                 // submission order; the listing's cursor
@@ -118,6 +122,9 @@ class JobStore {
   void migrate();
   std::optional<StoredJob> one_where(const std::string& column, const std::string& value);
   void write_chunks(const StoredJob& job);
+  // The finished job added to its hour's roll-up (by submission hour, endpoint, hardware,
+  // state, chunk count and clip-length bucket): what the dashboard's series sum.
+  void add_to_hourly(const StoredJob& job);
   std::mutex mutex_;  // one statement sequence at a time (changes() and transactions)
   Database db_;
 };

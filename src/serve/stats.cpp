@@ -1,23 +1,26 @@
-// serve/stats.cpp — the dashboard's aggregates, one SQL query each over the window.
+// serve/stats.cpp — the dashboard's aggregates: sums over the hourly roll-up, percentiles
+// and the scatter sample through covering indexes of the jobs table.
 #include "serve/stats.h"
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <map>
 
 namespace reelscale::serve {
 
 namespace {
 
-const char* const kFinished = "state IN ('done', 'failed', 'cancelled')";
+// The roll-up rows of the window: every hour from the one `since` falls in.
+const char* const kWindow = "hour >= CAST(?1 / 3600 AS INTEGER)";
 
-// Cost summed per time bucket (hours or days since 1970) and per key, billed and the
-// cloud-equivalent of owned slots apart.
+// Cost summed per time bucket (hours or days since 1970, by submission hour) and per key,
+// billed and the cloud-equivalent of owned slots apart.
 nlohmann::json cost_series(JobStore& store, double since, int bucket_s, const std::string& key) {
   std::map<int64_t, std::pair<nlohmann::json, nlohmann::json>> by_bucket;
-  store.read_rows("SELECT CAST(finished_unix_s / " + std::to_string(bucket_s) + " AS INTEGER) AS b, " + key +
-                      ", SUM(cost_usd), SUM(cloud_equivalent_usd) FROM jobs WHERE created_unix_s >= ?1 AND " + kFinished +
-                      " GROUP BY b, " + key + " ORDER BY b",
+  store.read_rows("SELECT hour * 3600 / " + std::to_string(bucket_s) + " AS b, " + key +
+                      ", SUM(cost_usd), SUM(cloud_equivalent_usd) FROM hourly WHERE " + kWindow + " GROUP BY b, " + key +
+                      " ORDER BY b",
                   since, [&](const Statement& s) {
                     auto& [billed, cloud] = by_bucket[s.integer(0)];
                     const std::string k = s.text(1).empty() ? "unknown" : s.text(1);
@@ -33,13 +36,13 @@ nlohmann::json cost_series(JobStore& store, double since, int bucket_s, const st
   return out;
 }
 
-// Totals over the window: jobs, cost, cloud-equivalent, billed seconds by hardware.
+// Totals over the window: jobs (unfinished ones too), cost, cloud-equivalent, billed seconds by hardware.
 void add_totals(JobStore& store, double since, nlohmann::json& out) {
   int64_t jobs = 0;
   double cost = 0, cloud = 0, gpu_seconds = 0;
   nlohmann::json billed = nlohmann::json::object();
-  store.read_rows("SELECT hardware, COUNT(*), SUM(cost_usd), SUM(cloud_equivalent_usd), SUM(billed_seconds) FROM jobs "
-                  "WHERE created_unix_s >= ?1 GROUP BY hardware",
+  store.read_rows(std::string("SELECT hardware, SUM(jobs), SUM(cost_usd), SUM(cloud_equivalent_usd), SUM(billed_seconds) "
+                              "FROM hourly WHERE ") + kWindow + " GROUP BY hardware",
                   since, [&](const Statement& s) {
                     const std::string hw = s.text(0).empty() ? "unknown" : s.text(0);
                     jobs += s.integer(1);
@@ -48,6 +51,8 @@ void add_totals(JobStore& store, double since, nlohmann::json& out) {
                     billed[hw] = s.real(4);
                     if (hw != "CPU" && hw != "unknown") gpu_seconds += s.real(4);
                   });
+  store.read_rows("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND created_unix_s >= ?1", since,
+                  [&](const Statement& s) { jobs += s.integer(0); });
   out["jobs"] = jobs;
   out["cost_usd"] = cost;
   out["cloud_equivalent_usd"] = cloud;
@@ -74,16 +79,17 @@ nlohmann::json latency(JobStore& store, double since, double deadline_s) {
   return out;
 }
 
-// Predicted against actual for at most kMaxScatterPoints done jobs, spread evenly over the window.
+// Predicted against actual for at most kMaxScatterPoints done jobs, spread over the window
+// (every step-th by submission order).
 nlohmann::json predicted_vs_actual(JobStore& store, double since) {
   int64_t n = 0;
   store.read_rows("SELECT COUNT(*) FROM jobs WHERE state = 'done' AND created_unix_s >= ?1", since,
                   [&](const Statement& s) { n = s.integer(0); });
   const int64_t step = std::max<int64_t>(1, (n + kMaxScatterPoints - 1) / kMaxScatterPoints);
   nlohmann::json out = nlohmann::json::array();
-  store.read_rows("SELECT id, endpoint, predicted_s, wall_s, predicted_usd, cost_usd, cloud_equivalent_usd FROM "
-                  "(SELECT *, ROW_NUMBER() OVER (ORDER BY seq) AS k FROM jobs WHERE state = 'done' AND created_unix_s >= ?1) "
-                  "WHERE (k - 1) % " + std::to_string(step) + " = 0 ORDER BY seq",
+  store.read_rows("SELECT id, endpoint, predicted_s, wall_s, predicted_usd, cost_usd, cloud_equivalent_usd FROM jobs "
+                  "WHERE state = 'done' AND created_unix_s >= ?1 AND seq % " + std::to_string(step) + " = 0 "
+                  "ORDER BY seq LIMIT " + std::to_string(kMaxScatterPoints),
                   since, [&](const Statement& s) {
                     out.push_back({{"id", s.text(0)}, {"endpoint", s.text(1)}, {"predicted_s", s.real(2)},
                                    {"actual_s", s.real(3)}, {"predicted_usd", s.real(4)}, {"actual_usd", s.real(5)},
@@ -94,8 +100,8 @@ nlohmann::json predicted_vs_actual(JobStore& store, double since) {
 
 nlohmann::json error_rate_by_chunks(JobStore& store, double since) {
   nlohmann::json out = nlohmann::json::array();
-  store.read_rows("SELECT MAX(1, chunks_total) AS c, COUNT(*), SUM(state = 'failed') FROM jobs WHERE created_unix_s >= ?1 "
-                  "AND state IN ('done', 'failed') GROUP BY c ORDER BY c",
+  store.read_rows(std::string("SELECT chunks, SUM(jobs), SUM(CASE WHEN state = 'failed' THEN jobs ELSE 0 END) FROM hourly "
+                              "WHERE ") + kWindow + " AND state IN ('done', 'failed') GROUP BY chunks ORDER BY chunks",
                   since, [&](const Statement& s) {
                     const int64_t jobs = s.integer(1), failed = s.integer(2);
                     out.push_back({{"chunks", s.integer(0)}, {"jobs", jobs}, {"failed", failed},
@@ -105,17 +111,14 @@ nlohmann::json error_rate_by_chunks(JobStore& store, double since) {
 }
 
 nlohmann::json clip_lengths(JobStore& store, double since) {
-  const std::vector<int> edges = {5, 10, 20, 30, 60, 120, 300};
-  std::string bucket = "CASE";
-  for (size_t i = 0; i < edges.size(); ++i) bucket += " WHEN clip_s < " + std::to_string(edges[i]) + " THEN " + std::to_string(i);
-  bucket += " ELSE " + std::to_string(edges.size()) + " END";
-  std::vector<int64_t> counts(edges.size() + 1, 0);
-  store.read_rows("SELECT " + bucket + " AS b, COUNT(*) FROM jobs WHERE created_unix_s >= ?1 GROUP BY b", since,
-                  [&](const Statement& s) { counts[static_cast<size_t>(s.integer(0))] = s.integer(1); });
+  const size_t buckets = std::size(kClipBucketEdges) + 1;
+  std::vector<int64_t> counts(buckets, 0);
+  store.read_rows(std::string("SELECT clip_bucket, SUM(jobs) FROM hourly WHERE ") + kWindow + " GROUP BY clip_bucket", since,
+                  [&](const Statement& s) { counts[std::min(buckets - 1, static_cast<size_t>(s.integer(0)))] = s.integer(1); });
   nlohmann::json out = nlohmann::json::array();
-  for (size_t i = 0; i < counts.size(); ++i) {
-    const std::string label = i == 0 ? "< 5 s" : i == edges.size() ? ">= 300 s"
-                                               : std::to_string(edges[i - 1]) + "-" + std::to_string(edges[i]) + " s";
+  for (size_t i = 0; i < buckets; ++i) {
+    const auto edge = [](size_t k) { return std::to_string(static_cast<int>(kClipBucketEdges[k])); };
+    const std::string label = i == 0 ? "< 5 s" : i == buckets - 1 ? ">= " + edge(i - 1) + " s" : edge(i - 1) + "-" + edge(i) + " s";
     out.push_back({{"bucket", label}, {"jobs", counts[i]}});
   }
   return out;
@@ -123,9 +126,8 @@ nlohmann::json clip_lengths(JobStore& store, double since) {
 
 std::vector<int64_t> arrivals_by_hour(JobStore& store, double since) {
   std::vector<int64_t> arrivals(24, 0);
-  store.read_rows("SELECT CAST(created_unix_s / 3600 AS INTEGER) % 24 AS h, COUNT(*) FROM jobs WHERE created_unix_s >= ?1 "
-                  "GROUP BY h",
-                  since, [&](const Statement& s) { arrivals[static_cast<size_t>(s.integer(0))] = s.integer(1); });
+  store.read_rows(std::string("SELECT hour % 24 AS h, SUM(jobs) FROM hourly WHERE ") + kWindow + " GROUP BY h", since,
+                  [&](const Statement& s) { arrivals[static_cast<size_t>(s.integer(0))] = s.integer(1); });
   return arrivals;
 }
 

@@ -1,5 +1,6 @@
-// serve/stats.h — what the dashboard shows, aggregated in SQL over the job store's summary
-// columns (indexed; a payload bounded whatever the job count): cost per hour and per day by
+// serve/stats.h — what the dashboard shows, aggregated in SQL over the job store's hourly
+// roll-up and indexed summary columns (time and payload bounded whatever the job count;
+// the window starts at the top of the hour `since` falls in, series by submission hour): cost per hour and per day by
 // endpoint and by hardware (billed, and the cloud-equivalent of owned local slots), billed
 // seconds (GPU-seconds apart), latency percentiles against the deadline, predicted against
 // actual time and cost for a sample of jobs, the error rate by chunk count, the distribution
