@@ -19,15 +19,6 @@ rt::CommandResult run_cli(const std::string& args) { return rt::run_command(std:
 
 class SandboxCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    fs::create_directories(uploads_);
-    fs::create_directories(secret_dir_);
-    rt::ClipSpec spec;
-    spec.frames = 30;
-    rt::make_clip(secret_dir_ / "secret.ts", spec);
-    traps_ = rt::make_traps(uploads_, secret_dir_ / "secret.ts", http_.base_url());
-    watch_ = std::make_unique<rt::FolderWatch>(secret_dir_);
-  }
 
   fs::path job_file(const fs::path& input, const std::string& name) const {
     const fs::path p = dir_ / (name + ".json");
@@ -37,12 +28,10 @@ class SandboxCli : public ::testing::Test {
     return p;
   }
 
-  rt::TempDir dir_;
-  fs::path uploads_ = dir_ / "uploads";
-  fs::path secret_dir_ = dir_ / "private";
-  rt::ConnectionCounter http_;
-  std::vector<rt::Trap> traps_;
-  std::unique_ptr<rt::FolderWatch> watch_;
+  rt::TrapRoom room_;
+  const fs::path& dir_ = room_.root();
+  const fs::path& uploads_ = room_.uploads;
+  const std::vector<rt::Trap>& traps_ = room_.traps;
 };
 
 }  // namespace
@@ -61,10 +50,10 @@ TEST_F(SandboxCli, ProbeProcessAndRunRefuseEveryTrap) {
       EXPECT_NE(r.output.find(trap.refusal), std::string::npos) << trap.name << ": " << r.output;
     }
     EXPECT_FALSE(fs::exists(dir_ / "out.mp4")) << trap.name;
-    EXPECT_EQ(watch_->take_events(), 0) << trap.name << " opened a file outside";
+    EXPECT_EQ(room_.watch().take_events(), 0) << trap.name << " opened a file outside";
   }
-  EXPECT_EQ(http_.connections(), 0);
-  EXPECT_TRUE(rt::hidden_files(dir_.path()).empty());
+  EXPECT_EQ(room_.http.connections(), 0);
+  EXPECT_TRUE(rt::hidden_files(dir_).empty());
 }
 
 TEST_F(SandboxCli, BoundsFlagsRefuseByNameAndDamageIsWarned) {

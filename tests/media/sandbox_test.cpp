@@ -72,22 +72,11 @@ Error probe_error(const media::MediaSource& source) {
 
 class Sandbox : public ::testing::Test {
  protected:
-  void SetUp() override {
-    fs::create_directories(uploads_);
-    fs::create_directories(secret_dir_);
-    rt::ClipSpec spec;
-    spec.frames = 30;
-    rt::make_clip(secret_dir_ / "secret.ts", spec);
-    traps_ = rt::make_traps(uploads_, secret_dir_ / "secret.ts", http_.base_url());
-    watch_ = std::make_unique<rt::FolderWatch>(secret_dir_);
-  }
 
-  rt::TempDir dir_;
-  fs::path uploads_ = dir_ / "uploads";
-  fs::path secret_dir_ = dir_ / "private";
-  rt::ConnectionCounter http_;
-  std::vector<rt::Trap> traps_;
-  std::unique_ptr<rt::FolderWatch> watch_;
+  rt::TrapRoom room_;
+  const fs::path& dir_ = room_.root();
+  const fs::path& uploads_ = room_.uploads;
+  const std::vector<rt::Trap>& traps_ = room_.traps;
 };
 
 }  // namespace
@@ -104,9 +93,9 @@ TEST_F(Sandbox, EveryTrapIsRefusedByItsFormatAndNothingOutsideIsRead) {
       EXPECT_EQ(through_io.kind(), ErrorKind::kBadInput) << trap.name;
       EXPECT_NE(std::string(through_io.what()).find(trap.refusal), std::string::npos) << trap.name << ": " << through_io.what();
     }
-    EXPECT_EQ(watch_->take_events(), 0) << trap.name << " opened a file outside";
+    EXPECT_EQ(room_.watch().take_events(), 0) << trap.name << " opened a file outside";
   }
-  EXPECT_EQ(http_.connections(), 0) << "a trap connected to the loopback server";
+  EXPECT_EQ(room_.http.connections(), 0) << "a trap connected to the loopback server";
 }
 
 TEST_F(Sandbox, AJobOnATrapFailsBeforeWorkAndWritesNothing) {
@@ -116,10 +105,10 @@ TEST_F(Sandbox, AJobOnATrapFailsBeforeWorkAndWritesNothing) {
     EXPECT_NE(r.error_message.find(trap.refusal), std::string::npos) << trap.name << ": " << r.error_message;
     EXPECT_TRUE(r.chunk_results.empty()) << trap.name;
     EXPECT_FALSE(fs::exists(dir_ / "out.mp4")) << trap.name;
-    EXPECT_EQ(watch_->take_events(), 0) << trap.name << " opened a file outside";
+    EXPECT_EQ(room_.watch().take_events(), 0) << trap.name << " opened a file outside";
   }
-  EXPECT_TRUE(rt::hidden_files(dir_.path()).empty());
-  EXPECT_EQ(http_.connections(), 0);
+  EXPECT_TRUE(rt::hidden_files(dir_).empty());
+  EXPECT_EQ(room_.http.connections(), 0);
 }
 
 TEST_F(Sandbox, PhoneAndCameraContainersStillRun) {
@@ -200,5 +189,5 @@ TEST_F(Sandbox, ADamagedPhoneClipFinishesWithItsDamageInTheRecord) {
   EXPECT_NE(failed.error_message.find("is damaged from"), std::string::npos) << failed.error_message;
   EXPECT_EQ(failed.error_message.find("Operation not permitted"), std::string::npos) << failed.error_message;
   EXPECT_FALSE(fs::exists(dir_ / "strict.mp4"));
-  EXPECT_TRUE(rt::hidden_files(dir_.path()).empty());
+  EXPECT_TRUE(rt::hidden_files(dir_).empty());
 }

@@ -126,4 +126,14 @@ ConnectionCounter::~ConnectionCounter() {
   ::close(listen_fd_);
 }
 
+TrapRoom::TrapRoom() {
+  std::filesystem::create_directories(uploads);
+  std::filesystem::create_directories(secret_dir);
+  ClipSpec spec;
+  spec.frames = 30;
+  make_clip(secret_dir / "secret.ts", spec);
+  traps = make_traps(uploads, secret_dir / "secret.ts", http.base_url());
+  watch_ = std::make_unique<FolderWatch>(secret_dir);
+}
+
 }  // namespace reelscale::testing

@@ -6,9 +6,12 @@
 
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "test_media.h"
 
 namespace reelscale::testing {
 
@@ -59,6 +62,25 @@ class ConnectionCounter {
   std::atomic<bool> stop_{false};
   std::atomic<int> connections_{0};
   std::thread thread_;
+};
+
+// What the sandbox tests share: under a fresh folder, `uploads` laid with the traps and
+// `private` beside it holding the secret (a real MPEG-TS clip) under a watch, and a
+// loopback listener the traps name.
+class TrapRoom {
+  TempDir dir_;  // first: the paths below are made from it
+
+ public:
+  TrapRoom();
+  const std::filesystem::path& root() const { return dir_.path(); }
+  const std::filesystem::path uploads = dir_ / "uploads";
+  const std::filesystem::path secret_dir = dir_ / "private";
+  ConnectionCounter http;
+  std::vector<Trap> traps;
+  FolderWatch& watch() { return *watch_; }
+
+ private:
+  std::unique_ptr<FolderWatch> watch_;
 };
 
 }  // namespace reelscale::testing
