@@ -14,23 +14,17 @@ Prints Markdown. Usage: bench/service_bench.py BUILD_DIR [WORK_DIR]"""
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 from reelscale_client import Client  # noqa: E402
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_process import start_serve  # noqa: E402
 
 
 def job(work, i):
@@ -41,20 +35,7 @@ def job(work, i):
 
 def start_service(binary, work):
     token = "service-bench-token-0123456789"
-    with open(os.path.join(work, "token"), "w") as f:
-        f.write(token + "\n")
-    port = free_port()
-    log = open(os.path.join(work, "serve.log"), "w")
-    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--db", os.path.join(work, "jobs.db"),
-                             "--token-file", os.path.join(work, "token"), "--allow", work, "--max-queued", "200",
-                             "--max-running", "2"], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=1):
-                break
-        except OSError:
-            time.sleep(0.1)
+    proc, url = start_serve(binary, work, token, ["--max-queued", "200", "--max-running", "2"])
     return proc, Client(url, token=token)
 
 

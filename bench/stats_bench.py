@@ -16,7 +16,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -28,30 +27,14 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 from reelscale_client import Client  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_process import start_serve  # noqa: E402
 
 TOKEN = "stats-bench-token-0123456789"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(binary, work, extra=()):
-    port = free_port()
-    log = open(os.path.join(work, "serve.log"), "a")
-    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--db", os.path.join(work, "jobs.db"),
-                             "--token-file", os.path.join(work, "token"), "--allow", work, *extra],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=1):
-                return proc, url
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("serve did not start")
+    return start_serve(binary, work, TOKEN, extra)
 
 
 def one_real_job(binary, work):
@@ -170,8 +153,6 @@ def main():
     binary = os.path.join(args.build, "reelscale")
     work = tempfile.mkdtemp(prefix="reelscale-stats-bench-")
     try:
-        with open(os.path.join(work, "token"), "w") as f:
-            f.write(TOKEN + "\n")
         one_real_job(binary, work)
         fill(work, args.jobs)
         full = used_bytes(os.path.join(work, "jobs.db"))

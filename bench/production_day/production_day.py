@@ -15,30 +15,23 @@ Target (issue 21): median <= 10 % from the first refit on, never worse than befo
 Usage: bench/production_day/production_day.py BUILD_DIR [--jobs N] [--work DIR] [--out FILE.md]"""
 
 import argparse
-import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 from reelscale_client import Client, ServiceError  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from serve_process import start_serve  # noqa: E402
 
 SOURCES = [(320, 180), (640, 360), (1280, 720)]
 LENGTHS = [0.5, 1, 2, 4]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_sources(work):
@@ -73,20 +66,7 @@ def job_spec(rng, clips, work, i):
 
 def start_service(binary, work):
     token = "production-day-token-0123456789"
-    with open(os.path.join(work, "token"), "w") as f:
-        f.write(token + "\n")
-    port = free_port()
-    log = open(os.path.join(work, "serve.log"), "w")
-    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--db", os.path.join(work, "jobs.db"),
-                             "--token-file", os.path.join(work, "token"), "--allow", work, "--max-queued", "8"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=1):
-                break
-        except OSError:
-            time.sleep(0.1)
+    proc, url = start_serve(binary, work, token, ["--max-queued", "8"])
     return proc, Client(url, token=token)
 
 
