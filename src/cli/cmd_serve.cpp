@@ -61,6 +61,9 @@ class ServeCommand final : public Command {
     app_->add_option("--profile", profile_, "Profile: reelscale, old-system, or a profile JSON");
     app_->add_option("--scratch", scratch_, "Folder for chunk files");
     app_->add_option("--worker-token-file", worker_token_file_, "Bearer token for the remote workers");
+    app_->add_option("--worker-hardware", worker_hardware_,
+                     "What the remote workers run on, as the profile names it (e.g. CPU, T4); planned for it, with the "
+                     "idle workers as its warm pool (default: the planner's choice among the profile's)");
     app_->add_option("--calibrate-every", service_.calibration.every_jobs,
                      "Refit the profile from the records every N finished jobs (0: never)");
     app_->add_option("--calibrate-min-records", service_.calibration.min_records_per_cell,
@@ -117,13 +120,15 @@ class ServeCommand final : public Command {
     exec::RemoteOptions remote;
     remote.workers = workers_;
     remote.token = access::client_token(worker_token_file_).value_or("");
+    remote.hardware = worker_hardware_;
     return std::make_unique<exec::RemoteExecutor>(remote, objects);
   }
 
 
 
   CLI::App* app_;
-  std::string listen_ = "127.0.0.1:8080", db_, token_file_, profile_, scratch_, worker_token_file_, log_format_ = "text";
+  std::string listen_ = "127.0.0.1:8080", db_, token_file_, profile_, scratch_, worker_token_file_, worker_hardware_,
+      log_format_ = "text";
   std::vector<std::string> allow_, workers_;
   int slots_ = 0, max_per_job_ = 0;
   serve::ServiceOptions service_;

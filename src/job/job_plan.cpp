@@ -114,6 +114,7 @@ record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& pro
   p.chunks = e.chunks;
   p.concurrent = e.concurrent;
   p.threads_per_chunk = e.threads_per_chunk;
+  p.warm_chunks = e.warm_chunks;
   p.core_seconds = e.core_seconds;
   p.cloud_equivalent_usd = e.cloud_equivalent_usd;
   p.wall_mean_s = e.wall_mean_s;
@@ -169,7 +170,8 @@ JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source,
   if (forced_chunks > 0) {
     out.chunks = forced_chunks;
     const int n = static_cast<int>(std::min<int64_t>(forced_chunks, std::max<int64_t>(1, frames)));
-    out.prediction = plan_record(plan::estimate(profile, inputs.prices, platform, out.shape, out.hardware, n, false),
+    out.prediction = plan_record(plan::estimate(profile, inputs.prices, platform, out.shape, out.hardware, n,
+                                                policy.adaptive),
                                  profile);
     out.prediction->forced_chunks = true;
   } else {

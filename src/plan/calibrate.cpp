@@ -75,6 +75,7 @@ struct Sums {
   std::vector<std::pair<double, double>> join_points;  // chunks, seconds
   std::vector<std::pair<double, double>> setup_points;  // output frames, probe + plan less the content sample
   std::map<std::pair<std::string, std::string>, std::pair<double, int>> local_opens;  // slowest chunk open: sum, n
+  std::map<std::pair<std::string, std::string>, std::pair<double, int>> warm_starts;  // slowest chunk overhead: sum, n
 };
 
 // Probing and planning as a record saw them (the content sample apart: plans count it).
@@ -128,6 +129,18 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
     auto& [sum, n] = sums.local_opens[{r.endpoint, r.hardware}];
     sum += slowest;
     ++n;
+  } else if (r.plan && r.plan->platform_model == "serverless") {
+    // On workers that were up (a warm start): what a chunk's round trip added to its steady work.
+    double slowest = -1;
+    for (const record::ChunkRecord& c : r.chunk_results) {
+      const double t = c.timings_s.round_trip;
+      if (t > 0) slowest = std::max(slowest, std::max(0.0, t - (c.timings_s.chunk - c.timings_s.open)));
+    }
+    if (slowest >= 0) {
+      auto& [sum, n] = sums.warm_starts[{r.endpoint, r.hardware}];
+      sum += slowest;
+      ++n;
+    }
   }
 }
 
@@ -154,6 +167,13 @@ void calibrate_overheads(Profile& profile, const Sums& sums, const std::string& 
     cell.cold_start_s = Distribution::constant(profile.orchestrator_start_s.mean() + open_s);
     cell.cold_start_s.provenance = from;
     summary.changes.push_back(key.first + " on " + key.second + ": local chunk start-up " + fmt(open_s) + " s");
+  }
+  for (const auto& [key, starts] : sums.warm_starts) {
+    Cell& cell = profile.cells[key.first][key.second];
+    const double start_s = starts.first / starts.second;
+    cell.warm_start_s = Distribution::constant(start_s);
+    cell.warm_start_s.provenance = {"calibrated from " + std::to_string(starts.second) + " job records", date, true};
+    summary.changes.push_back(key.first + " on " + key.second + ": warm start " + fmt(start_s) + " s");
   }
 }
 

@@ -72,13 +72,16 @@ double predicted_seconds(const plan::Profile& profile, const record::JobRecord& 
   if (r.plan && r.plan->platform_model == "local" && r.plan->concurrent > 0) {
     platform = plan::Platform::local(r.plan->concurrent, r.plan->concurrent * std::max(1, r.plan->threads_per_chunk));
   }
+  // Billed: the chunks the plan started warm, as the warm pool it saw.
+  const bool warm_pool = r.plan && !platform.is_local() && r.plan->warm_chunks > 0;
+  if (warm_pool) platform.warm_idle[r.hardware] = r.plan->warm_chunks;
   const plan::PriceTable prices = plan::default_prices();
   double sample_s = 0;
   if (r.plan) {
     const auto it = r.plan->breakdown_s.find("content_sample");
     if (it != r.plan->breakdown_s.end()) sample_s = it->second;
   }
-  return plan::estimate(profile, prices, platform, shape_of(r), r.hardware, r.chunks, false).wall_mean_s + sample_s;
+  return plan::estimate(profile, prices, platform, shape_of(r), r.hardware, r.chunks, warm_pool).wall_mean_s + sample_s;
 }
 
 double prediction_error(const plan::Profile& profile, const std::vector<record::JobRecord>& records) {

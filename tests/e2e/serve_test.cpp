@@ -600,7 +600,7 @@ TEST_F(Serve, OnlineCalibrationOnTheDefaultsNeverMakesPredictionsWorse) {
   const std::string worker_url = "http://127.0.0.1:" + std::to_string(port);
   ASSERT_TRUE(rt::wait_for_http(worker_url + "/healthz", 20));
   const std::vector<std::vector<std::string>> executors = {
-      {}, {"--workers", worker_url, "--worker-token-file", (dir_ / "worker-token").string()}};
+      {}, {"--workers", worker_url, "--worker-token-file", (dir_ / "worker-token").string(), "--worker-hardware", "CPU"}};
   for (size_t e = 0; e < executors.size(); ++e) {
     const fs::path home = dir_ / ("home" + std::to_string(e));
     fs::create_directories(home);
