@@ -53,7 +53,7 @@ bool FrameReader::decode_next(FramePtr& out) {
       return false;
     }
     if (rc == AVERROR(ENOMEM)) check_av(rc, "decoding " + input_.name(), ErrorKind::kInternal);
-    if (rc != AVERROR(EAGAIN)) ++stats_.damaged_packets;  // a damaged frame: the next packet goes on
+    // Any other code is a damaged frame: the next packet goes on (the frame is held over).
     if (demuxer_eof_) {
       // Drained already: nothing more will come.
       return false;
@@ -79,7 +79,6 @@ bool FrameReader::decode_next(FramePtr& out) {
       // A damaged packet is not fatal, whatever the decoder's code: the frame it held is
       // then missing (and held over), or comes out flagged as damaged.
       if (rc == AVERROR(ENOMEM)) check_av(rc, "decoding " + input_.name(), ErrorKind::kInternal);
-      if (rc < 0 && rc != AVERROR(EAGAIN)) ++stats_.damaged_packets;
       break;
     }
     if (demuxer_eof_) {
@@ -91,7 +90,7 @@ bool FrameReader::decode_next(FramePtr& out) {
         return false;
       }
       if (rc == AVERROR(ENOMEM)) check_av(rc, "decoding " + input_.name(), ErrorKind::kInternal);
-      ++stats_.damaged_packets;  // a frame lost in draining
+      // A frame lost in draining: held over like any other.
     }
   }
 }

@@ -23,7 +23,6 @@ struct ReaderStats {
   int64_t held = 0;     // wanted frames the decoder never produced; the previous frame stood in
   int64_t reruns = 0;   // decode runs restarted a key frame earlier (open GOPs that do not decode alone)
   int64_t bytes_read = 0;
-  int64_t damaged_packets = 0;  // packets the decoder refused (pre-roll ones too)
   StreamDamage damage;  // wanted frames that were held over or decoded with errors
 };
 
