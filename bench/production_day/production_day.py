@@ -12,7 +12,8 @@ its measured wall time, then reports:
   - throughput (jobs per second, first submit to last finish).
 
 Target (issue 21): median <= 10 % from the first refit on, never worse than before calibration.
-Usage: bench/production_day/production_day.py BUILD_DIR [--jobs N] [--work DIR] [--out FILE.md]"""
+Usage: bench/production_day/production_day.py BUILD_DIR [--jobs N] [--work DIR] [--out FILE.md]
+                                           [--serve-arg=ARG ...]"""
 
 import argparse
 import os
@@ -64,9 +65,9 @@ def job_spec(rng, clips, work, i):
     return spec
 
 
-def start_service(binary, work):
+def start_service(binary, work, extra):
     token = "production-day-token-0123456789"
-    proc, url = start_serve(binary, work, token, ["--max-queued", "8"])
+    proc, url = start_serve(binary, work, token, ["--max-queued", "8", *extra])
     return proc, Client(url, token=token)
 
 
@@ -85,9 +86,31 @@ def submit_all(client, specs):
     return ids
 
 
+def row(record, predicted):
+    shape = (record["endpoint"], record["source"]["width"], record["output_width"], record["output_height"],
+             record["frames"], record["chunks"])
+    return {"version": record["plan"]["profile_version"], "endpoint": record["endpoint"], "chunks": record["chunks"],
+            "shape": shape, "predicted": predicted, "measured": record["timings_s"]["total"]}
+
+
 def median_error(rows):
     errors = [abs(r["measured"] / r["predicted"] - 1) for r in rows if r["predicted"] > 0]
     return statistics.median(errors) if errors else float("nan")
+
+
+def noise_floor(rows):
+    """What no model of a job's shape can beat: the median |time / its class's median - 1|
+    over jobs of one class (endpoint, source, output, length, chunks; classes of 3 or more).
+    Jobs sharing the cores with other jobs vary this much between runs of the same work."""
+    classes = {}
+    for r in rows:
+        classes.setdefault(r["shape"], []).append(r["measured"])
+    deviations = []
+    for times in classes.values():
+        if len(times) >= 3:
+            m = statistics.median(times)
+            deviations += [abs(t / m - 1) for t in times]
+    return statistics.median(deviations) if deviations else float("nan")
 
 
 def report(rows, profiles, seconds, jobs):
@@ -107,6 +130,11 @@ def report(rows, profiles, seconds, jobs):
         part = [r for r in after if r["endpoint"] == endpoint]
         if part:
             lines.append(f"  - {endpoint}: {100 * median_error(part):.1f} % ({len(part)} jobs)")
+    for chunks in (1, 2):
+        part = [r for r in after if r["chunks"] == chunks]
+        if part:
+            lines.append(f"  - {chunks} chunk(s): {100 * median_error(part):.1f} % ({len(part)} jobs)")
+    lines.append(f"- noise floor (jobs of one shape against their shape's median): **{100 * noise_floor(rows):.1f} %**")
     lines += ["", f"Profile versions: {len(profiles['versions'])} stored, in use at the end: {profiles['in_use']}",
               f"Last decision: {profiles.get('last_decision', '')}"]
     return "\n".join(lines)
@@ -118,20 +146,21 @@ def main():
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--work")
     parser.add_argument("--out")
+    parser.add_argument("--serve-arg", action="append", default=[],
+                        help="an extra argument for reelscale serve (repeat: --serve-arg=--max-running --serve-arg=1)")
     args = parser.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="reelscale-production-day-")
     os.makedirs(os.path.join(work, "out"), exist_ok=True)
     clips = make_sources(work)
     rng = random.Random(21)
     specs = [job_spec(rng, clips, work, i) for i in range(args.jobs)]
-    proc, client = start_service(os.path.join(args.build, "reelscale"), work)
+    proc, client = start_service(os.path.join(args.build, "reelscale"), work, args.serve_arg)
     try:
         t0 = time.monotonic()
         ids = submit_all(client, specs)
         views = [client.wait(i, poll_s=0.05) for i in ids]
         seconds = time.monotonic() - t0
-        rows = [{"version": v["record"]["plan"]["profile_version"], "endpoint": v["record"]["endpoint"],
-                 "predicted": v["predicted"]["wall_s"], "measured": v["record"]["timings_s"]["total"]} for v in views]
+        rows = [row(v["record"], v["predicted"]["wall_s"]) for v in views]
         text = report(rows, client._request("GET", "/v1/profiles")[1], seconds, len(ids))
     finally:
         proc.terminate()

@@ -1,6 +1,7 @@
 // plan/calibrate.cpp — profile updates from job records.
 #include "plan/calibrate.h"
 
+#include "plan/frame_fit.h"
 #include "plan/stage_fit.h"
 
 #include <cmath>
@@ -11,6 +12,9 @@
 namespace reelscale::plan {
 
 namespace {
+// Chunks a contention correction needs for one count of chunks at once.
+constexpr size_t kMinChunksForContention = 5;
+
 std::string fmt(double v) {
   std::ostringstream os;
   os.precision(4);
@@ -36,32 +40,25 @@ std::optional<JoinCost> fit_join(const std::vector<std::pair<double, double>>& p
 
 namespace {
 
-// A cell's whole-frame figure is refit as fixed + per-size x size factor (least squares
-// over the chunks, weighted by frames) when the records span sizes at least 2x apart and
-// both parts come out non-negative; otherwise it is corrected by one factor (the frames'
-// measured time over what the cell predicts for them), keeping its shape as measured, so
-// records of small outputs, mostly fixed cost, cannot inflate the per-pixel figure.
+// A cell's whole-frame figure is refit from its chunks' steady per-frame times as fixed +
+// per size + per source megapixel decoded (plan/frame_fit.h) when it is plain (no network
+// part known apart); otherwise it is corrected by one factor (the frames' measured time
+// over what the cell predicts for them), keeping its shape as measured. On local slots
+// each chunk's time is first divided by the thread-scaling factor its plan applied, and
+// the contention of k chunks at once is then corrected from the chunks that ran so.
+struct LocalChunk {
+  size_t sample = 0;  // index into FrameSum::samples
+  int at_once = 1;    // the plan's chunks at once
+  int cores = 0;      // the cores the plan shared among them
+};
+
 struct FrameSum {
   double measured_ms = 0;   // steady per-frame ms, times frames
   double predicted_ms = 0;  // what the cell says for the same frames
   double frames = 0;
   int records = 0;
-  // Weighted sums for the line ms = fixed + per_size x, x the cell's size factor.
-  double sw = 0, swx = 0, swy = 0, swxx = 0, swxy = 0;
-  double min_x = 1e300, max_x = 0;
-
-  void add(double x, double ms, double weight) {
-    sw += weight, swx += weight * x, swy += weight * ms, swxx += weight * x * x, swxy += weight * x * ms;
-    min_x = std::min(min_x, x), max_x = std::max(max_x, x);
-  }
-  // The refit line (fixed, per size), when the sizes spread and both parts are >= 0.
-  std::optional<std::pair<double, double>> line() const {
-    const double denom = sw * swxx - swx * swx;
-    if (max_x < 2 * min_x || denom <= 1e-12 * sw * swxx) return std::nullopt;
-    const double per_size = (sw * swxy - swx * swy) / denom, fixed = (swy - per_size * swx) / sw;
-    if (per_size < 0 || fixed < 0) return std::nullopt;
-    return std::make_pair(fixed, per_size);
-  }
+  std::vector<FrameSample> samples;     // per chunk, the plan's thread factor divided out
+  std::vector<LocalChunk> local_chunks;
 };
 
 struct Sums {
@@ -93,19 +90,25 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
     auto& observed = sums.stages[{r.endpoint, r.hardware}];
     for (const ChunkObservation& o : chunk_observations(r, Profile::model_factor(cell, r.model))) observed.push_back(o);
   }
-  const double predicted_per_frame = cell.frame_time.ms(r.output_pixels());
   const FrameTime& ft = cell.frame_time;
   const double size_factor = std::pow(std::max(1.0, r.output_pixels()) / ft.reference_pixels, ft.exponent);
+  const bool local = r.plan && r.plan->platform_model == "local" && r.plan->concurrent > 0;
+  const int at_once = local ? r.plan->concurrent : 1;
+  const int cores = local ? r.plan->concurrent * std::max(1, r.plan->threads_per_chunk) : 0;
+  const double thread_factor = local ? cell.scaling.factor(at_once, std::max(1, r.plan->threads_per_chunk), cores) : 1.0;
   ++s.records;
   for (const record::ChunkRecord& c : r.chunk_results) {
     const double frames = static_cast<double>(c.frames);
     // Steady per-frame time: the chunk's run less opening and pre-roll (modelled apart).
     const double steady = c.timings_s.chunk - c.timings_s.open - c.timings_s.preroll;
     if (frames <= 0 || steady <= 0) continue;
+    const double decoded = static_cast<double>(std::max<int64_t>(1, c.frames_decoded - c.frames_dropped)) / frames;
+    const double source_mpixels = static_cast<double>(r.source.width) * r.source.height / 1e6 * decoded;
     s.measured_ms += 1000 * steady;
-    s.predicted_ms += predicted_per_frame * frames;
+    s.predicted_ms += ft.ms(r.output_pixels(), 1.0, source_mpixels) * thread_factor * frames;
     s.frames += frames;
-    s.add(size_factor, 1000 * steady / frames, frames);
+    s.samples.push_back({size_factor, source_mpixels, 1000 * steady / frames / thread_factor, frames});
+    if (local) s.local_chunks.push_back({s.samples.size() - 1, at_once, cores});
     if (c.index > 0) {
       sums.preroll_sum += c.timings_s.preroll;
       ++sums.preroll_n;
@@ -141,6 +144,34 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
       sum += slowest;
       ++n;
     }
+  }
+}
+
+// Local slots: the contention of k chunks at once, from the chunks that ran so. Their
+// time over the refit line (weighted median) scales the thread factor the plan applies
+// to k chunks at once, each on the cores over k.
+void correct_contention(ThreadScaling& scaling, const FrameLine& line, const FrameSum& s, const std::string& cell,
+                        const std::string& date, CalibrationSummary& summary) {
+  std::map<int, std::vector<std::pair<double, double>>> ratios;  // chunks at once -> (measured / line, frames)
+  std::map<int, int> cores_seen;
+  for (const LocalChunk& c : s.local_chunks) {
+    const FrameSample& sample = s.samples[c.sample];
+    const double fitted = line.ms(sample);
+    if (fitted <= 0) continue;
+    ratios[c.at_once].push_back({sample.ms / fitted, sample.weight});
+    cores_seen[c.at_once] = std::max(cores_seen[c.at_once], c.cores);
+  }
+  for (const auto& [k, values] : ratios) {
+    if (values.size() < kMinChunksForContention) continue;
+    const int cores = scaling.cores > 0 ? scaling.cores : cores_seen[k];
+    if (cores <= 0) continue;
+    const double before = scaling.factor(k, std::max(1, cores / k), cores);
+    const double ratio = weighted_median(values);
+    if (scaling.cores <= 0) scaling.cores = cores;
+    scaling.concurrent[k] = before * ratio;
+    scaling.provenance = {"calibrated from " + std::to_string(values.size()) + " local chunk(s)", date, true};
+    summary.changes.push_back(cell + ": " + std::to_string(k) + " chunk(s) at once: thread factor " + fmt(before) +
+                              " -> " + fmt(scaling.concurrent[k]));
   }
 }
 
@@ -199,9 +230,11 @@ CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobReco
     Cell& cell = profile.cells[key.first][key.second];
     const double before = cell.frame_time.ms_at_reference;
     const bool plain = cell.frame_time.network_ms <= 0 && cell.frame_time.cpu_side_ms <= 0;
-    if (const auto line = s.line(); plain && line) {
-      cell.frame_time.fixed_ms = line->first;
-      cell.frame_time.ms_at_reference = line->second;
+    if (const auto line = plain ? fit_frame_line(s.samples) : std::nullopt) {
+      cell.frame_time.fixed_ms = line->fixed_ms;
+      cell.frame_time.ms_at_reference = line->per_size_ms;
+      cell.frame_time.ms_per_source_mpixel = line->per_source_mpixel_ms;
+      correct_contention(cell.scaling, *line, s, key.first + " on " + key.second, date, summary);
     } else {
       cell.frame_time.scale(s.measured_ms / s.predicted_ms);
     }
@@ -210,7 +243,8 @@ CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobReco
                                   date, true};
     summary.changes.push_back(key.first + " on " + key.second + ": " + fmt(before) + " -> " +
                               fmt(cell.frame_time.ms_at_reference) + " ms per frame at the reference size, " +
-                              fmt(cell.frame_time.fixed_ms) + " ms fixed");
+                              fmt(cell.frame_time.fixed_ms) + " ms fixed, " +
+                              fmt(cell.frame_time.ms_per_source_mpixel) + " ms per source megapixel decoded");
   }
   for (auto& [key, samples] : sums.stages) {
     if (samples.empty()) continue;

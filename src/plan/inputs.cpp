@@ -19,15 +19,15 @@ using nlohmann::json;
 
 double FrameTime::ms(const FrameWork& work, int cores, int chunks_at_once) const {
   if (stages.known()) return stages.times(work, cores, chunks_at_once).frame_ms;
-  return ms(work.output_pixels, work.network_factor);
+  return ms(work.output_pixels, work.network_factor, work.source_pixels / 1e6 * std::max(0.0, work.decoded_per_frame));
 }
 
 void FrameTime::scale(double k) {
-  for (double* v : {&ms_at_reference, &fixed_ms, &network_ms, &cpu_side_ms}) *v *= k;
+  for (double* v : {&ms_at_reference, &fixed_ms, &ms_per_source_mpixel, &network_ms, &cpu_side_ms}) *v *= k;
   stages.scale(k);
 }
 
-double FrameTime::ms(double pixels, double network_factor) const {
+double FrameTime::ms(double pixels, double network_factor, double source_mpixels_decoded) const {
   if (stages.known()) {
     FrameWork work;
     work.output_pixels = pixels;
@@ -39,7 +39,7 @@ double FrameTime::ms(double pixels, double network_factor) const {
   if (network_ms > 0 && cpu_side_ms > 0) {
     return fixed_ms + scale * std::max(cpu_side_ms, network_ms * network_factor);
   }
-  return fixed_ms + ms_at_reference * scale * network_factor;
+  return fixed_ms + ms_at_reference * scale * network_factor + ms_per_source_mpixel * source_mpixels_decoded;
 }
 
 double ThreadScaling::factor(int k, int threads, int machine_cores) const {
@@ -256,13 +256,14 @@ Profile parse_profile_fields(const json& j) {
     for (const auto& [hw, c] : hws.items()) {
       const std::string f = "endpoints." + endpoint + "." + hw;
       if (!c.is_object()) bad(f, "must be an object");
-      only(c, f, {"ms_per_frame", "reference_pixels", "pixel_exponent", "fixed_ms", "cold_start_s", "warm_start_s",
-                  "thread_scaling", "model", "network_ms", "cpu_side_ms", "stages", "source", "date", "measured"});
+      only(c, f, {"ms_per_frame", "reference_pixels", "pixel_exponent", "fixed_ms", "ms_per_source_mpixel", "cold_start_s",
+                  "warm_start_s", "thread_scaling", "model", "network_ms", "cpu_side_ms", "stages", "source", "date", "measured"});
       Cell cell;
       cell.frame_time.ms_at_reference = num(c, "ms_per_frame", f + ".ms_per_frame", 0, 1e7, std::nullopt);
       cell.frame_time.reference_pixels = num(c, "reference_pixels", f + ".reference_pixels", 1, 1e9, 810.0 * 1440.0);
       cell.frame_time.exponent = num(c, "pixel_exponent", f + ".pixel_exponent", 0, 3, 1.0);
       cell.frame_time.fixed_ms = num(c, "fixed_ms", f + ".fixed_ms", 0, 1e7, 0.0);
+      cell.frame_time.ms_per_source_mpixel = num(c, "ms_per_source_mpixel", f + ".ms_per_source_mpixel", 0, 1e7, 0.0);
       cell.frame_time.network_ms = num(c, "network_ms", f + ".network_ms", 0, 1e7, 0.0);
       cell.frame_time.cpu_side_ms = num(c, "cpu_side_ms", f + ".cpu_side_ms", 0, 1e7, 0.0);
       cell.frame_time.provenance = provenance(c);
@@ -326,6 +327,7 @@ json to_json(const Profile& p) {
       put(cj, c.frame_time.provenance);
       if (c.scaling.cores > 0) cj["thread_scaling"] = scaling_json(c.scaling);
       if (!c.model.empty()) cj["model"] = c.model;
+      if (c.frame_time.ms_per_source_mpixel > 0) cj["ms_per_source_mpixel"] = c.frame_time.ms_per_source_mpixel;
       if (c.frame_time.network_ms > 0) cj["network_ms"] = c.frame_time.network_ms;
       if (c.frame_time.cpu_side_ms > 0) cj["cpu_side_ms"] = c.frame_time.cpu_side_ms;
       if (c.frame_time.stages.known()) cj["stages"] = to_json(c.frame_time.stages);

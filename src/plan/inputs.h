@@ -25,13 +25,16 @@ struct FrameTime {
   double reference_pixels = 810.0 * 1440.0;
   double exponent = 1.0;
   double fixed_ms = 0;
+  // Decoding apart, when refit from records: ms per source megapixel decoded per output
+  // frame (a crop's cost follows its source, its encoding the output).
+  double ms_per_source_mpixel = 0;
   double network_ms = 0;   // 0: not known apart (the factor then scales the whole)
   double cpu_side_ms = 0;
   FrameStages stages;      // measured per stage (empty: the whole-frame figure above)
   Provenance provenance;
   // `cores` shared by `chunks_at_once` chunks (stages only; 0: the measured machine).
   double ms(const FrameWork& work, int cores = 0, int chunks_at_once = 1) const;
-  double ms(double pixels, double network_factor = 1.0) const;
+  double ms(double pixels, double network_factor = 1.0, double source_mpixels_decoded = 0) const;
   void scale(double k);    // every figure k times slower
 };
 

@@ -1,0 +1,135 @@
+// tests/plan/frame_fit_test.cpp — the whole-frame refit: a line through output size and
+// source pixels, robust to outliers, and the contention of chunks at once on local slots.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "plan/calibrate.h"
+#include "plan/frame_fit.h"
+
+namespace reelscale::plan {
+namespace {
+
+// 3 ms fixed + 12 ms per size factor + 4 ms per source megapixel decoded.
+constexpr FrameLine kTruth{3, 12, 4};
+
+std::vector<FrameSample> samples_on_grid(double noise, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> jitter(1 - noise, 1 + noise);
+  std::vector<FrameSample> out;
+  for (double size : {0.01, 0.05, 0.2, 0.8}) {
+    for (double source : {0.06, 0.23, 0.92}) {
+      FrameSample s{size, source, 0, 30};
+      s.ms = kTruth.ms(s) * jitter(rng);
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+TEST(FrameFit, RecoversTheLineThroughSizeAndSource) {
+  const auto fit = fit_frame_line(samples_on_grid(0, 1));
+  ASSERT_TRUE(fit);
+  EXPECT_NEAR(fit->fixed_ms, 3, 1e-6);
+  EXPECT_NEAR(fit->per_size_ms, 12, 1e-6);
+  EXPECT_NEAR(fit->per_source_mpixel_ms, 4, 1e-6);
+}
+
+TEST(FrameFit, ChunksThatSharedTheirCoresDoNotPullTheLine) {
+  std::vector<FrameSample> samples = samples_on_grid(0.05, 2);
+  // Three chunks of twelve ran 3-6x slow (something else held the cores).
+  samples[1].ms *= 3;
+  samples[5].ms *= 6;
+  samples[9].ms *= 4;
+  const auto fit = fit_frame_line(samples);
+  ASSERT_TRUE(fit);
+  for (const FrameSample& s : samples_on_grid(0, 3)) {
+    EXPECT_NEAR(fit->ms(s) / kTruth.ms(s), 1.0, 0.1) << "size " << s.size_factor << ", source " << s.source_mpixels;
+  }
+}
+
+TEST(FrameFit, OneSizeLeavesTheShapeAndCollinearTermsStillPredict) {
+  EXPECT_FALSE(fit_frame_line({{0.2, 0.5, 10, 30}, {0.2, 0.5, 11, 30}}));
+  EXPECT_FALSE(fit_frame_line({}));
+  // Output the size of the source (overlay): the two terms cannot be told apart, but the
+  // line through them still predicts.
+  std::vector<FrameSample> same;
+  for (double size : {0.05, 0.2, 0.8}) same.push_back({size, size, 2 + 20 * size, 30});
+  const auto fit = fit_frame_line(same);
+  ASSERT_TRUE(fit);
+  for (const FrameSample& s : same) EXPECT_NEAR(fit->ms(s), s.ms, 1e-6);
+  EXPECT_GE(fit->per_size_ms, 0);
+  EXPECT_GE(fit->per_source_mpixel_ms, 0);
+}
+
+// A local record of `frames` frames in `chunks` chunks, `at_once` of them at once on 2
+// cores, each frame taking `ms`.
+record::JobRecord local_record(int source_w, int source_h, int out_w, int out_h, int chunks, int at_once, double ms) {
+  record::JobRecord r;
+  r.job_id = "j";
+  r.endpoint = "e";
+  r.hardware = "CPU";
+  r.source.width = source_w;
+  r.source.height = source_h;
+  r.output_width = out_w;
+  r.output_height = out_h;
+  r.chunks = chunks;
+  record::PlanRecord plan;
+  plan.platform_model = "local";
+  plan.concurrent = at_once;
+  plan.threads_per_chunk = 2 / at_once;
+  r.plan = plan;
+  for (int i = 0; i < chunks; ++i) {
+    record::ChunkRecord c;
+    c.index = i;
+    c.frames = 60;
+    c.frames_decoded = 60;
+    c.timings_s.open = 0.01;
+    c.timings_s.chunk = 0.01 + 60 * ms / 1000;
+    r.chunk_results.push_back(c);
+  }
+  return r;
+}
+
+TEST(Calibrate, AWholeFrameCellLearnsDecodingBySourceAndTheContentionOfChunksAtOnce) {
+  Profile profile;
+  Cell cell;
+  cell.frame_time.ms_at_reference = 50;  // the reference size, 810x1440: far off what runs here
+  cell.cold_start_s = Distribution::constant(0.1);
+  cell.scaling.cores = 2;
+  cell.scaling.alone = {{1, 1.7}, {2, 1.0}};
+  cell.scaling.concurrent = {{1, 1.0}, {2, 1.8}};
+  profile.cells["e"]["CPU"] = cell;
+  // What the machine does: 1 ms + 8 ms at the reference size + 6 ms per source megapixel,
+  // and two chunks at once each 1.3x slower than one chunk alone.
+  const auto truth = [](int sw, int sh, int ow, int oh, int at_once) {
+    const double ms = 1 + 8 * (static_cast<double>(ow) * oh / (810.0 * 1440.0)) + 6 * sw * sh / 1e6;
+    return at_once == 2 ? 1.3 * ms : ms;
+  };
+  std::vector<record::JobRecord> records;
+  for (auto [sw, sh] : {std::pair{320, 180}, {640, 360}, {1280, 720}}) {
+    for (auto [ow, oh] : {std::pair{96, 96}, {360, 640}, {720, 1280}}) {
+      records.push_back(local_record(sw, sh, ow, oh, 1, 1, truth(sw, sh, ow, oh, 1)));
+      records.push_back(local_record(sw, sh, ow, oh, 2, 2, truth(sw, sh, ow, oh, 2)));
+    }
+  }
+  calibrate(profile, records, "2026-12-05");
+  const Cell& after = profile.cell("e", "CPU");
+  for (auto [sw, sh] : {std::pair{320, 180}, {1280, 720}}) {
+    for (auto [ow, oh] : {std::pair{96, 96}, {720, 1280}}) {
+      FrameWork work;
+      work.output_pixels = static_cast<double>(ow) * oh;
+      work.source_pixels = static_cast<double>(sw) * sh;
+      for (int at_once : {1, 2}) {
+        const double predicted = after.frame_time.ms(work) * after.scaling.factor(at_once, 2 / at_once, 2);
+        EXPECT_NEAR(predicted / truth(sw, sh, ow, oh, at_once), 1.0, 0.02)
+            << sw << "x" << sh << " -> " << ow << "x" << oh << ", " << at_once << " at once";
+      }
+    }
+  }
+  EXPECT_GT(after.frame_time.ms_per_source_mpixel, 0) << "decoding follows the source";
+  EXPECT_TRUE(after.scaling.provenance.measured_by_us);
+}
+
+}  // namespace
+}  // namespace reelscale::plan
