@@ -1,5 +1,5 @@
-// cli/cmd_run.cpp — `reelscale run job.json` (one job end to end, on local slots or on
-// remote workers, with S3/R2 or local storage) and `reelscale worker --listen
+// cli/cmd_run.cpp — `reelscale run job.json` (one job end to end, on local slots, on
+// remote workers or on a Slurm cluster, with S3/R2 or local storage) and `reelscale worker --listen
 // HOST:PORT` (the chunk-task service).
 #include <cstdio>
 #include <iostream>
@@ -15,6 +15,7 @@
 #include "common/files.h"
 #include "common/cores.h"
 #include "exec/remote_executor.h"
+#include "exec/slurm_executor.h"
 #include "exec/worker.h"
 #include "job/job_flow.h"
 #include "process/processors.h"
@@ -31,6 +32,10 @@ class RunCommand final : public Command {
     app_->add_option("--chunks", chunks_, "Force the chunk count (default: the planner's)");
     app_->add_option("--hardware", hardware_, "Force the hardware type the plan assumes (CPU for local slots)");
     app_->add_option("--workers", workers_, "Remote worker URLs (comma-separated); default: local slots")->delimiter(',');
+    app_->add_option("--executor", executor_, "Where chunks run: local (slots here), remote (--workers), slurm (--cluster); "
+                                              "default: remote when --workers is given, else local")
+        ->check(CLI::IsMember({"local", "remote", "slurm"}));
+    app_->add_option("--cluster", cluster_file_, "Cluster file for --executor slurm (deploy/slurm/README.md)");
     app_->add_option("--slots", slots_, "Local slots (default: cores)");
     app_->add_option("--profile", profile_, "Profile: reelscale (default; on local slots its local variant), old-system, or a profile JSON");
     app_->add_option("--deadline", deadline_s_, "Policy deadline, seconds");
@@ -93,7 +98,18 @@ class RunCommand final : public Command {
   }
 
   std::unique_ptr<exec::Executor> make_executor(process::Processors& processors, store::ObjectStore& store) const {
-    if (workers_.empty()) {
+    const std::string kind = !executor_.empty() ? executor_ : workers_.empty() ? "local" : "remote";
+    if (kind == "slurm") {
+      if (cluster_file_.empty()) fail(ErrorKind::kBadInput, "--executor slurm needs --cluster FILE");
+      exec::SlurmOptions slurm;
+      slurm.cluster = exec::read_cluster_file(cluster_file_);
+      slurm.hardware = hardware_;
+      slurm.attempts.max_attempts = max_attempts_;
+      slurm.attempts.speculate = !no_speculate_;
+      return std::make_unique<exec::SlurmExecutor>(slurm, store);
+    }
+    if (kind == "remote" && workers_.empty()) fail(ErrorKind::kBadInput, "--executor remote needs --workers");
+    if (kind == "local") {
       exec::LocalExecutorOptions local;
       local.slots = slots_;
       local.set_threads = processors.thread_setter();
@@ -132,7 +148,7 @@ class RunCommand final : public Command {
   }
 
   CLI::App* app_;
-  std::string job_file_, hardware_, profile_, temp_prefix_, token_file_;
+  std::string job_file_, hardware_, profile_, temp_prefix_, token_file_, executor_, cluster_file_;
   std::vector<std::string> workers_;
   int chunks_ = 0, slots_ = 0, max_attempts_ = 3;
   double deadline_s_ = 0, task_deadline_s_ = 0;

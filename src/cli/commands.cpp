@@ -28,6 +28,7 @@ Commands::Commands(CLI::App& app) {
   commands_.push_back(make_report_command(app));
   commands_.push_back(make_run_command(app));
   commands_.push_back(make_worker_command(app));
+  commands_.push_back(make_chunk_command(app));
   commands_.push_back(make_serve_command(app));
   commands_.push_back(make_profile_command(app));
   commands_.push_back(make_startup_age_command(app));

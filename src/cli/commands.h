@@ -38,6 +38,7 @@ std::unique_ptr<Command> make_simulate_command(CLI::App& parent);
 std::unique_ptr<Command> make_report_command(CLI::App& parent);
 std::unique_ptr<Command> make_run_command(CLI::App& parent);
 std::unique_ptr<Command> make_worker_command(CLI::App& parent);
+std::unique_ptr<Command> make_chunk_command(CLI::App& parent);
 std::unique_ptr<Command> make_serve_command(CLI::App& parent);
 std::unique_ptr<Command> make_profile_command(CLI::App& parent);
 std::unique_ptr<Command> make_startup_age_command(CLI::App& parent);

@@ -1,0 +1,57 @@
+// exec/slurm_cluster.cpp — reading and checking the cluster file.
+#include "exec/slurm_cluster.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/json_fields.h"
+
+namespace reelscale::exec {
+
+namespace {
+
+const JsonFields kFields("cluster file field");
+
+HardwareClass parse_class(const nlohmann::json& j, const std::string& f) {
+  kFields.require_object(j, f);
+  kFields.only(j, f, {"partition", "gres", "cores", "usd_per_hour"});
+  HardwareClass c;
+  c.partition = kFields.text(j, "partition", f + ".partition");
+  c.gres = kFields.text(j, "gres", f + ".gres", std::string());
+  c.cores = static_cast<int>(kFields.integer(j, "cores", f + ".cores", 1, 1024, 1));
+  c.usd_per_hour = kFields.number(j, "usd_per_hour", f + ".usd_per_hour", 0, 1e4, 0.0);
+  return c;
+}
+
+}  // namespace
+
+const std::pair<const std::string, HardwareClass>& ClusterFile::pick(const std::string& hardware) const {
+  if (hardware.empty() && classes.size() == 1) return *classes.begin();
+  const auto it = classes.find(hardware);
+  if (it != classes.end()) return *it;
+  std::string names;
+  for (const auto& [name, c] : classes) names += (names.empty() ? "" : ", ") + name;
+  fail(ErrorKind::kBadInput, hardware.empty() ? "the cluster file has several classes (" + names + "): name one with --hardware"
+                                              : "the cluster file has no class '" + hardware + "' (it has " + names + ")");
+}
+
+ClusterFile read_cluster_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail(ErrorKind::kNotFound, "cannot read the cluster file " + path);
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded()) fail(ErrorKind::kBadInput, "the cluster file " + path + " is not valid JSON");
+  kFields.require_object(j, "(top level)");
+  kFields.only(j, "(top level)", {"classes", "binary", "task_log", "poll_s"});
+  ClusterFile c;
+  if (!j.contains("classes") || !j["classes"].is_object() || j["classes"].empty()) {
+    kFields.bad("classes", "is required: {\"T4\": {\"partition\": ..., \"gres\": ..., \"cores\": ...}}");
+  }
+  for (const auto& [name, value] : j["classes"].items()) c.classes[name] = parse_class(value, "classes." + name);
+  c.binary = kFields.text(j, "binary", "binary", std::string());
+  c.task_log = kFields.text(j, "task_log", "task_log", std::string("/dev/null"));
+  c.poll_s = kFields.number(j, "poll_s", "poll_s", 0.05, 60, 0.5);
+  return c;
+}
+
+}  // namespace reelscale::exec

@@ -1,0 +1,34 @@
+// exec/slurm_cluster.h — the cluster file: how the planner's hardware classes map onto a
+// Slurm cluster (partition, GRES, cores per task, price per node-hour), and how tasks run
+// there (the reelscale binary on the nodes, where their logs go, how often to look).
+//
+//   {"classes": {"T4": {"partition": "t4", "gres": "gpu:t4:1", "cores": 4, "usd_per_hour": 0.53}},
+//    "binary": "/opt/reelscale/reelscale", "task_log": "/dev/null", "poll_s": 0.5}
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace reelscale::exec {
+
+struct HardwareClass {
+  std::string partition;
+  std::string gres;           // "" : no GRES
+  int cores = 1;              // per task
+  double usd_per_hour = 0;    // per node
+};
+
+struct ClusterFile {
+  std::map<std::string, HardwareClass> classes;
+  std::string binary;         // "" : this process's own binary (a cluster on this host, or a shared path)
+  std::string task_log = "/dev/null";  // each task's output (Slurm patterns such as %A_%a allowed)
+  double poll_s = 0.5;        // how often the executor reads the tasks' states and outcomes
+
+  // The class named `hardware`, or the only one when `hardware` is "". Error(kBadInput) otherwise.
+  const std::pair<const std::string, HardwareClass>& pick(const std::string& hardware) const;
+};
+
+// Error(kBadInput) naming the field on a malformed file.
+ClusterFile read_cluster_file(const std::string& path);
+
+}  // namespace reelscale::exec

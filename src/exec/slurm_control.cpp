@@ -1,0 +1,121 @@
+// exec/slurm_control.cpp — Slurm's command-line tools, run without a shell.
+#include "exec/slurm_control.h"
+
+#include <set>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/subprocess.h"
+
+namespace reelscale::exec {
+
+namespace {
+
+CommandResult run_slurm(const std::vector<std::string>& argv) {
+  CommandResult r = run_command(argv);
+  if (r.exit_code == 127) fail(ErrorKind::kUnavailable, argv[0] + " is not installed (the Slurm client tools)");
+  return r;
+}
+
+std::vector<std::string> split(const std::string& line, char sep) {
+  std::vector<std::string> out;
+  std::string field;
+  std::istringstream in(line);
+  while (std::getline(in, field, sep)) out.push_back(field);
+  if (!line.empty() && line.back() == sep) out.push_back("");
+  return out;
+}
+
+std::string index_list(const std::vector<int>& indexes) {
+  std::string out;
+  for (int i : indexes) out += (out.empty() ? "" : ",") + std::to_string(i);
+  return out;
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+bool slurm_state_ended(const std::string& state) {
+  static const std::set<std::string> kEnded = {"COMPLETED", "FAILED",    "TIMEOUT",   "NODE_FAIL",     "CANCELLED",
+                                               "BOOT_FAIL", "DEADLINE",  "PREEMPTED", "OUT_OF_MEMORY", "SPECIAL_EXIT",
+                                               "REVOKED"};
+  return kEnded.count(state) > 0;
+}
+
+std::string SlurmCli::submit(const ArraySubmission& s) {
+  if (s.indexes.empty()) fail(ErrorKind::kInternal, "a Slurm submission with no tasks");
+  std::vector<std::string> argv = {"sbatch", "--parsable", "--no-requeue", "--array=" + index_list(s.indexes),
+                                   "--job-name=" + s.name, "--cpus-per-task=" + std::to_string(std::max(1, s.cores)),
+                                   "--time=" + std::to_string(std::max(1, s.time_limit_minutes)),
+                                   "--output=" + s.output};
+  if (!s.partition.empty()) argv.push_back("--partition=" + s.partition);
+  if (!s.gres.empty()) argv.push_back("--gres=" + s.gres);
+  argv.push_back("--wrap=" + s.command);
+  const CommandResult r = run_slurm(argv);
+  const std::string id = trimmed(r.out).substr(0, trimmed(r.out).find(';'));
+  if (r.exit_code != 0 || id.empty()) {
+    fail(ErrorKind::kUnavailable, "sbatch refused the chunk tasks: " + trimmed(r.err.empty() ? r.out : r.err));
+  }
+  return id;
+}
+
+std::vector<ArrayTaskState> SlurmCli::tasks(const std::string& name) {
+  const CommandResult r =
+      run_slurm({"squeue", "--noheader", "--array", "--states=all", "--name=" + name, "--format=%F|%K|%T|%N|%r"});
+  if (r.exit_code != 0) fail(ErrorKind::kUnavailable, "squeue failed: " + trimmed(r.err));
+  std::vector<ArrayTaskState> out;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const std::vector<std::string> f = split(line, '|');
+    if (f.size() < 5) continue;
+    ArrayTaskState t;
+    t.job_id = f[0];
+    try {
+      t.index = std::stoi(f[1]);
+    } catch (const std::exception&) {
+      continue;  // a pending range ("3-5") not yet split: its tasks have not started
+    }
+    t.state = f[2];
+    t.node = f[3] == "(null)" ? "" : f[3];
+    t.reason = f[4] == "None" ? "" : f[4];
+    out.push_back(t);
+  }
+  return out;
+}
+
+void SlurmCli::cancel(const std::string& job_id, int index) {
+  run_slurm({"scancel", index < 0 ? job_id : job_id + "_" + std::to_string(index)});
+}
+
+NodeCounts SlurmCli::nodes(const std::string& partition) {
+  std::vector<std::string> argv = {"sinfo", "--noheader", "--Node", "--format=%N|%T"};
+  if (!partition.empty()) argv.push_back("--partition=" + partition);
+  const CommandResult r = run_slurm(argv);
+  if (r.exit_code != 0) fail(ErrorKind::kUnavailable, "sinfo failed: " + trimmed(r.err));
+  NodeCounts c;
+  std::set<std::string> seen;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const std::vector<std::string> f = split(line, '|');
+    if (f.size() < 2 || !seen.insert(f[0]).second) continue;
+    ++c.total;
+    const std::string& state = f[1];
+    if (state.find("POWERED_DOWN") != std::string::npos || state.find("POWERING_DOWN") != std::string::npos ||
+        state.back() == '~') {
+      ++c.powered_down;
+    } else if (state.find("POWERING_UP") != std::string::npos || state.back() == '#') {
+      ++c.booting;
+    } else if (state == "idle") {
+      ++c.idle;
+    }
+  }
+  return c;
+}
+
+}  // namespace reelscale::exec

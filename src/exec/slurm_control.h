@@ -1,0 +1,64 @@
+// exec/slurm_control.h — what the Slurm executor asks of the cluster, behind one small
+// interface: submit a job array, read its tasks' states, cancel a job or one of its tasks,
+// and count a partition's nodes by power state. SlurmCli does it with the command-line
+// tools (sbatch, squeue, scancel, sinfo; SLURM_CONF picks the cluster); slurmrestd could
+// stand in for them. Every call runs the tool once and parses its output.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace reelscale::exec {
+
+struct ArraySubmission {
+  std::string name;                 // the job's name (squeue -n finds its tasks)
+  std::vector<int> indexes;         // array task indexes
+  std::string partition;
+  std::string gres;                 // "gpu:1" ("" : none)
+  int cores = 1;                    // per task
+  int time_limit_minutes = 10;      // Slurm's --time: whole minutes
+  std::string command;              // the batch script's command; $SLURM_ARRAY_TASK_ID picks the task
+  std::string output = "/dev/null"; // the tasks' stdout and stderr
+};
+
+// One array task as squeue lists it.
+struct ArrayTaskState {
+  std::string job_id;               // the array's job id
+  int index = -1;
+  std::string state;                // PENDING, CONFIGURING (its node is booting), RUNNING, COMPLETED, FAILED, ...
+  std::string node;                 // where it was placed ("" while pending)
+  std::string reason;               // why it waits or ended
+};
+
+struct NodeCounts {
+  int total = 0;
+  int idle = 0;                     // up (not powered down or booting) with nothing running
+  int powered_down = 0;
+  int booting = 0;
+};
+
+class SlurmControl {
+ public:
+  virtual ~SlurmControl() = default;
+  // The job id Slurm gave the array. Error(kUnavailable) naming Slurm's reason on refusal.
+  virtual std::string submit(const ArraySubmission& submission) = 0;
+  // Every task of the jobs named `name` that Slurm still lists (ended ones for MinJobAge).
+  virtual std::vector<ArrayTaskState> tasks(const std::string& name) = 0;
+  // Cancels a whole array (index < 0) or one of its tasks.
+  virtual void cancel(const std::string& job_id, int index = -1) = 0;
+  virtual NodeCounts nodes(const std::string& partition) = 0;
+};
+
+// The command-line tools on PATH.
+class SlurmCli final : public SlurmControl {
+ public:
+  std::string submit(const ArraySubmission& submission) override;
+  std::vector<ArrayTaskState> tasks(const std::string& name) override;
+  void cancel(const std::string& job_id, int index = -1) override;
+  NodeCounts nodes(const std::string& partition) override;
+};
+
+// Whether a task in this state has ended (and will not run again by itself).
+bool slurm_state_ended(const std::string& state);
+
+}  // namespace reelscale::exec

@@ -1,0 +1,297 @@
+// exec/slurm_executor.cpp — one SlurmRun per job: submit waves as arrays, read states and
+// outcomes every poll, retry, speculate, cancel, and clean up the task files.
+#include "exec/slurm_executor.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "common/error.h"
+#include "exec/stored_task.h"
+
+namespace reelscale::exec {
+
+namespace {
+
+// A task that squeue has never listed this long after its submission has been lost.
+constexpr double kListingGraceS = 30;
+// The controller may not answer for this long (a restart) before the job gives up on it.
+constexpr double kControllerAwayS = 60;
+
+// `text` as one single-quoted shell word (the batch script is a shell script).
+std::string shell_word(const std::string& text) {
+  if (text.find('\'') != std::string::npos) {
+    fail(ErrorKind::kBadInput, "a path for the Slurm tasks contains a single quote: " + text);
+  }
+  return "'" + text + "'";
+}
+
+std::string run_name() {
+  std::random_device rd;
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", rd());
+  return std::string("reelscale-") + hex;
+}
+
+// Failures no other node can fix.
+bool hopeless_kind(const std::string& kind) {
+  return kind == "bad_input" || kind == "not_found" || kind == "denied";
+}
+
+std::string this_binary() {
+  std::error_code ec;
+  const auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("reelscale") : path.string();
+}
+
+// Where an attempt was placed, as the run last saw it.
+struct Placement {
+  std::string job_id;
+  int index = 0;
+  std::string task_url;
+  std::string node;
+  std::string state = "PENDING";
+  bool listed = false;
+  Stopwatch since_submit;
+};
+
+}  // namespace
+
+class SlurmRun {
+ public:
+  SlurmRun(SlurmExecutor& owner, const std::vector<ChunkTaskSpec>& tasks)
+      : owner_(owner), store_(owner.store_), control_(*owner.control_), tasks_(tasks), book_(tasks, owner.options_.attempts),
+        name_(run_name()) {}
+
+  std::vector<record::ChunkRecord> run(const RunProgress& progress, const std::atomic<bool>* cancel) {
+    try {
+      while (true) {
+        if (cancel && cancel->load()) book_.fail_run("cancelled");
+        if (!book_.fatal().empty() || book_.all_done()) break;
+        submit_waiting();
+        if (book_.waiting().empty()) speculate();
+        poll();
+        if (progress) progress(book_.done_frames(), book_.total_frames());
+        if (!book_.fatal().empty() || book_.all_done()) break;
+        wait(cancel);
+      }
+    } catch (...) {
+      finish();
+      throw;
+    }
+    finish();
+    if (book_.fatal() == "cancelled") fail(ErrorKind::kCancelled, "the job was cancelled");
+    if (!book_.fatal().empty()) fail(ErrorKind::kUnavailable, book_.fatal());
+    if (progress) progress(book_.total_frames(), book_.total_frames());
+    return book_.results();
+  }
+
+ private:
+  void wait(const std::atomic<bool>* cancel) const {
+    const auto until = Stopwatch::Clock::now() + std::chrono::duration<double>(owner_.options_.cluster.poll_s);
+    while (Stopwatch::Clock::now() < until && !(cancel && cancel->load())) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  void submit_waiting() {
+    const std::vector<int> waiting = book_.waiting();
+    if (!waiting.empty()) submit(waiting, false);
+  }
+
+  void speculate() {
+    std::vector<int> stragglers;
+    for (const auto& a : book_.stragglers()) stragglers.push_back(a->task);
+    if (!stragglers.empty()) submit(stragglers, true);
+  }
+
+  // One job array for these tasks: their task files first, then sbatch.
+  void submit(const std::vector<int>& task_indexes, bool speculative) {
+    const int wave = ++waves_;
+    const std::string prefix = store::Location::parse(tasks_.front().output).sibling("slurm-" + std::to_string(wave) + "-task-");
+    std::vector<std::shared_ptr<Attempt>> launched;
+    double deadline_s = 0;
+    for (int t : task_indexes) {
+      std::shared_ptr<Attempt> a = book_.launch(t, 0, speculative);
+      ChunkTaskSpec spec = tasks_[t];
+      spec.output = a->output;
+      spec.task_id = a->task_id;
+      Placement p;
+      p.index = t;
+      p.task_url = prefix + std::to_string(t) + ".json";
+      store_.put_bytes(to_json(spec).dump(), p.task_url);
+      task_files_.push_back(p.task_url);
+      placed_[a.get()] = p;
+      launched.push_back(a);
+      deadline_s = std::max(deadline_s, spec.deadline_s);
+    }
+    ArraySubmission s;
+    s.name = name_;
+    s.indexes = task_indexes;
+    s.partition = owner_.class_.partition;
+    s.gres = owner_.class_.gres;
+    s.cores = owner_.class_.cores;
+    s.time_limit_minutes = std::max(1, static_cast<int>(std::ceil(deadline_s / 60)));
+    s.command = "exec " + shell_word(owner_.binary_) + " chunk " + shell_word(prefix) + "\"$SLURM_ARRAY_TASK_ID\"" +
+                shell_word(".json");
+    s.output = owner_.options_.cluster.task_log;
+    std::string job_id;
+    try {
+      job_id = control_.submit(s);
+    } catch (const Error& e) {
+      for (const auto& a : launched) book_.failed(*a, e.what(), true);
+      return;
+    }
+    for (const auto& a : launched) {
+      placed_[a.get()].job_id = job_id;
+      placed_[a.get()].since_submit.restart();
+    }
+  }
+
+  // Reads every live attempt's state and outcome; settles those that ended.
+  void poll() {
+    std::map<std::pair<std::string, int>, ArrayTaskState> listed;
+    bool answered = true;
+    try {
+      for (const ArrayTaskState& s : control_.tasks(name_)) listed[{s.job_id, s.index}] = s;
+      controller_away_.reset();
+    } catch (const Error& e) {
+      answered = false;  // outcomes still count; states are judged once it answers again
+      if (!controller_away_) controller_away_.emplace();
+      if (controller_away_->seconds() > kControllerAwayS) book_.fail_run(std::string("Slurm does not answer: ") + e.what());
+    }
+    for (const auto& a : book_.running()) {
+      Placement& p = placed_[a.get()];
+      const auto it = listed.find({p.job_id, p.index});
+      if (it != listed.end()) {
+        p.listed = true;
+        p.state = it->second.state;
+        if (!it->second.node.empty()) p.node = it->second.node;
+      }
+      if (settle_from_outcome(*a, p) || !answered) continue;
+      const bool gone = it == listed.end() && (p.listed || p.since_submit.seconds() > kListingGraceS);
+      const bool ended = it != listed.end() && slurm_state_ended(it->second.state);
+      if (!gone && !ended) continue;
+      const std::string where = "Slurm task " + p.job_id + "_" + std::to_string(p.index) +
+                                (p.node.empty() ? "" : " on " + p.node);
+      const std::string why = ended ? " ended " + it->second.state +
+                                          (it->second.reason.empty() ? "" : " (" + it->second.reason + ")")
+                                    : " left the queue";
+      book_.failed(*a, where + why + " without storing an outcome", false);
+    }
+  }
+
+  // True when the attempt's outcome is stored (and now counted).
+  bool settle_from_outcome(Attempt& a, const Placement& p) {
+    std::optional<StoredOutcome> outcome;
+    try {
+      outcome = read_outcome(store_, p.task_url);
+    } catch (const Error& e) {
+      book_.failed(a, e.what(), false);
+      return true;
+    }
+    if (!outcome) return false;
+    if (outcome->ok) {
+      const std::string node = outcome->chunk.worker.empty() ? p.node : outcome->chunk.worker;
+      if (book_.succeeded(a, outcome->chunk, node)) cancel_losers(a.task);
+    } else {
+      book_.failed(a, "chunk task on " + (p.node.empty() ? std::string("its node") : p.node) + ": " + outcome->message,
+                   hopeless_kind(outcome->error_kind));
+    }
+    return true;
+  }
+
+  // The other copies of a task just won were abandoned by the book: cancel them alone.
+  void cancel_losers(int task) {
+    for (const auto& other : book_.running()) {
+      if (other->task != task || !other->abandoned) continue;
+      cancel_attempt(*other);
+    }
+  }
+
+  void cancel_attempt(Attempt& a) {
+    const Placement& p = placed_[&a];
+    if (p.job_id.empty()) return;
+    try {
+      control_.cancel(p.job_id, p.index);
+    } catch (const Error&) {
+      // The task ended meanwhile, or the controller is away: nothing of it is kept.
+    }
+    book_.ended_uncounted(a);
+  }
+
+  // Cancels what still runs, deletes the losers' chunks and every task and outcome file.
+  void finish() {
+    for (const auto& a : book_.running()) {
+      book_.abandon(*a);
+      cancel_attempt(*a);
+    }
+    std::vector<std::string> garbage = book_.losers();
+    for (const std::string& task : task_files_) {
+      garbage.push_back(task);
+      garbage.push_back(result_url(task));
+    }
+    for (const std::string& url : garbage) {
+      try {
+        store_.remove(url);
+      } catch (const std::exception&) {
+        // The job's temporary prefix is removed as a whole at the end anyway.
+      }
+    }
+  }
+
+  SlurmExecutor& owner_;
+  store::ObjectStore& store_;
+  SlurmControl& control_;
+  const std::vector<ChunkTaskSpec>& tasks_;
+  AttemptBook book_;
+  const std::string name_;
+  std::map<const Attempt*, Placement> placed_;
+  std::vector<std::string> task_files_;
+  std::optional<Stopwatch> controller_away_;  // since squeue last failed, while it does
+  int waves_ = 0;
+};
+
+SlurmExecutor::SlurmExecutor(SlurmOptions options, store::ObjectStore& store, std::unique_ptr<SlurmControl> control)
+    : options_(std::move(options)), store_(store), control_(std::move(control)) {
+  const auto& [name, cls] = options_.cluster.pick(options_.hardware);
+  hardware_ = name;
+  class_ = cls;
+  binary_ = options_.cluster.binary.empty() ? this_binary() : options_.cluster.binary;
+}
+
+std::vector<record::ChunkRecord> SlurmExecutor::run(const std::vector<ChunkTaskSpec>& tasks, const RunProgress& progress,
+                                                    const std::atomic<bool>* cancel) {
+  if (tasks.empty()) return {};
+  SlurmRun run(*this, tasks);
+  return run.run(progress, cancel);
+}
+
+std::string SlurmExecutor::describe() const {
+  return "slurm (" + hardware_ + " on partition " + class_.partition + (class_.gres.empty() ? "" : ", " + class_.gres) + ")";
+}
+
+int SlurmExecutor::idle_capacity() const {
+  try {
+    return control_->nodes(class_.partition).idle;
+  } catch (const Error&) {
+    return -1;
+  }
+}
+
+int SlurmExecutor::places() const {
+  try {
+    return control_->nodes(class_.partition).total;
+  } catch (const Error&) {
+    return -1;
+  }
+}
+
+}  // namespace reelscale::exec

@@ -1,0 +1,48 @@
+// exec/slurm_executor.h — runs a job's chunk tasks on a Slurm cluster: each wave of tasks
+// goes as one job array (sbatch --array) on the hardware class's partition and GRES, and
+// each array task runs `reelscale chunk TASK_URL` on its node. The tasks and their
+// outcomes travel through storage (exec/stored_task.h); the outcome, not squeue, says
+// whether a chunk is done. Retries, time limits and speculation follow the attempt policy
+// the remote executor uses (exec/attempts.h): a task that ends FAILED, TIMEOUT, NODE_FAIL
+// or leaves the queue without an outcome is submitted again within the budget, and the
+// losing copy of a speculative run is cancelled alone.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "exec/attempts.h"
+#include "exec/executor.h"
+#include "exec/slurm_cluster.h"
+#include "exec/slurm_control.h"
+
+namespace reelscale::exec {
+
+struct SlurmOptions {
+  ClusterFile cluster;
+  std::string hardware;       // the class the tasks run on ("" : the file's only class)
+  AttemptPolicy attempts;
+};
+
+class SlurmExecutor final : public Executor {
+ public:
+  SlurmExecutor(SlurmOptions options, store::ObjectStore& store,
+                std::unique_ptr<SlurmControl> control = std::make_unique<SlurmCli>());
+  std::vector<record::ChunkRecord> run(const std::vector<ChunkTaskSpec>& tasks, const RunProgress& progress,
+                                       const std::atomic<bool>* cancel) override;
+  std::string describe() const override;
+  std::string hardware() const override { return hardware_; }
+  int idle_capacity() const override;  // the partition's nodes that are up and idle now
+  int places() const override;         // the partition's nodes, powered down ones included
+
+ private:
+  friend class SlurmRun;
+  SlurmOptions options_;
+  store::ObjectStore& store_;
+  std::unique_ptr<SlurmControl> control_;
+  std::string hardware_;
+  HardwareClass class_;
+  std::string binary_;
+};
+
+}  // namespace reelscale::exec

@@ -1,0 +1,184 @@
+// tests/e2e/slurm_test.cpp — whole jobs through `reelscale run --executor slurm` on a real
+// Slurm cluster on loopback (scripts/slurm-cluster.sh: munge, slurmctld, two always-on and
+// two elastic nodes, each its own slurmd), started once for this binary. Faults are the
+// cluster's own: a chunk process killed on its node, a task that hangs past its time
+// limit, a run interrupted with Ctrl-C. A wrapper named as the cluster file's binary
+// makes a chosen task misbehave; every other task runs the real binary.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "test_media.h"
+#include "test_services.h"
+
+namespace fs = std::filesystem;
+namespace rt = reelscale::testing;
+using nlohmann::json;
+
+namespace {
+
+const std::string kBinary = REELSCALE_BINARY;
+const std::string kClusterScript = std::string(REELSCALE_SOURCE_DIR) + "/scripts/slurm-cluster.sh";
+
+class SlurmEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    dir = std::make_unique<rt::TempDir>();
+    const auto r = rt::run_command(kClusterScript + " start " + dir->path().string() + " --boot-s 3 --suspend-s 15");
+    ASSERT_EQ(r.status, 0) << r.output;
+    ::setenv("SLURM_CONF", (dir->path() / "slurm.conf").c_str(), 1);
+  }
+  void TearDown() override {
+    rt::run_command(kClusterScript + " stop " + dir->path().string());
+    dir.reset();
+  }
+  static inline std::unique_ptr<rt::TempDir> dir;
+};
+[[maybe_unused]] auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new SlurmEnvironment);
+
+std::vector<int64_t> iota(int64_t n) {
+  std::vector<int64_t> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = i;
+  return v;
+}
+
+// A barcode clip and a framing job that keeps its pictures, so frames can be read back.
+struct Job {
+  rt::TempDir dir;
+  rt::ClipSpec spec;
+  std::string spec_path, output;
+
+  explicit Job(int frames) {
+    spec.width = 320;
+    spec.height = 180;
+    spec.frames = frames;
+    spec.keyint = 30;
+    rt::make_clip(dir / "in.mp4", spec);
+    output = (dir / "out.mp4").string();
+    const json job = {{"endpoint", "framing"}, {"input", (dir / "in.mp4").string()}, {"output", output},
+                      {"output_width", spec.width}, {"output_height", spec.height}, {"fps", 30},
+                      {"preset", "ultrafast"},
+                      {"crop_keyframes", json::array({{{"time", 0}, {"x", 0}, {"y", 0}, {"width", spec.width},
+                                                       {"height", spec.height}}})}};
+    spec_path = (dir / "job.json").string();
+    std::ofstream(spec_path) << job.dump();
+  }
+  std::vector<int64_t> output_indices() const {
+    return rt::read_indices(rt::decode_gray(output), spec.width, spec.height);
+  }
+  // Files the run left beside the output (chunks, task files, outcomes).
+  std::vector<std::string> leftovers() const {
+    std::vector<std::string> out;
+    for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
+      const std::string name = e.path().filename().string();
+      if (name != "in.mp4" && name != "out.mp4" && name != "job.json" && name != "cluster.json" && name != "wrapper.sh" &&
+          name.find(".log") == std::string::npos) {
+        out.push_back(e.path().string());
+      }
+    }
+    return out;
+  }
+  // A cluster file for one class on `partition`; `wrapper`: a shell script run in place of
+  // the binary (it gets the binary's arguments; "$REELSCALE" runs the real one).
+  std::string cluster(const std::string& partition, const std::string& wrapper = "") const {
+    json c = {{"classes", {{"T4", {{"partition", partition}, {"gres", "gpu:1"}, {"cores", 1}, {"usd_per_hour", 0.53}}}}},
+              {"poll_s", 0.2}, {"task_log", (dir / "task-%A_%a.log").string()}};
+    if (!wrapper.empty()) {
+      const fs::path script = dir / "wrapper.sh";
+      std::ofstream(script) << "#!/bin/sh\nREELSCALE='" << kBinary << "'\n" << wrapper << "\nexec \"$REELSCALE\" \"$@\"\n";
+      fs::permissions(script, fs::perms::owner_all);
+      c["binary"] = script.string();
+    }
+    const std::string path = (dir / "cluster.json").string();
+    std::ofstream(path) << c.dump();
+    return path;
+  }
+};
+
+json run_json(const std::string& args, int* status = nullptr) {
+  const auto r = rt::run_command(kBinary + " run " + args + " --json", false);
+  if (status) *status = r.status;
+  if (r.status != 0) return json{{"exit", r.status}, {"output", r.output}};
+  return json::parse(r.output);
+}
+
+// Tasks of reelscale runs Slurm has in these states.
+int live_tasks(const std::string& states = "PENDING,CONFIGURING,RUNNING,COMPLETING") {
+  const auto r = rt::run_command("squeue --noheader --array --states=" + states + " --format=%j", false);
+  int n = 0;
+  std::istringstream lines(r.output);
+  std::string line;
+  while (std::getline(lines, line)) n += line.rfind("reelscale-", 0) == 0 ? 1 : 0;
+  return n;
+}
+
+TEST(Slurm, AJobOnTheAlwaysOnNodesIsFrameExactAndRanOnBothNodes) {
+  Job job(120);
+  const json r = run_json(job.spec_path + " --executor slurm --cluster " + job.cluster("always") + " --chunks 2");
+  ASSERT_FALSE(r.contains("exit")) << r.dump();
+  EXPECT_EQ(r["outcome"], "done");
+  EXPECT_EQ(r["executor"].get<std::string>().rfind("slurm", 0), 0u) << r["executor"];
+  EXPECT_EQ(job.output_indices(), iota(120));
+  std::set<std::string> nodes;
+  for (const auto& c : r["chunk_results"]) nodes.insert(c["worker"].get<std::string>());
+  EXPECT_EQ(nodes, (std::set<std::string>{"gpu1", "gpu2"})) << "one GPU each: the two tasks ran side by side";
+  EXPECT_TRUE(job.leftovers().empty()) << job.leftovers().front();
+}
+
+TEST(Slurm, AChunkKilledOnItsNodeRunsAgainAndTheOutputIsFrameExact) {
+  Job job(90);
+  // The first wave's chunk 1 dies as a killed process would (no outcome stored).
+  const std::string cluster = job.cluster("always", "case \"$2\" in *slurm-1-task-1.json) kill -9 $$ ;; esac");
+  const json r = run_json(job.spec_path + " --executor slurm --cluster " + cluster + " --chunks 3 --no-speculate");
+  ASSERT_FALSE(r.contains("exit")) << r.dump();
+  EXPECT_EQ(job.output_indices(), iota(90));
+  EXPECT_EQ(r["chunk_results"][1]["attempts"], 2);
+  EXPECT_EQ(r["chunk_results"][0]["attempts"], 1);
+  EXPECT_TRUE(job.leftovers().empty()) << job.leftovers().front();
+}
+
+TEST(Slurm, ATaskThatFailsEveryTimeFailsTheJobClearlyWithinItsBudget) {
+  Job job(60);
+  const std::string cluster = job.cluster("always", "case \"$2\" in *task-0.json) exit 3 ;; esac");
+  const json r = run_json(job.spec_path + " --executor slurm --cluster " + cluster + " --chunks 2 --no-speculate --max-attempts 2");
+  ASSERT_TRUE(r.contains("exit")) << r.dump();
+  const std::string out = r["output"];
+  EXPECT_NE(out.find("chunk 0 failed after 2 attempt(s)"), std::string::npos) << out;
+  EXPECT_NE(out.find("FAILED"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(job.output));
+  EXPECT_TRUE(job.leftovers().empty()) << job.leftovers().front();
+}
+
+TEST(Slurm, ATaskThatHangsEndsByItsTimeLimitAndRunsAgain) {
+  Job job(60);
+  // The first wave's chunk 0 hangs; the task deadline (30 s) makes Slurm's limit 1 minute.
+  const std::string cluster = job.cluster("always", "case \"$2\" in *slurm-1-task-0.json) sleep 600 ;; esac");
+  const json r =
+      run_json(job.spec_path + " --executor slurm --cluster " + cluster + " --chunks 2 --no-speculate --task-deadline 30");
+  ASSERT_FALSE(r.contains("exit")) << r.dump();
+  EXPECT_EQ(job.output_indices(), iota(60));
+  EXPECT_EQ(r["chunk_results"][0]["attempts"], 2);
+  EXPECT_TRUE(job.leftovers().empty()) << job.leftovers().front();
+}
+
+TEST(Slurm, CtrlCCancelsTheArrayAndLeavesNothing) {
+  Job job(60);
+  const std::string cluster = job.cluster("always", "sleep 600");
+  rt::ChildProcess run({kBinary, "run", job.spec_path, "--executor", "slurm", "--cluster", cluster, "--chunks", "2"},
+                       (job.dir / "run.log").string());
+  for (int i = 0; i < 200 && live_tasks("RUNNING") < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(live_tasks("RUNNING"), 2) << "both tasks running before the interrupt";
+  run.kill_now(SIGINT);
+  EXPECT_NE(run.wait(), 0);
+  for (int i = 0; i < 100 && live_tasks() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(live_tasks(), 0) << "the array was cancelled";
+  EXPECT_FALSE(fs::exists(job.output));
+  EXPECT_TRUE(job.leftovers().empty()) << job.leftovers().front();
+}
+
+}  // namespace
