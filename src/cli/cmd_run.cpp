@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/executor_options.h"
 #include "cli/media_limit_options.h"
 #include "cli/model_options.h"
 #include "cli/plan_options.h"
@@ -15,7 +16,6 @@
 #include "common/files.h"
 #include "common/cores.h"
 #include "exec/remote_executor.h"
-#include "exec/slurm_executor.h"
 #include "exec/worker.h"
 #include "job/job_flow.h"
 #include "process/processors.h"
@@ -32,10 +32,7 @@ class RunCommand final : public Command {
     app_->add_option("--chunks", chunks_, "Force the chunk count (default: the planner's)");
     app_->add_option("--hardware", hardware_, "Force the hardware type the plan assumes (CPU for local slots)");
     app_->add_option("--workers", workers_, "Remote worker URLs (comma-separated); default: local slots")->delimiter(',');
-    app_->add_option("--executor", executor_, "Where chunks run: local (slots here), remote (--workers), slurm (--cluster); "
-                                              "default: remote when --workers is given, else local")
-        ->check(CLI::IsMember({"local", "remote", "slurm"}));
-    app_->add_option("--cluster", cluster_file_, "Cluster file for --executor slurm (deploy/slurm/README.md)");
+    executor_.add_to(app_);
     app_->add_option("--slots", slots_, "Local slots (default: cores)");
     app_->add_option("--profile", profile_, "Profile: reelscale (default; on local slots its local variant), old-system, or a profile JSON");
     app_->add_option("--deadline", deadline_s_, "Policy deadline, seconds");
@@ -98,17 +95,13 @@ class RunCommand final : public Command {
   }
 
   std::unique_ptr<exec::Executor> make_executor(process::Processors& processors, store::ObjectStore& store) const {
-    const std::string kind = !executor_.empty() ? executor_ : workers_.empty() ? "local" : "remote";
+    const std::string kind = executor_.chosen(!workers_.empty());
     if (kind == "slurm") {
-      if (cluster_file_.empty()) fail(ErrorKind::kBadInput, "--executor slurm needs --cluster FILE");
-      exec::SlurmOptions slurm;
-      slurm.cluster = exec::read_cluster_file(cluster_file_);
-      slurm.hardware = hardware_;
-      slurm.attempts.max_attempts = max_attempts_;
-      slurm.attempts.speculate = !no_speculate_;
-      return std::make_unique<exec::SlurmExecutor>(slurm, store);
+      exec::AttemptPolicy attempts;
+      attempts.max_attempts = max_attempts_;
+      attempts.speculate = !no_speculate_;
+      return executor_.make_slurm(hardware_, attempts, store);
     }
-    if (kind == "remote" && workers_.empty()) fail(ErrorKind::kBadInput, "--executor remote needs --workers");
     if (kind == "local") {
       exec::LocalExecutorOptions local;
       local.slots = slots_;
@@ -148,13 +141,14 @@ class RunCommand final : public Command {
   }
 
   CLI::App* app_;
-  std::string job_file_, hardware_, profile_, temp_prefix_, token_file_, executor_, cluster_file_;
+  std::string job_file_, hardware_, profile_, temp_prefix_, token_file_;
   std::vector<std::string> workers_;
   int chunks_ = 0, slots_ = 0, max_attempts_ = 3;
   double deadline_s_ = 0, task_deadline_s_ = 0;
   bool no_speculate_ = false, json_ = false;
   ModelOptions models_;
   MediaLimitOptions limits_;
+  ExecutorOptions executor_;
 };
 
 class WorkerCommand final : public Command {

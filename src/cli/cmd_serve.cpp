@@ -10,6 +10,7 @@
 #include "access/allowlist.h"
 #include "access/tokens.h"
 #include "cli/commands.h"
+#include "cli/executor_options.h"
 #include "cli/media_limit_options.h"
 #include "cli/model_options.h"
 #include "cli/signals.h"
@@ -63,7 +64,8 @@ class ServeCommand final : public Command {
     app_->add_option("--worker-token-file", worker_token_file_, "Bearer token for the remote workers");
     app_->add_option("--worker-hardware", worker_hardware_,
                      "What the remote workers run on, as the profile names it (e.g. CPU, T4); planned for it, with the "
-                     "idle workers as its warm pool (default: the planner's choice among the profile's)");
+                     "idle workers as its warm pool (default: the planner's choice among the profile's). With "
+                     "--executor slurm: the cluster file's class (its idle nodes are the warm pool)");
     app_->add_option("--calibrate-every", service_.calibration.every_jobs,
                      "Refit the profile from the records every N finished jobs (0: never)");
     app_->add_option("--calibrate-min-records", service_.calibration.min_records_per_cell,
@@ -74,6 +76,7 @@ class ServeCommand final : public Command {
         ->check(CLI::NonNegativeNumber);
     models_.add_to(app_);
     limits_.add_to(app_);
+    executor_.add_to(app_);
   }
   CLI::App* app() const override { return app_; }
 
@@ -108,7 +111,9 @@ class ServeCommand final : public Command {
 
  private:
   std::unique_ptr<exec::Executor> make_executor(process::Processors& processors, store::ObjectStore& objects) const {
-    if (workers_.empty()) {
+    const std::string kind = executor_.chosen(!workers_.empty());
+    if (kind == "slurm") return executor_.make_slurm(worker_hardware_, exec::AttemptPolicy{}, objects);
+    if (kind == "local") {
       exec::SharedSlotsOptions local;
       local.slots = slots_;
       local.max_slots_per_job = max_per_job_;
@@ -135,6 +140,7 @@ class ServeCommand final : public Command {
   serve::ApiOptions api_;
   ModelOptions models_;
   MediaLimitOptions limits_;
+  ExecutorOptions executor_;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 // limit, a run interrupted with Ctrl-C. A wrapper named as the cluster file's binary
 // makes a chosen task misbehave; every other task runs the real binary.
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 
 #include <chrono>
@@ -179,6 +180,87 @@ TEST(Slurm, CtrlCCancelsTheArrayAndLeavesNothing) {
   EXPECT_EQ(live_tasks(), 0) << "the array was cancelled";
   EXPECT_FALSE(fs::exists(job.output));
   EXPECT_TRUE(job.leftovers().empty()) << job.leftovers().front();
+}
+
+// `reelscale serve --executor slurm` over the job's folder, and an authorised client.
+struct SlurmService {
+  static constexpr const char* kToken = "slurm-test-token-0123456789";
+  std::unique_ptr<rt::ChildProcess> process;
+  std::string url;
+
+  SlurmService(const Job& job, const std::string& cluster) {
+    std::ofstream(job.dir / "token") << kToken << "\n";
+    const int port = rt::free_port();
+    url = "http://127.0.0.1:" + std::to_string(port);
+    process = std::make_unique<rt::ChildProcess>(
+        std::vector<std::string>{kBinary, "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--db",
+                                 (job.dir / "jobs.db").string(), "--token-file", (job.dir / "token").string(), "--allow",
+                                 job.dir.path().string(), "--executor", "slurm", "--cluster", cluster},
+        (job.dir / "serve.log").string());
+    EXPECT_TRUE(rt::wait_for_http(url + "/readyz", 30));
+  }
+  httplib::Client client() const {
+    httplib::Client c(url);
+    c.set_bearer_token_auth(kToken);
+    c.set_read_timeout(30, 0);
+    return c;
+  }
+  json submit(const json& spec) {
+    auto res = client().Post("/v1/jobs", spec.dump(), "application/json");
+    EXPECT_TRUE(res && res->status == 202) << (res ? res->body : "no answer");
+    return res ? json::parse(res->body) : json();
+  }
+  json job(const std::string& id) {
+    auto res = client().Get("/v1/jobs/" + id);
+    return res && res->status == 200 ? json::parse(res->body) : json();
+  }
+  json wait(const std::string& id) {
+    for (int i = 0; i < 600; ++i) {
+      const json j = job(id);
+      const std::string state = j.value("state", "");
+      if (state == "done" || state == "failed" || state == "cancelled") return j;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return job(id);
+  }
+};
+
+json spec_of(const Job& job, int chunks) {
+  std::ifstream in(job.spec_path);
+  json spec = json::parse(in);
+  spec["chunks"] = chunks;
+  return spec;
+}
+
+TEST(SlurmServe, PlansWithTheIdleNodesItSeesAndRunsFrameExact) {
+  Job job(120);
+  SlurmService service(job, job.cluster("gpu"));
+  const json accepted = service.submit(spec_of(job, 4));
+  // Four chunks on the whole partition: the two always-on nodes are up and idle (warm),
+  // the two elastic ones are powered down.
+  EXPECT_EQ(accepted["plan"]["warm_chunks"], 2) << accepted.dump();
+  const json done = service.wait(accepted["id"]);
+  ASSERT_EQ(done["state"], "done") << done.dump();
+  EXPECT_EQ(job.output_indices(), iota(120));
+}
+
+TEST(SlurmServe, CancellingAJobEndsItsArrayAndLeavesNothing) {
+  Job job(60);
+  SlurmService service(job, job.cluster("always", "sleep 600"));
+  const json accepted = service.submit(spec_of(job, 2));
+  for (int i = 0; i < 200 && live_tasks("RUNNING") < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(live_tasks("RUNNING"), 2);
+  auto res = service.client().Delete("/v1/jobs/" + accepted["id"].get<std::string>());
+  ASSERT_TRUE(res && res->status < 300) << (res ? res->body : "no answer");
+  EXPECT_EQ(service.wait(accepted["id"])["state"], "cancelled");
+  for (int i = 0; i < 100 && live_tasks() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(live_tasks(), 0) << "the array was cancelled";
+  EXPECT_FALSE(fs::exists(job.output));
+  std::vector<std::string> left;
+  for (const std::string& f : job.leftovers()) {
+    if (f.find("jobs.db") == std::string::npos && f.find("token") == std::string::npos) left.push_back(f);
+  }
+  EXPECT_TRUE(left.empty()) << left.front();
 }
 
 }  // namespace
