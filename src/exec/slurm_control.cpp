@@ -1,6 +1,8 @@
 // exec/slurm_control.cpp — Slurm's command-line tools, run without a shell.
 #include "exec/slurm_control.h"
 
+#include <ctime>
+#include <iomanip>
 #include <set>
 #include <sstream>
 
@@ -116,6 +118,19 @@ NodeCounts SlurmCli::nodes(const std::string& partition) {
     }
   }
   return c;
+}
+
+double SlurmCli::node_started_unix_s(const std::string& node) {
+  const CommandResult r = run_slurm({"scontrol", "--oneliner", "show", "node", node});
+  const std::string key = "SlurmdStartTime=";
+  const auto at = r.out.find(key);
+  if (r.exit_code != 0 || at == std::string::npos) return 0;
+  std::tm tm{};
+  std::istringstream in(r.out.substr(at + key.size(), 19));
+  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");  // the controller's local time
+  if (in.fail()) return 0;
+  tm.tm_isdst = -1;
+  return static_cast<double>(std::mktime(&tm));
 }
 
 }  // namespace reelscale::exec

@@ -47,6 +47,8 @@ class SlurmControl {
   // Cancels a whole array (index < 0) or one of its tasks.
   virtual void cancel(const std::string& job_id, int index = -1) = 0;
   virtual NodeCounts nodes(const std::string& partition) = 0;
+  // When the node's slurmd last started (its boot, for an elastic node), Unix seconds; 0 unknown.
+  virtual double node_started_unix_s(const std::string& node) = 0;
 };
 
 // The command-line tools on PATH.
@@ -56,6 +58,7 @@ class SlurmCli final : public SlurmControl {
   std::vector<ArrayTaskState> tasks(const std::string& name) override;
   void cancel(const std::string& job_id, int index = -1) override;
   NodeCounts nodes(const std::string& partition) override;
+  double node_started_unix_s(const std::string& node) override;
 };
 
 // Whether a task in this state has ended (and will not run again by itself).

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -60,7 +61,15 @@ struct Placement {
   std::string state = "PENDING";
   bool listed = false;
   Stopwatch since_submit;
+  double submitted_unix_s = 0;
+  double booting_seen_unix_s = 0;  // first seen CONFIGURING: placed on a node that was powering up
+  double running_seen_unix_s = 0;  // first seen RUNNING
+  double node_up_unix_s = 0;       // its node's slurmd started (when it had to boot)
 };
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 }  // namespace
 
@@ -152,6 +161,7 @@ class SlurmRun {
     for (const auto& a : launched) {
       placed_[a.get()].job_id = job_id;
       placed_[a.get()].since_submit.restart();
+      placed_[a.get()].submitted_unix_s = unix_now();
     }
   }
 
@@ -170,11 +180,7 @@ class SlurmRun {
     for (const auto& a : book_.running()) {
       Placement& p = placed_[a.get()];
       const auto it = listed.find({p.job_id, p.index});
-      if (it != listed.end()) {
-        p.listed = true;
-        p.state = it->second.state;
-        if (!it->second.node.empty()) p.node = it->second.node;
-      }
+      if (it != listed.end()) observe(p, it->second);
       if (settle_from_outcome(*a, p) || !answered) continue;
       const bool gone = it == listed.end() && (p.listed || p.since_submit.seconds() > kListingGraceS);
       const bool ended = it != listed.end() && slurm_state_ended(it->second.state);
@@ -186,6 +192,27 @@ class SlurmRun {
                                     : " left the queue";
       book_.failed(*a, where + why + " without storing an outcome", false);
     }
+  }
+
+  // Follows an attempt through the queue: placed on a booting node (a cold start), then running.
+  void observe(Placement& p, const ArrayTaskState& s) {
+    p.listed = true;
+    p.state = s.state;
+    if (!s.node.empty()) p.node = s.node;
+    if (s.state == "CONFIGURING" && p.booting_seen_unix_s == 0) p.booting_seen_unix_s = unix_now();
+    if (s.state == "RUNNING" && p.running_seen_unix_s == 0) {
+      p.running_seen_unix_s = unix_now();
+      if (p.booting_seen_unix_s > 0 && !p.node.empty()) p.node_up_unix_s = control_.node_started_unix_s(p.node);
+    }
+  }
+
+  // How the chunk started: cold when its node had to boot; the queue wait and the boot apart.
+  static void add_start(record::ChunkRecord& r, const Placement& p) {
+    const bool cold = p.booting_seen_unix_s > 0;
+    r.start = cold ? "cold" : "warm";
+    if (cold && p.node_up_unix_s > 0) r.timings_s.boot = std::max(0.0, p.node_up_unix_s - p.booting_seen_unix_s);
+    const double started = p.running_seen_unix_s > 0 ? p.running_seen_unix_s : unix_now() - r.timings_s.chunk;
+    r.timings_s.queue = std::max(0.0, started - p.submitted_unix_s - r.timings_s.boot);
   }
 
   // True when the attempt's outcome is stored (and now counted).
@@ -200,6 +227,7 @@ class SlurmRun {
     if (!outcome) return false;
     if (outcome->ok) {
       const std::string node = outcome->chunk.worker.empty() ? p.node : outcome->chunk.worker;
+      add_start(outcome->chunk, p);
       if (book_.succeeded(a, outcome->chunk, node)) cancel_losers(a.task);
     } else {
       book_.failed(a, "chunk task on " + (p.node.empty() ? std::string("its node") : p.node) + ": " + outcome->message,

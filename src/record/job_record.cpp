@@ -21,6 +21,7 @@ template <class T, class F>
 void timing_fields(T& t, F&& f) {
   f("open", t.open), f("preroll", t.preroll), f("decode", t.decode), f("process", t.process), f("encode", t.encode);
   f("chunk", t.chunk), f("upload", t.upload), f("task", t.task), f("round_trip", t.round_trip);
+  f("queue", t.queue), f("boot", t.boot);
 }
 
 template <class T, class F>
@@ -30,7 +31,7 @@ void chunk_fields(T& c, F&& f) {
   f("frames_decoded", c.frames_decoded), f("frames_dropped", c.frames_dropped), f("seeks", c.seeks);
   f("frames_skipped", c.frames_skipped), f("input_bytes_read", c.input_bytes_read), f("input_bytes", c.input_bytes);
   f("billed_seconds", c.billed_seconds), f("frames_concealed", c.frames_concealed);
-  f("concealed_at_s", c.concealed_at_s), f("timings_s", c.timings_s);
+  f("concealed_at_s", c.concealed_at_s), f("start", c.start), f("timings_s", c.timings_s);
 }
 
 template <class T, class F>

@@ -28,6 +28,8 @@ struct ChunkTimings {
   double upload = 0;      // the chunk to storage
   double task = 0;        // on the worker, task received to chunk stored
   double round_trip = 0;  // at the dispatcher: sent to reply (all attempts)
+  double queue = 0;       // batch scheduler: submitted to started, less the node's boot
+  double boot = 0;        // batch scheduler: its node powering up (a cold start)
 };
 
 struct ChunkRecord {
@@ -49,6 +51,7 @@ struct ChunkRecord {
   double billed_seconds = 0;       // container time of every attempt, losers included
   int64_t frames_concealed = 0;    // wanted source frames held over or decoded with errors
   std::vector<double> concealed_at_s;  // their times (seconds from the first frame; the first 64)
+  std::string start;                // "cold" (its node was powered down or booting when placed), "warm", "" unknown
   ChunkTimings timings_s;
 };
 

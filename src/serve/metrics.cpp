@@ -73,8 +73,12 @@ void ServiceMetrics::job_finished(const std::string& state, const record::JobRec
   const int64_t chunks_done = static_cast<int64_t>(r.chunk_results.size());
   f_->attempts.Add({{"outcome", "succeeded"}}).Increment(static_cast<double>(chunks_done));
   f_->attempts.Add({{"outcome", "retried_or_speculative"}}).Increment(static_cast<double>(std::max<int64_t>(0, r.attempts - chunks_done)));
-  // Local slots and remote workers are running processes: every chunk starts warm.
-  f_->starts.Add({{"hardware", hardware}, {"kind", "warm"}}).Increment(static_cast<double>(chunks_done));
+  // Local slots and remote workers are running processes: their chunks start warm. A batch
+  // scheduler's chunk is cold when its node had to boot (record::ChunkRecord::start).
+  int64_t cold = 0;
+  for (const auto& c : r.chunk_results) cold += c.start == "cold" ? 1 : 0;
+  f_->starts.Add({{"hardware", hardware}, {"kind", "warm"}}).Increment(static_cast<double>(chunks_done - cold));
+  if (cold > 0) f_->starts.Add({{"hardware", hardware}, {"kind", "cold"}}).Increment(static_cast<double>(cold));
   f_->billed.Add({{"hardware", hardware}}).Increment(r.billed_seconds);
   f_->cost.Add({{"hardware", hardware}, {"endpoint", r.endpoint}}).Increment(r.cost_usd);
   f_->core_seconds.Add({{"endpoint", r.endpoint}}).Increment(r.core_seconds);

@@ -118,6 +118,45 @@ int live_tasks(const std::string& states = "PENDING,CONFIGURING,RUNNING,COMPLETI
   return n;
 }
 
+// Waits until Slurm has powered the elastic nodes down (SuspendTime after their last task).
+bool elastic_nodes_down(double timeout_s = 90) {
+  for (int i = 0; i < timeout_s * 5; ++i) {
+    const auto r = rt::run_command("sinfo --noheader --Node --partition=elastic '--format=%N|%t'", false);
+    std::istringstream lines(r.output);
+    std::string line;
+    int up = 0, seen = 0;
+    while (std::getline(lines, line)) {
+      ++seen;
+      up += line.back() == '~' ? 0 : 1;
+    }
+    if (seen > 0 && up == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
+}
+
+TEST(Slurm, ElasticNodesStartColdWithTheirBootTimeAndAJobRightAfterFindsThemWarm) {
+  ASSERT_TRUE(elastic_nodes_down());
+  Job job(60);
+  const std::string cluster = job.cluster("elastic");
+  const json first = run_json(job.spec_path + " --executor slurm --cluster " + cluster + " --chunks 2 --no-speculate");
+  ASSERT_FALSE(first.contains("exit")) << first.dump();
+  EXPECT_EQ(job.output_indices(), iota(60));
+  for (const auto& c : first["chunk_results"]) {
+    EXPECT_EQ(c["start"], "cold") << c.dump();
+    // The cluster boots a node in 3 s (slurmd's start time has whole seconds).
+    EXPECT_GE(c["timings_s"]["boot"].get<double>(), 1.5) << c.dump();
+    EXPECT_LE(c["timings_s"]["boot"].get<double>(), 6.0) << c.dump();
+    EXPECT_EQ(c["worker"].get<std::string>().rfind("cloud", 0), 0u) << c.dump();
+  }
+  const json second = run_json(job.spec_path + " --executor slurm --cluster " + cluster + " --chunks 2 --no-speculate");
+  ASSERT_FALSE(second.contains("exit")) << second.dump();
+  for (const auto& c : second["chunk_results"]) {
+    EXPECT_EQ(c["start"], "warm") << c.dump();
+    EXPECT_EQ(c["timings_s"]["boot"].get<double>(), 0.0);
+  }
+}
+
 TEST(Slurm, AJobOnTheAlwaysOnNodesIsFrameExactAndRanOnBothNodes) {
   Job job(120);
   const json r = run_json(job.spec_path + " --executor slurm --cluster " + job.cluster("always") + " --chunks 2");
@@ -233,6 +272,7 @@ json spec_of(const Job& job, int chunks) {
 }
 
 TEST(SlurmServe, PlansWithTheIdleNodesItSeesAndRunsFrameExact) {
+  ASSERT_TRUE(elastic_nodes_down());
   Job job(120);
   SlurmService service(job, job.cluster("gpu"));
   const json accepted = service.submit(spec_of(job, 4));
@@ -242,6 +282,17 @@ TEST(SlurmServe, PlansWithTheIdleNodesItSeesAndRunsFrameExact) {
   const json done = service.wait(accepted["id"]);
   ASSERT_EQ(done["state"], "done") << done.dump();
   EXPECT_EQ(job.output_indices(), iota(120));
+  // The cold starts the record holds are the ones /metrics counts.
+  int cold = 0;
+  for (const auto& c : done["record"]["chunk_results"]) cold += c["start"] == "cold" ? 1 : 0;
+  auto metrics = service.client().Get("/metrics");
+  ASSERT_TRUE(metrics && metrics->status == 200);
+  const std::string line = "reelscale_starts_total{hardware=\"T4\",kind=\"cold\"} " + std::to_string(cold);
+  if (cold > 0) {
+    EXPECT_NE(metrics->body.find(line), std::string::npos) << line << "\n" << metrics->body;
+  } else {
+    EXPECT_EQ(metrics->body.find("kind=\"cold\""), std::string::npos);
+  }
 }
 
 TEST(SlurmServe, CancellingAJobEndsItsArrayAndLeavesNothing) {
