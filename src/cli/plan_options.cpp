@@ -1,9 +1,10 @@
 // cli/plan_options.cpp — loading planner inputs from files and flags.
 #include "cli/plan_options.h"
 
-#include "common/cores.h"
-
 #include <nlohmann/json.hpp>
+
+#include "common/cores.h"
+#include "exec/slurm_cluster.h"
 
 namespace reelscale::cli {
 
@@ -33,6 +34,9 @@ void PlanOptions::add_to(CLI::App* app) {
   app->add_option("--source-height", source_height, "Source height");
   app->add_option("--codec", codec, "Source codec, e.g. h264, hevc (default: the profile's reference)");
   app->add_option("--preset", preset, "x264 preset of the output (default veryfast)");
+  app->add_option("--cluster", cluster_file,
+                  "A Slurm cluster file (deploy/slurm/README.md): plan on its classes, at its node prices, within its "
+                  "node counts and SuspendTime");
 }
 
 void PlanOptions::describe_work(plan::JobShape& shape) const {
@@ -40,6 +44,28 @@ void PlanOptions::describe_work(plan::JobShape& shape) const {
   shape.codec = codec;
   shape.preset = preset;
 }
+
+namespace {
+
+// A Slurm cluster's classes as the planner's hardware: each node's price (all-in: no
+// container cores or memory on top), the most nodes of a class, SuspendTime as the
+// scale-down window; and only its classes, unless --hardware says otherwise.
+void apply_cluster(const exec::ClusterFile& cluster, PlanInputs& in, nlohmann::json& policy, bool hardware_given) {
+  int most_nodes = 0;
+  nlohmann::json classes = nlohmann::json::array();
+  for (const auto& [name, c] : cluster.classes) {
+    if (c.usd_per_hour > 0) in.prices.gpu_per_second[name] = c.usd_per_hour / 3600;
+    most_nodes = std::max(most_nodes, c.nodes);
+    classes.push_back(name);
+  }
+  in.prices.gpu_container_cores = 0;
+  in.prices.gpu_container_memory_gib = 0;
+  if (most_nodes > 0) in.platform.max_containers = most_nodes;
+  if (cluster.suspend_time_s >= 0) in.platform.scale_down_window_s = cluster.suspend_time_s;
+  if (!hardware_given) policy["allowed_hardware"] = classes;
+}
+
+}  // namespace
 
 PlanInputs PlanOptions::load() const {
   PlanInputs in;
@@ -54,6 +80,7 @@ PlanInputs PlanOptions::load() const {
   if (weight >= 0) policy["weight"] = weight;
   if (max_parallel > 0) policy["max_parallel"] = max_parallel;
   if (!hardware.empty()) policy["allowed_hardware"] = hardware;
+  if (!cluster_file.empty()) apply_cluster(exec::read_cluster_file(cluster_file), in, policy, !hardware.empty());
   if (!time_percentile.empty()) policy["time_percentile"] = time_percentile;
   if (reserve_cores > 0) policy["reserve_cores"] = reserve_cores;
   if (in.platform.is_local() && hardware.empty()) policy["allowed_hardware"] = {"CPU"};  // this machine's own slots

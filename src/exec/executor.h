@@ -31,6 +31,13 @@ struct OwnedCapacity {
   int cores = 0;
 };
 
+// What a billed cluster tells the planner beyond its idle places (unknown: < 0).
+struct ClusterFacts {
+  int max_places = -1;               // nodes the class has, powered down or up
+  double scale_down_window_s = -1;   // idle time before a node is powered down
+  double usd_per_second = -1;        // a node of the class
+};
+
 class Executor {
  public:
   virtual ~Executor() = default;
@@ -47,6 +54,7 @@ class Executor {
   virtual int idle_capacity() const { return -1; }
   virtual int places() const { return -1; }              // task places in all (-1 unknown)
   virtual std::vector<std::string> worker_urls() const { return {}; }  // remote workers, for health
+  virtual ClusterFacts cluster_facts() const { return {}; }
 };
 
 // Runs one task here: the input is read from local disk or by ranges from storage, the

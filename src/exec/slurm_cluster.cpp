@@ -15,12 +15,13 @@ const JsonFields kFields("cluster file field");
 
 HardwareClass parse_class(const nlohmann::json& j, const std::string& f) {
   kFields.require_object(j, f);
-  kFields.only(j, f, {"partition", "gres", "cores", "usd_per_hour"});
+  kFields.only(j, f, {"partition", "gres", "cores", "usd_per_hour", "nodes"});
   HardwareClass c;
   c.partition = kFields.text(j, "partition", f + ".partition");
   c.gres = kFields.text(j, "gres", f + ".gres", std::string());
   c.cores = static_cast<int>(kFields.integer(j, "cores", f + ".cores", 1, 1024, 1));
   c.usd_per_hour = kFields.number(j, "usd_per_hour", f + ".usd_per_hour", 0, 1e4, 0.0);
+  c.nodes = static_cast<int>(kFields.integer(j, "nodes", f + ".nodes", 0, 100000, 0));
   return c;
 }
 
@@ -42,7 +43,7 @@ ClusterFile read_cluster_file(const std::string& path) {
   const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded()) fail(ErrorKind::kBadInput, "the cluster file " + path + " is not valid JSON");
   kFields.require_object(j, "(top level)");
-  kFields.only(j, "(top level)", {"classes", "binary", "task_log", "poll_s"});
+  kFields.only(j, "(top level)", {"classes", "binary", "task_log", "poll_s", "suspend_time_s"});
   ClusterFile c;
   if (!j.contains("classes") || !j["classes"].is_object() || j["classes"].empty()) {
     kFields.bad("classes", "is required: {\"T4\": {\"partition\": ..., \"gres\": ..., \"cores\": ...}}");
@@ -51,6 +52,7 @@ ClusterFile read_cluster_file(const std::string& path) {
   c.binary = kFields.text(j, "binary", "binary", std::string());
   c.task_log = kFields.text(j, "task_log", "task_log", std::string("/dev/null"));
   c.poll_s = kFields.number(j, "poll_s", "poll_s", 0.05, 60, 0.5);
+  c.suspend_time_s = kFields.number(j, "suspend_time_s", "suspend_time_s", -1, 1e7, -1.0);
   return c;
 }
 

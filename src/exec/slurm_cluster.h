@@ -2,8 +2,8 @@
 // Slurm cluster (partition, GRES, cores per task, price per node-hour), and how tasks run
 // there (the reelscale binary on the nodes, where their logs go, how often to look).
 //
-//   {"classes": {"T4": {"partition": "t4", "gres": "gpu:t4:1", "cores": 4, "usd_per_hour": 0.53}},
-//    "binary": "/opt/reelscale/reelscale", "task_log": "/dev/null", "poll_s": 0.5}
+//   {"classes": {"T4": {"partition": "t4", "gres": "gpu:t4:1", "cores": 4, "usd_per_hour": 0.53, "nodes": 8}},
+//    "binary": "/opt/reelscale/reelscale", "task_log": "/dev/null", "poll_s": 0.5, "suspend_time_s": 300}
 #pragma once
 
 #include <map>
@@ -16,6 +16,7 @@ struct HardwareClass {
   std::string gres;           // "" : no GRES
   int cores = 1;              // per task
   double usd_per_hour = 0;    // per node
+  int nodes = 0;              // the partition's nodes, the most chunks at once (0: unknown; the cluster says when asked)
 };
 
 struct ClusterFile {
@@ -23,6 +24,7 @@ struct ClusterFile {
   std::string binary;         // "" : this process's own binary (a cluster on this host, or a shared path)
   std::string task_log = "/dev/null";  // each task's output (Slurm patterns such as %A_%a allowed)
   double poll_s = 0.5;        // how often the executor reads the tasks' states and outcomes
+  double suspend_time_s = -1; // SuspendTime, for planning offline (-1: unknown; a running service asks the cluster)
 
   // The class named `hardware`, or the only one when `hardware` is "". Error(kBadInput) otherwise.
   const std::pair<const std::string, HardwareClass>& pick(const std::string& hardware) const;

@@ -133,4 +133,21 @@ double SlurmCli::node_started_unix_s(const std::string& node) {
   return static_cast<double>(std::mktime(&tm));
 }
 
+double SlurmCli::suspend_time_s() {
+  const CommandResult r = run_slurm({"scontrol", "show", "config"});
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("SuspendTime ", 0) != 0) continue;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) return -1;
+    try {
+      return std::stod(line.substr(eq + 1));  // "15 sec"; "NONE" is never
+    } catch (const std::exception&) {
+      return -1;
+    }
+  }
+  return -1;
+}
+
 }  // namespace reelscale::exec

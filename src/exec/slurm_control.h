@@ -49,6 +49,8 @@ class SlurmControl {
   virtual NodeCounts nodes(const std::string& partition) = 0;
   // When the node's slurmd last started (its boot, for an elastic node), Unix seconds; 0 unknown.
   virtual double node_started_unix_s(const std::string& node) = 0;
+  // SuspendTime: how long a node stays idle before power saving stops it (-1: never or unknown).
+  virtual double suspend_time_s() = 0;
 };
 
 // The command-line tools on PATH.
@@ -59,6 +61,7 @@ class SlurmCli final : public SlurmControl {
   void cancel(const std::string& job_id, int index = -1) override;
   NodeCounts nodes(const std::string& partition) override;
   double node_started_unix_s(const std::string& node) override;
+  double suspend_time_s() override;
 };
 
 // Whether a task in this state has ended (and will not run again by itself).

@@ -322,4 +322,15 @@ int SlurmExecutor::places() const {
   }
 }
 
+ClusterFacts SlurmExecutor::cluster_facts() const {
+  ClusterFacts f;
+  f.max_places = places();
+  f.usd_per_second = class_.usd_per_hour > 0 ? class_.usd_per_hour / 3600 : -1;
+  try {
+    f.scale_down_window_s = control_->suspend_time_s();
+  } catch (const Error&) {
+  }
+  return f;
+}
+
 }  // namespace reelscale::exec

@@ -34,6 +34,7 @@ class SlurmExecutor final : public Executor {
   std::string hardware() const override { return hardware_; }
   int idle_capacity() const override;  // the partition's nodes that are up and idle now
   int places() const override;         // the partition's nodes, powered down ones included
+  ClusterFacts cluster_facts() const override;
 
  private:
   friend class SlurmRun;

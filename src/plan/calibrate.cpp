@@ -14,6 +14,8 @@ namespace reelscale::plan {
 namespace {
 // Chunks a contention correction needs for one count of chunks at once.
 constexpr size_t kMinChunksForContention = 5;
+// Cold chunk starts a cold-start distribution is learned from.
+constexpr size_t kMinColdStarts = 3;
 
 std::string fmt(double v) {
   std::ostringstream os;
@@ -61,6 +63,14 @@ struct FrameSum {
   std::vector<LocalChunk> local_chunks;
 };
 
+// What chunks on billed places waited before their steady work, warm and cold apart. A
+// batch scheduler marks each chunk cold (its node booted) or warm; a worker's chunk is warm.
+struct StartSamples {
+  double warm_sum = 0;        // the slowest warm chunk's overhead per record
+  int warm_n = 0;
+  std::vector<double> cold;   // every cold chunk's overhead (boot and queue included)
+};
+
 struct Sums {
   std::map<std::pair<std::string, std::string>, FrameSum> frames;
   std::map<std::pair<std::string, std::string>, std::vector<ChunkObservation>> stages;
@@ -72,8 +82,29 @@ struct Sums {
   std::vector<std::pair<double, double>> join_points;  // chunks, seconds
   std::vector<std::pair<double, double>> setup_points;  // output frames, probe + plan less the content sample
   std::map<std::pair<std::string, std::string>, std::pair<double, int>> local_opens;  // slowest chunk open: sum, n
-  std::map<std::pair<std::string, std::string>, std::pair<double, int>> warm_starts;  // slowest chunk overhead: sum, n
+  std::map<std::pair<std::string, std::string>, StartSamples> starts;  // billed places
 };
+
+// A chunk's overhead before its steady work: its round trip less its run after opening.
+double chunk_overhead(const record::ChunkRecord& c) {
+  return std::max(0.0, c.timings_s.round_trip - (c.timings_s.chunk - c.timings_s.open));
+}
+
+void add_billed_starts(const record::JobRecord& r, StartSamples& starts) {
+  double slowest_warm = -1;
+  for (const record::ChunkRecord& c : r.chunk_results) {
+    if (c.timings_s.round_trip <= 0) continue;
+    if (c.start == "cold") {
+      starts.cold.push_back(chunk_overhead(c));
+    } else {
+      slowest_warm = std::max(slowest_warm, chunk_overhead(c));
+    }
+  }
+  if (slowest_warm >= 0) {
+    starts.warm_sum += slowest_warm;
+    ++starts.warm_n;
+  }
+}
 
 // Probing and planning as a record saw them (the content sample apart: plans count it).
 std::optional<double> setup_seconds(const record::JobRecord& r) {
@@ -133,17 +164,7 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
     sum += slowest;
     ++n;
   } else if (r.plan && r.plan->platform_model == "serverless") {
-    // On workers that were up (a warm start): what a chunk's round trip added to its steady work.
-    double slowest = -1;
-    for (const record::ChunkRecord& c : r.chunk_results) {
-      const double t = c.timings_s.round_trip;
-      if (t > 0) slowest = std::max(slowest, std::max(0.0, t - (c.timings_s.chunk - c.timings_s.open)));
-    }
-    if (slowest >= 0) {
-      auto& [sum, n] = sums.warm_starts[{r.endpoint, r.hardware}];
-      sum += slowest;
-      ++n;
-    }
+    add_billed_starts(r, sums.starts[{r.endpoint, r.hardware}]);
   }
 }
 
@@ -199,12 +220,20 @@ void calibrate_overheads(Profile& profile, const Sums& sums, const std::string& 
     cell.cold_start_s.provenance = from;
     summary.changes.push_back(key.first + " on " + key.second + ": local chunk start-up " + fmt(open_s) + " s");
   }
-  for (const auto& [key, starts] : sums.warm_starts) {
+  for (const auto& [key, starts] : sums.starts) {
     Cell& cell = profile.cells[key.first][key.second];
-    const double start_s = starts.first / starts.second;
-    cell.warm_start_s = Distribution::constant(start_s);
-    cell.warm_start_s.provenance = {"calibrated from " + std::to_string(starts.second) + " job records", date, true};
-    summary.changes.push_back(key.first + " on " + key.second + ": warm start " + fmt(start_s) + " s");
+    if (starts.warm_n > 0) {
+      const double start_s = starts.warm_sum / starts.warm_n;
+      cell.warm_start_s = Distribution::constant(start_s);
+      cell.warm_start_s.provenance = {"calibrated from " + std::to_string(starts.warm_n) + " job records", date, true};
+      summary.changes.push_back(key.first + " on " + key.second + ": warm start " + fmt(start_s) + " s");
+    }
+    if (starts.cold.size() >= kMinColdStarts) {
+      cell.cold_start_s = Distribution::samples(starts.cold);
+      cell.cold_start_s.provenance = {"calibrated from " + std::to_string(starts.cold.size()) +
+                                          " cold chunk starts (node boot, queue, process start)", date, true};
+      summary.changes.push_back(key.first + " on " + key.second + ": cold start " + cell.cold_start_s.describe());
+    }
   }
 }
 

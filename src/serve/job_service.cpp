@@ -106,14 +106,24 @@ void JobService::load_profile() {
 }
 
 // A copy of the planning inputs with the live state: the executor's places free now (the
-// warm pool), how long the queue makes a job wait, and the share of a container's idle
-// tail a job pays (the chance no job arrives within the scale-down window, at the arrival
-// rate of the last hour).
+// warm pool), what a cluster says of itself (its nodes, its scale-down window, its price),
+// how long the queue makes a job wait, and the share of a container's idle tail a job pays
+// (the chance no job arrives within the scale-down window, at the arrival rate of the last
+// hour).
 job::PlanningInputs JobService::live_planning() {
   job::PlanningInputs p;
   {
     std::lock_guard lock(planning_mutex_);
     p = planning_;
+  }
+  const std::string hardware = executor_.hardware();
+  const exec::ClusterFacts cluster = executor_.cluster_facts();
+  if (cluster.max_places > 0) p.platform.max_containers = cluster.max_places;
+  if (cluster.scale_down_window_s >= 0) p.platform.scale_down_window_s = cluster.scale_down_window_s;
+  if (cluster.usd_per_second > 0 && !hardware.empty()) {
+    p.prices.gpu_per_second[hardware] = cluster.usd_per_second;  // a node's price is all-in
+    p.prices.gpu_container_cores = 0;
+    p.prices.gpu_container_memory_gib = 0;
   }
   const nlohmann::json q = queue_state();
   const double rate_per_s = q["arrivals_last_hour"].get<double>() / 3600.0;
@@ -433,13 +443,16 @@ StoredJob JobService::finished_from(StoredJob job, const record::JobRecord& r) c
   return job;
 }
 
-// The profile, platform and policy a planner for this executor uses: on owned local
-// slots, the local platform of `slots`, the local profile unless one was given, and the
-// executor's hardware only (what its jobs run on).
+// The profile, platform and policy a planner for this executor uses: the executor's
+// hardware only, when it names one (what its jobs run on); on owned local slots also the
+// local platform of `slots` and the local profile unless one was given.
 JobService::PlannerView JobService::planner_view(const job::PlanningInputs& planning, int slots) const {
   PlannerView v{planning.profile, planning.platform, planning.policy};
   const exec::OwnedCapacity owned = executor_.owned_capacity();
-  if (owned.slots <= 0) return v;
+  if (owned.slots <= 0) {
+    if (!executor_.hardware().empty()) v.policy.allowed_hardware = {executor_.hardware()};  // what the workers or nodes are
+    return v;
+  }
   if (!planning.profile_given) v.profile = plan::default_local_profile();
   v.platform = plan::Platform::local(std::max(1, slots), owned.cores);
   v.policy.max_parallel = std::max(v.policy.max_parallel, slots);

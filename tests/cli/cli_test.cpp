@@ -212,6 +212,30 @@ TEST(Cli, PlanAndThresholdsOnOurProfileAndTheOldSystems) {
   EXPECT_NE(bad.output.find("file not found: /nonexistent.json"), std::string::npos);
 }
 
+TEST(Cli, PlanOnASlurmClusterFileUsesItsClassesPricesNodesAndSuspendTime) {
+  rt::TempDir dir;
+  const fs::path cluster = dir / "cluster.json";
+  std::ofstream(cluster) << R"({"classes": {"T4": {"partition": "t4", "gres": "gpu:1", "usd_per_hour": 0.36, "nodes": 3},
+                                            "L4": {"partition": "l4", "gres": "gpu:1", "usd_per_hour": 0.72, "nodes": 2}},
+                                "suspend_time_s": 240})";
+  const auto p = run_reelscale("plan --length 30 --json --cluster " + cluster.string());
+  ASSERT_EQ(p.status, 0) << p.output;
+  const nlohmann::json plan = nlohmann::json::parse(p.output);
+  EXPECT_EQ(plan["policy"]["allowed_hardware"], nlohmann::json::array({"L4", "T4"}));
+  int most_chunks = 0;
+  for (const auto& c : plan["candidates"]) most_chunks = std::max(most_chunks, c["chunks"].get<int>());
+  EXPECT_EQ(most_chunks, 3) << "no more chunks than the largest class has nodes";
+  const nlohmann::json& chosen = plan["chosen"];
+  // The node price is all-in: one chunk of T4 bills its container-seconds at $0.36/h.
+  EXPECT_NEAR(chosen["cost_usd"]["total"].get<double>() - chosen["cost_usd"]["orchestrator"].get<double>(),
+              chosen["container_seconds"].get<double>() * 0.36 / 3600, 1e-9) << chosen.dump();
+  EXPECT_NE(plan["reason"].get<std::string>().find("a 240 s idle tail"), std::string::npos) << plan["reason"];
+  std::ofstream(cluster) << R"({"classes": {"T4": {"partition": "t4", "cores": "four"}}})";
+  const auto bad = run_reelscale("plan --length 30 --cluster " + cluster.string());
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.output.find("classes.T4.cores"), std::string::npos) << bad.output;
+}
+
 TEST(Cli, OutFoldersAreCreatedWhenMissing) {
   rt::TempDir dir;
   const fs::path out = dir / "not" / "yet";

@@ -279,6 +279,12 @@ TEST(SlurmServe, PlansWithTheIdleNodesItSeesAndRunsFrameExact) {
   // Four chunks on the whole partition: the two always-on nodes are up and idle (warm),
   // the two elastic ones are powered down.
   EXPECT_EQ(accepted["plan"]["warm_chunks"], 2) << accepted.dump();
+  // The cluster's SuspendTime (15 s here) is the scale-down window the plan charges, on its class.
+  auto plan = service.client().Get("/v1/plan?endpoint=framing&length=4&width=320&height=180");
+  ASSERT_TRUE(plan && plan->status == 200) << (plan ? plan->body : "no answer");
+  const json planned = json::parse(plan->body);
+  EXPECT_EQ(planned["hardware"], "T4");
+  EXPECT_NE(planned["reason"].get<std::string>().find("a 15 s idle tail"), std::string::npos) << planned["reason"];
   const json done = service.wait(accepted["id"]);
   ASSERT_EQ(done["state"], "done") << done.dump();
   EXPECT_EQ(job.output_indices(), iota(120));

@@ -131,5 +131,45 @@ TEST(Calibrate, AWholeFrameCellLearnsDecodingBySourceAndTheContentionOfChunksAtO
   EXPECT_TRUE(after.scaling.provenance.measured_by_us);
 }
 
+TEST(Calibrate, ColdStartsOnABatchSchedulerAreLearnedApartFromWarmOnes) {
+  Profile profile;
+  Cell cell;
+  cell.frame_time.ms_at_reference = 50;
+  cell.cold_start_s = Distribution::constant(2);  // a container's guess, far from a node's boot
+  cell.warm_start_s = Distribution::constant(0.1);
+  profile.cells["e"]["T4"] = cell;
+  std::vector<record::JobRecord> records;
+  for (int i = 0; i < 4; ++i) {
+    record::JobRecord r;
+    r.job_id = "j" + std::to_string(i);
+    r.endpoint = "e";
+    r.hardware = "T4";
+    r.output_width = 810;
+    r.output_height = 1440;
+    r.chunks = 2;
+    record::PlanRecord plan;
+    plan.platform_model = "serverless";
+    r.plan = plan;
+    for (int k = 0; k < 2; ++k) {
+      record::ChunkRecord c;
+      c.index = k;
+      c.frames = 30;
+      c.timings_s.open = 0.1;
+      c.timings_s.chunk = 0.1 + 30 * 0.05;
+      // Chunk 0 on a node that was up; chunk 1 waited 20-23 s for its node to boot.
+      c.start = k == 0 ? "warm" : "cold";
+      c.timings_s.round_trip = (c.timings_s.chunk - c.timings_s.open) + (k == 0 ? 0.5 : 20.0 + i);
+      r.chunk_results.push_back(c);
+    }
+    records.push_back(r);
+  }
+  calibrate(profile, records, "2026-12-05");
+  const Cell& after = profile.cell("e", "T4");
+  EXPECT_NEAR(after.cold_start_s.mean(), 21.5, 1e-9);
+  EXPECT_NEAR(after.cold_start_s.quantile(0), 20.0, 1e-9) << "the spread is kept, not only the mean";
+  EXPECT_TRUE(after.cold_start_s.provenance.measured_by_us);
+  EXPECT_NEAR(after.warm_start_s.mean(), 0.5, 1e-9) << "warm starts are not mixed with cold ones";
+}
+
 }  // namespace
 }  // namespace reelscale::plan
