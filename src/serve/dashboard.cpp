@@ -3,6 +3,8 @@
 
 #include <httplib.h>
 
+#include "serve/reply_compression.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -78,6 +80,7 @@ void add_dashboard_routes(httplib::Server& server, const access::TokenSet& token
     res.set_header("Cache-Control", "no-store");
     res.set_header("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'");
     res.set_content(page, "text/html; charset=utf-8");
+    compress_reply(req, res);
   });
   server.Post("/login", [&tokens](const httplib::Request& req, httplib::Response& res) {
     sign_in(tokens, req.get_param_value("token"), res);
@@ -90,6 +93,7 @@ void add_dashboard_routes(httplib::Server& server, const access::TokenSet& token
       return res.set_content("{\"error\":\"not_found\",\"message\":\"no such file\"}", "application/json");
     }
     res.set_content(body, it->second.second.c_str());
+    compress_reply(req, res);
   });
 }
 

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "exec/http_auth.h"
 #include "serve/dashboard.h"
+#include "serve/reply_compression.h"
 #include "plan/cost_model.h"
 #include "record/job_record.h"
 
@@ -156,11 +157,13 @@ void HttpApi::add_job_routes() {
       const bool more = static_cast<int>(page.size()) == f.limit;
       reply(res, 200, {{"jobs", jobs}, {"next_cursor", more ? nlohmann::json(std::to_string(page.back().seq)) : nullptr}});
     });
+    compress_reply(req, res);
   });
   server_->Get(R"(/v1/jobs/([0-9a-f]+))", [this](const httplib::Request& req, httplib::Response& res) {
     const std::optional<StoredJob> job = service_.get(req.matches[1]);
     if (!job) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]));
     reply(res, 200, job_view(*job, true));
+    compress_reply(req, res);
   });
   server_->Delete(R"(/v1/jobs/([0-9a-f]+))", [this](const httplib::Request& req, httplib::Response& res) {
     if (!service_.cancel(req.matches[1])) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]));
@@ -188,12 +191,15 @@ void HttpApi::add_other_routes() {
   });
   server_->Get("/v1/stats", [this](const httplib::Request& req, httplib::Response& res) {
     guarded(res, [&] { reply(res, 200, service_.stats(std::clamp(query_number(req, "hours", 24), 1.0, 24.0 * 90))); });
+    compress_reply(req, res);
   });
-  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  server_->Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
     guarded(res, [&] { res.set_content(service_.metrics_text(), "text/plain; version=0.0.4"); });
+    compress_reply(req, res);
   });
-  server_->Get("/v1/profiles", [this](const httplib::Request&, httplib::Response& res) {
+  server_->Get("/v1/profiles", [this](const httplib::Request& req, httplib::Response& res) {
     guarded(res, [&] { reply(res, 200, service_.profiles()); });
+    compress_reply(req, res);
   });
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"status", "ok"}}); });
   server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {

@@ -493,6 +493,31 @@ TEST_F(Serve, ARealPrometheusScrapesTheMetricsAndCountsTheJobs) {
                             (dir_ / "r2").string()).status, 0);
 }
 
+// Browsers accept brotli; httplib 0.11's brotli runs at its slowest setting, so the service
+// gzips its large replies itself (serve/reply_compression.h).
+TEST_F(Serve, LargeRepliesGoOutGzippedOnceEvenToClientsThatAcceptBrotli) {
+  Service service(dir_.path());
+  for (const std::string target : {"/static/chart.js", "/v1/stats?hours=24", "/"}) {
+    httplib::Client c = service.client();
+    c.set_decompress(false);
+    auto r = c.Get(target, {{"Accept-Encoding", "gzip, deflate, br"}});
+    ASSERT_TRUE(r && r->status == 200) << target;
+    EXPECT_EQ(r->get_header_value("Content-Encoding"), "gzip") << target;
+    EXPECT_EQ(r->get_header_value_count("Content-Type"), 1u) << target;
+    EXPECT_EQ(r->get_header_value_count("Content-Encoding"), 1u) << target;
+    const fs::path zipped = dir_ / "reply.gz";
+    std::ofstream(zipped, std::ios::binary) << r->body;
+    const auto plain = rt::run_command("gunzip -c " + zipped.string(), false);
+    ASSERT_EQ(plain.status, 0) << target << " is not one gzip stream";
+    httplib::Client direct = service.client();
+    auto uncompressed = direct.Get(target, {{"Accept-Encoding", "identity"}});
+    ASSERT_TRUE(uncompressed && uncompressed->status == 200);
+    EXPECT_TRUE(uncompressed->get_header_value("Content-Encoding").empty());
+    if (target != "/v1/stats?hours=24") EXPECT_EQ(plain.output, uncompressed->body) << target;
+    if (target.rfind("/v1/", 0) == 0) EXPECT_NO_THROW(static_cast<void>(nlohmann::json::parse(plain.output))) << target;
+  }
+}
+
 TEST_F(Serve, TheApiDocumentListsExactlyTheRoutesServed) {
   std::ifstream f(std::string(REELSCALE_SOURCE_DIR) + "/docs/api/openapi.yaml");
   ASSERT_TRUE(f) << "docs/api/openapi.yaml";
