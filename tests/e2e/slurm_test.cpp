@@ -8,6 +8,8 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <atomic>
+#include <tuple>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -204,6 +206,62 @@ TEST(Slurm, ATaskThatHangsEndsByItsTimeLimitAndRunsAgain) {
   EXPECT_EQ(job.output_indices(), iota(60));
   EXPECT_EQ(r["chunk_results"][0]["attempts"], 2);
   EXPECT_TRUE(job.leftovers().empty()) << job.leftovers().front();
+}
+
+// Where a running task of a reelscale run is: its own job id and its node (empty when none runs yet).
+std::pair<std::string, std::string> task_running(const std::string& task_index) {
+  const auto r = rt::run_command("squeue --noheader --array --states=RUNNING '--format=%j|%K|%A|%N'", false);
+  std::istringstream lines(r.output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("reelscale-", 0) != 0) continue;
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string x; std::getline(fields, x, '|');) f.push_back(x);
+    if (f.size() == 4 && f[1] == task_index) return {f[2], f[3]};
+  }
+  return {};
+}
+
+TEST(Slurm, ANodeThatDiesMidTaskFailsItsTaskAndTheChunkRunsAgainElsewhere) {
+  Job job(60);
+  // The first wave's chunk 0 runs long enough to lose its node under it.
+  const std::string cluster = job.cluster("always", "case \"$2\" in *slurm-1-task-0.json) sleep 120 ;; esac");
+  const fs::path dir = SlurmEnvironment::dir->path();
+  std::atomic<bool> killed{false};
+  std::string victim;
+  std::thread killer([&] {
+    std::string job_id;
+    for (int i = 0; i < 300 && victim.empty(); ++i) {
+      std::tie(job_id, victim) = task_running("0");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (victim.empty()) return;
+    // The node dies with everything on it (SIGKILL, no goodbye): its slurmd, the task's
+    // step daemon (which would otherwise report the task's end) and the task.
+    rt::run_command("pkill -9 -f -- 'slurmd -f " + (dir / "slurm.conf").string() + " -N " + victim + "$'; " +
+                        "pkill -9 -f -- 'slurmstepd: \\[" + job_id + "\\.'; pkill -9 -f -- 'slurm-1-task-0.json'",
+                    false);
+    killed = true;
+  });
+  const json r = run_json(job.spec_path + " --executor slurm --cluster " + cluster + " --chunks 2 --no-speculate");
+  killer.join();
+  // Bring the node back for the tests after this one (ReturnToService=2 takes it back).
+  if (!victim.empty()) rt::run_command((dir / "start-node.sh").string() + " " + victim + " 0 >/dev/null 2>&1 &", false);
+  ASSERT_TRUE(killed.load());
+  ASSERT_FALSE(r.contains("exit")) << r.dump();
+  EXPECT_EQ(job.output_indices(), iota(60));
+  EXPECT_EQ(r["chunk_results"][0]["attempts"], 2);
+  EXPECT_NE(r["chunk_results"][0]["worker"], victim) << "the dead node is down: the chunk ran on the other one";
+  std::ifstream completions(dir / "jobcomp.txt");
+  const std::string finished((std::istreambuf_iterator<char>(completions)), std::istreambuf_iterator<char>());
+  EXPECT_NE(finished.find("JobState=NODE_FAIL"), std::string::npos) << "Slurm ended the first copy for its node\n" << finished;
+  EXPECT_TRUE(job.leftovers().empty()) << job.leftovers().front();
+  for (int i = 0; i < 300; ++i) {
+    const auto state = rt::run_command("sinfo --noheader --Node --nodes=" + victim + " --format=%t", false);
+    if (state.output.rfind("idle", 0) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 TEST(Slurm, CtrlCCancelsTheArrayAndLeavesNothing) {
