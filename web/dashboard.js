@@ -156,7 +156,9 @@ async function drawDrill() {
   document.getElementById("drill-core").textContent = ((job.record && job.record.core_seconds) || 0).toFixed(2);
   document.getElementById("drill-wall").textContent = job.actual.wall_s.toFixed(2);
   const t = (c, k) => (c.timings_s && c.timings_s[k]) || 0;
-  const stages = [["start-up", (c) => t(c, "open")], ["read", (c) => t(c, "decode")], ["pre-roll", (c) => t(c, "preroll")],
+  // A batch scheduler's chunk waits in the queue and, started cold, for its node to boot.
+  const stages = [["queue", (c) => t(c, "queue")], ["node boot", (c) => t(c, "boot")], ["start-up", (c) => t(c, "open")],
+    ["read", (c) => t(c, "decode")], ["pre-roll", (c) => t(c, "preroll")],
     ["process", (c) => t(c, "process")], ["write", (c) => t(c, "encode") + t(c, "upload")]];
   draw("c-timeline", { type: "bar", data: { labels: chunks.map((c) => "chunk " + c.index),
     datasets: stages.map(([label, f]) => ({ label, data: chunks.map(f) })) },
@@ -167,6 +169,7 @@ async function drawDrill() {
     const row = body.insertRow();
     cell(row, c.index);
     cell(row, c.worker);
+    cell(row, c.start || "warm");
     cell(row, t(c, "round_trip").toFixed(3));
     cell(row, c.attempts);
   }

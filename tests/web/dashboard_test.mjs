@@ -136,6 +136,11 @@ test("signed in, it draws the charts, thresholds and jobs, drills into a job, an
     return c && c.data.labels.length === 3;
   }), "a three-chunk timeline");
   assert.equal(await page.locator("#expensive tbody tr").count(), 3);
+  // Local slots are running processes: every chunk started warm; a batch scheduler's queue and
+  // node boot have their own segments in the timeline.
+  assert.deepEqual(await page.locator("#expensive tbody tr td:nth-child(3)").allTextContents(), ["warm", "warm", "warm"]);
+  const segments = await page.evaluate(() => Chart.getChart(document.getElementById("c-timeline")).data.datasets.map((d) => d.label));
+  assert.ok(segments.includes("queue") && segments.includes("node boot"), segments.join(", "));
   // Its chunk count and cost are what the job store holds.
   const stored = await (await fetch(base + "/v1/jobs/" + jobs[1].id, { headers: auth })).json();
   assert.equal(await page.textContent("#drill-chunks"), String(stored.record.chunk_results.length));
