@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -58,7 +59,6 @@ struct Placement {
   int index = 0;
   std::string task_url;
   std::string node;
-  std::string state = "PENDING";
   bool listed = false;
   Stopwatch since_submit;
   double submitted_unix_s = 0;
@@ -67,9 +67,6 @@ struct Placement {
   double node_up_unix_s = 0;       // its node's slurmd started (when it had to boot)
 };
 
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -161,7 +158,7 @@ class SlurmRun {
     for (const auto& a : launched) {
       placed_[a.get()].job_id = job_id;
       placed_[a.get()].since_submit.restart();
-      placed_[a.get()].submitted_unix_s = unix_now();
+      placed_[a.get()].submitted_unix_s = record::unix_now();
     }
   }
 
@@ -197,11 +194,10 @@ class SlurmRun {
   // Follows an attempt through the queue: placed on a booting node (a cold start), then running.
   void observe(Placement& p, const ArrayTaskState& s) {
     p.listed = true;
-    p.state = s.state;
     if (!s.node.empty()) p.node = s.node;
-    if (s.state == "CONFIGURING" && p.booting_seen_unix_s == 0) p.booting_seen_unix_s = unix_now();
+    if (s.state == "CONFIGURING" && p.booting_seen_unix_s == 0) p.booting_seen_unix_s = record::unix_now();
     if (s.state == "RUNNING" && p.running_seen_unix_s == 0) {
-      p.running_seen_unix_s = unix_now();
+      p.running_seen_unix_s = record::unix_now();
       if (p.booting_seen_unix_s > 0 && !p.node.empty()) p.node_up_unix_s = control_.node_started_unix_s(p.node);
     }
   }
@@ -211,7 +207,7 @@ class SlurmRun {
     const bool cold = p.booting_seen_unix_s > 0;
     r.start = cold ? "cold" : "warm";
     if (cold && p.node_up_unix_s > 0) r.timings_s.boot = std::max(0.0, p.node_up_unix_s - p.booting_seen_unix_s);
-    const double started = p.running_seen_unix_s > 0 ? p.running_seen_unix_s : unix_now() - r.timings_s.chunk;
+    const double started = p.running_seen_unix_s > 0 ? p.running_seen_unix_s : record::unix_now() - r.timings_s.chunk;
     r.timings_s.queue = std::max(0.0, started - p.submitted_unix_s - r.timings_s.boot);
   }
 
@@ -326,10 +322,14 @@ ClusterFacts SlurmExecutor::cluster_facts() const {
   ClusterFacts f;
   f.max_places = places();
   f.usd_per_second = class_.usd_per_hour > 0 ? class_.usd_per_hour / 3600 : -1;
-  try {
-    f.scale_down_window_s = control_->suspend_time_s();
-  } catch (const Error&) {
-  }
+  // SuspendTime is the cluster's configuration: asked once, not at every plan.
+  std::call_once(suspend_time_read_, [this] {
+    try {
+      suspend_time_s_ = control_->suspend_time_s();
+    } catch (const Error&) {
+    }
+  });
+  f.scale_down_window_s = suspend_time_s_;
   return f;
 }
 

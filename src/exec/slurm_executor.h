@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "exec/attempts.h"
@@ -44,6 +45,8 @@ class SlurmExecutor final : public Executor {
   std::string hardware_;
   HardwareClass class_;
   std::string binary_;
+  mutable std::once_flag suspend_time_read_;
+  mutable double suspend_time_s_ = -1;
 };
 
 }  // namespace reelscale::exec
