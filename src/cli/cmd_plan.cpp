@@ -68,7 +68,7 @@ class PlanCommand final : public Command {
       for (const auto& e : r.candidates) all.push_back(estimate_json(e));
       std::cout << nlohmann::json{{"job", {{"endpoint", job.endpoint}, {"frames", job.frames}, {"fps", job.fps},
                                            {"seconds", job.seconds()}, {"output_pixels", job.output_pixels}}},
-                                  {"policy", plan::to_json(in.policy)}, {"profile", in.profile.name},
+                                  {"policy", plan::to_json(in.policy)}, {"policy_entry", in.policy_entry}, {"profile", in.profile.name},
                                   {"feasible", r.feasible}, {"reason", r.reason}, {"notes", r.notes},
                                   {"mixed_provenance", r.mixed_provenance}, {"chosen", estimate_json(r.chosen)},
                                   {"pareto", pareto}, {"candidates", all}, {"planning_ms", r.planning_ms}}
@@ -79,7 +79,9 @@ class PlanCommand final : public Command {
     const bool p90 = in.policy.use_p90;
     std::cout << job.endpoint << ", " << f(job.seconds(), 2) << " s (" << job.frames << " frames at " << job.fps
               << " fps, " << options_.width << "x" << options_.height << "), profile '" << in.profile.name << "'\n"
-              << "policy: " << in.policy.describe() << "\n\n"
+              << "policy: " << in.policy.describe()
+              << (in.scheduled.scheduled() ? " (schedule entry '" + in.policy_entry + "', " + in.scheduled.time_zone() + ")" : "")
+              << "\n\n"
               << (r.feasible ? "choice: " : "INFEASIBLE — closest: ") << r.chosen.label() << "  (" << r.reason << ")\n";
     for (const std::string& note : r.notes) std::cout << "  " << note << "\n";
     print_breakdown(r.chosen);

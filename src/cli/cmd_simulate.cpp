@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <set>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -87,13 +88,16 @@ class SimulateCommand final : public Command {
     app_->add_option("--jobs-per-day", workload_.jobs_per_day, "Arrivals per day");
     app_->add_option("--decider", decider_, "planner | thresholds | old-table");
     app_->add_flag("--adaptive", adaptive_, "The planner sees the warm pool, queue and arrival rate");
-    app_->add_flag("--compare", compare_, "Adaptive planner against the best fixed threshold table, across deadlines");
+    app_->add_flag("--compare", compare_,
+                  "Adaptive planner against the best fixed threshold table, across deadlines; with a --policy that has a "
+                  "schedule: the scheduled policy against the load-adaptive one (its base) over the day");
     app_->add_flag("--json", json_, "JSON output");
   }
   CLI::App* app() const override { return app_; }
   int run() override {
     PlanInputs in = options_.load();
     const plan::Workload w = workload_.make(options_);
+    if (compare_ && in.scheduled.scheduled()) return compare_schedule(in, w);
     if (compare_) return compare(in, w);
     in.policy.adaptive = adaptive_;
     const plan::Planner planner{in.profile, in.prices, in.platform, in.policy};
@@ -161,6 +165,53 @@ class SimulateCommand final : public Command {
                   << 100 * (cost / fixed_cost - 1) << std::noshowpos << "%)\n";
       }
     }
+    if (json_) std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+
+  // The 95th percentile latency of the jobs that arrived in the hours `entry` covers.
+  static double p95_of_entry(const plan::SimulationResult& r, const plan::ScheduledPolicy& s, const std::string& entry,
+                             int64_t& jobs) {
+    std::vector<double> l;
+    for (const auto& [arrival, latency] : r.job_latencies) {
+      if (s.at_local_hour(static_cast<int>(arrival / 3600) % 24).entry == entry) l.push_back(latency);
+    }
+    jobs = static_cast<int64_t>(l.size());
+    if (l.empty()) return 0;
+    std::sort(l.begin(), l.end());
+    return l[static_cast<size_t>(0.95 * static_cast<double>(l.size() - 1))];
+  }
+
+  // The scheduled policy (each hour's entry) against the load-adaptive planner on the
+  // base policy, over the same simulated day; the p95 latency per schedule entry.
+  int compare_schedule(const PlanInputs& in, const plan::Workload& w) {
+    std::vector<plan::Policy> policies;  // the planners hold references: these outlive them
+    for (int h = 0; h < 24; ++h) policies.push_back(in.scheduled.at_local_hour(h).policy);
+    std::vector<plan::Planner> by_hour;
+    for (const plan::Policy& p : policies) by_hour.emplace_back(in.profile, in.prices, in.platform, p);
+    const auto scheduled = plan::simulate(in.profile, in.prices, in.platform, w, plan::scheduled_decider(by_hour));
+    plan::Policy adaptive_policy = in.scheduled.base();
+    adaptive_policy.adaptive = true;
+    const plan::Planner adaptive_planner{in.profile, in.prices, in.platform, adaptive_policy};
+    const auto adaptive = plan::simulate(in.profile, in.prices, in.platform, w, plan::planner_decider(adaptive_planner));
+    std::set<std::string> entries;
+    for (int h = 0; h < 24; ++h) entries.insert(in.scheduled.at_local_hour(h).entry);
+    nlohmann::json out = {{"scheduled", result_json(scheduled)}, {"load_adaptive", result_json(adaptive)},
+                          {"policy", in.scheduled.to_json()}, {"entries", nlohmann::json::array()}};
+    std::cout << "scheduled policy (" << in.scheduled.time_zone() << " hours) against the load-adaptive planner on its "
+              << "base, " << w.jobs_per_day << " jobs over the simulated day\n\n"
+              << "entry            | jobs | scheduled p95 s | load-adaptive p95 s\n";
+    for (const std::string& e : entries) {
+      int64_t jobs = 0, jobs_adaptive = 0;
+      const double p_s = p95_of_entry(scheduled, in.scheduled, e, jobs);
+      const double p_a = p95_of_entry(adaptive, in.scheduled, e, jobs_adaptive);
+      std::cout << std::left << std::setw(16) << e << " | " << std::right << std::setw(4) << jobs << " | " << std::fixed
+                << std::setprecision(1) << std::setw(15) << p_s << " | " << std::setw(19) << p_a << "\n";
+      out["entries"].push_back({{"entry", e}, {"jobs", jobs}, {"scheduled_p95_s", p_s}, {"load_adaptive_p95_s", p_a}});
+    }
+    std::cout << std::setprecision(2) << "\nall day: scheduled p95 " << scheduled.latency_p95_s << " s, $"
+              << scheduled.cost_usd << "/day; load-adaptive p95 " << adaptive.latency_p95_s << " s, $" << adaptive.cost_usd
+              << "/day\n";
     if (json_) std::cout << out.dump(2) << "\n";
     return 0;
   }

@@ -5,6 +5,7 @@
 
 #include "common/cores.h"
 #include "exec/slurm_cluster.h"
+#include "record/job_record.h"
 
 namespace reelscale::cli {
 
@@ -13,7 +14,7 @@ void PlanOptions::add_to(CLI::App* app) {
   app->add_option("--profile", profile_file, "Profile: reelscale (our engine; default), old-system (the old Python system), or a profile JSON (docs/planner.md)");
   app->add_option("--prices", prices_file, "Price table JSON (default: Modal 2026)");
   app->add_option("--platform", platform_file, "Platform JSON (billing, scale-down window, warm pool)");
-  app->add_option("--policy", policy_file, "Policy JSON");
+  app->add_option("--policy", policy_file, "Policy JSON, optionally scheduled by the hour (docs/planner.md)");
   app->add_option("--objective", objective,
                   "auto (fastest on local slots, else cheapest within the deadline) | fastest | cheapest_within_deadline | "
                   "fastest_within_budget | balanced");
@@ -84,7 +85,10 @@ PlanInputs PlanOptions::load() const {
   if (!time_percentile.empty()) policy["time_percentile"] = time_percentile;
   if (reserve_cores > 0) policy["reserve_cores"] = reserve_cores;
   if (in.platform.is_local() && hardware.empty()) policy["allowed_hardware"] = {"CPU"};  // this machine's own slots
-  in.policy = plan::parse_policy(policy);
+  in.scheduled = plan::ScheduledPolicy::parse(policy);
+  const plan::PolicyInForce now = in.scheduled.at(record::unix_now());
+  in.policy = now.policy;
+  in.policy_entry = now.entry;
   if (in.platform.is_local() && in.policy.reserve_cores > 0) {
     in.platform.local_cores = std::max(1, in.platform.local_cores - in.policy.reserve_cores);
   }

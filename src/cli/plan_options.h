@@ -9,6 +9,7 @@
 
 #include "plan/cost_model.h"
 #include "plan/inputs.h"
+#include "plan/policy_schedule.h"
 
 namespace reelscale::cli {
 
@@ -16,7 +17,9 @@ struct PlanInputs {
   plan::Profile profile;
   plan::PriceTable prices;
   plan::Platform platform;
-  plan::Policy policy;
+  plan::Policy policy;           // the policy in force now (a scheduled one: this hour's entry)
+  plan::ScheduledPolicy scheduled;  // the whole policy, with its schedule if it has one
+  std::string policy_entry = "base";  // which entry `policy` is
 };
 
 struct PlanOptions {

@@ -59,6 +59,13 @@ Distribution parse_lengths(const std::string& spec) {
   return Distribution::samples(std::move(v));
 }
 
+Decider scheduled_decider(const std::vector<Planner>& by_hour) {
+  if (by_hour.size() != 24) fail(ErrorKind::kBadInput, "a scheduled decider needs a planner for each of the 24 hours");
+  return [&by_hour](const JobShape& job, const LoadView& load) {
+    return planner_decider(by_hour[static_cast<size_t>(load.time_s / 3600) % 24])(job, load);
+  };
+}
+
 Decider planner_decider(const Planner& planner) {
   return [&planner](const JobShape& job, const LoadView& load) {
     if (!planner.policy.adaptive) {
@@ -150,6 +157,7 @@ class DaySimulation {
         case EventType::kJobFinish: {
           const double latency = e.time - jobs_[e.a].arrival;
           latencies_.push_back(latency);
+          res_.job_latencies.push_back({jobs_[e.a].arrival, latency});
           orchestrator_seconds_ += platform_.billed(latency);
           break;
         }

@@ -48,6 +48,9 @@ using Decider = std::function<Decision(const JobShape&, const LoadView&)>;
 // The planner with its policy as is (adaptive policies see the load) / a fixed table.
 Decider planner_decider(const Planner& planner);
 Decider table_decider(const ThresholdTable& table);
+// A policy scheduled by the hour: the planner of each hour of the simulated day (24; the
+// simulated day's hours are the schedule's local hours).
+Decider scheduled_decider(const std::vector<Planner>& by_hour);
 
 struct SimulationResult {
   int64_t jobs = 0;
@@ -65,6 +68,7 @@ struct SimulationResult {
   int max_containers_seen = 0;
   double wall_seconds = 0;         // how long the simulation itself took
   std::map<std::string, int64_t> jobs_by_choice;  // "T4 x4" -> jobs
+  std::vector<std::pair<double, double>> job_latencies;  // (arrival s into the day, latency s), in finishing order
 };
 
 // Clip lengths from text: "lognormal:MEDIAN,P90", "uniform:MIN,MAX", "list:5,12,30" or the
