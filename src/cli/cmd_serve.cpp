@@ -21,6 +21,7 @@
 #include "plan/inputs.h"
 #include "process/processors.h"
 #include "serve/http_api.h"
+#include "serve/submission.h"
 
 namespace reelscale::cli {
 
@@ -74,11 +75,35 @@ class ServeCommand final : public Command {
     app_->add_option("--retain-days", service_.retain_days,
                      "Keep finished jobs' full records this many days, then only their summary (default: forever)")
         ->check(CLI::NonNegativeNumber);
+    app_->add_option("--policy", policy_file_,
+                     "Policy JSON jobs plan with, optionally scheduled by the hour in a time zone (docs/planner.md); "
+                     "each job plans with the entry in force at its submission");
+    add_backend_options();
     models_.add_to(app_);
     limits_.add_to(app_);
     executor_.add_to(app_);
   }
   CLI::App* app() const override { return app_; }
+
+  // Webhooks and the cost-by-label metrics: what the app's backend wires up.
+  void add_backend_options() {
+    serve::WebhookOptions& w = service_.webhooks;
+    app_->add_option("--webhook-secret-file", w.secret_file,
+                     "Webhook signing secrets, whsec_... one a line; all sign (rotation). Without it, no webhooks");
+    app_->add_option("--webhook-allow", w.allow, "URL prefix a job's webhook_url may start with (repeatable); "
+                                                 "others are refused with 403");
+    app_->add_option("--webhook-timeout-s", w.timeout_s, "One delivery attempt's limit")->check(CLI::PositiveNumber);
+    app_->add_option("--webhook-first-retry-s", w.first_retry_s, "The first retry's back-off (doubled each attempt, jittered)")
+        ->check(CLI::PositiveNumber);
+    app_->add_option("--webhook-retry-for-s", w.retry_for_s, "How long an event is retried before it is given up")
+        ->check(CLI::PositiveNumber);
+    app_->add_option("--metrics-labels", service_.metrics_labels,
+                     "One or two job label keys /metrics sums cost and jobs by (e.g. user_id,feature)")
+        ->delimiter(',');
+    app_->add_option("--metrics-label-values", service_.metrics_label_values,
+                     "Distinct label values /metrics keeps before counting the rest as \"other\"")
+        ->check(CLI::Range(1, 10000));
+  }
 
   int run() override {
     if (log_format_ == "json") spdlog::set_formatter(std::make_unique<JsonLogFormatter>());
@@ -91,6 +116,11 @@ class ServeCommand final : public Command {
       service_.profile_source = profile_;
     }
     if (!scratch_.empty()) service_.scratch = scratch_;
+    if (!policy_file_.empty()) service_.policy = plan::ScheduledPolicy::parse(plan::read_json_file(policy_file_));
+    if (service_.metrics_labels.size() > 2) fail(ErrorKind::kBadInput, "--metrics-labels takes one or two label keys");
+    for (const std::string& key : service_.metrics_labels) {
+      if (!serve::valid_label_key(key)) fail(ErrorKind::kBadInput, "--metrics-labels '" + key + "' is not a label key");
+    }
     service_.media_limits = limits_.limits;
     store::ObjectStore objects;
     process::Processors processors(models_.resolve());
@@ -133,7 +163,7 @@ class ServeCommand final : public Command {
 
   CLI::App* app_;
   std::string listen_ = "127.0.0.1:8080", db_, token_file_, profile_, scratch_, worker_token_file_, worker_hardware_,
-      log_format_ = "text";
+      log_format_ = "text", policy_file_;
   std::vector<std::string> allow_, workers_;
   int slots_ = 0, max_per_job_ = 0;
   serve::ServiceOptions service_;

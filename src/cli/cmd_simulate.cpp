@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "plan/record_report.h"
+#include "serve/submission.h"
 #include "serve/job_store.h"
 #include "cli/plan_options.h"
 #include "common/error.h"
@@ -232,9 +233,12 @@ class ReportCommand final : public Command {
     app_->add_option("--volumes", volumes_, "Videos per day")->delimiter(',');
     app_->add_option("--out", out_dir_, "Folder for report.csv, report.svg and report.md")->required();
     app_->add_option("--from-db", from_db_, "The job service's store (reelscale serve --db): the report from its real records");
+    app_->add_option("--by", by_label_, "With --from-db: cost per value of this job label (e.g. user_id), to by_<label>.csv");
   }
   CLI::App* app() const override { return app_; }
   int run() override {
+    if (!by_label_.empty() && from_db_.empty()) fail(ErrorKind::kBadInput, "--by needs --from-db");
+    if (!by_label_.empty()) return report_by_label();
     if (!from_db_.empty()) return report_from_db();
     const PlanInputs in = options_.load();
     const plan::Workload w = workload_.make(options_);
@@ -269,6 +273,44 @@ class ReportCommand final : public Command {
   }
 
  private:
+  // Cost per value of one label over every finished job in the store (cancelled ones
+  // included: what they ran was paid for), most costly first.
+  int report_by_label() {
+    if (!serve::valid_label_key(by_label_)) fail(ErrorKind::kBadInput, "--by '" + by_label_ + "' is not a label key");
+    if (!std::filesystem::exists(from_db_)) fail(ErrorKind::kNotFound, "no job store at " + from_db_);
+    make_output_folder(out_dir_);
+    const std::filesystem::path csv_path = std::filesystem::path(out_dir_) / ("by_" + by_label_ + ".csv");
+    check_output_path(csv_path, "");
+    serve::JobStore store(from_db_);
+    std::ostringstream csv, md;
+    csv << by_label_ << ",jobs,done,failed,cost_usd,cloud_equivalent_usd,billed_seconds,clip_minutes,usd_per_clip_minute\n";
+    md << "| " << by_label_ << " | jobs | done | failed | cost $ | cloud-equivalent $ | billed s | clip min | $ per clip min |\n"
+       << "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const serve::LabelTotals& t : store.totals_by_label(by_label_, 0, 1000000)) {
+      const std::string value = t.value.empty() ? "(no " + by_label_ + ")" : t.value;
+      const double minutes = t.clip_s / 60, usd = t.cost_usd + t.cloud_equivalent_usd;
+      csv << csv_field(value) << "," << t.jobs << "," << t.done << "," << t.failed << "," << t.cost_usd << ","
+          << t.cloud_equivalent_usd << "," << t.billed_seconds << "," << minutes << "," << (minutes > 0 ? usd / minutes : 0)
+          << "\n";
+      md << "| " << value << " | " << t.jobs << " | " << t.done << " | " << t.failed << " | " << std::fixed
+         << std::setprecision(4) << t.cost_usd << " | " << t.cloud_equivalent_usd << " | " << std::setprecision(1)
+         << t.billed_seconds << " | " << minutes << " | " << std::setprecision(4) << (minutes > 0 ? usd / minutes : 0)
+         << " |\n";
+      md.unsetf(std::ios::fixed);
+    }
+    write_file_atomically(csv_path, csv.str());
+    std::cout << "Cost per " << by_label_ << " from the job store `" << from_db_ << "` (every finished job; written to "
+              << csv_path.string() << ")\n\n" << md.str();
+    return 0;
+  }
+
+  static std::string csv_field(const std::string& v) {
+    if (v.find_first_of(",\"\n") == std::string::npos) return v;
+    std::string out = "\"";
+    for (const char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+  }
+
   // The spreadsheet from real records: every finished job in the store.
   int report_from_db() {
     if (!std::filesystem::exists(from_db_)) fail(ErrorKind::kNotFound, "no job store at " + from_db_);
@@ -297,7 +339,7 @@ class ReportCommand final : public Command {
   PlanOptions options_;
   WorkloadOptions workload_;
   std::vector<double> volumes_ = {100, 1000, 10000};
-  std::string out_dir_;
+  std::string out_dir_, by_label_;
   std::string from_db_;
 };
 

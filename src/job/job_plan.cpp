@@ -164,6 +164,8 @@ JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source,
     note.note = "the profile has no figures for " + out.shape.endpoint + " on " + out.hardware;
     note.chunks = out.chunks = std::max(1, forced_chunks);
     note.forced_chunks = forced_chunks > 0;
+    note.policy = policy.describe();
+    note.policy_entry = inputs.policy_entry;
     out.prediction = note;
     return out;
   }
@@ -182,6 +184,8 @@ JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source,
     out.prediction->feasible = r.feasible;
     out.prediction->reason = r.reason;
   }
+  out.prediction->policy = policy.describe();
+  out.prediction->policy_entry = inputs.policy_entry;
   // The sample is part of the job's time, spent before the plan was made.
   if (sample_s > 0) {
     out.prediction->breakdown_s["content_sample"] = sample_s;

@@ -21,6 +21,7 @@ struct PlanningInputs {
   plan::PriceTable prices = plan::default_prices();
   plan::Platform platform = plan::default_platform();
   plan::Policy policy = plan::default_policy();
+  std::string policy_entry;  // a scheduled policy: which entry `policy` is ("" : not scheduled)
 };
 
 struct JobPlan {

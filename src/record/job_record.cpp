@@ -47,7 +47,7 @@ void plan_fields(T& p, F&& f) {
   f("cloud_equivalent_usd", p.cloud_equivalent_usd);
   f("reason", p.reason), f("wall_mean_s", p.wall_mean_s), f("wall_p90_s", p.wall_p90_s), f("cost_usd", p.cost_usd);
   f("breakdown_s", p.breakdown_s), f("profile_name", p.profile_name), f("profile_version", p.profile_version);
-  f("note", p.note);
+  f("note", p.note), f("policy", p.policy), f("policy_entry", p.policy_entry);
 }
 
 template <class T, class F>

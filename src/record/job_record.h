@@ -84,6 +84,8 @@ struct PlanRecord {
   std::string profile_name;
   std::string profile_version;
   std::string note;                // e.g. why there is no prediction
+  std::string policy;              // the policy planned with, in words
+  std::string policy_entry;        // a scheduled policy: the entry in force ("base": none); "" unscheduled
 };
 
 struct SourceSummary {

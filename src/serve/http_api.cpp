@@ -8,6 +8,7 @@
 #include "exec/http_auth.h"
 #include "serve/dashboard.h"
 #include "serve/reply_compression.h"
+#include "serve/submission.h"
 #include "plan/cost_model.h"
 #include "record/job_record.h"
 
@@ -59,6 +60,19 @@ double query_number(const httplib::Request& req, const char* name, double fallba
   fail(ErrorKind::kBadInput, std::string("query parameter ") + name + " is '" + v + "', not a number");
 }
 
+// ?label.user_id=u-123&label.feature=export: jobs carrying every one.
+Labels label_filter(const httplib::Request& req) {
+  Labels labels;
+  for (const auto& [name, value] : req.params) {
+    if (name.rfind("label.", 0) != 0) continue;
+    const std::string key = name.substr(6);
+    if (!valid_label_key(key)) fail(ErrorKind::kBadInput, "query parameter " + name + " does not name a label key");
+    if (labels.count(key)) fail(ErrorKind::kBadInput, "query parameter " + name + " is given twice");
+    labels[key] = value;
+  }
+  return labels;
+}
+
 }  // namespace
 
 nlohmann::json job_view(const StoredJob& job, bool with_record) {
@@ -73,6 +87,8 @@ nlohmann::json job_view(const StoredJob& job, bool with_record) {
       {"id", job.id},
       {"state", job.state},
       {"endpoint", job.endpoint},
+      {"labels", job.labels},
+      {"webhook_url", job.webhook_url.empty() ? nlohmann::json(nullptr) : nlohmann::json(job.webhook_url)},
       {"created_unix_s", job.created_unix_s},
       {"started_unix_s", job.started_unix_s},
       {"finished_unix_s", job.finished_unix_s},
@@ -121,7 +137,7 @@ HttpApi::HttpApi(ApiOptions options, JobService& service)
 HttpApi::~HttpApi() = default;
 
 std::vector<std::string> HttpApi::routes() {
-  return {"POST /v1/jobs", "GET /v1/jobs",  "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}",
+  return {"POST /v1/jobs", "GET /v1/jobs",  "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}", "GET /v1/jobs/{id}/deliveries",
           "GET /v1/plan",  "GET /v1/queue", "GET /v1/profiles",  "GET /v1/stats", "GET /metrics", "GET /healthz", "GET /readyz", "GET /",
           "POST /login",   "GET /static/{file}"};
 }
@@ -151,6 +167,7 @@ void HttpApi::add_job_routes() {
       f.after_seq = static_cast<int64_t>(query_number(req, "cursor", 0));
       f.newest_first = req.get_param_value("order") == "newest";
       f.limit = static_cast<int>(std::clamp(query_number(req, "limit", 50), 1.0, 1000.0));
+      f.labels = label_filter(req);
       nlohmann::json jobs = nlohmann::json::array();
       const std::vector<StoredJob> page = service_.list(f);
       for (const StoredJob& j : page) jobs.push_back(job_view(j, false));
@@ -163,6 +180,12 @@ void HttpApi::add_job_routes() {
     const std::optional<StoredJob> job = service_.get(req.matches[1]);
     if (!job) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]));
     reply(res, 200, job_view(*job, true));
+    compress_reply(req, res);
+  });
+  server_->Get(R"(/v1/jobs/([0-9a-f]+)/deliveries)", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::optional<nlohmann::json> d = service_.deliveries(req.matches[1]);
+    if (!d) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]));
+    reply(res, 200, *d);
     compress_reply(req, res);
   });
   server_->Delete(R"(/v1/jobs/([0-9a-f]+))", [this](const httplib::Request& req, httplib::Response& res) {

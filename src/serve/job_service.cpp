@@ -16,17 +16,14 @@
 #include "plan/planner.h"
 #include "plan/thresholds.h"
 #include "serve/stats.h"
+#include "serve/submission.h"
 #include "record/job_record.h"
 
 namespace reelscale::serve {
 
 namespace {
 
-process::JobSpec parse_body(const std::string& body) {
-  const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded()) fail(ErrorKind::kBadInput, "the request body is not JSON");
-  return process::parse_job_spec(j);
-}
+process::JobSpec parse_body(const std::string& body) { return parse_submission(body).spec; }
 
 // Temporaries a dead predecessor left beside a job's output: its chunk prefix (the
 // owner is no longer a live process, so no age bound), atomic-write leftovers and the
@@ -46,7 +43,12 @@ void remove_leftovers(store::ObjectStore& objects, const StoredJob& job) {
 JobService::JobService(ServiceOptions options, JobStore& store, exec::Executor& executor, store::ObjectStore& objects,
                        access::StorageAllowlist allowlist, job::DetectFunction detect)
     : options_(std::move(options)), store_(store), executor_(executor), objects_(objects),
-      allowlist_(std::move(allowlist)), detect_(std::move(detect)), planning_(options_.planning) {
+      allowlist_(std::move(allowlist)), detect_(std::move(detect)), planning_(options_.planning),
+      metrics_(options_.metrics_labels, options_.metrics_label_values), webhook_allow_(options_.webhooks.allow) {
+  if (!options_.webhooks.secret_file.empty()) {
+    webhooks_ = std::make_unique<WebhookDeliverer>(store_, access::WebhookSecrets::load(options_.webhooks.secret_file),
+                                                   options_.webhooks);
+  }
   load_profile();
   recover();
   apply_retention();
@@ -62,6 +64,16 @@ JobService::~JobService() {
   }
   wake_.notify_all();
   for (auto& t : runners_) t.join();
+  webhooks_.reset();  // after the runners: their last events are stored, and sent at the next start
+}
+
+std::optional<Delivery> JobService::event_for(const StoredJob& job, const std::string& type) const {
+  if (job.webhook_url.empty()) return std::nullopt;
+  return webhook_event(job, type, record::unix_now());
+}
+
+void JobService::events_stored() {
+  if (webhooks_) webhooks_->wake();
 }
 
 void JobService::recover() {
@@ -72,7 +84,7 @@ void JobService::recover() {
     job.error_kind = "interrupted";
     job.error_message = "the service stopped while the job ran; its temporaries were removed";
     job.finished_unix_s = record::unix_now();
-    store_.finish(job);
+    store_.finish(job, event_for(job, "job.failed"));
   }
   for (const StoredJob& job : store_.in_state("queued")) queue_.push_back(job.id);
   if (!queue_.empty()) spdlog::info("{} queued job(s) from before the restart", queue_.size());
@@ -110,11 +122,16 @@ void JobService::load_profile() {
 // how long the queue makes a job wait, and the share of a container's idle tail a job pays
 // (the chance no job arrives within the scale-down window, at the arrival rate of the last
 // hour).
-job::PlanningInputs JobService::live_planning() {
+job::PlanningInputs JobService::live_planning(double submitted_unix_s) {
   job::PlanningInputs p;
   {
     std::lock_guard lock(planning_mutex_);
     p = planning_;
+  }
+  if (options_.policy) {
+    const plan::PolicyInForce f = options_.policy->at(submitted_unix_s);
+    p.policy = f.policy;
+    if (options_.policy->scheduled()) p.policy_entry = f.entry;
   }
   const std::string hardware = executor_.hardware();
   const exec::ClusterFacts cluster = executor_.cluster_facts();
@@ -136,14 +153,16 @@ job::PlanningInputs JobService::live_planning() {
   return p;
 }
 
-nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, std::string& profile_version) {
-  const job::PlanningInputs planning = live_planning();
+nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, double submitted_unix_s,
+                                          std::string& profile_version) {
+  const job::PlanningInputs planning = live_planning(submitted_unix_s);
   const plan::Profile& profile = planning.profile;
   profile_version = profile.version();
   const media::MediaSource source = exec::media_source_for(objects_, spec.input, options_.media_limits);
   const media::VideoProbe probe = media::probe_video(source);  // refuses what may not be opened, before acceptance
   if (spec.endpoint == process::Endpoint::kDetect) {
-    return {{"hardware", "CPU"}, {"chunks", 1}, {"profile_name", profile.name}, {"profile_version", profile_version}};
+    return {{"hardware", "CPU"}, {"chunks", 1}, {"profile_name", profile.name}, {"profile_version", profile_version},
+            {"policy_entry", planning.policy_entry}};
   }
   const media::Timeline timeline(probe.relative_times_ns(), probe.relative_end_ns(), spec.fps, spec.segments);
   const job::JobPlan p = job::plan_job(spec, source, probe, timeline.output_frame_count(), spec.chunks,
@@ -152,23 +171,32 @@ nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, std::str
   j["frames"] = timeline.output_frame_count();
   j["chunks"] = p.chunks;
   j["hardware"] = p.hardware;
+  if (!planning.policy_entry.empty()) j["policy_entry"] = planning.policy_entry;
   profile_version = j.value("profile_version", profile_version);
   return j;
 }
 
 Submission JobService::submit(const std::string& body, const std::string& idempotency_key) {
-  process::JobSpec spec;
+  SubmissionBody submission;
   try {
-    spec = parse_body(body);
+    submission = parse_submission(body);
+    const process::JobSpec& spec = submission.spec;
     allowlist_.check(spec.input, "input");
     // A detect job may have no output: its boxes are in the record.
     if (!(spec.endpoint == process::Endpoint::kDetect && spec.output.empty())) allowlist_.check(spec.output, "output");
+    if (!submission.webhook_url.empty()) {
+      webhook_allow_.check(submission.webhook_url);
+      if (!webhooks_) fail(ErrorKind::kBadInput, "this service sends no webhooks: it was started without --webhook-secret-file");
+    }
   } catch (const Error& e) {
     metrics_.job_refused(error_kind_name(e.kind()));
     throw;
   }
+  const process::JobSpec& spec = submission.spec;
   Submission s;
   s.job.id = job::new_job_id();
+  s.job.labels = submission.labels;
+  s.job.webhook_url = submission.webhook_url;
   s.job.idempotency_key = idempotency_key;
   s.job.body_sha256 = access::sha256_hex(body);
   s.job.endpoint = process::endpoint_name(spec.endpoint);
@@ -185,7 +213,7 @@ Submission JobService::submit(const std::string& body, const std::string& idempo
       return s;
     }
   }
-  const nlohmann::json plan = plan_at_submit(spec, s.job.profile_version);
+  const nlohmann::json plan = plan_at_submit(spec, s.job.created_unix_s, s.job.profile_version);
   s.job.plan_json = plan.dump();
   s.job.frames_total = plan.value("frames", int64_t{0});
   s.job.chunks_total = plan.value("chunks", int64_t{1});
@@ -209,8 +237,14 @@ Submission JobService::submit(const std::string& body, const std::string& idempo
 bool JobService::cancel(const std::string& id) {
   const std::optional<StoredJob> job = store_.get(id);
   if (!job) return false;
-  if (store_.cancel_queued(id, record::unix_now())) {
+  StoredJob cancelled = *job;
+  cancelled.state = "cancelled";
+  cancelled.finished_unix_s = record::unix_now();
+  cancelled.error_kind = "cancelled";
+  cancelled.error_message = "cancelled before it started";
+  if (store_.cancel_queued(id, cancelled.finished_unix_s, event_for(cancelled, "job.cancelled"))) {
     spdlog::info("job {}: cancelled before it started", id);
+    events_stored();
     return true;
   }
   std::lock_guard lock(mutex_);
@@ -245,7 +279,10 @@ void JobService::run(StoredJob job) {
     cancels_[job.id] = cancel;
   }
   const std::string temp_prefix = job::temp_prefix_beside(spec.output, job.id);
-  store_.mark_running(job.id, record::unix_now(), temp_prefix);
+  job.state = "running";
+  job.started_unix_s = record::unix_now();
+  store_.mark_running(job.id, job.started_unix_s, temp_prefix, event_for(job, "job.started"));
+  events_stored();
   spdlog::info("job {}: running", job.id);
   record::JobRecord r;
   if (spec.endpoint == process::Endpoint::kDetect) {
@@ -253,7 +290,7 @@ void JobService::run(StoredJob job) {
   } else {
     job::JobOptions options;
     options.job_id = job.id;
-    options.planning = live_planning();
+    options.planning = live_planning(job.created_unix_s);
     options.scratch = options_.scratch;
     options.temp_prefix = temp_prefix;
     options.media_limits = options_.media_limits;
@@ -271,8 +308,9 @@ void JobService::run(StoredJob job) {
     cancels_.erase(job.id);
   }
   const StoredJob finished = finished_from(job, r);
-  store_.finish(finished);
-  metrics_.job_finished(finished.state, r);
+  store_.finish(finished, event_for(finished, finished_event_type(finished.state)));
+  events_stored();
+  metrics_.job_finished(finished.state, r, finished.labels);
   if (++finished_since_retention_ >= 200) apply_retention();
   spdlog::info("job {}: {}{}", job.id, r.outcome, r.ok() ? "" : " (" + r.error_kind + ": " + r.error_message + ")");
   if (r.ok()) maybe_recalibrate();
@@ -361,7 +399,7 @@ void JobService::maybe_recalibrate() {
 }
 
 nlohmann::json JobService::stats(double hours) {
-  const job::PlanningInputs planning = live_planning();
+  const job::PlanningInputs planning = live_planning(record::unix_now());
   nlohmann::json out = dashboard_stats(store_, record::unix_now() - hours * 3600, planning.policy.deadline_s);
   out["hours"] = hours;
   const exec::OwnedCapacity owned = executor_.owned_capacity();
@@ -461,7 +499,7 @@ JobService::PlannerView JobService::planner_view(const job::PlanningInputs& plan
 }
 
 nlohmann::json JobService::plan(const plan::JobShape& shape) {
-  const job::PlanningInputs planning = live_planning();
+  const job::PlanningInputs planning = live_planning(record::unix_now());
   const PlannerView view = planner_view(planning, executor_.owned_capacity().slots);
   const plan::Planner planner(view.profile, planning.prices, view.platform, view.policy);
   const plan::PlanResult r = planner.plan(shape);
@@ -470,7 +508,25 @@ nlohmann::json JobService::plan(const plan::JobShape& shape) {
           {"hardware", e.hardware},      {"chunks", e.chunks},           {"platform_model", e.platform_model},
           {"wall_mean_s", e.wall_mean_s}, {"wall_p90_s", e.wall_p90_s},   {"cost_usd", e.cost},
           {"core_seconds", e.core_seconds}, {"profile_name", view.profile.name},
-          {"profile_version", view.profile.version()}};
+          {"profile_version", view.profile.version()}, {"policy", view.policy.describe()},
+          {"policy_entry", planning.policy_entry}};
+}
+
+std::optional<nlohmann::json> JobService::deliveries(const std::string& id) {
+  if (!store_.get(id)) return std::nullopt;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [d, attempts] : store_.deliveries_of(id)) {
+    nlohmann::json tries = nlohmann::json::array();
+    for (const DeliveryAttempt& a : attempts) {
+      tries.push_back({{"attempt", a.n}, {"at_unix_s", a.at_unix_s}, {"status", a.status}, {"error", a.error},
+                       {"seconds", a.seconds}});
+    }
+    out.push_back({{"id", d.id}, {"event", d.event}, {"url", d.url}, {"state", d.state}, {"attempts", d.attempts},
+                   {"created_unix_s", d.created_unix_s},
+                   {"next_attempt_unix_s", d.state == "pending" ? nlohmann::json(d.next_attempt_unix_s) : nullptr},
+                   {"finished_unix_s", d.finished_unix_s}, {"tries", tries}});
+  }
+  return nlohmann::json{{"job_id", id}, {"deliveries", out}};
 }
 
 nlohmann::json JobService::queue_state() {

@@ -28,7 +28,9 @@
 #include "job/job_flow.h"
 #include "serve/job_store.h"
 #include "serve/metrics.h"
+#include "plan/policy_schedule.h"
 #include "serve/online_calibration.h"
+#include "serve/webhooks.h"
 #include "store/store.h"
 
 namespace reelscale::serve {
@@ -43,6 +45,11 @@ struct ServiceOptions {
   std::string profile_source;         // where planning.profile came from, when given ("" : not given)
   media::MediaLimits media_limits;    // the bounds the probe and the decoders keep
   double retain_days = 0;             // > 0: finished jobs older than this keep only their summary
+  // --policy: the policy jobs plan with, scheduled by the hour or not (unset: the default)
+  std::optional<plan::ScheduledPolicy> policy;
+  WebhookOptions webhooks;            // no secret file: submissions naming webhook_url are refused
+  std::vector<std::string> metrics_labels;  // label keys /metrics sums cost by (at most 2)
+  int metrics_label_values = 50;      // distinct values kept per /metrics series before "other"
 };
 
 // Why a submission was refused, beyond a bad spec (Error kBadInput) or a denied path
@@ -67,6 +74,8 @@ class JobService {
   Submission submit(const std::string& body, const std::string& idempotency_key);
   std::optional<StoredJob> get(const std::string& id) { return store_.get(id); }
   std::vector<StoredJob> list(const JobFilter& filter) { return store_.list(filter); }
+  // A job's webhook deliveries with their attempts (nullopt: no such job).
+  std::optional<nlohmann::json> deliveries(const std::string& id);
   // false when there is no such job; a finished job is left as it is.
   bool cancel(const std::string& id);
   // The planner's answer for a job of this shape, without running anything.
@@ -87,7 +96,12 @@ class JobService {
   PlannerView planner_view(const job::PlanningInputs& planning, int slots) const;
   void recover();
   void load_profile();
-  job::PlanningInputs live_planning();
+  // The planning inputs for a job submitted at `submitted_unix_s` (the schedule's entry in
+  // force then), with the live state of now.
+  job::PlanningInputs live_planning(double submitted_unix_s);
+  // Stores a state's webhook event with it, when the job has a webhook.
+  std::optional<Delivery> event_for(const StoredJob& job, const std::string& type) const;
+  void events_stored();
   void maybe_recalibrate();
   // Retention: at start, then every kRetentionEvery finished jobs.
   void apply_retention();
@@ -98,7 +112,7 @@ class JobService {
   void runner_main();
   void run(StoredJob job);
   StoredJob finished_from(StoredJob job, const record::JobRecord& r) const;
-  nlohmann::json plan_at_submit(const process::JobSpec& spec, std::string& profile_version);
+  nlohmann::json plan_at_submit(const process::JobSpec& spec, double submitted_unix_s, std::string& profile_version);
 
   ServiceOptions options_;
   JobStore& store_;
@@ -125,6 +139,8 @@ class JobService {
   int finished_since_refit_ = 0;
   std::mutex refit_mutex_;          // one refit at a time
   ServiceMetrics metrics_;
+  access::WebhookAllowlist webhook_allow_;
+  std::unique_ptr<WebhookDeliverer> webhooks_;  // none without a secret file
   std::vector<std::thread> runners_;
 };
 

@@ -102,6 +102,39 @@ const char* const kMigrations[] = {
               WHEN clip_s < 60 THEN 4 WHEN clip_s < 120 THEN 5 WHEN clip_s < 300 THEN 6 ELSE 7 END AS b,
          COUNT(*), SUM(cost_usd), SUM(cloud_equivalent_usd), SUM(billed_seconds)
          FROM jobs WHERE state IN ('done', 'failed', 'cancelled') GROUP BY 1, 2, 3, 4, 5, 6;)",
+    // 5: the backend's labels (a row per key, for filters and sums by label; kept by
+    // retention), a job's webhook URL, and its webhook deliveries with every attempt.
+    R"(ALTER TABLE jobs ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+       ALTER TABLE jobs ADD COLUMN webhook_url TEXT NOT NULL DEFAULT '';
+       CREATE TABLE job_labels (
+         job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+         key TEXT NOT NULL,
+         value TEXT NOT NULL,
+         PRIMARY KEY (job_id, key));
+       CREATE INDEX job_labels_by_value ON job_labels (key, value, job_id);
+       CREATE TABLE deliveries (
+         id TEXT PRIMARY KEY,
+         job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+         event TEXT NOT NULL,
+         url TEXT NOT NULL,
+         body TEXT NOT NULL,
+         created_unix_s REAL NOT NULL,
+         state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+         attempts INTEGER NOT NULL DEFAULT 0,
+         next_attempt_unix_s REAL NOT NULL,
+         finished_unix_s REAL NOT NULL DEFAULT 0);
+       CREATE INDEX deliveries_due ON deliveries (state, next_attempt_unix_s);
+       CREATE INDEX deliveries_by_job ON deliveries (job_id, created_unix_s);
+       CREATE TABLE delivery_attempts (
+         delivery_id TEXT NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+         n INTEGER NOT NULL,
+         at_unix_s REAL NOT NULL,
+         status INTEGER NOT NULL,
+         error TEXT NOT NULL,
+         seconds REAL NOT NULL,
+         PRIMARY KEY (delivery_id, n));
+       CREATE INDEX jobs_label_summary ON jobs (id, created_unix_s, state, cost_usd, cloud_equivalent_usd, billed_seconds,
+         clip_s);)",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kJobStoreSchemaVersion);
 
@@ -109,7 +142,17 @@ const char* const kColumns =
     "id, seq, idempotency_key, body_sha256, endpoint, spec, state, plan, profile_version, created_unix_s, "
     "started_unix_s, finished_unix_s, frames_done, frames_total, chunks_done, chunks_total, error_kind, error_message, "
     "output, temp_prefix, record, cost_usd, billed_seconds, hardware, wall_s, clip_s, predicted_s, predicted_usd, "
-    "cloud_equivalent_usd";
+    "cloud_equivalent_usd, labels, webhook_url";
+
+Labels labels_from_text(const std::string& text) {
+  Labels out;
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return out;
+  for (const auto& [k, v] : j.items()) {
+    if (v.is_string()) out[k] = v.get<std::string>();
+  }
+  return out;
+}
 
 StoredJob read_row(const Statement& s) {
   StoredJob j;
@@ -142,6 +185,8 @@ StoredJob read_row(const Statement& s) {
   j.predicted_s = s.real(26);
   j.predicted_usd = s.real(27);
   j.cloud_equivalent_usd = s.real(28);
+  j.labels = labels_from_text(s.text(29));
+  j.webhook_url = s.text(30);
   return j;
 }
 
@@ -192,7 +237,8 @@ InsertOutcome JobStore::insert(StoredJob& job) {
   next.step();
   job.seq = next.integer(0);
   db_.prepare("INSERT INTO jobs (id, seq, idempotency_key, body_sha256, endpoint, spec, state, plan, profile_version, "
-              "created_unix_s, frames_total, chunks_total, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+              "created_unix_s, frames_total, chunks_total, output, labels, webhook_url) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .bind(1, job.id)
       .bind(2, job.seq)
       .bind(3, key_or_null(job.idempotency_key))
@@ -206,7 +252,12 @@ InsertOutcome JobStore::insert(StoredJob& job) {
       .bind(11, job.frames_total)
       .bind(12, job.chunks_total)
       .bind(13, job.output)
+      .bind(14, nlohmann::json(job.labels).dump())
+      .bind(15, job.webhook_url)
       .run();
+  for (const auto& [key, value] : job.labels) {
+    db_.prepare("INSERT INTO job_labels (job_id, key, value) VALUES (?, ?, ?)").bind(1, job.id).bind(2, key).bind(3, value).run();
+  }
   t.commit();
   return InsertOutcome::kCreated;
 }
@@ -225,12 +276,22 @@ std::optional<StoredJob> JobStore::one_where(const std::string& column, const st
 
 std::vector<StoredJob> JobStore::list(const JobFilter& f) {
   const std::lock_guard lock(mutex_);
+  std::string label_terms;
+  for (size_t i = 0; i < f.labels.size(); ++i) {
+    const std::string k = std::to_string(6 + 2 * i), v = std::to_string(7 + 2 * i);
+    label_terms += " AND id IN (SELECT job_id FROM job_labels WHERE key = ?" + k + " AND value = ?" + v + ")";
+  }
   Statement s = db_.prepare(std::string("SELECT ") + kColumns +
                             " FROM jobs WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR endpoint = ?2) AND "
-                            "created_unix_s >= ?3 AND " +
+                            "created_unix_s >= ?3" + label_terms + " AND " +
                             (f.newest_first ? "(?4 = 0 OR seq < ?4) ORDER BY seq DESC" : "seq > ?4 ORDER BY seq") +
                             " LIMIT ?5");
   s.bind(1, f.state).bind(2, f.endpoint).bind(3, f.since_unix_s).bind(4, f.after_seq).bind(5, static_cast<int64_t>(f.limit));
+  int param = 6;
+  for (const auto& [key, value] : f.labels) {
+    s.bind(param++, key);
+    s.bind(param++, value);
+  }
   std::vector<StoredJob> out;
   while (s.step()) out.push_back(read_row(s));
   return out;
@@ -285,13 +346,17 @@ int64_t JobStore::count_submitted_since(double unix_s) {
   return s.integer(0);
 }
 
-void JobStore::mark_running(const std::string& id, double started_unix_s, const std::string& temp_prefix) {
+void JobStore::mark_running(const std::string& id, double started_unix_s, const std::string& temp_prefix,
+                            const std::optional<Delivery>& event) {
   const std::lock_guard lock(mutex_);
+  Transaction t(db_);
   db_.prepare("UPDATE jobs SET state = 'running', started_unix_s = ?, temp_prefix = ? WHERE id = ? AND state = 'queued'")
       .bind(1, started_unix_s)
       .bind(2, temp_prefix)
       .bind(3, id)
       .run();
+  if (event && db_.changes() > 0) insert_delivery(*event);
+  t.commit();
 }
 
 void JobStore::set_progress(const std::string& id, int64_t frames_done, int64_t chunks_done) {
@@ -303,7 +368,7 @@ void JobStore::set_progress(const std::string& id, int64_t frames_done, int64_t 
       .run();
 }
 
-void JobStore::finish(const StoredJob& j) {
+void JobStore::finish(const StoredJob& j, const std::optional<Delivery>& event) {
   const std::lock_guard lock(mutex_);
   Transaction t(db_);
   db_.prepare("UPDATE jobs SET state = ?, finished_unix_s = ?, error_kind = ?, error_message = ?, record = ?, "
@@ -332,6 +397,7 @@ void JobStore::finish(const StoredJob& j) {
       .run();
   add_to_hourly(j);
   write_chunks(j);
+  if (event) insert_delivery(*event);
   t.commit();
 }
 
@@ -376,14 +442,18 @@ void JobStore::write_chunks(const StoredJob& j) {
   }
 }
 
-bool JobStore::cancel_queued(const std::string& id, double now_unix_s) {
+bool JobStore::cancel_queued(const std::string& id, double now_unix_s, const std::optional<Delivery>& event) {
   const std::lock_guard lock(mutex_);
+  Transaction t(db_);
   db_.prepare("UPDATE jobs SET state = 'cancelled', finished_unix_s = ?, error_kind = 'cancelled', "
               "error_message = 'cancelled before it started' WHERE id = ? AND state = 'queued'")
       .bind(1, now_unix_s)
       .bind(2, id)
       .run();
-  return db_.changes() > 0;
+  const bool cancelled = db_.changes() > 0;
+  if (cancelled && event) insert_delivery(*event);
+  t.commit();
+  return cancelled;
 }
 
 std::vector<std::string> JobStore::recent_records(int limit) {
@@ -433,6 +503,59 @@ std::vector<StoredProfile> JobStore::profiles() {
                             "FROM profiles ORDER BY created_unix_s DESC");
   std::vector<StoredProfile> out;
   while (s.step()) out.push_back(read_profile(s));
+  return out;
+}
+
+std::vector<LabelTotals> JobStore::totals_by_label(const std::string& key, double since_unix_s, int limit) {
+  const std::lock_guard lock(mutex_);
+  // From the label rows, through a covering index of the jobs' summary by id (the wide
+  // rows, records included, are never read); jobs without the key are the window's
+  // totals less the labelled ones.
+  const char* const kSums = "COUNT(*), SUM(j.state = 'done'), SUM(j.state = 'failed'), SUM(j.cost_usd), "
+                            "SUM(j.cloud_equivalent_usd), SUM(j.billed_seconds), SUM(j.clip_s)";
+  auto read = [](const Statement& s, std::string value) {
+    return LabelTotals{std::move(value), s.integer(1), s.integer(2), s.integer(3), s.real(4), s.real(5), s.real(6), s.real(7)};
+  };
+  Statement s = db_.prepare(std::string("SELECT l.value, ") + kSums +
+                            " FROM job_labels l JOIN jobs j INDEXED BY jobs_label_summary ON j.id = l.job_id "
+                            "WHERE l.key = ?1 AND j.created_unix_s >= ?2 AND j.state IN ('done', 'failed', 'cancelled') "
+                            "GROUP BY l.value ORDER BY SUM(j.cost_usd) + SUM(j.cloud_equivalent_usd) DESC, COUNT(*) DESC");
+  s.bind(1, key).bind(2, since_unix_s);
+  std::vector<LabelTotals> out;
+  LabelTotals other{"other"}, labelled{""};
+  auto add = [](LabelTotals& to, const LabelTotals& t) {
+    to.jobs += t.jobs, to.done += t.done, to.failed += t.failed, to.cost_usd += t.cost_usd;
+    to.cloud_equivalent_usd += t.cloud_equivalent_usd, to.billed_seconds += t.billed_seconds, to.clip_s += t.clip_s;
+  };
+  while (s.step()) {
+    const LabelTotals t = read(s, s.text(0));
+    add(labelled, t);
+    if (static_cast<int>(out.size()) < limit) {
+      out.push_back(t);
+    } else {
+      add(other, t);
+    }
+  }
+  if (other.jobs > 0) out.push_back(other);
+  Statement all = db_.prepare(std::string("SELECT 0, ") + kSums +
+                              " FROM jobs j WHERE j.created_unix_s >= ?1 AND j.state IN ('done', 'failed', 'cancelled')");
+  all.bind(1, since_unix_s);
+  all.step();
+  LabelTotals none = read(all, "");
+  none.jobs -= labelled.jobs, none.done -= labelled.done, none.failed -= labelled.failed;
+  none.cost_usd -= labelled.cost_usd, none.cloud_equivalent_usd -= labelled.cloud_equivalent_usd;
+  none.billed_seconds -= labelled.billed_seconds, none.clip_s -= labelled.clip_s;
+  if (none.jobs > 0) out.push_back(none);
+  return out;
+}
+
+std::vector<std::string> JobStore::label_keys(double since_unix_s) {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare("SELECT DISTINCT l.key FROM job_labels l JOIN jobs j ON j.id = l.job_id "
+                            "WHERE j.created_unix_s >= ? ORDER BY l.key");
+  s.bind(1, since_unix_s);
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
   return out;
 }
 

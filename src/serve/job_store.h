@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,11 +17,14 @@
 
 namespace reelscale::serve {
 
-inline constexpr int kJobStoreSchemaVersion = 4;
+inline constexpr int kJobStoreSchemaVersion = 5;
 
 // Clip-length buckets of the hourly roll-up (seconds; bucket i: below edge i, the last: the rest).
 inline constexpr double kClipBucketEdges[] = {5, 10, 20, 30, 60, 120, 300};
 int clip_bucket(double clip_s);
+
+// The backend's labels of a job ({"user_id": "u-123", "feature": "export"}).
+using Labels = std::map<std::string, std::string>;
 
 struct StoredJob {
   std::string id;
@@ -53,6 +57,8 @@ struct StoredJob {
   double predicted_s = 0;
   double predicted_usd = 0;
   double cloud_equivalent_usd = 0; // local slots: the cores used at the cloud's per-core price
+  Labels labels;
+  std::string webhook_url;         // "" : no webhooks
   bool finished() const { return state == "done" || state == "failed" || state == "cancelled"; }
 };
 
@@ -63,6 +69,37 @@ struct JobFilter {
   int64_t after_seq = 0;           // the cursor: jobs submitted after this one (before it, newest first)
   int limit = 50;
   bool newest_first = false;
+  Labels labels;                   // every one must match
+};
+
+// A webhook event to deliver: its id (the webhook-id header, the same on every attempt),
+// the signed body, and where its attempts stand.
+struct Delivery {
+  std::string id;
+  std::string job_id;
+  std::string event;               // job.started | job.succeeded | job.failed | job.cancelled
+  std::string url;
+  std::string body;
+  double created_unix_s = 0;
+  std::string state = "pending";   // pending | delivered | failed (gave up)
+  int attempts = 0;
+  double next_attempt_unix_s = 0;
+  double finished_unix_s = 0;
+};
+
+struct DeliveryAttempt {
+  int n = 0;                       // 1, 2, ...
+  double at_unix_s = 0;
+  int status = 0;                  // the HTTP status, 0 when none came back
+  std::string error;               // a timeout, a refused connection, ... ("" with a status)
+  double seconds = 0;
+};
+
+// Cost and jobs of one label value over a window (GET /v1/stats, `report --by`).
+struct LabelTotals {
+  std::string value;
+  int64_t jobs = 0, done = 0, failed = 0;
+  double cost_usd = 0, cloud_equivalent_usd = 0, billed_seconds = 0, clip_s = 0;
 };
 
 // A profile version the service planned with: the one it started with, and each refit it
@@ -94,12 +131,27 @@ class JobStore {
   int64_t count_in_state(const std::string& state);
   int64_t count_submitted_since(double unix_s);
 
-  void mark_running(const std::string& id, double started_unix_s, const std::string& temp_prefix);
+  // A state change and its webhook event (when the job has a webhook) in one transaction.
+  void mark_running(const std::string& id, double started_unix_s, const std::string& temp_prefix,
+                    const std::optional<Delivery>& event = std::nullopt);
   void set_progress(const std::string& id, int64_t frames_done, int64_t chunks_done);
   // Ends a job: its state, outcome and record (and its chunks' rows, from the record).
-  void finish(const StoredJob& finished);
-  // Only a queued job: true when it was cancelled here.
-  bool cancel_queued(const std::string& id, double now_unix_s);
+  void finish(const StoredJob& finished, const std::optional<Delivery>& event = std::nullopt);
+  // Only a queued job: true when it was cancelled here (and its event stored).
+  bool cancel_queued(const std::string& id, double now_unix_s, const std::optional<Delivery>& event = std::nullopt);
+
+  // Webhook deliveries (serve/job_store_deliveries.cpp).
+  // Pending deliveries due by `now_unix_s`, soonest first, skipping the ids in `busy`.
+  std::vector<Delivery> due_deliveries(double now_unix_s, const std::vector<std::string>& busy, int limit);
+  // Records an attempt and where the delivery goes next (its state, attempts and next time).
+  void record_attempt(const Delivery& updated, const DeliveryAttempt& attempt);
+  std::vector<std::pair<Delivery, std::vector<DeliveryAttempt>>> deliveries_of(const std::string& job_id);
+  double next_delivery_due();  // the soonest pending delivery's time (0: none)
+
+  // Finished jobs submitted since the time, summed by the value of one label key (most
+  // costly first; beyond `limit` values, one row "other"; jobs without the key: one row "").
+  std::vector<LabelTotals> totals_by_label(const std::string& key, double since_unix_s, int limit);
+  std::vector<std::string> label_keys(double since_unix_s);  // the keys finished jobs since then carry
   // The records of the most recent finished jobs that are done, oldest first.
   std::vector<std::string> recent_records(int limit);
 
@@ -125,6 +177,7 @@ class JobStore {
   // The finished job added to its hour's roll-up (by submission hour, endpoint, hardware,
   // state, chunk count and clip-length bucket): what the dashboard's series sum.
   void add_to_hourly(const StoredJob& job);
+  void insert_delivery(const Delivery& d);  // inside the caller's transaction
   std::mutex mutex_;  // one statement sequence at a time (changes() and transactions)
   Database db_;
 };

@@ -32,7 +32,11 @@ struct ServiceMetrics::Families {
         running(BuildGauge().Name("reelscale_running_jobs").Help("Jobs running").Register(r).Add({})),
         places(BuildGauge().Name("reelscale_executor_places").Help("Task places of the executor (slots or worker places)").Register(r).Add({})),
         idle(BuildGauge().Name("reelscale_executor_idle_places").Help("Task places free now").Register(r).Add({})),
-        workers_up(BuildGauge().Name("reelscale_workers_up").Help("Remote workers answering /healthz (local slots: 0)").Register(r).Add({})) {}
+        workers_up(BuildGauge().Name("reelscale_workers_up").Help("Remote workers answering /healthz (local slots: 0)").Register(r).Add({})),
+        label_jobs(BuildCounter().Name("reelscale_label_jobs_total").Help("Jobs that ended, by the --metrics-labels job labels and state").Register(r)),
+        label_cost(BuildCounter().Name("reelscale_label_cost_usd_total").Help("Billed cost in USD, by the --metrics-labels job labels").Register(r)),
+        label_cloud_equivalent(BuildCounter().Name("reelscale_label_cloud_equivalent_usd_total")
+                                   .Help("Local slots' cloud-equivalent cost in USD, by the --metrics-labels job labels").Register(r)) {}
 
   prometheus::Family<prometheus::Counter>& jobs;
   prometheus::Family<prometheus::Counter>& refused;
@@ -49,6 +53,9 @@ struct ServiceMetrics::Families {
   prometheus::Gauge& places;
   prometheus::Gauge& idle;
   prometheus::Gauge& workers_up;
+  prometheus::Family<prometheus::Counter>& label_jobs;
+  prometheus::Family<prometheus::Counter>& label_cost;
+  prometheus::Family<prometheus::Counter>& label_cloud_equivalent;
 };
 
 namespace {
@@ -59,12 +66,15 @@ const Histogram::BucketBoundaries kRatios = {0.5, 0.67, 0.8, 0.9, 1, 1.1, 1.25, 
 
 }  // namespace
 
-ServiceMetrics::ServiceMetrics()
-    : registry_(std::make_shared<prometheus::Registry>()), f_(std::make_unique<Families>(*registry_)) {}
+ServiceMetrics::ServiceMetrics(std::vector<std::string> label_keys, int label_values)
+    : registry_(std::make_shared<prometheus::Registry>()), f_(std::make_unique<Families>(*registry_)),
+      label_keys_(std::move(label_keys)), label_values_(label_values) {}
 
 ServiceMetrics::~ServiceMetrics() = default;
 
-void ServiceMetrics::job_finished(const std::string& state, const record::JobRecord& r) {
+void ServiceMetrics::job_finished(const std::string& state, const record::JobRecord& r,
+                                  const std::map<std::string, std::string>& labels) {
+  count_by_labels(state, r, labels);
   const std::string hardware = r.hardware.empty() ? "unknown" : r.hardware;
   f_->jobs.Add({{"endpoint", r.endpoint}, {"state", state}}).Increment();
   const double total = r.timings_s.count("total") ? r.timings_s.at("total") : 0;
@@ -85,6 +95,39 @@ void ServiceMetrics::job_finished(const std::string& state, const record::JobRec
   if (r.ok() && r.plan && r.plan->wall_mean_s > 0 && total > 0) {
     f_->ratio.Add({{"endpoint", r.endpoint}}, kRatios).Observe(total / r.plan->wall_mean_s);
   }
+}
+
+// The job's values of the label keys as Prometheus labels (label_<key>); a value set
+// beyond the first `label_values_` seen is counted as "other" in every key.
+std::map<std::string, std::string> ServiceMetrics::series_labels(const std::map<std::string, std::string>& labels) {
+  std::vector<std::string> values;
+  for (const std::string& key : label_keys_) {
+    const auto it = labels.find(key);
+    values.push_back(it == labels.end() ? "none" : it->second);
+  }
+  {
+    std::lock_guard lock(labels_mutex_);
+    if (!label_values_seen_.count(values)) {
+      if (static_cast<int>(label_values_seen_.size()) < label_values_) {
+        label_values_seen_.insert(values);
+      } else {
+        values.assign(values.size(), "other");
+      }
+    }
+  }
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i < label_keys_.size(); ++i) out["label_" + label_keys_[i]] = values[i];
+  return out;
+}
+
+void ServiceMetrics::count_by_labels(const std::string& state, const record::JobRecord& r,
+                                     const std::map<std::string, std::string>& labels) {
+  if (label_keys_.empty()) return;
+  std::map<std::string, std::string> series = series_labels(labels);
+  f_->label_cost.Add(series).Increment(r.cost_usd);
+  f_->label_cloud_equivalent.Add(series).Increment(r.cloud_equivalent_usd);
+  series["state"] = state;
+  f_->label_jobs.Add(series).Increment();
 }
 
 void ServiceMetrics::job_refused(const std::string& why) { f_->refused.Add({{"reason", why}}).Increment(); }

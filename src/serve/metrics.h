@@ -2,10 +2,15 @@
 // registry and written in the text format for GET /metrics: jobs by endpoint and state,
 // job duration, chunks per job, task attempts by outcome, chunk starts by hardware and
 // kind, billed seconds, cost, core-seconds, measured over predicted time, the queue, and
-// the executor's health (places, busy).
+// the executor's health (places, busy), and cost and jobs by one or two job labels
+// (--metrics-labels; bounded cardinality, the rest as "other").
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <vector>
 #include <string>
 
 #include "record/job_record.h"
@@ -18,13 +23,16 @@ namespace reelscale::serve {
 
 class ServiceMetrics {
  public:
-  ServiceMetrics();
+  // `label_keys` (at most 2): the job labels cost and jobs are also counted by, each
+  // series keeping up to `label_values` distinct value sets, the rest counted as "other".
+  explicit ServiceMetrics(std::vector<std::string> label_keys = {}, int label_values = 50);
   ~ServiceMetrics();
   ServiceMetrics(const ServiceMetrics&) = delete;
   ServiceMetrics& operator=(const ServiceMetrics&) = delete;
 
   // A job that ended (its state: done, failed or cancelled) with its record.
-  void job_finished(const std::string& state, const record::JobRecord& record);
+  void job_finished(const std::string& state, const record::JobRecord& record,
+                    const std::map<std::string, std::string>& labels = {});
   void job_refused(const std::string& why);  // queue_full, bad_input, denied, ...
   // The state of the moment, set just before each scrape.
   void set_queue(int64_t queued, int64_t running);
@@ -33,8 +41,14 @@ class ServiceMetrics {
 
  private:
   struct Families;
+  std::map<std::string, std::string> series_labels(const std::map<std::string, std::string>& labels);
+  void count_by_labels(const std::string& state, const record::JobRecord& r, const std::map<std::string, std::string>& labels);
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> f_;
+  std::vector<std::string> label_keys_;
+  int label_values_;
+  std::mutex labels_mutex_;
+  std::set<std::vector<std::string>> label_values_seen_;
 };
 
 }  // namespace reelscale::serve

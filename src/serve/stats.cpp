@@ -145,6 +145,23 @@ nlohmann::json dashboard_stats(JobStore& store, double since_unix_s, double dead
   out["error_rate_by_chunks"] = error_rate_by_chunks(store, since_unix_s);
   out["clip_lengths"] = clip_lengths(store, since_unix_s);
   out["arrivals_by_hour_utc"] = arrivals_by_hour(store, since_unix_s);
+  out["by_label"] = label_stats(store, since_unix_s, kMaxLabelKeysShown, kMaxLabelValuesShown);
+  return out;
+}
+
+nlohmann::json label_stats(JobStore& store, double since_unix_s, int max_keys, int max_values) {
+  nlohmann::json out = nlohmann::json::object();
+  int keys = 0;
+  for (const std::string& key : store.label_keys(since_unix_s)) {
+    if (keys++ >= max_keys) break;
+    nlohmann::json rows = nlohmann::json::array();
+    for (const LabelTotals& t : store.totals_by_label(key, since_unix_s, max_values)) {
+      rows.push_back({{"value", t.value}, {"jobs", t.jobs}, {"done", t.done}, {"failed", t.failed},
+                      {"cost_usd", t.cost_usd}, {"cloud_equivalent_usd", t.cloud_equivalent_usd},
+                      {"billed_seconds", t.billed_seconds}, {"clip_s", t.clip_s}});
+    }
+    out[key] = rows;
+  }
   return out;
 }
 

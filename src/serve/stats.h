@@ -16,7 +16,15 @@ namespace reelscale::serve {
 // The most scatter points a stats reply carries (a sample spread over the window).
 inline constexpr int kMaxScatterPoints = 500;
 
+// The most label keys, and values per key, a stats reply sums by (the rest: "other").
+inline constexpr int kMaxLabelKeysShown = 8;
+inline constexpr int kMaxLabelValuesShown = 20;
+
 // The jobs submitted since `since_unix_s`.
 nlohmann::json dashboard_stats(JobStore& store, double since_unix_s, double deadline_s);
+// Cost and jobs by the value of each label key finished jobs carry: {key: [{value, jobs,
+// done, failed, cost_usd, cloud_equivalent_usd, billed_seconds, clip_s}]}, most costly
+// first; "" is the jobs without the key.
+nlohmann::json label_stats(JobStore& store, double since_unix_s, int max_keys, int max_values);
 
 }  // namespace reelscale::serve

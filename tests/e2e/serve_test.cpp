@@ -15,6 +15,7 @@
 
 #include "plan/inputs.h"
 #include "sandbox_traps.h"
+#include "serve_service.h"
 #include "store/store.h"
 #include "test_media.h"
 #include "test_services.h"
@@ -26,65 +27,8 @@ using nlohmann::json;
 
 namespace {
 
-const std::string kToken = "serve-test-token-0123456789";
-
-// A running `reelscale serve` on a free port, with its own folder for the job store,
-// logs and outputs.
-class Service {
- public:
-  explicit Service(const fs::path& dir, std::vector<std::string> extra = {}) : dir_(dir) {
-    std::ofstream(dir_ / "token") << kToken << "\n";
-    port_ = rt::free_port();
-    std::vector<std::string> argv = {REELSCALE_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(port_), "--db",
-                                     (dir_ / "jobs.db").string(), "--token-file", (dir_ / "token").string(), "--allow",
-                                     dir_.string(), "--allow", "s3://videos/serve/", "--log-format", "json"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process_ = std::make_unique<rt::ChildProcess>(argv, (dir_ / ("serve-" + std::to_string(port_) + ".log")).string());
-    EXPECT_TRUE(rt::wait_for_http(url() + "/readyz", 20)) << log();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  rt::ChildProcess& process() { return *process_; }
-  std::string log() const {
-    std::ifstream f(dir_ / ("serve-" + std::to_string(port_) + ".log"));
-    return std::string(std::istreambuf_iterator<char>(f), {});
-  }
-  httplib::Client client(bool with_token = true) const {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(30);
-    if (with_token) c.set_bearer_token_auth(kToken);
-    return c;
-  }
-  json get_job(const std::string& id) const {
-    auto r = client().Get("/v1/jobs/" + id);
-    return r && r->status == 200 ? json::parse(r->body) : json();
-  }
-  // Polls until the job has finished; its view.
-  json wait_finished(const std::string& id, double timeout_s = 90) const {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-    while (std::chrono::steady_clock::now() < until) {
-      const json j = get_job(id);
-      const std::string s = j.value("state", "");
-      if (s == "done" || s == "failed" || s == "cancelled") return j;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return get_job(id);
-  }
-  // Polls until the job runs and has done some frames.
-  bool wait_running(const std::string& id, double timeout_s = 60) const {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-    while (std::chrono::steady_clock::now() < until) {
-      const json j = get_job(id);
-      if (j.value("state", "") == "running" && j["progress"]["frames_done"].get<int64_t>() > 0) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  }
-
- private:
-  fs::path dir_;
-  int port_ = 0;
-  std::unique_ptr<rt::ChildProcess> process_;
-};
+const std::string& kToken = rt::kServeToken;
+using Service = rt::ServeService;
 
 rt::ClipSpec clip_spec(int frames) {
   rt::ClipSpec spec;
@@ -117,11 +61,7 @@ std::vector<int64_t> iota(int64_t n) {
   return v;
 }
 
-httplib::Result submit(const Service& s, const json& job, const std::string& key = "") {
-  httplib::Headers h;
-  if (!key.empty()) h.emplace("Idempotency-Key", key);
-  return s.client().Post("/v1/jobs", h, job.dump(), "application/json");
-}
+httplib::Result submit(const Service& s, const json& job, const std::string& key = "") { return s.submit(job, key); }
 
 class Serve : public ::testing::Test {
  protected:
@@ -536,6 +476,7 @@ TEST_F(Serve, TheApiDocumentListsExactlyTheRoutesServed) {
   Service service(dir_.path());
   std::set<std::string> served;
   for (const std::string& route : {"POST /v1/jobs", "GET /v1/jobs", "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}",
+                                   "GET /v1/jobs/{id}/deliveries",
                                    "GET /v1/plan", "GET /v1/queue", "GET /v1/profiles", "GET /v1/stats", "GET /metrics", "GET /", "POST /login", "GET /static/{file}", "GET /healthz", "GET /readyz", "PUT /v1/jobs",
                                    "GET /v1/other"}) {
     const std::string method = route.substr(0, route.find(' '));
