@@ -1,11 +1,16 @@
 """tests/python/client_test.py — the Python client (clients/python) against a real
 `reelscale serve` started here on loopback: remote() with progress to a finished output,
-spawn() then cancel, plan, the listing, and the service's refusals as ServiceError.
+spawn() then cancel, plan, the listing, the service's refusals as ServiceError, and a
+backend's webhook receiver (http.server) checking events with verify_webhook, with
+labels listed and summed.
 
 Usage: client_test.py REELSCALE_BINARY"""
 
+import http.server
+import json
 import os
 import shutil
+import threading
 import socket
 import subprocess
 import sys
@@ -16,10 +21,35 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
-from reelscale_client import Client, JobFailed, ServiceError  # noqa: E402
+from reelscale_client import Client, JobFailed, ServiceError, WebhookVerificationError, verify_webhook  # noqa: E402
 
 BINARY = sys.argv.pop(1) if len(sys.argv) > 1 else os.path.join(ROOT, "build", "reelscale")
 TOKEN = "python-client-token-0123456789"
+WEBHOOK_SECRET = "whsec_c2VjcmV0IG9mIHRoZSBweXRob24gY2xpZW50IHRlc3Q="
+
+
+class Receiver(http.server.ThreadingHTTPServer):
+    """A backend's webhook endpoint: keeps each request's headers and raw body."""
+
+    def __init__(self):
+        self.received = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.received.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
 SAMPLE = os.path.join(ROOT, "samples", "tears_of_steel_10s_640x360.mp4")
 
 
@@ -44,11 +74,16 @@ class ClientAgainstService(unittest.TestCase):
         cls.dir = tempfile.mkdtemp(prefix="reelscale-client-")
         with open(os.path.join(cls.dir, "token"), "w") as f:
             f.write(TOKEN + "\n")
+        with open(os.path.join(cls.dir, "webhook-secrets"), "w") as f:
+            f.write(WEBHOOK_SECRET + "\n")
+        cls.receiver = Receiver()
         cls.port = free_port()
         cls.log = open(os.path.join(cls.dir, "serve.log"), "w")
         cls.service = subprocess.Popen(
             [BINARY, "serve", "--listen", f"127.0.0.1:{cls.port}", "--db", os.path.join(cls.dir, "jobs.db"),
-             "--token-file", os.path.join(cls.dir, "token"), "--allow", cls.dir, "--allow", os.path.join(ROOT, "samples")],
+             "--token-file", os.path.join(cls.dir, "token"), "--allow", cls.dir, "--allow", os.path.join(ROOT, "samples"),
+             "--webhook-secret-file", os.path.join(cls.dir, "webhook-secrets"),
+             "--webhook-allow", cls.receiver.url("/hooks/")],
             stdout=cls.log, stderr=subprocess.STDOUT)
         cls.url = f"http://127.0.0.1:{cls.port}"
         for _ in range(200):
@@ -64,6 +99,7 @@ class ClientAgainstService(unittest.TestCase):
     def tearDownClass(cls):
         cls.service.terminate()
         cls.service.wait(timeout=30)
+        cls.receiver.shutdown()
         cls.log.close()
         shutil.rmtree(cls.dir)
 
@@ -118,6 +154,36 @@ class ClientAgainstService(unittest.TestCase):
         with self.assertRaises(ServiceError) as missing:
             self.client.job("0123456789ab")
         self.assertEqual(missing.exception.status, 404)
+
+    def test_webhooks_verify_and_labels_sum(self):
+        out = os.path.join(self.dir, "hooked.mp4")
+        labels = {"user_id": "u-py", "feature": "export"}
+        accepted = self.client.submit(framing(out, seconds=1), labels=labels,
+                                      webhook_url=self.receiver.url("/hooks/reelscale"))
+        job = self.client.wait(accepted["id"], timeout=120)
+        for _ in range(200):
+            mine = [(h, b) for h, b in self.receiver.received if json.loads(b)["data"]["id"] == job["id"]]
+            if len(mine) >= 2:
+                break
+            time.sleep(0.1)
+        events = [verify_webhook(h, b, WEBHOOK_SECRET) for h, b in mine]
+        self.assertEqual([e["type"] for e in events], ["job.started", "job.succeeded"])
+        self.assertEqual(events[1]["data"]["labels"], labels)
+        headers, body = mine[1]
+        with self.assertRaises(WebhookVerificationError):
+            verify_webhook(headers, body.replace(b"done", b"DONE"), WEBHOOK_SECRET)
+        with self.assertRaises(WebhookVerificationError):
+            verify_webhook(headers, body, "whsec_" + "b3RoZXIgc2VjcmV0IG9mIGFub3RoZXIgYmFja2VuZA==")
+        with self.assertRaises(WebhookVerificationError):
+            verify_webhook(headers, body, WEBHOOK_SECRET, now=int(headers["webhook-timestamp"]) + 600)
+        self.assertEqual(verify_webhook(headers, body, ["whsec_b2xkIHNlY3JldCwgcm90YXRlZCBvdXQh", WEBHOOK_SECRET])["type"],
+                         "job.succeeded")
+        delivered = self.client.deliveries(job["id"])
+        self.assertEqual([d["state"] for d in delivered], ["delivered", "delivered"])
+        self.assertEqual([j["id"] for j in self.client.jobs(labels={"user_id": "u-py"})], [job["id"]])
+        by_user = {row["value"]: row for row in self.client.stats()["by_label"]["user_id"]}
+        self.assertEqual(by_user["u-py"]["jobs"], 1)
+        self.assertAlmostEqual(by_user["u-py"]["cloud_equivalent_usd"], job["record"]["cloud_equivalent_usd"], places=9)
 
 
 if __name__ == "__main__":
