@@ -99,6 +99,29 @@ function drawStats(s) {
   draw("c-arrivals", { type: "bar", data: { labels: [...Array(24).keys()].map((h) => h + ":00"),
     datasets: [{ label: "jobs", data: s.arrivals_by_hour_utc }] } });
   drawThresholds(s.profile);
+  drawLabels(s.by_label || {});
+}
+
+// Cost and jobs per value of the chosen label key (billed, or the cloud-equivalent of
+// owned slots when nothing was billed).
+function drawLabels(byLabel) {
+  const select = document.getElementById("label-key");
+  const keys = Object.keys(byLabel);
+  const chosen = keys.includes(select.value) ? select.value : keys[0];
+  select.replaceChildren(...keys.map((k) => new Option(k, k, false, k === chosen)));
+  document.getElementById("no-labels").hidden = keys.length > 0;
+  const body = document.querySelector("#by-label tbody");
+  body.replaceChildren();
+  for (const r of chosen ? byLabel[chosen] : []) {
+    const row = body.insertRow();
+    const cost = r.cost_usd > 0 || !r.cloud_equivalent_usd ? r.cost_usd : r.cloud_equivalent_usd;
+    const note = r.cost_usd > 0 || !r.cloud_equivalent_usd ? "" : " (cloud-equivalent)";
+    cell(row, r.value === "" ? "(none)" : r.value);
+    cell(row, r.jobs);
+    cell(row, r.failed, r.failed > 0 ? "failed" : "");
+    cell(row, dollars(cost) + note);
+    cell(row, dollars(cost / Math.max(1, r.jobs)));
+  }
 }
 
 function cell(row, text, cls) {
@@ -178,6 +201,8 @@ async function drawDrill() {
     ? retried.map((c) => "chunk " + c.index + ": " + c.attempts + " attempts" + (c.speculative ? " (speculative copy won)" : "")).join("; ")
     : "none: every chunk ran once";
 }
+
+document.getElementById("label-key").addEventListener("change", () => refresh());
 
 async function refresh() {
   try {

@@ -49,7 +49,8 @@ async function until(f, what, seconds = 30) {
 async function runJob(i, chunks) {
   const spec = { endpoint: "framing", input: sample, output: join(dir, `out${i}.mp4`), output_width: 202, output_height: 360,
     preset: "ultrafast", chunks, segments: [{ start: 0, end: 2 }],
-    crop_keyframes: [{ time: 0, x: 100, y: 0, width: 202, height: 360 }] };
+    crop_keyframes: [{ time: 0, x: 100, y: 0, width: 202, height: 360 }],
+    labels: { user_id: `u-${i}`, feature: "export" } };
   const r = await fetch(base + "/v1/jobs", { method: "POST", headers: auth, body: JSON.stringify(spec) });
   const body = await r.text();
   assert.equal(r.status, 202, body);
@@ -149,6 +150,21 @@ test("signed in, it draws the charts, thresholds and jobs, drills into a job, an
   assert.equal(await page.textContent("#drill-cloud"), stored.record.cloud_equivalent_usd.toFixed(6));
   assert.ok(stored.record.cloud_equivalent_usd > 0, "owned slots: the cloud-equivalent price is shown");
   assert.match(await page.textContent("#retries"), /every chunk ran once/);
+  // Cost by label: a row per user, each what its job's record cost; the key can be changed.
+  const keys = await page.locator("#label-key option").allTextContents();
+  assert.deepEqual(keys.sort(), ["feature", "user_id"]);
+  await page.selectOption("#label-key", "user_id");
+  await until(async () => (await page.locator("#by-label tbody tr").count()) === 2, "a row per user");
+  const rows = await page.locator("#by-label tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  for (const j of jobs) {
+    const row = rows.find((r) => r[0] === j.labels.user_id);
+    assert.ok(row, "a row for " + j.labels.user_id + ": " + JSON.stringify(rows));
+    assert.equal(row[1], "1");
+    assert.ok(row[3].startsWith(await page.evaluate((v) => dollars(v), j.record.cloud_equivalent_usd)), row[3]);
+  }
+  await page.selectOption("#label-key", "feature");
+  await until(async () => (await page.locator("#by-label tbody tr").count()) === 1, "one feature");
+  assert.equal(await page.locator("#by-label tbody tr td").first().textContent(), "export");
   // It refreshes by itself: a third job appears without a reload.
   await runJob(2, 2);
   await until(async () => (await page.locator("#jobs tbody tr").count()) === 3, "the third job, after a refresh", 15);
