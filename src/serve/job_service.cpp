@@ -47,7 +47,8 @@ JobService::JobService(ServiceOptions options, JobStore& store, exec::Executor& 
       metrics_(options_.metrics_labels, options_.metrics_label_values), webhook_allow_(options_.webhooks.allow) {
   if (!options_.webhooks.secret_file.empty()) {
     webhooks_ = std::make_unique<WebhookDeliverer>(store_, access::WebhookSecrets::load(options_.webhooks.secret_file),
-                                                   options_.webhooks);
+                                                   options_.webhooks,
+                                                   [this](const std::string& outcome) { metrics_.webhook_attempt(outcome); });
   }
   load_profile();
   recover();

@@ -33,6 +33,8 @@ struct ServiceMetrics::Families {
         places(BuildGauge().Name("reelscale_executor_places").Help("Task places of the executor (slots or worker places)").Register(r).Add({})),
         idle(BuildGauge().Name("reelscale_executor_idle_places").Help("Task places free now").Register(r).Add({})),
         workers_up(BuildGauge().Name("reelscale_workers_up").Help("Remote workers answering /healthz (local slots: 0)").Register(r).Add({})),
+        webhooks(BuildCounter().Name("reelscale_webhook_attempts_total")
+                     .Help("Webhook delivery attempts, by outcome: delivered, retrying, failed (given up)").Register(r)),
         label_jobs(BuildCounter().Name("reelscale_label_jobs_total").Help("Jobs that ended, by the --metrics-labels job labels and state").Register(r)),
         label_cost(BuildCounter().Name("reelscale_label_cost_usd_total").Help("Billed cost in USD, by the --metrics-labels job labels").Register(r)),
         label_cloud_equivalent(BuildCounter().Name("reelscale_label_cloud_equivalent_usd_total")
@@ -53,6 +55,7 @@ struct ServiceMetrics::Families {
   prometheus::Gauge& places;
   prometheus::Gauge& idle;
   prometheus::Gauge& workers_up;
+  prometheus::Family<prometheus::Counter>& webhooks;
   prometheus::Family<prometheus::Counter>& label_jobs;
   prometheus::Family<prometheus::Counter>& label_cost;
   prometheus::Family<prometheus::Counter>& label_cloud_equivalent;
@@ -129,6 +132,8 @@ void ServiceMetrics::count_by_labels(const std::string& state, const record::Job
   series["state"] = state;
   f_->label_jobs.Add(series).Increment();
 }
+
+void ServiceMetrics::webhook_attempt(const std::string& outcome) { f_->webhooks.Add({{"outcome", outcome}}).Increment(); }
 
 void ServiceMetrics::job_refused(const std::string& why) { f_->refused.Add({{"reason", why}}).Increment(); }
 

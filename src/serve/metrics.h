@@ -34,6 +34,7 @@ class ServiceMetrics {
   void job_finished(const std::string& state, const record::JobRecord& record,
                     const std::map<std::string, std::string>& labels = {});
   void job_refused(const std::string& why);  // queue_full, bad_input, denied, ...
+  void webhook_attempt(const std::string& outcome);  // delivered, retrying, failed (given up)
   // The state of the moment, set just before each scrape.
   void set_queue(int64_t queued, int64_t running);
   void set_executor(int places, int idle, int healthy_workers);

@@ -97,8 +97,9 @@ Delivery webhook_event(const StoredJob& job, const std::string& type, double now
   return d;
 }
 
-WebhookDeliverer::WebhookDeliverer(JobStore& store, access::WebhookSecrets secrets, WebhookOptions options)
-    : store_(store), secrets_(std::move(secrets)), options_(std::move(options)) {
+WebhookDeliverer::WebhookDeliverer(JobStore& store, access::WebhookSecrets secrets, WebhookOptions options,
+                                   OutcomeCounter count)
+    : store_(store), secrets_(std::move(secrets)), options_(std::move(options)), count_(std::move(count)) {
   for (int i = 0; i < std::max(1, options_.senders); ++i) senders_.emplace_back([this] { sender_main(); });
 }
 
@@ -111,7 +112,13 @@ WebhookDeliverer::~WebhookDeliverer() {
   for (std::thread& t : senders_) t.join();
 }
 
-void WebhookDeliverer::wake() { wake_.notify_one(); }
+void WebhookDeliverer::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    new_events_ = true;
+  }
+  wake_.notify_one();
+}
 
 void WebhookDeliverer::sender_main() {
   while (true) {
@@ -126,8 +133,17 @@ void WebhookDeliverer::sender_main() {
       spdlog::error("webhooks: reading the pending deliveries failed: {}", e.what());
     }
     if (!d) {
+      // Until the soonest retry is due (at most 2 s, so another sender's claim is seen), or
+      // a new event is stored.
+      double wait_s = 2;
+      try {
+        const double due = store_.next_delivery_due();
+        if (due > 0) wait_s = std::clamp(due - record::unix_now(), 0.25, 2.0);
+      } catch (const std::exception&) {
+      }
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping_.load(); });
+      wake_.wait_for(lock, std::chrono::duration<double>(wait_s), [&] { return stopping_.load() || new_events_; });
+      new_events_ = false;
       continue;
     }
     try {
@@ -174,6 +190,7 @@ void WebhookDeliverer::deliver(Delivery d) {
   }
   if (d.state != "pending") d.finished_unix_s = record::unix_now();
   store_.record_attempt(d, DeliveryAttempt{d.attempts, now, a.status, a.error, a.seconds});
+  if (count_) count_(d.state == "pending" ? "retrying" : d.state);
   const std::string answer = a.status > 0 ? "HTTP " + std::to_string(a.status) : a.error;
   if (delivered) {
     spdlog::info("job {}: webhook {} ({}) delivered on attempt {}", d.job_id, d.id, d.event, d.attempts);

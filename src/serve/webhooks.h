@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -40,7 +41,9 @@ std::string finished_event_type(const std::string& state);
 
 class WebhookDeliverer {
  public:
-  WebhookDeliverer(JobStore& store, access::WebhookSecrets secrets, WebhookOptions options);
+  // `count` is told each attempt's outcome: delivered, retrying or failed (given up).
+  using OutcomeCounter = std::function<void(const std::string& outcome)>;
+  WebhookDeliverer(JobStore& store, access::WebhookSecrets secrets, WebhookOptions options, OutcomeCounter count);
   ~WebhookDeliverer();  // stops the senders; an attempt in flight is abandoned, still pending
   WebhookDeliverer(const WebhookDeliverer&) = delete;
   WebhookDeliverer& operator=(const WebhookDeliverer&) = delete;
@@ -61,9 +64,11 @@ class WebhookDeliverer {
   JobStore& store_;
   access::WebhookSecrets secrets_;
   WebhookOptions options_;
+  OutcomeCounter count_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::atomic<bool> stopping_{false};  // set under mutex_ (the senders wait on it); read by curl's progress callback
+  bool new_events_ = false;        // wake() was called since a sender last looked
   std::vector<std::string> busy_;  // deliveries a sender holds now
   std::vector<std::thread> senders_;
 };

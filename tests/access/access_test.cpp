@@ -8,6 +8,7 @@
 
 #include "access/allowlist.h"
 #include "access/tokens.h"
+#include "access/webhooks.h"
 #include "common/error.h"
 #include "test_media.h"
 
@@ -106,4 +107,58 @@ TEST(Allowlist, S3PrefixesAndTheDefault) {
   EXPECT_EQ(kind_of([&] { none.check("s3://b/a/../k", "output"); }), ErrorKind::kDenied);
   EXPECT_EQ(kind_of([&] { StorageAllowlist({"relative/folder"}); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([&] { StorageAllowlist({"/no/such/folder/anywhere"}); }), ErrorKind::kBadInput);
+}
+
+namespace wh = reelscale::access;
+
+// The example message of the Standard Webhooks 1.0 specification, with its published signature.
+TEST(Webhooks, TheSignatureMatchesTheStandardsExampleAndEverySecretSigns) {
+  const wh::WebhookSecrets one = wh::WebhookSecrets::of({"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"});
+  EXPECT_EQ(one.signature("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, R"({"test": 2432232314})"),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+  const wh::WebhookSecrets two =
+      wh::WebhookSecrets::of({"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_dGhlIG9sZCBzZWNyZXQsIHN0aWxsIHZhbGlkIQ=="});
+  const std::string header = two.signature("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, R"({"test": 2432232314})");
+  EXPECT_EQ(header.rfind("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= v1,", 0), 0u) << header;
+  EXPECT_NE(one.signature("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265331, R"({"test": 2432232314})"),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+      << "another timestamp, another signature";
+  EXPECT_EQ(wh::base64_decode(wh::base64_encode(std::string("a\0bc", 4))), std::string("a\0bc", 4));
+  EXPECT_EQ(wh::base64_decode(wh::base64_encode("ab")), "ab");
+  for (const std::string bad : {"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not base64!", "whsec_c2hvcnQ="}) {
+    try {
+      wh::WebhookSecrets::of({bad});
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
+      EXPECT_NE(std::string(e.what()).find("webhook secret 1"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Webhooks, OnlyUrlsUnderAPrefixThatMeanWhatTheyReadAreAllowed) {
+  const wh::WebhookAllowlist allow({"https://hooks.example.com", "http://127.0.0.1:8081/hooks/"});
+  for (const std::string ok : {"https://hooks.example.com/reelscale", "https://hooks.example.com?x=1",
+                               "https://hooks.example.com", "http://127.0.0.1:8081/hooks/a/b?c=d"}) {
+    EXPECT_NO_THROW(allow.check(ok)) << ok;
+  }
+  for (const std::string bad : {"https://hooks.example.com.evil.net/", "https://hooks.example.com:444/",
+                                "http://hooks.example.com/", "http://127.0.0.1:8081/hooksx", "http://127.0.0.1:8081/hooks/../admin",
+                                "http://127.0.0.1:8081/hooks/%2e%2e/admin", "http://127.0.0.1:8081/hooks//x",
+                                "https://user@hooks.example.com/", "https://hooks.example.com/#frag", "ftp://hooks.example.com/",
+                                "https://hooks.example.com/a b", "http://169.254.169.254/latest/meta-data/"}) {
+    try {
+      allow.check(bad);
+      ADD_FAILURE() << bad << " was allowed";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kDenied) << bad;
+    }
+  }
+  try {
+    wh::WebhookAllowlist().check("https://hooks.example.com/");
+    ADD_FAILURE() << "no prefixes must allow nothing";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("none is set"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(wh::WebhookAllowlist({"hooks.example.com"}), Error);
 }

@@ -258,6 +258,10 @@ TEST_F(Backend, AReceiverThatFailsTwiceGetsEachEventThreeTimesAndItIsRecordedDel
     const double gap1 = one["tries"][1]["at_unix_s"].get<double>() - one["tries"][0]["at_unix_s"].get<double>();
     EXPECT_GE(gap1, 0.1);
   }
+  // /metrics counts the attempts by outcome (what the ReelscaleWebhooksGivenUp alert reads).
+  const std::string metrics = service.client().Get("/metrics")->body;
+  EXPECT_NE(metrics.find(R"(reelscale_webhook_attempts_total{outcome="retrying"} 4)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(reelscale_webhook_attempts_total{outcome="delivered"} 2)"), std::string::npos) << metrics;
 }
 
 TEST_F(Backend, AServiceKilledMidRetryDeliversAfterItsRestart) {

@@ -182,3 +182,75 @@ TEST(JobStore, StatsAggregateInSqlAndRetentionKeepsTheSummary) {
   EXPECT_EQ(dashboard_stats(store, 0, 60).dump(), s.dump()) << "the charts read the summary, which stays";
   EXPECT_EQ(store.drop_detail_before(now - 3600.0 * 10).jobs, 0) << "once";
 }
+
+TEST(JobStore, LabelsAreFilteredAndSummedWithTheRestAsOtherAndRetentionKeepsThem) {
+  rt::TempDir dir;
+  JobStore store((dir / "jobs.db").string());
+  // Five users, one job each, costing 5, 4, 3, 2 and 1 dollars; one job without labels.
+  for (int i = 0; i < 6; ++i) {
+    StoredJob j = queued("j" + std::to_string(i));
+    if (i < 5) j.labels = {{"user_id", "u-" + std::to_string(i)}, {"feature", i % 2 ? "export" : "preview"}};
+    ASSERT_EQ(store.insert(j), InsertOutcome::kCreated);
+    j.state = i == 1 ? "failed" : "done";
+    j.finished_unix_s = 200;
+    j.cost_usd = 5 - i;
+    j.clip_s = 10;
+    store.finish(j);
+  }
+  JobFilter f;
+  f.labels = {{"feature", "export"}};
+  std::vector<StoredJob> page = store.list(f);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].labels.at("user_id"), "u-1");
+  f.labels = {{"feature", "export"}, {"user_id", "u-3"}};
+  ASSERT_EQ(store.list(f).size(), 1u);
+  // The three most costly users, the rest as "other", the unlabelled job as "".
+  const std::vector<LabelTotals> t = store.totals_by_label("user_id", 0, 3);
+  ASSERT_EQ(t.size(), 5u);
+  EXPECT_EQ(t[0].value, "u-0");
+  EXPECT_DOUBLE_EQ(t[0].cost_usd, 5);
+  EXPECT_EQ(t[1].failed, 1);
+  EXPECT_EQ(t[3].value, "other");
+  EXPECT_EQ(t[3].jobs, 2);
+  EXPECT_DOUBLE_EQ(t[3].cost_usd, 2 + 1);
+  EXPECT_EQ(t[4].value, "");
+  EXPECT_DOUBLE_EQ(t[4].cost_usd, 0);
+  EXPECT_EQ(t[4].jobs, 1);
+  EXPECT_EQ(store.label_keys(0), (std::vector<std::string>{"feature", "user_id"}));
+  // Retention drops records, never labels: cost per user still adds up.
+  store.drop_detail_before(1e12);
+  EXPECT_DOUBLE_EQ(store.totals_by_label("user_id", 0, 10)[0].cost_usd, 5);
+  EXPECT_EQ(store.get("j2")->labels.at("user_id"), "u-2");
+}
+
+TEST(JobStore, DeliveriesAreStoredWithTheirStateChangeAndComeDueInOrder) {
+  rt::TempDir dir;
+  JobStore store((dir / "jobs.db").string());
+  StoredJob j = queued("w1");
+  j.webhook_url = "http://127.0.0.1:1/hook";
+  ASSERT_EQ(store.insert(j), InsertOutcome::kCreated);
+  Delivery started{"msg_a", "w1", "job.started", j.webhook_url, "{}", 100, "pending", 0, 100, 0};
+  store.mark_running("w1", 100, "", started);
+  store.mark_running("w1", 101, "", Delivery{"msg_dup", "w1", "job.started", j.webhook_url, "{}", 101, "pending", 0, 101, 0});
+  // A job already running is not marked again, and stores no second event.
+  ASSERT_EQ(store.deliveries_of("w1").size(), 1u);
+  j.state = "done";
+  j.finished_unix_s = 150;
+  store.finish(j, Delivery{"msg_b", "w1", "job.succeeded", j.webhook_url, "{}", 150, "pending", 0, 150, 0});
+  EXPECT_EQ(store.due_deliveries(120, {}, 10).size(), 1u) << "only the started event is due at 120";
+  std::vector<Delivery> due = store.due_deliveries(200, {}, 10);
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].id, "msg_a");
+  EXPECT_EQ(store.due_deliveries(200, {"msg_a"}, 10).front().id, "msg_b") << "one a sender holds is skipped";
+  Delivery retry = due[0];
+  retry.attempts = 1;
+  retry.next_attempt_unix_s = 300;
+  store.record_attempt(retry, DeliveryAttempt{1, 200, 503, "", 0.01});
+  EXPECT_EQ(store.due_deliveries(250, {}, 10).size(), 1u);
+  EXPECT_DOUBLE_EQ(store.next_delivery_due(), 150);
+  const auto all = store.deliveries_of("w1");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].second.size(), 1u);
+  EXPECT_EQ(all[0].second[0].status, 503);
+  EXPECT_EQ(all[0].first.attempts, 1);
+}
