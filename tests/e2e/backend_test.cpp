@@ -1,6 +1,7 @@
 // tests/e2e/backend_test.cpp — what the app's backend wires up, against a real
 // `reelscale serve` and a real webhook receiver on loopback: Standard Webhooks events
-// whose signatures Python's hmac verifies (two secrets, for rotation), retries of a
+// whose signatures Python's hmac verifies (two secrets, for rotation), job.cancelled for a
+// queued and a running job, retries of a
 // receiver that fails, delivery after a kill and restart mid-retry, the webhook allowlist,
 // a hanging receiver that holds up no job; labels stored, filtered and summed in
 // /v1/stats, /metrics and `report --by`; and a policy scheduled by the hour.
@@ -296,6 +297,39 @@ TEST_F(Backend, AServiceKilledMidRetryDeliversAfterItsRestart) {
     EXPECT_GE(one["attempts"].get<int>(), 3) << "two refused before the kill, one after the restart";
     EXPECT_EQ(of_id(got, one["id"]).back().answered, 200);
   }
+}
+
+TEST_F(Backend, CancelledJobsSendJobCancelledWhetherQueuedOrRunning) {
+  Receiver receiver;
+  std::vector<std::string> args = webhook_args(receiver);
+  args.insert(args.end(), {"--max-running", "1"});
+  rt::ServeService service(dir_.path(), args);
+  // A slow job (1280x720, x264 medium) holds the one runner; a second one waits behind it.
+  json slow = framing_job(clip_, dir_ / "slow.mp4", spec_);
+  slow["output_width"] = 1280;
+  slow["output_height"] = 720;
+  slow["preset"] = "medium";
+  slow["webhook_url"] = receiver.hook("ok");
+  auto r = service.submit(slow);
+  ASSERT_EQ(r->status, 202) << r->body;
+  const std::string running = json::parse(r->body)["id"];
+  const std::string queued = submit_with_hook(service, receiver.hook("ok"), "queued");
+  ASSERT_TRUE(service.wait_running(running)) << service.log();
+  ASSERT_EQ(service.client().Delete("/v1/jobs/" + queued)->status, 202);
+  ASSERT_EQ(service.client().Delete("/v1/jobs/" + running)->status, 202);
+  EXPECT_EQ(service.wait_finished(running)["state"], "cancelled");
+  EXPECT_EQ(service.wait_finished(queued)["state"], "cancelled");
+  auto types_of = [&](const std::string& id) {
+    std::vector<std::string> types;
+    for (const auto& one : receiver.requests()) {
+      const json body = json::parse(one.body);
+      if (body["data"]["id"] == id) types.push_back(body["type"]);
+    }
+    return types;
+  };
+  ASSERT_TRUE(receiver.wait_for([&](const auto&) { return types_of(running).size() >= 2 && !types_of(queued).empty(); }, 30));
+  EXPECT_EQ(types_of(running), (std::vector<std::string>{"job.started", "job.cancelled"}));
+  EXPECT_EQ(types_of(queued), (std::vector<std::string>{"job.cancelled"})) << "it never started";
 }
 
 TEST_F(Backend, AWebhookOutsideTheAllowlistIsRefusedAndTheServiceKeepsServing) {
