@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/stats_bench.py — the monitoring with 100,000 jobs in the job store: runs one real job
 through `reelscale serve` for a real record, fills the store with N jobs like it (spread over 30
-days, mixed endpoints, hardware, states, lengths), then measures:
+days, mixed endpoints, hardware, states, lengths, and labelled by 2,000 users and 3 features),
+then measures:
 
   - bytes per job in the store, and after `--retain-days 7` keeps only the summary of older jobs;
   - GET /v1/stats?hours=24 (every job in the window): median and worst of 10 calls, and bytes;
@@ -61,7 +62,9 @@ def fill(work, jobs):
     chunks = db.execute("SELECT * FROM chunks WHERE job_id = ?", (template["id"],)).fetchall()
     rng = random.Random(21)
     now = time.time()
-    rows, chunk_rows = [], []
+    rows, chunk_rows, label_rows = [], [], []
+    users = [f"u-{n}" for n in range(2000)]
+    weights = [1 / (n + 1) for n in range(len(users))]  # a few heavy users, a long tail
     for i in range(jobs):
         row = dict(template)
         row["id"] = f"{i:012x}"
@@ -78,10 +81,15 @@ def fill(work, jobs):
         row["billed_seconds"] = 0 if row["hardware"] == "CPU" else rng.uniform(5, 120)
         row["clip_s"] = rng.choice([3, 8, 15, 30, 45, 90])
         row["chunks_total"] = rng.choice([1, 2, 4, 8])
+        labels = {"user_id": rng.choices(users, weights)[0], "feature": rng.choice(["export", "preview", "share"])}
+        row["labels"] = json.dumps(labels)
+        label_rows += [(row["id"], k, v) for k, v in labels.items()]
         rows.append(tuple(row[c] for c in cols))
         chunk_rows += [(row["id"],) + tuple(c[1:]) for c in chunks]
     db.execute("DELETE FROM jobs")
     db.execute("DELETE FROM chunks")
+    db.execute("DELETE FROM job_labels")
+    db.executemany("INSERT INTO job_labels (job_id, key, value) VALUES (?, ?, ?)", label_rows)
     db.executemany(f"INSERT INTO jobs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
     db.executemany(f"INSERT INTO chunks VALUES ({', '.join('?' * len(chunks[0]))})", chunk_rows)
     # The roll-up `finish` keeps, made as the schema's migration makes it from stored jobs.

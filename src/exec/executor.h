@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "exec/chunk_runner.h"
+#include "exec/node_ledger.h"
 #include "exec/task.h"
 #include "process/processor.h"
 #include "record/job_record.h"
@@ -55,6 +56,11 @@ class Executor {
   virtual int places() const { return -1; }              // task places in all (-1 unknown)
   virtual std::vector<std::string> worker_urls() const { return {}; }  // remote workers, for health
   virtual ClusterFacts cluster_facts() const { return {}; }
+  // Charges that come after a job has ended (a batch cluster's node idle tails, once the
+  // node is seen suspended), with their price: `listener` is told each one. Executors that
+  // bill nothing late never call it.
+  using LateChargeListener = std::function<void(const IdleCharge& charge, double usd)>;
+  virtual void on_late_charges(LateChargeListener listener) { (void)listener; }
 };
 
 // Runs one task here: the input is read from local disk or by ranges from storage, the

@@ -3,6 +3,7 @@
 
 #include <ctime>
 #include <iomanip>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -94,22 +95,31 @@ void SlurmCli::cancel(const std::string& job_id, int index) {
   run_slurm({"scancel", index < 0 ? job_id : job_id + "_" + std::to_string(index)});
 }
 
-NodeCounts SlurmCli::nodes(const std::string& partition) {
+std::map<std::string, std::string> SlurmCli::node_states(const std::string& partition) {
   std::vector<std::string> argv = {"sinfo", "--noheader", "--Node", "--format=%N|%T"};
   if (!partition.empty()) argv.push_back("--partition=" + partition);
   const CommandResult r = run_slurm(argv);
   if (r.exit_code != 0) fail(ErrorKind::kUnavailable, "sinfo failed: " + trimmed(r.err));
-  NodeCounts c;
-  std::set<std::string> seen;
+  std::map<std::string, std::string> states;
   std::istringstream lines(r.out);
   std::string line;
   while (std::getline(lines, line)) {
     const std::vector<std::string> f = split(line, '|');
-    if (f.size() < 2 || !seen.insert(f[0]).second) continue;
+    if (f.size() >= 2 && !f[1].empty()) states.emplace(f[0], f[1]);  // a node in several partitions: once
+  }
+  return states;
+}
+
+bool node_powered_down(const std::string& state) {
+  return state.find("POWERED_DOWN") != std::string::npos || state.find("POWERING_DOWN") != std::string::npos ||
+         (!state.empty() && (state.back() == '~' || state.back() == '%'));
+}
+
+NodeCounts SlurmCli::nodes(const std::string& partition) {
+  NodeCounts c;
+  for (const auto& [node, state] : node_states(partition)) {
     ++c.total;
-    const std::string& state = f[1];
-    if (state.find("POWERED_DOWN") != std::string::npos || state.find("POWERING_DOWN") != std::string::npos ||
-        state.back() == '~') {
+    if (node_powered_down(state)) {
       ++c.powered_down;
     } else if (state.find("POWERING_UP") != std::string::npos || state.back() == '#') {
       ++c.booting;

@@ -5,6 +5,7 @@
 // stand in for them. Every call runs the tool once and parses its output.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,8 @@ class SlurmControl {
   // Cancels a whole array (index < 0) or one of its tasks.
   virtual void cancel(const std::string& job_id, int index = -1) = 0;
   virtual NodeCounts nodes(const std::string& partition) = 0;
+  // Each node of the partition with its state as sinfo writes it ("idle", "mixed", "idle~", ...).
+  virtual std::map<std::string, std::string> node_states(const std::string& partition) = 0;
   // When the node's slurmd last started (its boot, for an elastic node), Unix seconds; 0 unknown.
   virtual double node_started_unix_s(const std::string& node) = 0;
   // SuspendTime: how long a node stays idle before power saving stops it (-1: never or unknown).
@@ -60,9 +63,13 @@ class SlurmCli final : public SlurmControl {
   std::vector<ArrayTaskState> tasks(const std::string& name) override;
   void cancel(const std::string& job_id, int index = -1) override;
   NodeCounts nodes(const std::string& partition) override;
+  std::map<std::string, std::string> node_states(const std::string& partition) override;
   double node_started_unix_s(const std::string& node) override;
   double suspend_time_s() override;
 };
+
+// Whether a node in this state is powered down or powering down (power saving suspended it).
+bool node_powered_down(const std::string& state);
 
 // Whether a task in this state has ended (and will not run again by itself).
 bool slurm_state_ended(const std::string& state);

@@ -96,7 +96,10 @@ class SlurmRun {
     if (book_.fatal() == "cancelled") fail(ErrorKind::kCancelled, "the job was cancelled");
     if (!book_.fatal().empty()) fail(ErrorKind::kUnavailable, book_.fatal());
     if (progress) progress(book_.total_frames(), book_.total_frames());
-    return book_.results();
+    std::vector<record::ChunkRecord> results = book_.results();
+    // Waiting in the queue holds no node: it is not billed (a node's boot is).
+    for (record::ChunkRecord& r : results) r.billed_seconds = std::max(0.0, r.billed_seconds - r.timings_s.queue);
+    return results;
   }
 
  private:
@@ -202,13 +205,31 @@ class SlurmRun {
     }
   }
 
+  // When the task began on its node: seen running, or earlier by the task's own clock (the
+  // poll may have seen it late).
+  static double started_on_node(const Placement& p, const record::ChunkRecord& r) {
+    const double by_task = record::unix_now() - std::max(r.timings_s.task, r.timings_s.chunk);
+    return p.running_seen_unix_s > 0 ? std::min(p.running_seen_unix_s, by_task) : by_task;
+  }
+
   // How the chunk started: cold when its node had to boot; the queue wait and the boot apart.
   static void add_start(record::ChunkRecord& r, const Placement& p) {
     const bool cold = p.booting_seen_unix_s > 0;
     r.start = cold ? "cold" : "warm";
     if (cold && p.node_up_unix_s > 0) r.timings_s.boot = std::max(0.0, p.node_up_unix_s - p.booting_seen_unix_s);
-    const double started = p.running_seen_unix_s > 0 ? p.running_seen_unix_s : record::unix_now() - r.timings_s.chunk;
-    r.timings_s.queue = std::max(0.0, started - p.submitted_unix_s - r.timings_s.boot);
+    r.timings_s.queue = std::max(0.0, started_on_node(p, r) - p.submitted_unix_s - r.timings_s.boot);
+  }
+
+  // The node time the attempt held, for the node's bill: from its boot when it waited for
+  // one (the node resumed for it), else from when it ran.
+  void record_hold(const Attempt& a, const Placement& p, const std::string& node, const record::ChunkRecord& r) {
+    if (node.empty()) return;
+    const double end = record::unix_now();
+    const bool cold = p.booting_seen_unix_s > 0;
+    if (cold) owner_.node_resumed(node, p.booting_seen_unix_s);
+    const double start = cold ? p.booting_seen_unix_s : started_on_node(p, r);
+    const std::string& task = tasks_[a.task].task_id;
+    owner_.node_held(node, task.substr(0, task.rfind("-c")), start, end);
   }
 
   // True when the attempt's outcome is stored (and now counted).
@@ -224,6 +245,7 @@ class SlurmRun {
     if (outcome->ok) {
       const std::string node = outcome->chunk.worker.empty() ? p.node : outcome->chunk.worker;
       add_start(outcome->chunk, p);
+      record_hold(a, p, node, outcome->chunk);
       if (book_.succeeded(a, outcome->chunk, node)) cancel_losers(a.task);
     } else {
       book_.failed(a, "chunk task on " + (p.node.empty() ? std::string("its node") : p.node) + ": " + outcome->message,
@@ -289,6 +311,67 @@ SlurmExecutor::SlurmExecutor(SlurmOptions options, store::ObjectStore& store, st
   hardware_ = name;
   class_ = cls;
   binary_ = options_.cluster.binary.empty() ? this_binary() : options_.cluster.binary;
+  watcher_ = std::thread([this] { watch_suspends(); });
+}
+
+SlurmExecutor::~SlurmExecutor() {
+  {
+    std::lock_guard lock(ledger_mutex_);
+    stopping_ = true;
+  }
+  ledger_wake_.notify_all();
+  watcher_.join();
+}
+
+void SlurmExecutor::on_late_charges(LateChargeListener listener) {
+  std::lock_guard lock(ledger_mutex_);
+  listener_ = std::move(listener);
+}
+
+void SlurmExecutor::node_resumed(const std::string& node, double at_unix_s) {
+  std::lock_guard lock(ledger_mutex_);
+  ledger_.resumed(node, at_unix_s);
+  ledger_wake_.notify_all();
+}
+
+void SlurmExecutor::node_held(const std::string& node, const std::string& job_id, double start_unix_s,
+                              double end_unix_s) {
+  std::lock_guard lock(ledger_mutex_);
+  ledger_.held(node, job_id, start_unix_s, end_unix_s);
+}
+
+// While an elastic node's period is open, looks at the partition's nodes every poll; a node
+// seen powered down closes its period, and its idle charges go to the listener.
+void SlurmExecutor::watch_suspends() {
+  const double usd_per_second = class_.usd_per_hour > 0 ? class_.usd_per_hour / 3600 : 0;
+  std::unique_lock lock(ledger_mutex_);
+  while (!stopping_) {
+    if (ledger_.open_nodes().empty()) {
+      ledger_wake_.wait(lock, [&] { return stopping_ || !ledger_.open_nodes().empty(); });
+      continue;
+    }
+    ledger_wake_.wait_for(lock, std::chrono::duration<double>(std::max(0.2, options_.cluster.poll_s)), [&] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    std::map<std::string, std::string> states;
+    try {
+      states = control_->node_states(class_.partition);
+    } catch (const Error&) {
+      // The controller is away: look again at the next poll.
+    }
+    lock.lock();
+    const double now = record::unix_now();
+    std::vector<IdleCharge> charges;
+    for (const std::string& node : ledger_.open_nodes()) {
+      const auto it = states.find(node);
+      if (it == states.end() || !node_powered_down(it->second)) continue;
+      for (IdleCharge& c : ledger_.suspended(node, now)) charges.push_back(std::move(c));
+    }
+    // Told under the lock: on_late_charges(nullptr) then waits for a call in progress.
+    for (const IdleCharge& c : charges) {
+      if (listener_) listener_(c, c.seconds * usd_per_second);
+    }
+  }
 }
 
 std::vector<record::ChunkRecord> SlurmExecutor::run(const std::vector<ChunkTaskSpec>& tasks, const RunProgress& progress,

@@ -50,6 +50,7 @@ JobService::JobService(ServiceOptions options, JobStore& store, exec::Executor& 
                                                    options_.webhooks,
                                                    [this](const std::string& outcome) { metrics_.webhook_attempt(outcome); });
   }
+  executor_.on_late_charges([this](const exec::IdleCharge& c, double usd) { add_late_charge(c, usd); });
   load_profile();
   recover();
   apply_retention();
@@ -58,6 +59,7 @@ JobService::JobService(ServiceOptions options, JobStore& store, exec::Executor& 
 }
 
 JobService::~JobService() {
+  executor_.on_late_charges(nullptr);  // waits for a charge being added
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -66,6 +68,18 @@ JobService::~JobService() {
   wake_.notify_all();
   for (auto& t : runners_) t.join();
   webhooks_.reset();  // after the runners: their last events are stored, and sent at the next start
+}
+
+void JobService::add_late_charge(const exec::IdleCharge& c, double usd) {
+  try {
+    if (!store_.add_late_charge(c.job_id, c.node, record::unix_now(), c.seconds, usd)) return;  // not this service's job
+    const std::optional<StoredJob> job = store_.get(c.job_id);
+    if (job) metrics_.late_charge(job->hardware, job->endpoint, c.seconds, usd, job->labels);
+    spdlog::info("job {}: charged {:.1f} s (${:.5f}) of {}'s idle time before it was suspended", c.job_id, c.seconds, usd,
+                 c.node);
+  } catch (const std::exception& e) {
+    spdlog::error("job {}: a late charge of {:.1f} s on {} was not stored: {}", c.job_id, c.seconds, c.node, e.what());
+  }
 }
 
 std::optional<Delivery> JobService::event_for(const StoredJob& job, const std::string& type) const {

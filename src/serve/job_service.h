@@ -102,6 +102,8 @@ class JobService {
   // Stores a state's webhook event with it, when the job has a webhook.
   std::optional<Delivery> event_for(const StoredJob& job, const std::string& type) const;
   void events_stored();
+  // A node's idle time charged to a job after it ended (exec::Executor::on_late_charges).
+  void add_late_charge(const exec::IdleCharge& charge, double usd);
   void maybe_recalibrate();
   // Retention: at start, then every kRetentionEvery finished jobs.
   void apply_retention();

@@ -134,7 +134,14 @@ const char* const kMigrations[] = {
          seconds REAL NOT NULL,
          PRIMARY KEY (delivery_id, n));
        CREATE INDEX jobs_label_summary ON jobs (id, created_unix_s, state, cost_usd, cloud_equivalent_usd, billed_seconds,
-         clip_s);)",
+         clip_s);
+       CREATE TABLE late_charges (
+         job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+         node TEXT NOT NULL,
+         at_unix_s REAL NOT NULL,
+         seconds REAL NOT NULL,
+         usd REAL NOT NULL);
+       CREATE INDEX late_charges_by_job ON late_charges (job_id);)",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kJobStoreSchemaVersion);
 
@@ -397,8 +404,58 @@ void JobStore::finish(const StoredJob& j, const std::optional<Delivery>& event) 
       .run();
   add_to_hourly(j);
   write_chunks(j);
+  Statement charged = db_.prepare("SELECT COALESCE(SUM(seconds), 0), COALESCE(SUM(usd), 0) FROM late_charges WHERE job_id = ?");
+  charged.bind(1, j.id);
+  if (charged.step() && charged.real(0) > 0) apply_charge(j.id, charged.real(0), charged.real(1));
   if (event) insert_delivery(*event);
   t.commit();
+}
+
+bool JobStore::add_late_charge(const std::string& job_id, const std::string& node, double at_unix_s, double seconds,
+                               double usd) {
+  const std::lock_guard lock(mutex_);
+  Transaction t(db_);
+  db_.prepare("INSERT INTO late_charges (job_id, node, at_unix_s, seconds, usd) SELECT id, ?, ?, ?, ? FROM jobs WHERE id = ?")
+      .bind(1, node)
+      .bind(2, at_unix_s)
+      .bind(3, seconds)
+      .bind(4, usd)
+      .bind(5, job_id)
+      .run();
+  if (db_.changes() == 0) return false;
+  Statement finished = db_.prepare("SELECT finished_unix_s > 0 FROM jobs WHERE id = ?");
+  finished.bind(1, job_id);
+  // A job still running gets its charges when it finishes (finish() adds them up).
+  if (finished.step() && finished.integer(0) != 0) apply_charge(job_id, seconds, usd);
+  t.commit();
+  return true;
+}
+
+// A late charge added to a finished job: its columns, its record and its hour's roll-up.
+void JobStore::apply_charge(const std::string& job_id, double seconds, double usd) {
+  db_.prepare("UPDATE jobs SET cost_usd = cost_usd + ?1, billed_seconds = billed_seconds + ?2, record = CASE WHEN "
+              "record != '' AND json_valid(record) THEN json_set(record, '$.cost_usd', "
+              "COALESCE(json_extract(record, '$.cost_usd'), 0) + ?1, '$.billed_seconds', "
+              "COALESCE(json_extract(record, '$.billed_seconds'), 0) + ?2, '$.idle_billed_seconds', "
+              "COALESCE(json_extract(record, '$.idle_billed_seconds'), 0) + ?2) ELSE record END WHERE id = ?3")
+      .bind(1, usd)
+      .bind(2, seconds)
+      .bind(3, job_id)
+      .run();
+  db_.prepare("UPDATE hourly SET cost_usd = cost_usd + ?1, billed_seconds = billed_seconds + ?2 WHERE "
+              "(hour, endpoint, hardware, state, chunks, clip_bucket) = (SELECT CAST(created_unix_s / 3600 AS INTEGER), "
+              "endpoint, hardware, state, MAX(1, chunks_total), " + clip_bucket_sql("clip_s") + " FROM jobs WHERE id = ?3)")
+      .bind(1, usd)
+      .bind(2, seconds)
+      .bind(3, job_id)
+      .run();
+}
+
+std::string clip_bucket_sql(const std::string& column) {
+  std::string sql = "CASE";
+  int b = 0;
+  for (const double edge : kClipBucketEdges) sql += " WHEN " + column + " < " + std::to_string(edge) + " THEN " + std::to_string(b++);
+  return sql + " ELSE " + std::to_string(b) + " END";
 }
 
 int clip_bucket(double clip_s) {

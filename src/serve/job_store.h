@@ -22,6 +22,7 @@ inline constexpr int kJobStoreSchemaVersion = 5;
 // Clip-length buckets of the hourly roll-up (seconds; bucket i: below edge i, the last: the rest).
 inline constexpr double kClipBucketEdges[] = {5, 10, 20, 30, 60, 120, 300};
 int clip_bucket(double clip_s);
+std::string clip_bucket_sql(const std::string& column);  // the same, in SQL
 
 // The backend's labels of a job ({"user_id": "u-123", "feature": "export"}).
 using Labels = std::map<std::string, std::string>;
@@ -140,6 +141,11 @@ class JobStore {
   // Only a queued job: true when it was cancelled here (and its event stored).
   bool cancel_queued(const std::string& id, double now_unix_s, const std::optional<Delivery>& event = std::nullopt);
 
+  // A charge that came after the job ended (a node's idle tail): kept, and added to the
+  // job's cost, billed seconds, record and hourly roll-up now if it has finished, else when
+  // it finishes. False when there is no such job.
+  bool add_late_charge(const std::string& job_id, const std::string& node, double at_unix_s, double seconds, double usd);
+
   // Webhook deliveries (serve/job_store_deliveries.cpp).
   // Pending deliveries due by `now_unix_s`, soonest first, skipping the ids in `busy`.
   std::vector<Delivery> due_deliveries(double now_unix_s, const std::vector<std::string>& busy, int limit);
@@ -178,6 +184,7 @@ class JobStore {
   // state, chunk count and clip-length bucket): what the dashboard's series sum.
   void add_to_hourly(const StoredJob& job);
   void insert_delivery(const Delivery& d);  // inside the caller's transaction
+  void apply_charge(const std::string& job_id, double seconds, double usd);  // inside the caller's transaction
   std::mutex mutex_;  // one statement sequence at a time (changes() and transactions)
   Database db_;
 };

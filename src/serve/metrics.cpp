@@ -133,6 +133,14 @@ void ServiceMetrics::count_by_labels(const std::string& state, const record::Job
   f_->label_jobs.Add(series).Increment();
 }
 
+void ServiceMetrics::late_charge(const std::string& hardware, const std::string& endpoint, double seconds, double usd,
+                                 const std::map<std::string, std::string>& labels) {
+  const std::string hw = hardware.empty() ? "unknown" : hardware;
+  f_->billed.Add({{"hardware", hw}}).Increment(seconds);
+  f_->cost.Add({{"hardware", hw}, {"endpoint", endpoint}}).Increment(usd);
+  if (!label_keys_.empty()) f_->label_cost.Add(series_labels(labels)).Increment(usd);
+}
+
 void ServiceMetrics::webhook_attempt(const std::string& outcome) { f_->webhooks.Add({{"outcome", outcome}}).Increment(); }
 
 void ServiceMetrics::job_refused(const std::string& why) { f_->refused.Add({{"reason", why}}).Increment(); }

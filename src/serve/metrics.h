@@ -34,7 +34,10 @@ class ServiceMetrics {
   void job_finished(const std::string& state, const record::JobRecord& record,
                     const std::map<std::string, std::string>& labels = {});
   void job_refused(const std::string& why);  // queue_full, bad_input, denied, ...
-  void webhook_attempt(const std::string& outcome);  // delivered, retrying, failed (given up)
+  void webhook_attempt(const std::string& outcome);
+  // A charge after the job ended (a node's idle tail): billed seconds and cost.
+  void late_charge(const std::string& hardware, const std::string& endpoint, double seconds, double usd,
+                   const std::map<std::string, std::string>& labels);  // delivered, retrying, failed (given up)
   // The state of the moment, set just before each scrape.
   void set_queue(int64_t queued, int64_t running);
   void set_executor(int places, int idle, int healthy_workers);

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -169,6 +170,17 @@ TEST(Slurm, AJobOnTheAlwaysOnNodesIsFrameExactAndRanOnBothNodes) {
   std::set<std::string> nodes;
   for (const auto& c : r["chunk_results"]) nodes.insert(c["worker"].get<std::string>());
   EXPECT_EQ(nodes, (std::set<std::string>{"gpu1", "gpu2"})) << "one GPU each: the two tasks ran side by side";
+  // Billed node-seconds: each chunk's time on its node, at least its busy time; the queue
+  // wait, which held no node, is not billed.
+  double busy = 0, billed = 0;
+  for (const auto& c : r["chunk_results"]) {
+    busy += c["timings_s"]["task"].get<double>();
+    billed += c["billed_seconds"].get<double>();
+    EXPECT_GE(c["billed_seconds"].get<double>(), c["timings_s"]["task"].get<double>()) << c.dump();
+  }
+  EXPECT_NEAR(r["billed_seconds"].get<double>(), billed, 1e-6);
+  EXPECT_NEAR(r["cost_usd"].get<double>(), billed * 0.53 / 3600, 1e-9);
+  EXPECT_GT(busy, 0);
   EXPECT_TRUE(job.leftovers().empty()) << job.leftovers().front();
 }
 
@@ -357,6 +369,43 @@ TEST(SlurmServe, PlansWithTheIdleNodesItSeesAndRunsFrameExact) {
   } else {
     EXPECT_EQ(metrics->body.find("kind=\"cold\""), std::string::npos);
   }
+}
+
+// An elastic node's idle tail (SuspendTime, 15 s here, from its last task to its power
+// down) is billed to the job that left it idle, once serve sees the node suspended: in the
+// job's record, its cost, and /metrics.
+TEST(SlurmServe, AnElasticNodesIdleTailIsBilledToTheJobOnceTheNodeIsSuspended) {
+  ASSERT_TRUE(elastic_nodes_down());
+  Job job(60);
+  SlurmService service(job, job.cluster("elastic"));
+  const json accepted = service.submit(spec_of(job, 2));
+  const json done = service.wait(accepted["id"]);
+  ASSERT_EQ(done["state"], "done") << done.dump();
+  double held = 0;
+  std::set<std::string> cold_nodes;
+  for (const auto& c : done["record"]["chunk_results"]) {
+    held += c["billed_seconds"].get<double>();
+    if (c["start"] == "cold") cold_nodes.insert(c["worker"].get<std::string>());
+  }
+  ASSERT_FALSE(cold_nodes.empty()) << "the elastic nodes were powered down: they had to boot";
+  ASSERT_TRUE(elastic_nodes_down());
+  json billed;
+  for (int i = 0; i < 100; ++i) {
+    billed = service.job(accepted["id"]);
+    if (billed["record"].value("idle_billed_seconds", 0.0) > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const double idle = billed["record"].value("idle_billed_seconds", 0.0);
+  EXPECT_GE(idle, 10.0 * static_cast<double>(cold_nodes.size())) << "about SuspendTime a node: " << billed["record"].dump();
+  EXPECT_LE(idle, 60.0 * static_cast<double>(cold_nodes.size()));
+  EXPECT_NEAR(billed["actual"]["billed_seconds"].get<double>(), held + idle, 1e-6);
+  EXPECT_NEAR(billed["record"]["billed_seconds"].get<double>(), held + idle, 1e-6);
+  EXPECT_NEAR(billed["actual"]["cost_usd"].get<double>(), (held + idle) * 0.53 / 3600, 1e-9);
+  const std::string metrics = service.client().Get("/metrics")->body;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(metrics, m, std::regex(R"re(reelscale_billed_seconds_total\{hardware="T4"\} ([0-9.e+-]+))re")))
+      << metrics;
+  EXPECT_NEAR(std::stod(m[1]), held + idle, 1e-3);
 }
 
 TEST(SlurmServe, CancellingAJobEndsItsArrayAndLeavesNothing) {

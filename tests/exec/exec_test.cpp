@@ -4,6 +4,8 @@
 // speculation is off; and the task and record JSON round trips.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include <thread>
 
 #include "common/stopwatch.h"
+#include "exec/node_ledger.h"
 #include "exec/remote_executor.h"
 #include "exec/task.h"
 #include "exec/worker.h"
@@ -324,4 +327,34 @@ TEST(Temporaries, ALaterJobRemovesWhatKilledJobsLeftAndKeepsLiveOnes) {
   const job::SweepReport sweep = job::remove_stale_temporaries(store, clip.dir.path().string(), {});
   EXPECT_TRUE(fs::exists(killed / "owner.json"));
   EXPECT_EQ(sweep.removed.size(), 0u);
+}
+
+// An elastic node's period, resumed at 100 and suspended at 200: every second no task held
+// is charged once, the idle tail to the job that ran last, and the charges with the holds
+// add up to the whole period.
+TEST(NodeLedger, ANodesUnheldSecondsAreChargedToTheJobThatLeftItIdle) {
+  exec::NodeLedger ledger;
+  ledger.held("cloud1", "early", 90, 95);  // before the period opens: an always-on node's way, ignored
+  ledger.resumed("cloud1", 100);
+  ledger.resumed("cloud1", 105);           // a second task that found it booting: the same period
+  ledger.held("cloud1", "a", 104, 130);    // waited for the boot from 100: 4 s before its hold start
+  ledger.held("cloud1", "b", 120, 140);    // overlaps a: the node was busy throughout
+  ledger.held("cloud1", "a", 150, 160);    // after a 10 s gap that b's task left
+  ASSERT_EQ(ledger.open_nodes(), std::vector<std::string>{"cloud1"});
+  const std::vector<exec::IdleCharge> charges = ledger.suspended("cloud1", 200);
+  std::map<std::string, double> by_job;
+  for (const auto& c : charges) {
+    EXPECT_EQ(c.node, "cloud1");
+    by_job[c.job_id] += c.seconds;
+  }
+  EXPECT_DOUBLE_EQ(by_job["a"], 4 + 40);  // before its first hold, and the tail from 160 to 200
+  EXPECT_DOUBLE_EQ(by_job["b"], 10);      // the gap from 140 to 150
+  EXPECT_EQ(by_job.count("early"), 0u);
+  EXPECT_EQ(charges.size(), 2u) << "one charge per job";
+  const double held = (140 - 104) + (160 - 150);
+  EXPECT_DOUBLE_EQ(by_job["a"] + by_job["b"] + held, 200 - 100);
+  EXPECT_TRUE(ledger.open_nodes().empty());
+  EXPECT_TRUE(ledger.suspended("cloud1", 300).empty()) << "a closed period is charged once";
+  ledger.resumed("cloud2", 10);
+  EXPECT_TRUE(ledger.suspended("cloud2", 50).empty()) << "booted, never held: nobody to charge";
 }
