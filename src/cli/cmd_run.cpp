@@ -64,6 +64,7 @@ class RunCommand final : public Command {
     ProgressDisplay progress(std::string("run ") + process::endpoint_name(spec.endpoint));
     options.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
     const std::unique_ptr<exec::Executor> executor = make_executor(processors, store);
+    job::apply_cluster_facts(options.planning, *executor);  // a Slurm cluster's nodes, window and price
     const record::JobRecord r = job::run_job(spec, *executor, store, options);
     progress.finish();
     if (json_) {

@@ -41,10 +41,11 @@ std::vector<IdleCharge> NodeLedger::suspended(const std::string& node, double at
       last_job = h.job_id;
     }
   }
-  idle[last_job] += std::max(0.0, at_unix_s - covered_to);
+  const double tail = std::max(0.0, at_unix_s - covered_to);
+  idle[last_job] += tail;
   std::vector<IdleCharge> out;
   for (const auto& [job, seconds] : idle) {
-    if (seconds > 0) out.push_back({job, node, seconds});
+    if (seconds > 0) out.push_back({job, node, seconds, job == last_job ? tail : 0.0});
   }
   return out;
 }

@@ -18,6 +18,7 @@ struct IdleCharge {
   std::string job_id;
   std::string node;
   double seconds = 0;
+  double tail_s = 0;  // of them, the idle tail: the node's last task to its suspend (the last job's charge only)
 };
 
 class NodeLedger {

@@ -107,6 +107,18 @@ plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& 
   return shape;
 }
 
+void apply_cluster_facts(PlanningInputs& p, const exec::Executor& executor) {
+  const exec::ClusterFacts cluster = executor.cluster_facts();
+  const std::string hardware = executor.hardware();
+  if (cluster.max_places > 0) p.platform.max_containers = cluster.max_places;
+  if (cluster.scale_down_window_s >= 0) p.platform.scale_down_window_s = cluster.scale_down_window_s;
+  if (cluster.usd_per_second > 0 && !hardware.empty()) {
+    p.prices.gpu_per_second[hardware] = cluster.usd_per_second;
+    p.prices.gpu_container_cores = 0;
+    p.prices.gpu_container_memory_gib = 0;
+  }
+}
+
 record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& profile) {
   record::PlanRecord p;
   p.platform_model = e.platform_model;

@@ -24,6 +24,11 @@ struct PlanningInputs {
   std::string policy_entry;  // a scheduled policy: which entry `policy` is ("" : not scheduled)
 };
 
+// What a cluster executor says of itself, applied to the planning inputs: its node count
+// as the most places at once, its scale-down window, and its node price (all-in: no
+// container cores or memory on top) for its hardware. Other executors change nothing.
+void apply_cluster_facts(PlanningInputs& planning, const exec::Executor& executor);
+
 struct JobPlan {
   int chunks = 1;
   int threads_per_chunk = 0;               // local: what the plan gives each chunk (0: the executor's share)

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "access/tokens.h"
@@ -22,6 +23,11 @@
 namespace reelscale::serve {
 
 namespace {
+
+// The scale-down window is the median of the last kIdleTailsKept observed idle tails, once
+// there are kMinIdleTails.
+constexpr int kIdleTailsKept = 20;
+constexpr int kMinIdleTails = 2;
 
 process::JobSpec parse_body(const std::string& body) { return parse_submission(body).spec; }
 
@@ -72,7 +78,7 @@ JobService::~JobService() {
 
 void JobService::add_late_charge(const exec::IdleCharge& c, double usd) {
   try {
-    if (!store_.add_late_charge(c.job_id, c.node, record::unix_now(), c.seconds, usd)) return;  // not this service's job
+    if (!store_.add_late_charge(c.job_id, c.node, record::unix_now(), c.seconds, usd, c.tail_s)) return;  // not this service's job
     const std::optional<StoredJob> job = store_.get(c.job_id);
     if (job) metrics_.late_charge(job->hardware, job->endpoint, c.seconds, usd, job->labels);
     spdlog::info("job {}: charged {:.1f} s (${:.5f}) of {}'s idle time before it was suspended", c.job_id, c.seconds, usd,
@@ -133,7 +139,8 @@ void JobService::load_profile() {
 }
 
 // A copy of the planning inputs with the live state: the executor's places free now (the
-// warm pool), what a cluster says of itself (its nodes, its scale-down window, its price),
+// warm pool), what a cluster says of itself (its nodes, its scale-down window, its price;
+// the idle tails its nodes showed, once seen),
 // how long the queue makes a job wait, and the share of a container's idle tail a job pays
 // (the chance no job arrives within the scale-down window, at the arrival rate of the last
 // hour).
@@ -148,14 +155,13 @@ job::PlanningInputs JobService::live_planning(double submitted_unix_s) {
     p.policy = f.policy;
     if (options_.policy->scheduled()) p.policy_entry = f.entry;
   }
-  const std::string hardware = executor_.hardware();
-  const exec::ClusterFacts cluster = executor_.cluster_facts();
-  if (cluster.max_places > 0) p.platform.max_containers = cluster.max_places;
-  if (cluster.scale_down_window_s >= 0) p.platform.scale_down_window_s = cluster.scale_down_window_s;
-  if (cluster.usd_per_second > 0 && !hardware.empty()) {
-    p.prices.gpu_per_second[hardware] = cluster.usd_per_second;  // a node's price is all-in
-    p.prices.gpu_container_cores = 0;
-    p.prices.gpu_container_memory_gib = 0;
+  job::apply_cluster_facts(p, executor_);
+  // The idle tails the nodes showed (last task to suspend) say how long a node really stays
+  // up after a job: SuspendTime plus the controller's own delay.
+  std::vector<double> tails = store_.recent_idle_tails(kIdleTailsKept);
+  if (static_cast<int>(tails.size()) >= kMinIdleTails) {
+    std::nth_element(tails.begin(), tails.begin() + static_cast<long>(tails.size() / 2), tails.end());
+    p.platform.scale_down_window_s = tails[tails.size() / 2];
   }
   const nlohmann::json q = queue_state();
   const double rate_per_s = q["arrivals_last_hour"].get<double>() / 3600.0;
@@ -524,6 +530,7 @@ nlohmann::json JobService::plan(const plan::JobShape& shape) {
           {"wall_mean_s", e.wall_mean_s}, {"wall_p90_s", e.wall_p90_s},   {"cost_usd", e.cost},
           {"core_seconds", e.core_seconds}, {"profile_name", view.profile.name},
           {"profile_version", view.profile.version()}, {"policy", view.policy.describe()},
+          {"scale_down_window_s", view.platform.scale_down_window_s},
           {"policy_entry", planning.policy_entry}};
 }
 

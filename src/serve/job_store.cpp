@@ -140,8 +140,10 @@ const char* const kMigrations[] = {
          node TEXT NOT NULL,
          at_unix_s REAL NOT NULL,
          seconds REAL NOT NULL,
-         usd REAL NOT NULL);
-       CREATE INDEX late_charges_by_job ON late_charges (job_id);)",
+         usd REAL NOT NULL,
+         tail_s REAL NOT NULL DEFAULT 0);
+       CREATE INDEX late_charges_by_job ON late_charges (job_id);
+       CREATE INDEX late_charges_recent ON late_charges (at_unix_s);)",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kJobStoreSchemaVersion);
 
@@ -412,15 +414,17 @@ void JobStore::finish(const StoredJob& j, const std::optional<Delivery>& event) 
 }
 
 bool JobStore::add_late_charge(const std::string& job_id, const std::string& node, double at_unix_s, double seconds,
-                               double usd) {
+                               double usd, double tail_s) {
   const std::lock_guard lock(mutex_);
   Transaction t(db_);
-  db_.prepare("INSERT INTO late_charges (job_id, node, at_unix_s, seconds, usd) SELECT id, ?, ?, ?, ? FROM jobs WHERE id = ?")
+  db_.prepare("INSERT INTO late_charges (job_id, node, at_unix_s, seconds, usd, tail_s) SELECT id, ?, ?, ?, ?, ? FROM jobs "
+              "WHERE id = ?")
       .bind(1, node)
       .bind(2, at_unix_s)
       .bind(3, seconds)
       .bind(4, usd)
-      .bind(5, job_id)
+      .bind(5, tail_s)
+      .bind(6, job_id)
       .run();
   if (db_.changes() == 0) return false;
   Statement finished = db_.prepare("SELECT finished_unix_s > 0 FROM jobs WHERE id = ?");
@@ -449,6 +453,15 @@ void JobStore::apply_charge(const std::string& job_id, double seconds, double us
       .bind(2, seconds)
       .bind(3, job_id)
       .run();
+}
+
+std::vector<double> JobStore::recent_idle_tails(int limit) {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare("SELECT tail_s FROM late_charges WHERE tail_s > 0 ORDER BY at_unix_s DESC LIMIT ?");
+  s.bind(1, static_cast<int64_t>(limit));
+  std::vector<double> out;
+  while (s.step()) out.push_back(s.real(0));
+  return out;
 }
 
 std::string clip_bucket_sql(const std::string& column) {

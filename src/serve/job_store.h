@@ -144,7 +144,10 @@ class JobStore {
   // A charge that came after the job ended (a node's idle tail): kept, and added to the
   // job's cost, billed seconds, record and hourly roll-up now if it has finished, else when
   // it finishes. False when there is no such job.
-  bool add_late_charge(const std::string& job_id, const std::string& node, double at_unix_s, double seconds, double usd);
+  bool add_late_charge(const std::string& job_id, const std::string& node, double at_unix_s, double seconds, double usd,
+                       double tail_s);
+  // The idle tails (a node's last task to its suspend) of the most recent late charges.
+  std::vector<double> recent_idle_tails(int limit);
 
   // Webhook deliveries (serve/job_store_deliveries.cpp).
   // Pending deliveries due by `now_unix_s`, soonest first, skipping the ids in `busy`.

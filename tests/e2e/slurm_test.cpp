@@ -406,6 +406,17 @@ TEST(SlurmServe, AnElasticNodesIdleTailIsBilledToTheJobOnceTheNodeIsSuspended) {
   ASSERT_TRUE(std::regex_search(metrics, m, std::regex(R"re(reelscale_billed_seconds_total\{hardware="T4"\} ([0-9.e+-]+))re")))
       << metrics;
   EXPECT_NEAR(std::stod(m[1]), held + idle, 1e-3);
+  // Planning now takes the idle tails the nodes showed as the scale-down window (from two
+  // observed suspends; before them, SuspendTime).
+  auto plan = service.client().Get("/v1/plan?endpoint=framing&length=4&width=320&height=180");
+  ASSERT_TRUE(plan && plan->status == 200);
+  const double window = json::parse(plan->body)["scale_down_window_s"].get<double>();
+  if (cold_nodes.size() >= 2) {
+    EXPECT_GE(window, 14.0);
+    EXPECT_LE(window, idle + 1e-6);
+  } else {
+    EXPECT_DOUBLE_EQ(window, 15.0);
+  }
 }
 
 TEST(SlurmServe, CancellingAJobEndsItsArrayAndLeavesNothing) {

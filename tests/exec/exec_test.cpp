@@ -351,6 +351,7 @@ TEST(NodeLedger, ANodesUnheldSecondsAreChargedToTheJobThatLeftItIdle) {
   EXPECT_DOUBLE_EQ(by_job["b"], 10);      // the gap from 140 to 150
   EXPECT_EQ(by_job.count("early"), 0u);
   EXPECT_EQ(charges.size(), 2u) << "one charge per job";
+  for (const auto& c : charges) EXPECT_DOUBLE_EQ(c.tail_s, c.job_id == "a" ? 40 : 0) << c.job_id;
   const double held = (140 - 104) + (160 - 150);
   EXPECT_DOUBLE_EQ(by_job["a"] + by_job["b"] + held, 200 - 100);
   EXPECT_TRUE(ledger.open_nodes().empty());
