@@ -2,7 +2,7 @@
 # `make bench`: every benchmark under bench/, each printing the Markdown its page in
 # docs/perf/ quotes (machine, command and date go beside the numbers there). Results go to
 # out/bench/<name>.md. BENCH=name1,name2 runs only those; QUICK=1 skips the slow ones
-# (the parallel runs with workers and the super-resolution network).
+# (the parallel runs with workers, the Slurm cluster and the super-resolution network).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD_DIR:-build}
@@ -29,4 +29,5 @@ run endpoints "$BUILD/bench/endpoints_bench" models
 slow || run sr "$BUILD/bench/sr_bench" --width 404 --height 720
 slow || run local_slots bench/local_slots_bench.sh "$BUILD" "$WORK/local_slots"
 slow || run parallel bench/parallel_bench.sh "$BUILD" "$WORK/parallel"
+slow || run cluster bench/cluster_bench.sh "$BUILD" "$WORK/cluster"
 echo "bench: results in $OUT/"
