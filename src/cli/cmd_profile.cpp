@@ -23,9 +23,8 @@ constexpr int kStartupRuns = 5;
 // The median age of `kStartupRuns` fresh processes of this binary when they reach their
 // command; `fallback` (this process's own) when they cannot be run.
 double measure_process_startup(double fallback) {
-  std::error_code ec;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return fallback;
+  const std::filesystem::path self = this_executable();
+  if (self.empty()) return fallback;
   std::vector<double> ages;
   for (int i = 0; i < kStartupRuns; ++i) {
     const std::string command = "'" + self.string() + "' startup-age 2>/dev/null";

@@ -16,6 +16,12 @@ namespace fs = std::filesystem;
 
 namespace reelscale {
 
+std::filesystem::path this_executable() {
+  std::error_code ec;
+  std::filesystem::path path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path() : path;
+}
+
 ScopedTempDir::ScopedTempDir(const fs::path& parent, const std::string& prefix) {
   std::string pattern = (parent / (prefix + "XXXXXX")).string();
   if (mkdtemp(pattern.data()) == nullptr) {

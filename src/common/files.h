@@ -8,6 +8,9 @@
 
 namespace reelscale {
 
+// This running executable's path (/proc/self/exe); empty when it cannot be read.
+std::filesystem::path this_executable();
+
 // A fresh directory (mkdtemp) removed with everything in it when the object dies.
 class ScopedTempDir {
  public:

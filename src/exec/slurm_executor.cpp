@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "exec/stored_task.h"
 
 namespace reelscale::exec {
@@ -48,9 +49,8 @@ bool hopeless_kind(const std::string& kind) {
 }
 
 std::string this_binary() {
-  std::error_code ec;
-  const auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("reelscale") : path.string();
+  const std::filesystem::path path = this_executable();
+  return path.empty() ? std::string("reelscale") : path.string();
 }
 
 // Where an attempt was placed, as the run last saw it.

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "common/files.h"
 #include "process/copy_processor.h"
 #include "process/framing.h"
 #include "process/overlay.h"
@@ -36,9 +37,7 @@ SlotProcessorFactory make_basic_factory(const JobSpec& spec) {
 namespace {
 std::string module_path() {
   if (const char* env = std::getenv("REELSCALE_AI_MODULE"); env && *env) return env;
-  std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return (exe.parent_path() / "libreelscale_ai.so").string();
+  return (this_executable().parent_path() / "libreelscale_ai.so").string();
 }
 }  // namespace
 
