@@ -97,7 +97,12 @@ def fill(work, jobs):
     db.execute("""INSERT INTO hourly SELECT CAST(created_unix_s / 3600 AS INTEGER), endpoint, hardware, state,
          MAX(1, chunks_total), CASE WHEN clip_s < 5 THEN 0 WHEN clip_s < 10 THEN 1 WHEN clip_s < 20 THEN 2
          WHEN clip_s < 30 THEN 3 WHEN clip_s < 60 THEN 4 WHEN clip_s < 120 THEN 5 WHEN clip_s < 300 THEN 6 ELSE 7 END,
-         COUNT(*), SUM(cost_usd), SUM(cloud_equivalent_usd), SUM(billed_seconds) FROM jobs GROUP BY 1, 2, 3, 4, 5, 6""")
+         COUNT(*), SUM(cost_usd), SUM(cloud_equivalent_usd), SUM(billed_seconds), SUM(clip_s) FROM jobs
+         GROUP BY 1, 2, 3, 4, 5, 6""")
+    db.execute("DELETE FROM label_hourly")
+    db.execute("""INSERT INTO label_hourly SELECT l.key, CAST(j.created_unix_s / 3600 AS INTEGER), l.value, COUNT(*),
+         SUM(j.state = 'done'), SUM(j.state = 'failed'), SUM(j.cost_usd), SUM(j.cloud_equivalent_usd), SUM(j.billed_seconds),
+         SUM(j.clip_s) FROM job_labels l JOIN jobs j ON j.id = l.job_id GROUP BY 1, 2, 3""")
     db.commit()
     db.execute("VACUUM")
     db.close()

@@ -102,8 +102,10 @@ const char* const kMigrations[] = {
               WHEN clip_s < 60 THEN 4 WHEN clip_s < 120 THEN 5 WHEN clip_s < 300 THEN 6 ELSE 7 END AS b,
          COUNT(*), SUM(cost_usd), SUM(cloud_equivalent_usd), SUM(billed_seconds)
          FROM jobs WHERE state IN ('done', 'failed', 'cancelled') GROUP BY 1, 2, 3, 4, 5, 6;)",
-    // 5: the backend's labels (a row per key, for filters and sums by label; kept by
-    // retention), a job's webhook URL, and its webhook deliveries with every attempt.
+    // 5: the backend's labels (a row per key, for filters; kept by retention) and their
+    // hourly roll-up (what cost per label sums: the jobs are never joined), clip seconds in
+    // the hourly roll-up, a job's webhook URL and its webhook deliveries with every attempt,
+    // and charges that come after a job (a node's idle tail).
     R"(ALTER TABLE jobs ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
        ALTER TABLE jobs ADD COLUMN webhook_url TEXT NOT NULL DEFAULT '';
        CREATE TABLE job_labels (
@@ -133,8 +135,24 @@ const char* const kMigrations[] = {
          error TEXT NOT NULL,
          seconds REAL NOT NULL,
          PRIMARY KEY (delivery_id, n));
-       CREATE INDEX jobs_label_summary ON jobs (id, created_unix_s, state, cost_usd, cloud_equivalent_usd, billed_seconds,
-         clip_s);
+       CREATE TABLE label_hourly (
+         key TEXT NOT NULL,
+         hour INTEGER NOT NULL,
+         value TEXT NOT NULL,
+         jobs INTEGER NOT NULL,
+         done INTEGER NOT NULL,
+         failed INTEGER NOT NULL,
+         cost_usd REAL NOT NULL,
+         cloud_equivalent_usd REAL NOT NULL,
+         billed_seconds REAL NOT NULL,
+         clip_s REAL NOT NULL,
+         PRIMARY KEY (key, hour, value));
+       ALTER TABLE hourly ADD COLUMN clip_s REAL NOT NULL DEFAULT 0;
+       UPDATE hourly SET clip_s = (SELECT COALESCE(SUM(j.clip_s), 0) FROM jobs j WHERE j.created_unix_s >= hourly.hour * 3600
+         AND j.created_unix_s < (hourly.hour + 1) * 3600 AND j.endpoint = hourly.endpoint AND j.hardware = hourly.hardware
+         AND j.state = hourly.state AND MAX(1, j.chunks_total) = hourly.chunks AND
+         (CASE WHEN j.clip_s < 5 THEN 0 WHEN j.clip_s < 10 THEN 1 WHEN j.clip_s < 20 THEN 2 WHEN j.clip_s < 30 THEN 3
+               WHEN j.clip_s < 60 THEN 4 WHEN j.clip_s < 120 THEN 5 WHEN j.clip_s < 300 THEN 6 ELSE 7 END) = hourly.clip_bucket);
        CREATE TABLE late_charges (
          job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
          node TEXT NOT NULL,
@@ -453,6 +471,13 @@ void JobStore::apply_charge(const std::string& job_id, double seconds, double us
       .bind(2, seconds)
       .bind(3, job_id)
       .run();
+  db_.prepare("UPDATE label_hourly SET cost_usd = cost_usd + ?1, billed_seconds = billed_seconds + ?2 WHERE "
+              "(key, hour, value) IN (SELECT l.key, CAST(j.created_unix_s / 3600 AS INTEGER), l.value FROM job_labels l "
+              "JOIN jobs j ON j.id = l.job_id WHERE l.job_id = ?3)")
+      .bind(1, usd)
+      .bind(2, seconds)
+      .bind(3, job_id)
+      .run();
 }
 
 std::vector<double> JobStore::recent_idle_tails(int limit) {
@@ -478,10 +503,13 @@ int clip_bucket(double clip_s) {
 }
 
 void JobStore::add_to_hourly(const StoredJob& j) {
-  db_.prepare("INSERT INTO hourly VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT DO UPDATE SET jobs = jobs + 1, "
+  const int64_t hour = static_cast<int64_t>(j.created_unix_s / 3600);
+  db_.prepare("INSERT INTO hourly (hour, endpoint, hardware, state, chunks, clip_bucket, jobs, cost_usd, cloud_equivalent_usd, "
+              "billed_seconds, clip_s) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET jobs = jobs + 1, "
               "cost_usd = cost_usd + excluded.cost_usd, cloud_equivalent_usd = cloud_equivalent_usd + "
-              "excluded.cloud_equivalent_usd, billed_seconds = billed_seconds + excluded.billed_seconds")
-      .bind(1, static_cast<int64_t>(j.created_unix_s / 3600))
+              "excluded.cloud_equivalent_usd, billed_seconds = billed_seconds + excluded.billed_seconds, "
+              "clip_s = clip_s + excluded.clip_s")
+      .bind(1, hour)
       .bind(2, j.endpoint)
       .bind(3, j.hardware)
       .bind(4, j.state)
@@ -490,7 +518,24 @@ void JobStore::add_to_hourly(const StoredJob& j) {
       .bind(7, j.cost_usd)
       .bind(8, j.cloud_equivalent_usd)
       .bind(9, j.billed_seconds)
+      .bind(10, j.clip_s)
       .run();
+  for (const auto& [key, value] : j.labels) {
+    db_.prepare("INSERT INTO label_hourly VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET jobs = jobs + 1, "
+                "done = done + excluded.done, failed = failed + excluded.failed, cost_usd = cost_usd + excluded.cost_usd, "
+                "cloud_equivalent_usd = cloud_equivalent_usd + excluded.cloud_equivalent_usd, "
+                "billed_seconds = billed_seconds + excluded.billed_seconds, clip_s = clip_s + excluded.clip_s")
+        .bind(1, key)
+        .bind(2, hour)
+        .bind(3, value)
+        .bind(4, static_cast<int64_t>(j.state == "done" ? 1 : 0))
+        .bind(5, static_cast<int64_t>(j.state == "failed" ? 1 : 0))
+        .bind(6, j.cost_usd)
+        .bind(7, j.cloud_equivalent_usd)
+        .bind(8, j.billed_seconds)
+        .bind(9, j.clip_s)
+        .run();
+  }
 }
 
 void JobStore::write_chunks(const StoredJob& j) {
@@ -578,51 +623,56 @@ std::vector<StoredProfile> JobStore::profiles() {
 
 std::vector<LabelTotals> JobStore::totals_by_label(const std::string& key, double since_unix_s, int limit) {
   const std::lock_guard lock(mutex_);
-  // From the label rows, through a covering index of the jobs' summary by id (the wide
-  // rows, records included, are never read); jobs without the key are the window's
-  // totals less the labelled ones.
-  const char* const kSums = "COUNT(*), SUM(j.state = 'done'), SUM(j.state = 'failed'), SUM(j.cost_usd), "
-                            "SUM(j.cloud_equivalent_usd), SUM(j.billed_seconds), SUM(j.clip_s)";
-  auto read = [](const Statement& s, std::string value) {
-    return LabelTotals{std::move(value), s.integer(1), s.integer(2), s.integer(3), s.real(4), s.real(5), s.real(6), s.real(7)};
-  };
-  Statement s = db_.prepare(std::string("SELECT l.value, ") + kSums +
-                            " FROM job_labels l JOIN jobs j INDEXED BY jobs_label_summary ON j.id = l.job_id "
-                            "WHERE l.key = ?1 AND j.created_unix_s >= ?2 AND j.state IN ('done', 'failed', 'cancelled') "
-                            "GROUP BY l.value ORDER BY SUM(j.cost_usd) + SUM(j.cloud_equivalent_usd) DESC, COUNT(*) DESC");
+  // From the roll-ups, by the hour `since` falls in (as every stats window): the jobs are
+  // never read. Jobs without the key are the window's totals less the labelled ones.
+  Statement s = db_.prepare("SELECT value, SUM(jobs), SUM(done), SUM(failed), SUM(cost_usd), SUM(cloud_equivalent_usd), "
+                            "SUM(billed_seconds), SUM(clip_s) FROM label_hourly WHERE key = ?1 AND "
+                            "hour >= CAST(?2 / 3600 AS INTEGER) GROUP BY value "
+                            "ORDER BY SUM(cost_usd) + SUM(cloud_equivalent_usd) DESC, SUM(jobs) DESC, value");
   s.bind(1, key).bind(2, since_unix_s);
+  auto read = [](const Statement& row, std::string value) {
+    return LabelTotals{std::move(value), row.integer(1), row.integer(2), row.integer(3), row.real(4), row.real(5),
+                       row.real(6), row.real(7)};
+  };
+  auto add = [](LabelTotals& to, const LabelTotals& t, double sign) {
+    to.jobs += static_cast<int64_t>(sign) * t.jobs, to.done += static_cast<int64_t>(sign) * t.done;
+    to.failed += static_cast<int64_t>(sign) * t.failed, to.cost_usd += sign * t.cost_usd;
+    to.cloud_equivalent_usd += sign * t.cloud_equivalent_usd, to.billed_seconds += sign * t.billed_seconds;
+    to.clip_s += sign * t.clip_s;
+  };
   std::vector<LabelTotals> out;
   LabelTotals other{"other"}, labelled{""};
-  auto add = [](LabelTotals& to, const LabelTotals& t) {
-    to.jobs += t.jobs, to.done += t.done, to.failed += t.failed, to.cost_usd += t.cost_usd;
-    to.cloud_equivalent_usd += t.cloud_equivalent_usd, to.billed_seconds += t.billed_seconds, to.clip_s += t.clip_s;
-  };
   while (s.step()) {
     const LabelTotals t = read(s, s.text(0));
-    add(labelled, t);
+    add(labelled, t, 1);
     if (static_cast<int>(out.size()) < limit) {
       out.push_back(t);
     } else {
-      add(other, t);
+      add(other, t, 1);
     }
   }
   if (other.jobs > 0) out.push_back(other);
-  Statement all = db_.prepare(std::string("SELECT 0, ") + kSums +
-                              " FROM jobs j WHERE j.created_unix_s >= ?1 AND j.state IN ('done', 'failed', 'cancelled')");
+  Statement all = db_.prepare("SELECT 0, SUM(jobs), SUM(CASE WHEN state = 'done' THEN jobs ELSE 0 END), "
+                              "SUM(CASE WHEN state = 'failed' THEN jobs ELSE 0 END), SUM(cost_usd), "
+                              "SUM(cloud_equivalent_usd), SUM(billed_seconds), SUM(clip_s) FROM hourly "
+                              "WHERE hour >= CAST(?1 / 3600 AS INTEGER)");
   all.bind(1, since_unix_s);
   all.step();
   LabelTotals none = read(all, "");
-  none.jobs -= labelled.jobs, none.done -= labelled.done, none.failed -= labelled.failed;
-  none.cost_usd -= labelled.cost_usd, none.cloud_equivalent_usd -= labelled.cloud_equivalent_usd;
-  none.billed_seconds -= labelled.billed_seconds, none.clip_s -= labelled.clip_s;
+  add(none, labelled, -1);
   if (none.jobs > 0) out.push_back(none);
   return out;
 }
 
 std::vector<std::string> JobStore::label_keys(double since_unix_s) {
   const std::lock_guard lock(mutex_);
-  Statement s = db_.prepare("SELECT DISTINCT l.key FROM job_labels l JOIN jobs j ON j.id = l.job_id "
-                            "WHERE j.created_unix_s >= ? ORDER BY l.key");
+  // Each key found by a seek on the primary key, then whether it has an hour in the window:
+  // the roll-up's rows are never all read.
+  Statement s = db_.prepare(
+      "WITH RECURSIVE k(key) AS (SELECT MIN(key) FROM label_hourly UNION ALL "
+      "SELECT (SELECT MIN(key) FROM label_hourly WHERE key > k.key) FROM k WHERE k.key IS NOT NULL) "
+      "SELECT key FROM k WHERE key IS NOT NULL AND EXISTS (SELECT 1 FROM label_hourly l WHERE l.key = k.key AND "
+      "l.hour >= CAST(?1 / 3600 AS INTEGER)) ORDER BY key");
   s.bind(1, since_unix_s);
   std::vector<std::string> out;
   while (s.step()) out.push_back(s.text(0));

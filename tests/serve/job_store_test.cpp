@@ -3,6 +3,8 @@
 // a clear error, idempotency keys, cancelling only queued jobs, finishing writes the
 // chunk rows, and profile versions keep one active.
 #include <gtest/gtest.h>
+
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -63,6 +65,10 @@ TEST(JobStore, AnOlderSchemaIsMigratedForwardWithItsJobs) {
   EXPECT_DOUBLE_EQ(old->predicted_s, 2.0);
   EXPECT_DOUBLE_EQ(old->predicted_usd, 0.003);
   EXPECT_DOUBLE_EQ(old->cloud_equivalent_usd, 0.01);
+  // Version 5 sums clip seconds into the hourly roll-up, from the jobs already stored.
+  double clip_sum = -1;
+  store.read_rows("SELECT SUM(clip_s) FROM hourly WHERE hour >= ?1", 0, [&](const Statement& s) { clip_sum = s.real(0); });
+  EXPECT_NEAR(clip_sum, 60 / (30000.0 / 1001), 1e-9);
   StoredJob j = queued("n3w");
   EXPECT_EQ(store.insert(j), InsertOutcome::kCreated);
   EXPECT_EQ(j.seq, 2);
@@ -253,4 +259,44 @@ TEST(JobStore, DeliveriesAreStoredWithTheirStateChangeAndComeDueInOrder) {
   EXPECT_EQ(all[0].second.size(), 1u);
   EXPECT_EQ(all[0].second[0].status, 503);
   EXPECT_EQ(all[0].first.attempts, 1);
+}
+
+TEST(JobStore, ALateChargeReachesTheJobWhetherItCameBeforeOrAfterTheJobFinished) {
+  rt::TempDir dir;
+  JobStore store((dir / "jobs.db").string());
+  for (const std::string id : {"early", "late"}) {
+    StoredJob j = queued(id);
+    j.labels = {{"user_id", "u-" + id}};
+    ASSERT_EQ(store.insert(j), InsertOutcome::kCreated);
+  }
+  // "early": the node suspended while the job still ran; "late": after it finished.
+  EXPECT_TRUE(store.add_late_charge("early", "cloud1", 150, 10, 0.5, 10));
+  for (const std::string id : {"early", "late"}) {
+    StoredJob j = *store.get(id);
+    j.state = "done";
+    j.finished_unix_s = 200;
+    j.cost_usd = 1;
+    j.billed_seconds = 20;
+    j.hardware = "T4";
+    j.record_json = R"({"schema_version": 5, "endpoint": "framing", "cost_usd": 1, "billed_seconds": 20})";
+    store.finish(j);
+  }
+  EXPECT_TRUE(store.add_late_charge("late", "cloud2", 250, 16, 0.8, 16));
+  EXPECT_FALSE(store.add_late_charge("nobody", "cloud2", 250, 5, 0.1, 5)) << "no such job: nothing kept";
+  for (const auto& [id, seconds, usd] : {std::tuple{"early", 10.0, 0.5}, std::tuple{"late", 16.0, 0.8}}) {
+    const StoredJob j = *store.get(id);
+    EXPECT_DOUBLE_EQ(j.cost_usd, 1 + usd) << id;
+    EXPECT_DOUBLE_EQ(j.billed_seconds, 20 + seconds) << id;
+    const nlohmann::json r = nlohmann::json::parse(j.record_json);
+    EXPECT_DOUBLE_EQ(r["idle_billed_seconds"].get<double>(), seconds) << id;
+    EXPECT_DOUBLE_EQ(r["cost_usd"].get<double>(), 1 + usd) << id;
+  }
+  // The roll-ups the dashboard and the cost per label read hold the charges too.
+  double hourly_cost = 0;
+  store.read_rows("SELECT SUM(cost_usd) FROM hourly WHERE hour >= ?1", 0, [&](const Statement& s) { hourly_cost = s.real(0); });
+  EXPECT_DOUBLE_EQ(hourly_cost, 2 + 0.5 + 0.8);
+  for (const LabelTotals& t : store.totals_by_label("user_id", 0, 10)) {
+    EXPECT_DOUBLE_EQ(t.cost_usd, t.value == "u-early" ? 1.5 : 1.8) << t.value;
+  }
+  EXPECT_EQ(store.recent_idle_tails(5), (std::vector<double>{16, 10}));
 }
