@@ -148,11 +148,16 @@ const char* const kMigrations[] = {
          clip_s REAL NOT NULL,
          PRIMARY KEY (key, hour, value));
        ALTER TABLE hourly ADD COLUMN clip_s REAL NOT NULL DEFAULT 0;
-       UPDATE hourly SET clip_s = (SELECT COALESCE(SUM(j.clip_s), 0) FROM jobs j WHERE j.created_unix_s >= hourly.hour * 3600
-         AND j.created_unix_s < (hourly.hour + 1) * 3600 AND j.endpoint = hourly.endpoint AND j.hardware = hourly.hardware
-         AND j.state = hourly.state AND MAX(1, j.chunks_total) = hourly.chunks AND
-         (CASE WHEN j.clip_s < 5 THEN 0 WHEN j.clip_s < 10 THEN 1 WHEN j.clip_s < 20 THEN 2 WHEN j.clip_s < 30 THEN 3
-               WHEN j.clip_s < 60 THEN 4 WHEN j.clip_s < 120 THEN 5 WHEN j.clip_s < 300 THEN 6 ELSE 7 END) = hourly.clip_bucket);
+       CREATE TEMP TABLE clip_sums (hour, endpoint, hardware, state, chunks, clip_bucket, clip_s,
+         PRIMARY KEY (hour, endpoint, hardware, state, chunks, clip_bucket));
+       INSERT INTO clip_sums SELECT CAST(created_unix_s / 3600 AS INTEGER), endpoint, hardware, state, MAX(1, chunks_total),
+         CASE WHEN clip_s < 5 THEN 0 WHEN clip_s < 10 THEN 1 WHEN clip_s < 20 THEN 2 WHEN clip_s < 30 THEN 3
+              WHEN clip_s < 60 THEN 4 WHEN clip_s < 120 THEN 5 WHEN clip_s < 300 THEN 6 ELSE 7 END,
+         SUM(clip_s) FROM jobs WHERE state IN ('done', 'failed', 'cancelled') GROUP BY 1, 2, 3, 4, 5, 6;
+       UPDATE hourly SET clip_s = COALESCE((SELECT c.clip_s FROM clip_sums c WHERE (c.hour, c.endpoint, c.hardware, c.state,
+         c.chunks, c.clip_bucket) = (hourly.hour, hourly.endpoint, hourly.hardware, hourly.state, hourly.chunks,
+         hourly.clip_bucket)), 0);
+       DROP TABLE clip_sums;
        CREATE TABLE late_charges (
          job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
          node TEXT NOT NULL,
