@@ -27,7 +27,6 @@ class NodeLedger {
   void resumed(const std::string& node, double at_unix_s);
   // A task of `job_id` held the node over [start, end] (boot included when it waited for it).
   void held(const std::string& node, const std::string& job_id, double start_unix_s, double end_unix_s);
-  bool open(const std::string& node) const { return periods_.count(node) > 0; }
   std::vector<std::string> open_nodes() const;
   // The node was seen suspended at `at_unix_s`: its period closes and its unheld seconds are
   // charged, at most one charge per job.

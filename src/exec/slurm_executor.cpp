@@ -12,11 +12,11 @@
 #include <mutex>
 #include <optional>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <thread>
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/random_hex.h"
 #include "exec/stored_task.h"
 
 namespace reelscale::exec {
@@ -36,12 +36,7 @@ std::string shell_word(const std::string& text) {
   return "'" + text + "'";
 }
 
-std::string run_name() {
-  std::random_device rd;
-  char hex[9];
-  std::snprintf(hex, sizeof hex, "%08x", rd());
-  return std::string("reelscale-") + hex;
-}
+std::string run_name() { return "reelscale-" + random_hex(4); }
 
 // Failures no other node can fix.
 bool hopeless_kind(const std::string& kind) {

@@ -5,9 +5,8 @@
 
 #include <nlohmann/json.hpp>
 #include <algorithm>
-#include <random>
-#include <sstream>
 
+#include "common/random_hex.h"
 #include "common/stopwatch.h"
 #include "exec/store_source.h"
 #include "media/join.h"
@@ -15,12 +14,7 @@
 
 namespace reelscale::job {
 
-std::string new_job_id() {
-  std::random_device rd;
-  std::ostringstream os;
-  os << std::hex << rd() << rd();
-  return os.str().substr(0, 12);
-}
+std::string new_job_id() { return random_hex(6); }
 
 namespace {
 

@@ -90,7 +90,7 @@ void JobService::add_late_charge(const exec::IdleCharge& c, double usd) {
 
 std::optional<Delivery> JobService::event_for(const StoredJob& job, const std::string& type) const {
   if (job.webhook_url.empty()) return std::nullopt;
-  return webhook_event(job, type, record::unix_now());
+  return webhook_event(job, type);
 }
 
 void JobService::events_stored() {

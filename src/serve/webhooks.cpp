@@ -10,40 +10,15 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "common/random_hex.h"
 #include "common/stopwatch.h"
+#include "store/curl_handles.h"
 #include "record/job_record.h"
 
 namespace reelscale::serve {
 
 namespace {
 
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
-std::string random_hex(int bytes) {
-  std::random_device rd;
-  static const char* const kHex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < bytes; ++i) {
-    const unsigned v = rd() & 0xff;
-    out += kHex[v >> 4];
-    out += kHex[v & 15];
-  }
-  return out;
-}
-
-std::string iso8601(double unix_s) {
-  const std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // The job's state and record summary, as the event's data.
 nlohmann::json event_data(const StoredJob& j) {
@@ -85,13 +60,14 @@ std::string finished_event_type(const std::string& state) {
   return state == "done" ? "job.succeeded" : state == "cancelled" ? "job.cancelled" : "job.failed";
 }
 
-Delivery webhook_event(const StoredJob& job, const std::string& type, double now_unix_s) {
+Delivery webhook_event(const StoredJob& job, const std::string& type) {
+  const double now_unix_s = record::unix_now();
   Delivery d;
   d.id = "msg_" + random_hex(16);
   d.job_id = job.id;
   d.event = type;
   d.url = job.webhook_url;
-  d.body = nlohmann::json{{"type", type}, {"timestamp", iso8601(now_unix_s)}, {"data", event_data(job)}}.dump();
+  d.body = nlohmann::json{{"type", type}, {"timestamp", record::utc_now_iso8601()}, {"data", event_data(job)}}.dump();
   d.created_unix_s = now_unix_s;
   d.next_attempt_unix_s = now_unix_s;
   return d;
@@ -204,7 +180,8 @@ void WebhookDeliverer::deliver(Delivery d) {
 
 WebhookDeliverer::Answer WebhookDeliverer::post(const Delivery& d, int64_t timestamp) const {
   Answer a;
-  const std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  store::curl_global_once();
+  const store::CurlPtr curl(curl_easy_init());
   if (!curl) return {0, "cannot create a curl handle", 0};
   CURL* c = curl.get();
   curl_slist* raw = curl_slist_append(nullptr, "Content-Type: application/json");
@@ -212,7 +189,7 @@ WebhookDeliverer::Answer WebhookDeliverer::post(const Delivery& d, int64_t times
   raw = curl_slist_append(raw, ("webhook-timestamp: " + std::to_string(timestamp)).c_str());
   raw = curl_slist_append(raw, ("webhook-signature: " + secrets_.signature(d.id, timestamp, d.body)).c_str());
   raw = curl_slist_append(raw, "User-Agent: reelscale-webhooks/1");
-  const std::unique_ptr<curl_slist, SlistDeleter> headers(raw);
+  const store::SlistPtr headers(raw);
   curl_easy_setopt(c, CURLOPT_URL, d.url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect may not lead it past the allowlist

@@ -35,7 +35,7 @@ struct WebhookOptions {
 
 // The event for a job's state: its id, the signed body ({"type", "timestamp", "data"}:
 // the job's state and record summary) and its first attempt due now.
-Delivery webhook_event(const StoredJob& job, const std::string& type, double now_unix_s);
+Delivery webhook_event(const StoredJob& job, const std::string& type);
 // The event type of a finished job's state: done -> job.succeeded, and so on.
 std::string finished_event_type(const std::string& state);
 

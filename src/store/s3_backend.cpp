@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "store/backend.h"
+#include "store/curl_handles.h"
 #include "store/s3_xml.h"
 
 namespace fs = std::filesystem;
@@ -24,23 +25,12 @@ namespace reelscale::store {
 
 namespace {
 
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
 struct FileCloser {
   void operator()(FILE* f) const { std::fclose(f); }
 };
-using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
-using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
 using FilePtr = std::unique_ptr<FILE, FileCloser>;
 
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+void global_init() { curl_global_once(); }
 
 std::string uri_encode(const std::string& s, bool keep_slash) {
   static const char* hex = "0123456789ABCDEF";

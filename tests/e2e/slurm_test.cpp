@@ -412,7 +412,7 @@ TEST(SlurmServe, AnElasticNodesIdleTailIsBilledToTheJobOnceTheNodeIsSuspended) {
   ASSERT_TRUE(plan && plan->status == 200);
   const double window = json::parse(plan->body)["scale_down_window_s"].get<double>();
   if (cold_nodes.size() >= 2) {
-    EXPECT_GE(window, 14.0);
+    EXPECT_GE(window, 10.0);  // as the idle bound above: the observed tails, not a figure of the config
     EXPECT_LE(window, idle + 1e-6);
   } else {
     EXPECT_DOUBLE_EQ(window, 15.0);
