@@ -2,6 +2,7 @@
 #include "job/job_plan.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -195,6 +196,12 @@ JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source,
     out.prediction = plan_record(r.chosen, profile);
     out.prediction->feasible = r.feasible;
     out.prediction->reason = r.reason;
+    for (const plan::Estimate& e : r.candidates) {
+      if (e.hardware != r.chosen.hardware) continue;
+      const double s = std::round(e.time(policy.use_p90) * 1e4) / 1e4;  // 0.1 ms: the record stays small
+      const auto [it, fresh] = out.prediction->wall_by_chunks_s.try_emplace(std::to_string(e.chunks), s);
+      if (!fresh) it->second = std::min(it->second, s);
+    }
   }
   out.prediction->policy = policy.describe();
   out.prediction->policy_entry = inputs.policy_entry;

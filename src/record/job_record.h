@@ -81,6 +81,10 @@ struct PlanRecord {
   double wall_p90_s = 0;
   double cost_usd = 0;
   std::map<std::string, double> breakdown_s;
+  // The time the planner ranked each chunk count by on the chosen hardware (p90, or the mean
+  // where the policy says so; content sample excluded), keyed "1", "2", ...: what the choice
+  // was made against. Empty when the caller fixed the chunk count.
+  std::map<std::string, double> wall_by_chunks_s;
   std::string profile_name;
   std::string profile_version;
   std::string note;                // e.g. why there is no prediction
