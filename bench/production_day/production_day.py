@@ -16,6 +16,7 @@ Usage: bench/production_day/production_day.py BUILD_DIR [--jobs N] [--work DIR] 
                                            [--serve-arg=ARG ...]"""
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -146,6 +147,7 @@ def main():
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--work")
     parser.add_argument("--out")
+    parser.add_argument("--dump", help="write every job's record, prediction and view as JSON lines")
     parser.add_argument("--serve-arg", action="append", default=[],
                         help="an extra argument for reelscale serve (repeat: --serve-arg=--max-running --serve-arg=1)")
     args = parser.parse_args()
@@ -161,6 +163,10 @@ def main():
         views = [client.wait(i, poll_s=0.05) for i in ids]
         seconds = time.monotonic() - t0
         rows = [row(v["record"], v["predicted"]["wall_s"]) for v in views]
+        if args.dump:
+            with open(args.dump, "w") as f:
+                for v in views:
+                    f.write(json.dumps(v) + "\n")
         text = report(rows, client._request("GET", "/v1/profiles")[1], seconds, len(ids))
     finally:
         proc.terminate()

@@ -16,6 +16,7 @@ struct SharedSlots::Run {
   const std::atomic<bool>* cancel = nullptr;
   std::vector<record::ChunkRecord> results;
   size_t next = 0;         // the next task to start
+  int claim = 1;           // slots it may hold at once
   int running = 0;
   size_t finished = 0;
   int64_t frames_total = 0;
@@ -49,16 +50,21 @@ std::string SharedSlots::describe() const {
          std::to_string(options_.max_slots_per_job) + " a job)";
 }
 
-// A job planned now will share the slots with the runs already going: its fair share.
+int SharedSlots::claim_locked(int chunks) const {
+  return std::clamp(options_.slots - claimed_, 1, std::max(1, std::min(chunks, options_.max_slots_per_job)));
+}
+
+// A job planned now claims the slots free now (the planner limits its chunks at once to
+// them), on their share of the cores.
 OwnedCapacity SharedSlots::owned_capacity() const {
   std::lock_guard lock(mutex_);
-  const int share = options_.slots / (static_cast<int>(runs_.size()) + 1);
-  return {std::clamp(share, 1, options_.max_slots_per_job), machine_cores()};
+  const int slots = claim_locked(options_.max_slots_per_job);
+  return {slots, slots * threads_per_slot(options_.slots)};
 }
 
 SlotLoad SharedSlots::load() const {
   std::lock_guard lock(mutex_);
-  SlotLoad l{options_.slots, busy_, 0};
+  SlotLoad l{options_.slots, busy_, claimed_, 0};
   for (const auto& r : runs_) l.jobs_waiting += r->has_work() ? 1 : 0;
   return l;
 }
@@ -79,11 +85,15 @@ std::vector<record::ChunkRecord> SharedSlots::run(const std::vector<ChunkTaskSpe
   r->results.resize(tasks.size());
   for (const auto& t : tasks) r->frames_total += t.range.size();
   std::unique_lock lock(mutex_);
+  r->claim = claim_locked(static_cast<int>(tasks.size()));
+  claimed_ += r->claim;
   runs_.push_back(r);
   work_.notify_all();
   // Wakes now and then to see a cancel that no task has noticed yet.
   while (!r->done()) r->ended.wait_for(lock, std::chrono::milliseconds(100));
   std::erase(runs_, r);
+  claimed_ -= r->claim;
+  work_.notify_all();
   lock.unlock();
   r->error.rethrow();
   if (cancel && cancel->load()) fail(ErrorKind::kCancelled, "the job was cancelled");
@@ -95,7 +105,7 @@ std::shared_ptr<SharedSlots::Run> SharedSlots::next_run_locked(size_t& task) {
     std::shared_ptr<Run> r = runs_.front();
     runs_.pop_front();
     runs_.push_back(r);  // its turn is used whether or not it had work
-    if (r->has_work() && r->running < options_.max_slots_per_job) {
+    if (r->has_work() && r->running < r->claim) {
       task = r->next++;
       ++r->running;
       return r;

@@ -1,9 +1,11 @@
 // exec/shared_slots.h — local slots shared by every job a service runs at once: a fixed
 // pool of slot threads takes chunk tasks from the jobs in turn (round robin over the jobs
-// with work waiting, each job capped at `max_slots_per_job` tasks running), so a long job
-// does not starve short ones that arrive after it. Each task gets a processor built for
-// its job on the slot that runs it. The capacity it reports for planning is a new job's
-// fair share of the slots, given the runs already going.
+// with work waiting), so a long job does not starve short ones that arrive after it. Each
+// task gets a processor built for its job on the slot that runs it, on one slot's share of
+// the cores. A job claims, when it starts, the slots that are free then (at most its chunks
+// and `max_slots_per_job`, at least one) and never runs more at once: the capacity reported
+// for planning is that claim and its cores, so a job runs as it was planned and a job that
+// starts later finds the slots the plans left it, not a neighbour's second chunk.
 #pragma once
 
 #include <condition_variable>
@@ -29,6 +31,7 @@ struct SharedSlotsOptions {
 struct SlotLoad {
   int slots = 0;
   int busy = 0;
+  int claimed = 0;            // slots the runs going have claimed (may exceed slots: a run claims at least one)
   int jobs_waiting = 0;       // runs with tasks not yet started
 };
 
@@ -49,6 +52,7 @@ class SharedSlots final : public Executor {
   struct Run;
   void slot_main(int slot);
   std::shared_ptr<Run> next_run_locked(size_t& task);  // a run with work, in turn
+  int claim_locked(int chunks) const;                  // what a run of `chunks` would claim now
   void execute(Run& run, size_t task, int slot);
 
   SharedSlotsOptions options_;
@@ -58,6 +62,7 @@ class SharedSlots final : public Executor {
   std::condition_variable work_;
   std::deque<std::shared_ptr<Run>> runs_;  // the turn order
   int busy_ = 0;
+  int claimed_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

@@ -139,7 +139,8 @@ class JobRun {
     Stopwatch clock;
     const int forced = options_.chunks > 0 ? options_.chunks : spec_.chunks;
     const std::string hardware = !options_.hardware.empty() ? options_.hardware : executor_.hardware();
-    plan_ = plan_job(spec_, source_, probe_, record_.frames, forced, hardware, options_.planning, executor_.owned_capacity());
+    owned_ = executor_.owned_capacity();
+    plan_ = plan_job(spec_, source_, probe_, record_.frames, forced, hardware, options_.planning, owned_);
     record_.plan = plan_.prediction;
     record_.network_input_factor = plan_.shape.network_input_factor;
     record_.network_share = plan_.shape.network_share;
@@ -229,7 +230,7 @@ class JobRun {
       record_.attempts += c.attempts;
     }
     const plan::PriceTable& prices = options_.planning.prices;
-    if (executor_.owned_capacity().slots > 0) {
+    if (owned_.slots > 0) {
       cost_owned_cores(prices);
     } else if (prices.known(record_.hardware)) {
       record_.cost_usd = record_.billed_seconds * prices.container_per_second(record_.hardware);
@@ -238,10 +239,10 @@ class JobRun {
 
   // Owned slots bill nothing: the job's cost is the cores it held (each chunk's time x
   // its threads, one core for the rest), priced at the cloud's per-core rate for reference.
+  // The slots and cores are those it was planned with (shared slots: its claim).
   void cost_owned_cores(const plan::PriceTable& prices) {
-    const exec::OwnedCapacity owned = executor_.owned_capacity();
-    const int at_once = std::min<int>(static_cast<int>(record_.chunk_results.size()), owned.slots);
-    const int threads = plan_.threads_per_chunk > 0 ? plan_.threads_per_chunk : threads_per_slot(std::max(1, at_once), owned.cores);
+    const int at_once = std::min<int>(static_cast<int>(record_.chunk_results.size()), owned_.slots);
+    const int threads = plan_.threads_per_chunk > 0 ? plan_.threads_per_chunk : threads_per_slot(std::max(1, at_once), owned_.cores);
     double chunk_s = 0;
     for (const record::ChunkRecord& c : record_.chunk_results) chunk_s += c.timings_s.round_trip;
     const double other_s = std::max(0.0, record_.timings_s["total"] - record_.timings_s["dispatch"]);
@@ -260,6 +261,7 @@ class JobRun {
   media::MediaSource source_;
   media::VideoProbe probe_;
   JobPlan plan_;
+  exec::OwnedCapacity owned_;  // the executor's slots and cores for this job, as planned
   std::vector<media::FrameRange> ranges_;
   std::vector<exec::ChunkTaskSpec> tasks_;
 };

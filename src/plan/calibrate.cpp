@@ -128,6 +128,13 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
   const int cores = local ? r.plan->concurrent * std::max(1, r.plan->threads_per_chunk) : 0;
   const double thread_factor = local ? cell.scaling.factor(at_once, std::max(1, r.plan->threads_per_chunk), cores) : 1.0;
   ++s.records;
+  // The first chunk's pre-roll is reading its first frame only (it starts at the source's
+  // start): on local slots part of the chunk start-up, and what every later chunk's
+  // pre-roll also spends before the frames it skips.
+  double first_frame_s = 0;
+  for (const record::ChunkRecord& c : r.chunk_results) {
+    if (local && c.index == 0) first_frame_s = c.timings_s.preroll;
+  }
   for (const record::ChunkRecord& c : r.chunk_results) {
     const double frames = static_cast<double>(c.frames);
     // Steady per-frame time: the chunk's run less opening and pre-roll (modelled apart).
@@ -141,7 +148,7 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
     s.samples.push_back({size_factor, source_mpixels, 1000 * steady / frames / thread_factor, frames});
     if (local) s.local_chunks.push_back({s.samples.size() - 1, at_once, cores});
     if (c.index > 0) {
-      sums.preroll_sum += c.timings_s.preroll;
+      sums.preroll_sum += std::max(0.0, c.timings_s.preroll - first_frame_s);
       ++sums.preroll_n;
     }
   }
@@ -156,12 +163,13 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
   if (r.chunks > 1 && join != r.timings_s.end()) sums.join_points.push_back({static_cast<double>(r.chunks), join->second});
   if (const auto setup = setup_seconds(r)) sums.setup_points.push_back({static_cast<double>(r.frames), *setup});
   // On owned local slots a chunk's start-up is opening its input, encoder and model in a
-  // running process: what the slowest chunk's open took.
+  // running process and reading its first frame: what the slowest chunk's open took, and
+  // the first chunk's first frame.
   if (r.plan && r.plan->platform_model == "local") {
     double slowest = 0;
     for (const record::ChunkRecord& c : r.chunk_results) slowest = std::max(slowest, c.timings_s.open);
     auto& [sum, n] = sums.local_opens[{r.endpoint, r.hardware}];
-    sum += slowest;
+    sum += slowest + first_frame_s;
     ++n;
   } else if (r.plan && r.plan->platform_model == "serverless") {
     add_billed_starts(r, sums.starts[{r.endpoint, r.hardware}]);
@@ -218,7 +226,7 @@ void calibrate_overheads(Profile& profile, const Sums& sums, const std::string& 
     cell.warm_start_s.provenance = from;
     cell.cold_start_s = Distribution::constant(profile.orchestrator_start_s.mean() + open_s);
     cell.cold_start_s.provenance = from;
-    summary.changes.push_back(key.first + " on " + key.second + ": local chunk start-up " + fmt(open_s) + " s");
+    summary.changes.push_back(key.first + " on " + key.second + ": local chunk start-up (open and first frame) " + fmt(open_s) + " s");
   }
   for (const auto& [key, starts] : sums.starts) {
     Cell& cell = profile.cells[key.first][key.second];
@@ -235,6 +243,23 @@ void calibrate_overheads(Profile& profile, const Sums& sums, const std::string& 
       summary.changes.push_back(key.first + " on " + key.second + ": cold start " + cell.cold_start_s.describe());
     }
   }
+}
+
+// Joins seen at one chunk count only (a line needs two): the profile's line keeps its
+// shape and passes through their mean there.
+void scale_join(JoinCost& join, const std::vector<std::pair<double, double>>& points, const std::string& date,
+                CalibrationSummary& summary) {
+  double sum = 0;
+  for (const auto& [chunks, s] : points) sum += s;
+  const double chunks = points.front().first;
+  const double was = join.base_s + join.per_chunk_s * chunks;
+  if (was <= 0) return;
+  const double factor = sum / static_cast<double>(points.size()) / was;
+  summary.changes.push_back("join: " + fmt(join.base_s) + " + " + fmt(join.per_chunk_s) + " N scaled by " + fmt(factor) +
+                            " (" + std::to_string(points.size()) + " joins, all of " + fmt(chunks) + " chunks)");
+  join.base_s *= factor;
+  join.per_chunk_s *= factor;
+  join.provenance = {"scaled to " + std::to_string(points.size()) + " joined jobs", date, true};
 }
 
 }  // namespace
@@ -306,6 +331,8 @@ CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobReco
                               fmt(fit->base_s) + " + " + fmt(fit->per_chunk_s) + " N s");
     fit->per_gb_s = profile.join.per_gb_s;
     profile.join = *fit;
+  } else if (!join_points.empty()) {
+    scale_join(profile.join, join_points, date, summary);
   }
   return summary;
 }

@@ -513,7 +513,9 @@ JobService::PlannerView JobService::planner_view(const job::PlanningInputs& plan
     return v;
   }
   if (!planning.profile_given) v.profile = plan::default_local_profile();
-  v.platform = plan::Platform::local(std::max(1, slots), owned.cores);
+  // The cores go with the slots: `slots` of them at the owned slots' cores each.
+  const int cores = std::max(1, owned.cores * std::max(1, slots) / std::max(1, owned.slots));
+  v.platform = plan::Platform::local(std::max(1, slots), cores);
   v.policy.max_parallel = std::max(v.policy.max_parallel, slots);
   v.policy.allowed_hardware = {executor_.hardware()};
   return v;

@@ -1,10 +1,12 @@
 // tests/exec/exec_test.cpp — chunk execution against in-process workers (the real
 // WorkerService over HTTP on loopback): a busy worker's 429 sends the task elsewhere,
 // a straggler gets a speculative second run that wins, a deadline fires by itself when
-// speculation is off; and the task and record JSON round trips.
+// speculation is off; shared slots hold each job to the slots it claimed; and the task and
+// record JSON round trips.
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
@@ -13,9 +15,11 @@
 #include <fstream>
 #include <thread>
 
+#include "common/cores.h"
 #include "common/stopwatch.h"
 #include "exec/node_ledger.h"
 #include "exec/remote_executor.h"
+#include "exec/shared_slots.h"
 #include "exec/task.h"
 #include "exec/worker.h"
 #include "job/job_flow.h"
@@ -329,6 +333,79 @@ TEST(Temporaries, ALaterJobRemovesWhatKilledJobsLeftAndKeepsLiveOnes) {
   const job::SweepReport sweep = job::remove_stale_temporaries(store, clip.dir.path().string(), {});
   EXPECT_TRUE(fs::exists(killed / "owner.json"));
   EXPECT_EQ(sweep.removed.size(), 0u);
+}
+
+namespace {
+// Shared slots whose chunks copy at `delay_ms` a frame, whatever the job's endpoint.
+exec::SharedSlots slow_shared_slots(store::ObjectStore& store, int slots, int delay_ms, const std::atomic<bool>& stop) {
+  exec::SharedSlotsOptions options;
+  options.slots = slots;
+  return exec::SharedSlots(options, [delay_ms, &stop](const process::JobSpec&) -> process::SlotProcessorFactory {
+    return [delay_ms, &stop](const media::VideoProbe& p) { return std::make_unique<SlowCopy>(p, delay_ms, stop); };
+  }, store);
+}
+// An overlay job (one the built-in local profile plans) on a clip.
+process::JobSpec overlay_job(const Clip& clip, const std::string& name) {
+  return process::parse_job_spec({{"endpoint", "overlay"}, {"input", clip.input.string()},
+                                  {"output", (clip.dir / name).string()}, {"preset", "ultrafast"},
+                                  {"highlight_keyframes", json::array({{{"time", 0}, {"x", 96}, {"y", 54}, {"rx", 20}, {"ry", 20}}})}});
+}
+}  // namespace
+
+// Shared slots (the service's local executor): a job claims the slots free when it starts
+// and never runs more chunks at once, so it runs as planned, and the slot a neighbour frees
+// goes to the next job, not to a second chunk the plan did not count on. Timed only from
+// below: a loaded machine can only slow the jobs down.
+TEST(SharedSlots, AJobClaimsTheSlotsFreeWhenItStartsAndRunsNoMoreAtOnce) {
+  Clip short_clip(5), long_clip(60);
+  store::ObjectStore store;
+  const std::atomic<bool> stop{false};
+  exec::SharedSlots slots = slow_shared_slots(store, 2, 40, stop);
+  EXPECT_EQ(slots.owned_capacity().slots, 2) << "nothing running: both slots";
+  EXPECT_EQ(slots.owned_capacity().cores, 2 * threads_per_slot(2));
+  // A short one-chunk job first: it claims one slot, and a job planned now gets the other.
+  record::JobRecord first;
+  std::thread one([&] {
+    job::JobOptions options;
+    options.chunks = 1;
+    first = job::run_job(overlay_job(short_clip, "one.mp4"), slots, store, options);
+  });
+  const Stopwatch waited;
+  while (slots.load().claimed == 0 && waited.seconds() < 30) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(slots.load().claimed, 1);
+  EXPECT_EQ(slots.owned_capacity().slots, 1);
+  EXPECT_EQ(slots.owned_capacity().cores, threads_per_slot(2));
+  // A long four-chunk job beside it, planned on one slot: when the first job ends, its
+  // chunks still run one at a time (60 frames x 40 ms at least), and the freed slot is
+  // what a job planned then is offered.
+  record::JobRecord second;
+  std::atomic<bool> second_done{false};
+  const Stopwatch clock;
+  std::thread four([&] {
+    job::JobOptions options;
+    options.chunks = 4;
+    second = job::run_job(overlay_job(long_clip, "four.mp4"), slots, store, options);
+    second_done = true;
+  });
+  one.join();
+  ASSERT_TRUE(first.ok()) << first.error_message;
+  const int offered = slots.owned_capacity().slots;
+  const bool second_was_running = !second_done;
+  four.join();
+  const double second_s = clock.seconds();
+  ASSERT_TRUE(second.ok()) << second.error_message;
+  if (second_was_running) EXPECT_EQ(offered, 1) << "the slot the first job freed, not both";
+  ASSERT_TRUE(second.plan.has_value());
+  EXPECT_EQ(second.plan->concurrent, 1) << "planned on the one slot left";
+  EXPECT_EQ(second.plan->threads_per_chunk, threads_per_slot(2));
+  EXPECT_GE(second_s, 60 * 0.040) << "its chunks ran one at a time";
+  std::set<std::string> used;
+  for (const auto& c : second.chunk_results) used.insert(c.worker);
+  EXPECT_EQ(used.size(), 1u) << "it never took the slot the first job freed";
+  // Both ended: nothing claimed, both slots for the next job.
+  EXPECT_EQ(slots.load().claimed, 0);
+  EXPECT_EQ(slots.owned_capacity().slots, 2);
+  EXPECT_EQ(rt::read_indices(rt::decode_gray(long_clip.dir / "four.mp4"), 192, 108).size(), 60u);
 }
 
 // An elastic node's period, resumed at 100 and suspended at 200: every second no task held
