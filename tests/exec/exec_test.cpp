@@ -394,7 +394,9 @@ TEST(SharedSlots, AJobClaimsTheSlotsFreeWhenItStartsAndRunsNoMoreAtOnce) {
   four.join();
   const double second_s = clock.seconds();
   ASSERT_TRUE(second.ok()) << second.error_message;
-  if (second_was_running) EXPECT_EQ(offered, 1) << "the slot the first job freed, not both";
+  if (second_was_running) {
+    EXPECT_EQ(offered, 1) << "the slot the first job freed, not both";
+  }
   ASSERT_TRUE(second.plan.has_value());
   EXPECT_EQ(second.plan->concurrent, 1) << "planned on the one slot left";
   EXPECT_EQ(second.plan->threads_per_chunk, threads_per_slot(2));
