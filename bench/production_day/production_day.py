@@ -12,8 +12,8 @@ its measured wall time, then reports:
   - throughput (jobs per second, first submit to last finish).
 
 Target (issue 21): median <= 10 % from the first refit on, never worse than before calibration.
-Usage: bench/production_day/production_day.py BUILD_DIR [--jobs N] [--work DIR] [--out FILE.md]
-                                           [--serve-arg=ARG ...]"""
+Usage: bench/production_day/production_day.py BUILD_DIR [--jobs N] [--lengths S,S,...] [--work DIR]
+                                           [--out FILE.md] [--dump FILE.jsonl] [--serve-arg=ARG ...]"""
 
 import argparse
 import json
@@ -36,11 +36,11 @@ SOURCES = [(320, 180), (640, 360), (1280, 720)]
 LENGTHS = [0.5, 1, 2, 4]
 
 
-def make_sources(work):
+def make_sources(work, lengths):
     """One clip per size and length, encoded by the ffmpeg CLI (testsrc2: moving texture)."""
     clips = {}
     for w, h in SOURCES:
-        for seconds in LENGTHS:
+        for seconds in lengths:
             path = os.path.join(work, f"src-{w}x{h}-{seconds}s.mp4")
             subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s={w}x{h}:r=30:d={seconds}",
                             "-c:v", "libx264", "-preset", "veryfast", "-g", "30", path], check=True)
@@ -48,9 +48,9 @@ def make_sources(work):
     return clips
 
 
-def job_spec(rng, clips, work, i):
+def job_spec(rng, clips, lengths, work, i):
     w, h = rng.choice(SOURCES)
-    seconds = rng.choice(LENGTHS)
+    seconds = rng.choice(lengths)
     spec = {"input": clips[(w, h, seconds)], "output": os.path.join(work, "out", f"job-{i % 50}.mp4"),
             "preset": "ultrafast", "chunks": 1 if seconds < 2 else rng.choice([1, 2])}
     if rng.random() < 0.6:
@@ -147,15 +147,18 @@ def main():
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--work")
     parser.add_argument("--out")
+    parser.add_argument("--lengths", default=",".join(str(x) for x in LENGTHS),
+                        help="clip lengths in seconds, comma-separated (default: %(default)s)")
     parser.add_argument("--dump", help="write every job's record, prediction and view as JSON lines")
     parser.add_argument("--serve-arg", action="append", default=[],
                         help="an extra argument for reelscale serve (repeat: --serve-arg=--max-running --serve-arg=1)")
     args = parser.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="reelscale-production-day-")
     os.makedirs(os.path.join(work, "out"), exist_ok=True)
-    clips = make_sources(work)
+    lengths = [float(x) if "." in x else int(x) for x in args.lengths.split(",")]
+    clips = make_sources(work, lengths)
     rng = random.Random(21)
-    specs = [job_spec(rng, clips, work, i) for i in range(args.jobs)]
+    specs = [job_spec(rng, clips, lengths, work, i) for i in range(args.jobs)]
     proc, client = start_service(os.path.join(args.build, "reelscale"), work, args.serve_arg)
     try:
         t0 = time.monotonic()
