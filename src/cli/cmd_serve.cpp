@@ -57,7 +57,7 @@ class ServeCommand final : public Command {
                                         "repeatable. Default: s3:// only")->delimiter(',');
     app_->add_option("--workers", workers_, "Remote worker URLs (comma-separated); default: local slots")->delimiter(',');
     app_->add_option("--slots", slots_, "Local slots shared by all jobs (default: cores)");
-    app_->add_option("--max-chunks-per-job", max_per_job_, "Slots one job may hold at once (default: all)");
+    app_->add_option("--max-chunks-per-job", max_per_job_, "Slots one job may claim when it starts (default: all)");
     app_->add_option("--max-running", service_.max_running, "Jobs running at once");
     app_->add_option("--max-queued", service_.max_queued, "Jobs waiting before submissions get 429");
     app_->add_option("--profile", profile_, "Profile: reelscale, old-system, or a profile JSON");
