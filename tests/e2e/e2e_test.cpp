@@ -35,11 +35,7 @@ class S3Environment : public ::testing::Environment {
 
 const std::string kBinary = REELSCALE_BINARY;
 
-std::vector<int64_t> iota(int64_t n) {
-  std::vector<int64_t> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = i;
-  return v;
-}
+using rt::iota;
 
 // A barcode clip uploaded to s3://videos/<name>, with its frame count.
 struct Uploaded {

@@ -55,11 +55,7 @@ json slow_job(const std::string& input, const std::string& output, const rt::Cli
   return j;
 }
 
-std::vector<int64_t> iota(int64_t n) {
-  std::vector<int64_t> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = i;
-  return v;
-}
+using rt::iota;
 
 httplib::Result submit(const Service& s, const json& job, const std::string& key = "") { return s.submit(job, key); }
 
@@ -453,8 +449,12 @@ TEST_F(Serve, LargeRepliesGoOutGzippedOnceEvenToClientsThatAcceptBrotli) {
     auto uncompressed = direct.Get(target, {{"Accept-Encoding", "identity"}});
     ASSERT_TRUE(uncompressed && uncompressed->status == 200);
     EXPECT_TRUE(uncompressed->get_header_value("Content-Encoding").empty());
-    if (target != "/v1/stats?hours=24") EXPECT_EQ(plain.output, uncompressed->body) << target;
-    if (target.rfind("/v1/", 0) == 0) EXPECT_NO_THROW(static_cast<void>(nlohmann::json::parse(plain.output))) << target;
+    if (target != "/v1/stats?hours=24") {
+      EXPECT_EQ(plain.output, uncompressed->body) << target;
+    }
+    if (target.rfind("/v1/", 0) == 0) {
+      EXPECT_TRUE(nlohmann::json::accept(plain.output)) << target;
+    }
   }
 }
 
@@ -475,7 +475,7 @@ TEST_F(Serve, TheApiDocumentListsExactlyTheRoutesServed) {
   }
   Service service(dir_.path());
   std::set<std::string> served;
-  for (const std::string& route : {"POST /v1/jobs", "GET /v1/jobs", "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}",
+  for (const std::string route : {"POST /v1/jobs", "GET /v1/jobs", "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}",
                                    "GET /v1/jobs/{id}/deliveries",
                                    "GET /v1/plan", "GET /v1/queue", "GET /v1/profiles", "GET /v1/stats", "GET /metrics", "GET /", "POST /login", "GET /static/{file}", "GET /healthz", "GET /readyz", "PUT /v1/jobs",
                                    "GET /v1/other"}) {

@@ -45,11 +45,7 @@ class SlurmEnvironment : public ::testing::Environment {
 };
 [[maybe_unused]] auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new SlurmEnvironment);
 
-std::vector<int64_t> iota(int64_t n) {
-  std::vector<int64_t> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = i;
-  return v;
-}
+using rt::iota;
 
 // A barcode clip and a framing job that keeps its pictures, so frames can be read back.
 struct Job {

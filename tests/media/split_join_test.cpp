@@ -60,11 +60,7 @@ CopyRun run_copy(const fs::path& in, const fs::path& out, int chunks, media::Rat
   return run;
 }
 
-std::vector<int64_t> iota(int64_t n) {
-  std::vector<int64_t> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = i;
-  return v;
-}
+using rt::iota;
 
 void expect_even_timestamps(const std::vector<double>& pts, double fps) {
   ASSERT_FALSE(pts.empty());

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <csignal>
 #include <bit>
@@ -197,6 +198,12 @@ std::vector<int64_t> read_indices(const DecodedVideo& video, int grid_width, int
   std::vector<int64_t> out;
   for (const auto& f : video.frames) out.push_back(read_barcode(f.data(), video.width, grid_width, grid_height));
   return out;
+}
+
+std::vector<int64_t> iota(int64_t n) {
+  std::vector<int64_t> v(static_cast<size_t>(std::max<int64_t>(0, n)));
+  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = i;
+  return v;
 }
 
 int64_t ffprobe_packet_count(const fs::path& path) {

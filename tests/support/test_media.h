@@ -63,6 +63,8 @@ struct DecodedVideo {
 };
 DecodedVideo decode_gray(const std::filesystem::path& path);
 std::vector<int64_t> read_indices(const DecodedVideo& video, int grid_width, int grid_height);
+// 0, 1, ..., n - 1: the indices a whole clip of n frames reads back as.
+std::vector<int64_t> iota(int64_t n);
 // The end of the last video frame (its pts plus its packet duration), from ffprobe.
 double probe_video_end(const std::filesystem::path& path);
 // Frame times from ffprobe, in presentation order.
