@@ -5,6 +5,16 @@
 
 namespace reelscale::exec {
 
+void remove_leftovers(store::ObjectStore& store, const std::vector<std::string>& urls) {
+  for (const std::string& url : urls) {
+    try {
+      store.remove(url);
+    } catch (const std::exception&) {
+      // Left for the removal of the job's temporary prefix.
+    }
+  }
+}
+
 std::string attempt_url(const std::string& url, int attempt) {
   const auto dot = url.rfind('.');
   const auto slash = url.rfind('/');

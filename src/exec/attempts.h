@@ -14,8 +14,13 @@
 #include "common/stopwatch.h"
 #include "exec/task.h"
 #include "record/job_record.h"
+#include "store/store.h"
 
 namespace reelscale::exec {
+
+// Deletes what a run leaves in storage (losers' outputs, task files) as far as it can: a
+// failure is ignored, since the job's temporary prefix is removed as a whole at its end.
+void remove_leftovers(store::ObjectStore& store, const std::vector<std::string>& urls);
 
 struct AttemptPolicy {
   int max_attempts = 3;           // failed attempts per task before the job fails

@@ -69,7 +69,7 @@ class RemoteRun {
     for (auto& th : threads_) th.join();
     owner_.set_counters({static_cast<int>(book_.attempts().size()), book_.failures(), book_.speculative_launches(),
                          busy_replies_});
-    remove_losers();
+    remove_leftovers(store_, book_.losers());
     if (book_.fatal() == "cancelled") fail(ErrorKind::kCancelled, "the job was cancelled");
     if (!book_.fatal().empty()) fail(ErrorKind::kUnavailable, book_.fatal());
     if (progress) progress(book_.total_frames(), book_.total_frames());
@@ -186,15 +186,6 @@ class RemoteRun {
     }
   }
 
-  void remove_losers() {
-    for (const std::string& url : book_.losers()) {
-      try {
-        store_.remove(url);
-      } catch (const std::exception&) {
-        // The job's temporary prefix is removed as a whole at the end anyway.
-      }
-    }
-  }
 
   RemoteExecutor& owner_;
   const RemoteOptions& options_;

@@ -279,13 +279,7 @@ class SlurmRun {
       garbage.push_back(task);
       garbage.push_back(result_url(task));
     }
-    for (const std::string& url : garbage) {
-      try {
-        store_.remove(url);
-      } catch (const std::exception&) {
-        // The job's temporary prefix is removed as a whole at the end anyway.
-      }
-    }
+    remove_leftovers(store_, garbage);
   }
 
   SlurmExecutor& owner_;
