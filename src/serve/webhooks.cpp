@@ -19,7 +19,6 @@ namespace reelscale::serve {
 
 namespace {
 
-
 // The job's state and record summary, as the event's data.
 nlohmann::json event_data(const StoredJob& j) {
   const nlohmann::json plan = nlohmann::json::parse(j.plan_json, nullptr, false);

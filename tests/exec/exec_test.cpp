@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "common/cores.h"
@@ -336,12 +337,17 @@ TEST(Temporaries, ALaterJobRemovesWhatKilledJobsLeftAndKeepsLiveOnes) {
 }
 
 namespace {
-// Shared slots whose chunks copy at `delay_ms` a frame, whatever the job's endpoint.
-exec::SharedSlots slow_shared_slots(store::ObjectStore& store, int slots, int delay_ms, const std::atomic<bool>& stop) {
+// Shared slots whose chunks copy at `delay_ms` a frame, whatever the job's endpoint; a job
+// whose output is named held*.mp4 waits at its first frame until `release` is set.
+exec::SharedSlots slow_shared_slots(store::ObjectStore& store, int slots, int delay_ms, const std::atomic<bool>& never,
+                                    const std::atomic<bool>& release) {
   exec::SharedSlotsOptions options;
   options.slots = slots;
-  return exec::SharedSlots(options, [delay_ms, &stop](const process::JobSpec&) -> process::SlotProcessorFactory {
-    return [delay_ms, &stop](const media::VideoProbe& p) { return std::make_unique<SlowCopy>(p, delay_ms, stop); };
+  return exec::SharedSlots(options, [delay_ms, &never, &release](const process::JobSpec& job) -> process::SlotProcessorFactory {
+    const bool held = fs::path(job.output).filename().string().rfind("held", 0) == 0;
+    return [delay_ms, held, &never, &release](const media::VideoProbe& p) {
+      return held ? std::make_unique<SlowCopy>(p, 3'600'000, release) : std::make_unique<SlowCopy>(p, delay_ms, never);
+    };
   }, store);
 }
 // An overlay job (one the built-in local profile plans) on a clip.
@@ -350,34 +356,40 @@ process::JobSpec overlay_job(const Clip& clip, const std::string& name) {
                                   {"output", (clip.dir / name).string()}, {"preset", "ultrafast"},
                                   {"highlight_keyframes", json::array({{{"time", 0}, {"x", 96}, {"y", 54}, {"rx", 20}, {"ry", 20}}})}});
 }
+// Waits for `done` (at most a minute: a machine that slow fails the caller's checks).
+void wait_for(const std::function<bool()>& done) {
+  const Stopwatch waited;
+  while (!done() && waited.seconds() < 60) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
 }  // namespace
 
 // Shared slots (the service's local executor): a job claims the slots free when it starts
 // and never runs more chunks at once, so it runs as planned, and the slot a neighbour frees
-// goes to the next job, not to a second chunk the plan did not count on. Timed only from
-// below: a loaded machine can only slow the jobs down.
+// goes to the next job, not to a second chunk the plan did not count on. The first job is
+// held until the test lets it go, so the order of events does not depend on the machine's
+// speed; time is checked only from below (a loaded machine can only slow the jobs down).
 TEST(SharedSlots, AJobClaimsTheSlotsFreeWhenItStartsAndRunsNoMoreAtOnce) {
   Clip short_clip(5), long_clip(60);
   store::ObjectStore store;
-  const std::atomic<bool> stop{false};
-  exec::SharedSlots slots = slow_shared_slots(store, 2, 40, stop);
+  const std::atomic<bool> never{false};
+  std::atomic<bool> release{false};
+  exec::SharedSlots slots = slow_shared_slots(store, 2, 40, never, release);
   EXPECT_EQ(slots.owned_capacity().slots, 2) << "nothing running: both slots";
   EXPECT_EQ(slots.owned_capacity().cores, 2 * threads_per_slot(2));
-  // A short one-chunk job first: it claims one slot, and a job planned now gets the other.
+  // A one-chunk job first, held: it claims one slot, and a job planned now gets the other.
   record::JobRecord first;
   std::thread one([&] {
     job::JobOptions options;
     options.chunks = 1;
-    first = job::run_job(overlay_job(short_clip, "one.mp4"), slots, store, options);
+    first = job::run_job(overlay_job(short_clip, "held.mp4"), slots, store, options);
   });
-  const Stopwatch waited;
-  while (slots.load().claimed == 0 && waited.seconds() < 30) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_EQ(slots.load().claimed, 1);
+  wait_for([&] { return slots.load().claimed == 1; });
+  EXPECT_EQ(slots.load().claimed, 1);
   EXPECT_EQ(slots.owned_capacity().slots, 1);
   EXPECT_EQ(slots.owned_capacity().cores, threads_per_slot(2));
-  // A long four-chunk job beside it, planned on one slot: when the first job ends, its
-  // chunks still run one at a time (60 frames x 40 ms at least), and the freed slot is
-  // what a job planned then is offered.
+  // A long four-chunk job beside it, planned on one slot. Once it has claimed, the first job
+  // is let go: the slot that frees is what a job planned then is offered, and the second
+  // job's chunks still run one at a time on its own slot (60 frames x 40 ms at least).
   record::JobRecord second;
   std::atomic<bool> second_done{false};
   const Stopwatch clock;
@@ -387,12 +399,14 @@ TEST(SharedSlots, AJobClaimsTheSlotsFreeWhenItStartsAndRunsNoMoreAtOnce) {
     second = job::run_job(overlay_job(long_clip, "four.mp4"), slots, store, options);
     second_done = true;
   });
+  wait_for([&] { return slots.load().claimed == 2 || second_done; });
+  release = true;
   one.join();
-  ASSERT_TRUE(first.ok()) << first.error_message;
   const int offered = slots.owned_capacity().slots;
   const bool second_was_running = !second_done;
   four.join();
   const double second_s = clock.seconds();
+  ASSERT_TRUE(first.ok()) << first.error_message;
   ASSERT_TRUE(second.ok()) << second.error_message;
   if (second_was_running) {
     EXPECT_EQ(offered, 1) << "the slot the first job freed, not both";
