@@ -9,11 +9,14 @@ its measured wall time, then reports:
   - the median |measured / predicted - 1| per block of 1,000 jobs, and for the jobs planned
     with the base profile (before the first refit) against those planned with refits;
   - the profile versions the service went through, and how each refit was decided;
-  - throughput (jobs per second, first submit to last finish).
+  - throughput (jobs per second, first submit to last finish);
+  - the machine's own scatter, measured in the same run: the ffmpeg CLI repeating one
+    transcode, the reference no prediction of a job's time can beat by much.
 
 Target (issue 21): median <= 10 % from the first refit on, never worse than before calibration.
 Usage: bench/production_day/production_day.py BUILD_DIR [--jobs N] [--lengths S,S,...] [--work DIR]
-                                           [--out FILE.md] [--dump FILE.jsonl] [--serve-arg=ARG ...]"""
+                                           [--out FILE.md] [--dump FILE.jsonl] [--scatter-repeats N]
+                                           [--serve-arg=ARG ...]"""
 
 import argparse
 import json
@@ -46,6 +49,20 @@ def make_sources(work, lengths):
                             "-c:v", "libx264", "-preset", "veryfast", "-g", "30", path], check=True)
             clips[(w, h, seconds)] = path
     return clips
+
+
+def machine_scatter(clip, repeats):
+    """How far the machine's own speed scatters, measured in the same run: the ffmpeg CLI
+    transcoding one clip the same way (one thread, ultrafast) `repeats` times in a row.
+    Returns the median |time / median - 1| and the median time."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.monotonic()
+        subprocess.run(["ffmpeg", "-v", "error", "-threads", "1", "-i", clip, "-threads", "1", "-c:v", "libx264",
+                        "-preset", "ultrafast", "-f", "null", "-"], check=True)
+        times.append(time.monotonic() - t0)
+    m = statistics.median(times)
+    return statistics.median([abs(t / m - 1) for t in times]), m
 
 
 def job_spec(rng, clips, lengths, work, i):
@@ -114,7 +131,7 @@ def noise_floor(rows):
     return statistics.median(deviations) if deviations else float("nan")
 
 
-def report(rows, profiles, seconds, jobs):
+def report(rows, profiles, seconds, jobs, scatter):
     base = rows[0]["version"]
     lines = [f"{jobs} jobs in {seconds:.0f} s: **{jobs / seconds:.1f} jobs/s**", "",
              "| jobs | planned with | median abs(measured / predicted - 1) |", "|---|---|---|"]
@@ -136,6 +153,11 @@ def report(rows, profiles, seconds, jobs):
         if part:
             lines.append(f"  - {chunks} chunk(s): {100 * median_error(part):.1f} % ({len(part)} jobs)")
     lines.append(f"- noise floor (jobs of one shape against their shape's median): **{100 * noise_floor(rows):.1f} %**")
+    lines.append(f"- the machine itself (the ffmpeg CLI repeating one {1000 * scatter[1]:.0f} ms transcode, "
+                 f"median |time / median - 1|): **{100 * scatter[0]:.1f} %**")
+    speed = profiles.get("local_speed") or {}
+    if speed:
+        lines.append(f"- local speed at the end: {speed.get('state', '')}")
     lines += ["", f"Profile versions: {len(profiles['versions'])} stored, in use at the end: {profiles['in_use']}",
               f"Last decision: {profiles.get('last_decision', '')}"]
     return "\n".join(lines)
@@ -149,6 +171,8 @@ def main():
     parser.add_argument("--out")
     parser.add_argument("--lengths", default=",".join(str(x) for x in LENGTHS),
                         help="clip lengths in seconds, comma-separated (default: %(default)s)")
+    parser.add_argument("--scatter-repeats", type=int, default=40,
+                        help="ffmpeg CLI runs measuring the machine's own scatter (default: %(default)s)")
     parser.add_argument("--dump", help="write every job's record, prediction and view as JSON lines")
     parser.add_argument("--serve-arg", action="append", default=[],
                         help="an extra argument for reelscale serve (repeat: --serve-arg=--max-running --serve-arg=1)")
@@ -157,6 +181,10 @@ def main():
     os.makedirs(os.path.join(work, "out"), exist_ok=True)
     lengths = [float(x) if "." in x else int(x) for x in args.lengths.split(",")]
     clips = make_sources(work, lengths)
+    reference = os.path.join(work, "reference-640x360-1s.mp4")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=1", "-c:v", "libx264",
+                    "-preset", "veryfast", "-g", "30", reference], check=True)
+    scatter = machine_scatter(reference, args.scatter_repeats)
     rng = random.Random(21)
     specs = [job_spec(rng, clips, lengths, work, i) for i in range(args.jobs)]
     proc, client = start_service(os.path.join(args.build, "reelscale"), work, args.serve_arg)
@@ -170,7 +198,7 @@ def main():
             with open(args.dump, "w") as f:
                 for v in views:
                     f.write(json.dumps(v) + "\n")
-        text = report(rows, client._request("GET", "/v1/profiles")[1], seconds, len(ids))
+        text = report(rows, client._request("GET", "/v1/profiles")[1], seconds, len(ids), scatter)
     finally:
         proc.terminate()
         proc.wait()

@@ -71,6 +71,10 @@ class ServeCommand final : public Command {
                      "Refit the profile from the records every N finished jobs (0: never)");
     app_->add_option("--calibrate-min-records", service_.calibration.min_records_per_cell,
                      "Records a profile cell needs before it is refit");
+    app_->add_option("--local-speed-window", service_.local_speed.window,
+                     "Local slots: multiply predictions by the median measured / predicted of this many latest jobs, "
+                     "while that has helped on the jobs since (0: never)")
+        ->check(CLI::NonNegativeNumber);
     app_->add_option("--log-format", log_format_, "text | json")->check(CLI::IsMember({"text", "json"}));
     app_->add_option("--retain-days", service_.retain_days,
                      "Keep finished jobs' full records this many days, then only their summary (default: forever)")

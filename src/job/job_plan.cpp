@@ -161,6 +161,7 @@ JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source,
   const plan::Profile& profile = owned.slots > 0 && !inputs.profile_given ? local_default : inputs.profile;
   if (owned.slots > 0) {
     platform = plan::Platform::local(owned.slots, std::max(1, owned.cores - policy.reserve_cores));
+    platform.local_speed = inputs.local_speed;
     policy.max_parallel = std::max(policy.max_parallel, owned.slots);
   }
   const Stopwatch sampling;
@@ -205,6 +206,7 @@ JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source,
   }
   out.prediction->policy = policy.describe();
   out.prediction->policy_entry = inputs.policy_entry;
+  if (platform.is_local()) out.prediction->local_speed = platform.local_speed;
   // The sample is part of the job's time, spent before the plan was made.
   if (sample_s > 0) {
     out.prediction->breakdown_s["content_sample"] = sample_s;

@@ -22,6 +22,9 @@ struct PlanningInputs {
   plan::Platform platform = plan::default_platform();
   plan::Policy policy = plan::default_policy();
   std::string policy_entry;  // a scheduled policy: which entry `policy` is ("" : not scheduled)
+  // On owned local slots: how many times slower than its profile the machine runs now
+  // (the service's recent jobs; 1: as profiled). Local predictions are multiplied by it.
+  double local_speed = 1.0;
 };
 
 // What a cluster executor says of itself, applied to the planning inputs: its node count

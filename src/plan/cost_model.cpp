@@ -148,6 +148,16 @@ void add_chunk_costs(Estimate& e, const Profile& profile, const PriceTable& pric
   }
 }
 
+// The machine running `k` times slower than profiled: every time, and the cores held.
+void run_slower(Estimate& e, double k) {
+  for (double* v : {&e.orchestrator_mean_s, &e.orchestrator_p90_s, &e.startup_mean_s, &e.startup_p90_s, &e.transfer_s,
+                    &e.preroll_s, &e.compute_s, &e.join_s, &e.final_upload_s, &e.cleanup_mean_s, &e.cleanup_p90_s,
+                    &e.setup_s, &e.wall_mean_s, &e.wall_p90_s, &e.compute_seconds, &e.core_seconds,
+                    &e.cloud_equivalent_usd, &e.cost_work, &e.cost}) {
+    *v *= k;
+  }
+}
+
 // Owned local slots: chunks queue for min(N, slots) slots, each slot on
 // threads_per_slot(k) of the job's cores at the cell's measured scaling. Start-up is only
 // opening the model (the process is running); nothing is billed and nothing idles.
@@ -190,6 +200,7 @@ Estimate estimate_local(const Profile& profile, const PriceTable& prices, const 
   e.cloud_equivalent_usd = e.core_seconds * prices.cpu_core_per_second;
   e.cost_work = e.cloud_equivalent_usd;
   e.cost = e.cloud_equivalent_usd;
+  if (platform.local_speed > 0 && platform.local_speed != 1.0) run_slower(e, platform.local_speed);
   return e;
 }
 

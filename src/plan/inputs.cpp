@@ -414,12 +414,14 @@ Platform parse_platform(const json& j) {
 
 Platform parse_platform_fields(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the platform must be a JSON object");
-  only(j, "", {"kind", "slots", "cores", "billing_granularity_s", "minimum_billed_s", "scale_down_window_s",
+  only(j, "", {"kind", "slots", "cores", "local_speed", "billing_granularity_s", "minimum_billed_s", "scale_down_window_s",
                "max_containers", "warm_idle", "queue_wait_s", "idle_tail_share"});
   const std::string kind = j.value("kind", "serverless");
   if (kind == "local") {
-    return Platform::local(static_cast<int>(num(j, "slots", "slots", 1, 4096, std::nullopt)),
-                           static_cast<int>(num(j, "cores", "cores", 1, 4096, std::nullopt)));
+    Platform p = Platform::local(static_cast<int>(num(j, "slots", "slots", 1, 4096, std::nullopt)),
+                                 static_cast<int>(num(j, "cores", "cores", 1, 4096, std::nullopt)));
+    p.local_speed = num(j, "local_speed", "local_speed", 0.01, 100, 1.0);
+    return p;
   }
   if (kind != "serverless") bad("kind", "'" + kind + "' is not serverless or local");
   Platform p;
@@ -442,7 +444,9 @@ Platform parse_platform_fields(const json& j) {
 json to_json(const ThreadScaling& s) { return scaling_json(s); }
 
 json to_json(const Platform& p) {
-  if (p.is_local()) return {{"kind", "local"}, {"slots", p.local_slots}, {"cores", p.local_cores}};
+  if (p.is_local()) {
+    return {{"kind", "local"}, {"slots", p.local_slots}, {"cores", p.local_cores}, {"local_speed", p.local_speed}};
+  }
   return {{"kind", "serverless"}, {"billing_granularity_s", p.billing_granularity_s}, {"minimum_billed_s", p.minimum_billed_s},
           {"scale_down_window_s", p.scale_down_window_s}, {"max_containers", p.max_containers},
           {"warm_idle", p.warm_idle}, {"queue_wait_s", p.queue_wait_s}, {"idle_tail_share", p.idle_tail_share}};

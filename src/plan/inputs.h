@@ -137,6 +137,9 @@ struct Platform {
   PlatformKind kind = PlatformKind::kServerless;
   int local_slots = 0;                    // local: chunks at once
   int local_cores = 0;                    // local: the cores the job may use
+  // Local: how many times slower than its profile this machine runs right now (1: as
+  // profiled). Every local time, and the cores it holds, is multiplied by it.
+  double local_speed = 1.0;
   bool is_local() const { return kind == PlatformKind::kLocal; }
   static Platform local(int slots, int cores);
   std::string model_name() const { return is_local() ? "local" : "serverless"; }

@@ -74,6 +74,9 @@ struct PlanRecord {
   int warm_chunks = 0;             // billed: chunks the plan started on warm places (the warm pool it saw)
   double core_seconds = 0;         // local: what the job costs in owned cores
   double cloud_equivalent_usd = 0; // local: those core-seconds at the cloud's per-core price
+  // Local: the factor the prediction was multiplied by, how many times slower than the
+  // profile the machine ran on the jobs just before (1: as profiled).
+  double local_speed = 1.0;
   bool forced_chunks = false;      // the caller fixed the chunk count
   bool feasible = true;
   std::string reason;

@@ -50,7 +50,7 @@ JobService::JobService(ServiceOptions options, JobStore& store, exec::Executor& 
                        access::StorageAllowlist allowlist, job::DetectFunction detect)
     : options_(std::move(options)), store_(store), executor_(executor), objects_(objects),
       allowlist_(std::move(allowlist)), detect_(std::move(detect)), planning_(options_.planning),
-      metrics_(options_.metrics_labels, options_.metrics_label_values), webhook_allow_(options_.webhooks.allow) {
+      local_speed_(options_.local_speed), metrics_(options_.metrics_labels, options_.metrics_label_values), webhook_allow_(options_.webhooks.allow) {
   if (!options_.webhooks.secret_file.empty()) {
     webhooks_ = std::make_unique<WebhookDeliverer>(store_, access::WebhookSecrets::load(options_.webhooks.secret_file),
                                                    options_.webhooks,
@@ -149,6 +149,7 @@ job::PlanningInputs JobService::live_planning(double submitted_unix_s) {
   {
     std::lock_guard lock(planning_mutex_);
     p = planning_;
+    p.local_speed = local_speed_.factor();
   }
   if (options_.policy) {
     const plan::PolicyInForce f = options_.policy->at(submitted_unix_s);
@@ -334,7 +335,29 @@ void JobService::run(StoredJob job) {
   metrics_.job_finished(finished.state, r, finished.labels);
   if (++finished_since_retention_ >= 200) apply_retention();
   spdlog::info("job {}: {}{}", job.id, r.outcome, r.ok() ? "" : " (" + r.error_kind + ": " + r.error_message + ")");
-  if (r.ok()) maybe_recalibrate();
+  if (r.ok()) {
+    track_local_speed(r);
+    maybe_recalibrate();
+  }
+}
+
+void JobService::track_local_speed(const record::JobRecord& r) {
+  if (!r.plan || r.plan->platform_model != "local" || r.total_seconds() <= 0) return;
+  std::lock_guard lock(planning_mutex_);
+  const double predicted = predicted_seconds(planning_.profile, r);
+  if (predicted <= 0) return;
+  local_speed_.add(r.total_seconds() / predicted);
+  speed_records_.push_back(r);
+  while (static_cast<int>(speed_records_.size()) > std::max(0, options_.local_speed.window)) speed_records_.pop_front();
+}
+
+void JobService::restart_local_speed(const plan::Profile& now_in_use) {
+  std::vector<double> ratios;
+  for (const record::JobRecord& r : speed_records_) {
+    const double predicted = predicted_seconds(now_in_use, r);
+    if (predicted > 0) ratios.push_back(r.total_seconds() / predicted);
+  }
+  local_speed_.restart(ratios);
 }
 
 void JobService::apply_retention() {
@@ -385,6 +408,7 @@ void JobService::watch_switch() {
                        plan::to_json(replaced).dump(), 0, 0});
   std::lock_guard lock(planning_mutex_);
   planning_.profile = replaced;
+  restart_local_speed(replaced);
 }
 
 void JobService::maybe_recalibrate() {
@@ -417,6 +441,7 @@ void JobService::maybe_recalibrate() {
   finished_since_switch_ = 0;
   planning_.profile = d.candidate;
   planning_.profile_given = true;
+  restart_local_speed(d.candidate);
 }
 
 nlohmann::json JobService::stats(double hours) {
@@ -463,13 +488,20 @@ nlohmann::json JobService::profiles() {
                         {"provenance", p.provenance}, {"error_before", p.error_before}, {"error_after", p.error_after}});
   }
   std::string in_use, last;
+  nlohmann::json speed = nullptr;
   {
     std::lock_guard lock(planning_mutex_);
     in_use = planning_.profile.version();
     last = last_calibration_;
+    if (executor_.owned_capacity().slots > 0) {
+      const auto [with, without] = local_speed_.judged_errors();
+      speed = {{"factor", local_speed_.factor()}, {"candidate", local_speed_.candidate()},
+               {"judged_jobs", local_speed_.judged_jobs()}, {"error_with", with}, {"error_without", without},
+               {"state", local_speed_.describe()}};
+    }
   }
   return {{"active", active.empty() ? in_use : active}, {"in_use", in_use}, {"versions", versions},
-          {"last_decision", last}};
+          {"last_decision", last}, {"local_speed", speed}};
 }
 
 StoredJob JobService::finished_from(StoredJob job, const record::JobRecord& r) const {
@@ -516,6 +548,7 @@ JobService::PlannerView JobService::planner_view(const job::PlanningInputs& plan
   // The cores go with the slots: `slots` of them at the owned slots' cores each.
   const int cores = std::max(1, owned.cores * std::max(1, slots) / std::max(1, owned.slots));
   v.platform = plan::Platform::local(std::max(1, slots), cores);
+  v.platform.local_speed = planning.local_speed;
   v.policy.max_parallel = std::max(v.policy.max_parallel, slots);
   v.policy.allowed_hardware = {executor_.hardware()};
   return v;

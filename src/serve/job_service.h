@@ -29,6 +29,7 @@
 #include "serve/job_store.h"
 #include "serve/metrics.h"
 #include "plan/policy_schedule.h"
+#include "serve/local_speed.h"
 #include "serve/online_calibration.h"
 #include "serve/webhooks.h"
 #include "store/store.h"
@@ -42,6 +43,7 @@ struct ServiceOptions {
   std::filesystem::path scratch = std::filesystem::temp_directory_path();
   double progress_interval_s = 0.25;  // how often a running job's progress is written
   CalibrationPolicy calibration;
+  LocalSpeedPolicy local_speed;       // local slots: the machine's current speed from its latest jobs
   std::string profile_source;         // where planning.profile came from, when given ("" : not given)
   media::MediaLimits media_limits;    // the bounds the probe and the decoders keep
   double retain_days = 0;             // > 0: finished jobs older than this keep only their summary
@@ -105,6 +107,12 @@ class JobService {
   // A node's idle time charged to a job after it ended (exec::Executor::on_late_charges).
   void add_late_charge(const exec::IdleCharge& charge, double usd);
   void maybe_recalibrate();
+  // A finished job on local slots: its measured / predicted, at the profiled speed under the
+  // profile in use, to the machine's current speed.
+  void track_local_speed(const record::JobRecord& r);
+  // The profile in use changed (call with planning_mutex_ held): the speed restarts from the
+  // latest records under it.
+  void restart_local_speed(const plan::Profile& now_in_use);
   // Retention: at start, then every kRetentionEvery finished jobs.
   void apply_retention();
   std::atomic<int> finished_since_retention_{0};
@@ -135,6 +143,8 @@ class JobService {
   int finished_since_switch_ = 0;
   int refits_ = 0;                  // profile versions stored so far (numbers the next refit)
   std::string last_calibration_;    // what the latest refit or watch decided, and why
+  LocalSpeed local_speed_;          // local slots: the machine's current speed (under planning_mutex_)
+  std::deque<record::JobRecord> speed_records_;  // the records local_speed_'s window is of, oldest first
   std::mutex thresholds_mutex_;
   std::string thresholds_for_;      // the profile version and slots the cached thresholds are of
   nlohmann::json thresholds_;

@@ -66,11 +66,12 @@ std::vector<record::JobRecord> trimmed(const plan::Profile& current, const std::
 
 }  // namespace
 
-double predicted_seconds(const plan::Profile& profile, const record::JobRecord& r) {
+double predicted_seconds(const plan::Profile& profile, const record::JobRecord& r, bool at_planned_speed) {
   if (!profile.has(r.endpoint, r.hardware) || r.chunks < 1) return 0;
   plan::Platform platform = plan::default_platform();
   if (r.plan && r.plan->platform_model == "local" && r.plan->concurrent > 0) {
     platform = plan::Platform::local(r.plan->concurrent, r.plan->concurrent * std::max(1, r.plan->threads_per_chunk));
+    if (at_planned_speed) platform.local_speed = r.plan->local_speed;
   }
   // Billed: the chunks the plan started warm, as the warm pool it saw.
   const bool warm_pool = r.plan && !platform.is_local() && r.plan->warm_chunks > 0;
@@ -113,7 +114,7 @@ Reproduction reproduction(const plan::Profile& profile, const std::vector<record
   std::vector<double> errors;
   for (const auto& r : records) {
     if (!r.plan || r.plan->profile_version != profile.version() || r.plan->wall_mean_s <= 0) continue;
-    const double reproduced = predicted_seconds(profile, r);
+    const double reproduced = predicted_seconds(profile, r, true);
     if (reproduced > 0) errors.push_back(std::abs(reproduced / r.plan->wall_mean_s - 1));
   }
   return {static_cast<int>(errors.size()), median(errors)};

@@ -45,9 +45,11 @@ struct CalibrationDecision {
 
 // The predicted wall time of a finished record's job under `profile`, seen as the job was
 // planned: its shape, chunk count, hardware and platform (local slots as it ran them,
-// else serverless), plus the content sample's time spent before planning. Under the
-// profile the job was planned with, this reproduces the record's own prediction.
-double predicted_seconds(const plan::Profile& profile, const record::JobRecord& r);
+// else serverless), plus the content sample's time spent before planning. The machine is
+// taken at its profiled speed unless `at_planned_speed` (then times the plan's local
+// speed factor): so, under the profile the job was planned with, this reproduces the
+// record's own prediction.
+double predicted_seconds(const plan::Profile& profile, const record::JobRecord& r, bool at_planned_speed = false);
 // Median |measured / predicted - 1| over the records (0 for none).
 double prediction_error(const plan::Profile& profile, const std::vector<record::JobRecord>& records);
 

@@ -593,6 +593,16 @@ TEST_F(Serve, OnlineCalibrationOnTheDefaultsNeverMakesPredictionsWorse) {
                         done["record"]["timings_s"]["total"].get<double>() / done["predicted"]["wall_s"].get<double>()});
     }
     const json profiles = json::parse(service.client().Get("/v1/profiles")->body);
+    // The machine's current speed is learned from every job on local slots, and not applied
+    // before 40 have judged it; remote workers are not this machine.
+    if (e == 0) {
+      ASSERT_TRUE(profiles["local_speed"].is_object()) << profiles.dump(2);
+      EXPECT_EQ(profiles["local_speed"]["judged_jobs"], 24) << profiles.dump(2);
+      EXPECT_EQ(profiles["local_speed"]["factor"], 1.0) << profiles.dump(2);
+      EXPECT_NE(profiles["local_speed"]["state"].get<std::string>().find("learning"), std::string::npos);
+    } else {
+      EXPECT_TRUE(profiles["local_speed"].is_null()) << profiles.dump(2);
+    }
     const std::string base = ratios.front().first;
     for (const auto& v : profiles["versions"]) {
       EXPECT_TRUE(std::regex_match(v["version"].get<std::string>(), std::regex(base + R"((\.r\d+)?)"))) << profiles.dump(2);

@@ -260,6 +260,7 @@ TEST(RecordJson, RoundTripsEveryFieldAndNamesBadOnes) {
   p.chunks = 2;
   p.breakdown_s = {{"compute", 3.5}};
   p.wall_by_chunks_s = {{"1", 7.5}, {"2", 4.25}};
+  p.local_speed = 1.125;
   p.profile_version = "v7";
   r.plan = p;
   record::ChunkRecord c;
@@ -280,6 +281,7 @@ TEST(RecordJson, RoundTripsEveryFieldAndNamesBadOnes) {
   EXPECT_EQ(record::to_json(back), j);
   EXPECT_EQ(back.plan->profile_version, "v7");
   EXPECT_EQ(back.plan->wall_by_chunks_s.at("2"), 4.25);
+  EXPECT_EQ(back.plan->local_speed, 1.125);
   EXPECT_EQ(back.chunk_results[1].timings_s.preroll, 0.25);
   json bad = j;
   bad["chunk_results"][0]["frames"] = "many";

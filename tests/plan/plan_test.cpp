@@ -506,6 +506,32 @@ TEST(LocalSlots, NoBillingNoIdleTailNoColdStartBeyondTheModel) {
   EXPECT_EQ(two.cost, two.cloud_equivalent_usd);
 }
 
+TEST(LocalSlots, AMachineRunningSlowerThanProfiledStretchesEveryTimeAndTheCoresHeld) {
+  const World w = local_world();
+  Platform slower = w.platform;
+  slower.local_speed = 1.25;
+  for (int chunks : {1, 2, 4}) {
+    const Estimate as_profiled = estimate(w.profile, w.prices, w.platform, w.job(100), "X", chunks, false);
+    const Estimate now = estimate(w.profile, w.prices, slower, w.job(100), "X", chunks, false);
+    EXPECT_NEAR(now.wall_mean_s, 1.25 * as_profiled.wall_mean_s, 1e-9) << chunks;
+    EXPECT_NEAR(now.wall_p90_s, 1.25 * as_profiled.wall_p90_s, 1e-9) << chunks;
+    EXPECT_NEAR(now.compute_s, 1.25 * as_profiled.compute_s, 1e-9) << chunks;
+    EXPECT_NEAR(now.startup_mean_s, 1.25 * as_profiled.startup_mean_s, 1e-9) << chunks;
+    EXPECT_NEAR(now.core_seconds, 1.25 * as_profiled.core_seconds, 1e-9) << chunks;
+    EXPECT_NEAR(now.cost, 1.25 * as_profiled.cost, 1e-12) << chunks;
+  }
+  // The same choice: every local option is stretched alike.
+  EXPECT_EQ(Planner(w.profile, w.prices, slower, w.policy).plan(w.job(300)).chosen.chunks,
+            Planner(w.profile, w.prices, w.platform, w.policy).plan(w.job(300)).chosen.chunks);
+  // A serverless platform is not this machine: the factor is not read there.
+  World billed = local_world();
+  billed.platform = Platform{};
+  Platform billed_slower = billed.platform;
+  billed_slower.local_speed = 1.25;
+  EXPECT_EQ(estimate(billed.profile, billed.prices, billed_slower, billed.job(100), "X", 2, false).wall_mean_s,
+            estimate(billed.profile, billed.prices, billed.platform, billed.job(100), "X", 2, false).wall_mean_s);
+}
+
 TEST(LocalSlots, TheDefaultObjectiveIsTheShortestWallTime) {
   World w = local_world();
   const Planner planner(w.profile, w.prices, w.platform, w.policy);
@@ -550,6 +576,10 @@ TEST(LocalSlots, PlatformAndScalingFilesRoundTripAndBadOnesNameTheField) {
   EXPECT_TRUE(p.is_local());
   EXPECT_EQ(p.local_slots, 3);
   EXPECT_EQ(parse_platform(to_json(p)).local_cores, 8);
+  EXPECT_EQ(parse_platform(json{{"kind", "local"}, {"slots", 1}, {"cores", 1}, {"local_speed", 1.5}}).local_speed, 1.5);
+  EXPECT_NE(error_of([] { parse_platform(json{{"kind", "local"}, {"slots", 1}, {"cores", 1}, {"local_speed", 0}}); })
+                .find("local_speed"),
+            std::string::npos);
   EXPECT_NE(error_of([] { parse_platform(json{{"kind", "mine"}}); }).find("kind"), std::string::npos);
   EXPECT_NE(error_of([] { parse_platform(json{{"kind", "local"}, {"cores", 2}}); }).find("slots"), std::string::npos);
   World w = local_world();

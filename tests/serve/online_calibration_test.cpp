@@ -97,6 +97,24 @@ TEST_F(OnlineCalibration, TheJudgeReproducesThePlansTheJobsWereMadeWith) {
   }
 }
 
+// A job planned while the machine ran slower than profiled carries the factor its plan was
+// multiplied by: the judge reproduces that plan at that speed, judges profiles at their own
+// (the factor is the service's, not the profile's), and still refits from such records.
+TEST_F(OnlineCalibration, PlansMadeAtAMeasuredLocalSpeedAreReproducedAndStillRefit) {
+  std::vector<record::JobRecord> at_speed = scaled(1.6, 1.6);
+  for (auto& r : at_speed) {
+    const double sample = r.plan->breakdown_s.count("content_sample") ? r.plan->breakdown_s.at("content_sample") : 0.0;
+    const double plain = serve::predicted_seconds(local_, r);
+    r.plan->local_speed = 1.3;
+    r.plan->wall_mean_s = sample + 1.3 * (plain - sample);
+    EXPECT_NEAR(serve::predicted_seconds(local_, r, true) / r.plan->wall_mean_s, 1, 1e-9);
+    EXPECT_DOUBLE_EQ(serve::predicted_seconds(local_, r), plain);
+  }
+  const auto d = serve::consider_recalibration(local_, local_, at_speed, policy_, "2026-12-05", 1);
+  EXPECT_GT(d.fitted_records, 0) << d.reason;
+  EXPECT_TRUE(d.switch_to_candidate) << d.reason;
+}
+
 TEST_F(OnlineCalibration, NoRefitFromAProfileTheJobsWereNotPlannedWith) {
   // The serverless profile charges a container's start-up: judged in it, short local jobs
   // look 30x off. That refit is refused.
