@@ -81,7 +81,8 @@ struct Sums {
   int overhead_n = 0;
   std::vector<std::pair<double, double>> join_points;  // chunks, seconds
   std::vector<std::pair<double, double>> setup_points;  // output frames, probe + plan less the content sample
-  std::map<std::pair<std::string, std::string>, std::pair<double, int>> local_opens;  // slowest chunk open: sum, n
+  // Local: per cell, (source megapixels, the slowest chunk's open and the first frame).
+  std::map<std::pair<std::string, std::string>, std::vector<std::pair<double, double>>> local_opens;
   std::map<std::pair<std::string, std::string>, StartSamples> starts;  // billed places
 };
 
@@ -168,9 +169,8 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
   if (r.plan && r.plan->platform_model == "local") {
     double slowest = 0;
     for (const record::ChunkRecord& c : r.chunk_results) slowest = std::max(slowest, c.timings_s.open);
-    auto& [sum, n] = sums.local_opens[{r.endpoint, r.hardware}];
-    sum += slowest + first_frame_s;
-    ++n;
+    const double source_mpixels = static_cast<double>(r.source.width) * r.source.height / 1e6;
+    sums.local_opens[{r.endpoint, r.hardware}].push_back({source_mpixels, slowest + first_frame_s});
   } else if (r.plan && r.plan->platform_model == "serverless") {
     add_billed_starts(r, sums.starts[{r.endpoint, r.hardware}]);
   }
@@ -204,6 +204,30 @@ void correct_contention(ThreadScaling& scaling, const FrameLine& line, const Fra
   }
 }
 
+// On local slots a chunk's start-up (opening, the first frame) grows with the source frame
+// decoded: a line in source megapixels when the records' sources spread (the largest at
+// least 1.5x the smallest), else their mean.
+void calibrate_local_start(Cell& cell, const Profile& profile, const std::vector<std::pair<double, double>>& opens,
+                           const std::string& name, const std::string& date, CalibrationSummary& summary) {
+  const Provenance from{"calibrated from " + std::to_string(opens.size()) + " local job records", date, true};
+  double smallest = opens.front().first, largest = smallest, sum = 0;
+  for (const auto& [mpixels, seconds] : opens) {
+    smallest = std::min(smallest, mpixels);
+    largest = std::max(largest, mpixels);
+    sum += seconds;
+  }
+  std::optional<JoinCost> line;
+  if (largest >= 1.5 * smallest) line = fit_join(opens, from);
+  const double base_s = line ? line->base_s : sum / static_cast<double>(opens.size());
+  cell.start_s_per_source_mpixel = line ? line->per_chunk_s : 0;
+  cell.warm_start_s = Distribution::constant(base_s);
+  cell.warm_start_s.provenance = from;
+  cell.cold_start_s = Distribution::constant(profile.orchestrator_start_s.mean() + base_s);
+  cell.cold_start_s.provenance = from;
+  summary.changes.push_back(name + ": local chunk start-up (open and first frame) " + fmt(base_s) + " s + " +
+                            fmt(cell.start_s_per_source_mpixel * 1000) + " ms per source megapixel");
+}
+
 // The learned figures beyond the frames: job set-up and the local chunk start-up.
 void calibrate_overheads(Profile& profile, const Sums& sums, const std::string& date, CalibrationSummary& summary) {
   const Provenance setup_from{"calibrated from " + std::to_string(sums.setup_points.size()) + " job records", date, true};
@@ -218,16 +242,7 @@ void calibrate_overheads(Profile& profile, const Sums& sums, const std::string& 
     summary.changes.push_back("job set-up (probe and plan): " + fmt(profile.job_setup.base_s) + " s + " +
                               fmt(profile.job_setup.per_frame_s * 1000) + " ms per output frame");
   }
-  for (const auto& [key, opens] : sums.local_opens) {
-    Cell& cell = profile.cells[key.first][key.second];
-    const double open_s = opens.first / opens.second;
-    const Provenance from{"calibrated from " + std::to_string(opens.second) + " local job records", date, true};
-    cell.warm_start_s = Distribution::constant(open_s);
-    cell.warm_start_s.provenance = from;
-    cell.cold_start_s = Distribution::constant(profile.orchestrator_start_s.mean() + open_s);
-    cell.cold_start_s.provenance = from;
-    summary.changes.push_back(key.first + " on " + key.second + ": local chunk start-up (open and first frame) " + fmt(open_s) + " s");
-  }
+  for (const auto& [key, opens] : sums.local_opens) calibrate_local_start(profile.cells[key.first][key.second], profile, opens, key.first + " on " + key.second, date, summary);
   for (const auto& [key, starts] : sums.starts) {
     Cell& cell = profile.cells[key.first][key.second];
     if (starts.warm_n > 0) {

@@ -179,7 +179,8 @@ Estimate estimate_local(const Profile& profile, const PriceTable& prices, const 
   e.orchestrator_mean_s = profile.orchestrator_start_s.mean();
   e.orchestrator_p90_s = profile.orchestrator_start_s.quantile(0.9);
   // Opening the model: what a cold start adds to the process's own start-up.
-  e.startup_mean_s = e.startup_p90_s = std::max(cell.warm_start_s.mean(), cell.cold_start_s.mean() - e.orchestrator_mean_s);
+  e.startup_mean_s = e.startup_p90_s = std::max(cell.warm_start_s.mean(), cell.cold_start_s.mean() - e.orchestrator_mean_s) +
+                                       cell.start_s_per_source_mpixel * job.source_pixels / 1e6;
   const int waves = (chunks + e.concurrent - 1) / e.concurrent;
   e.transfer_s = waves * s.transfer_s;
   e.preroll_s = (chunks > 1 ? waves : 0) * s.preroll_s;

@@ -257,7 +257,7 @@ Profile parse_profile_fields(const json& j) {
       const std::string f = "endpoints." + endpoint + "." + hw;
       if (!c.is_object()) bad(f, "must be an object");
       only(c, f, {"ms_per_frame", "reference_pixels", "pixel_exponent", "fixed_ms", "ms_per_source_mpixel", "cold_start_s",
-                  "warm_start_s", "thread_scaling", "model", "network_ms", "cpu_side_ms", "stages", "source", "date", "measured"});
+                  "warm_start_s", "start_s_per_source_mpixel", "thread_scaling", "model", "network_ms", "cpu_side_ms", "stages", "source", "date", "measured"});
       Cell cell;
       cell.frame_time.ms_at_reference = num(c, "ms_per_frame", f + ".ms_per_frame", 0, 1e7, std::nullopt);
       cell.frame_time.reference_pixels = num(c, "reference_pixels", f + ".reference_pixels", 1, 1e9, 810.0 * 1440.0);
@@ -272,6 +272,8 @@ Profile parse_profile_fields(const json& j) {
       cell.cold_start_s = parse_distribution(c["cold_start_s"], f + ".cold_start_s");
       cell.warm_start_s = c.contains("warm_start_s") ? parse_distribution(c["warm_start_s"], f + ".warm_start_s")
                                                      : Distribution::constant(0.2);
+      cell.start_s_per_source_mpixel =
+          num(c, "start_s_per_source_mpixel", f + ".start_s_per_source_mpixel", 0, 1e3, 0.0);
       if (c.contains("thread_scaling")) cell.scaling = parse_scaling(c["thread_scaling"], f + ".thread_scaling");
       if (c.contains("model")) {
         if (!c["model"].is_string() || !infer::is_known_architecture(c["model"].get<std::string>())) {
@@ -328,6 +330,7 @@ json to_json(const Profile& p) {
       if (c.scaling.cores > 0) cj["thread_scaling"] = scaling_json(c.scaling);
       if (!c.model.empty()) cj["model"] = c.model;
       if (c.frame_time.ms_per_source_mpixel > 0) cj["ms_per_source_mpixel"] = c.frame_time.ms_per_source_mpixel;
+      if (c.start_s_per_source_mpixel > 0) cj["start_s_per_source_mpixel"] = c.start_s_per_source_mpixel;
       if (c.frame_time.network_ms > 0) cj["network_ms"] = c.frame_time.network_ms;
       if (c.frame_time.cpu_side_ms > 0) cj["cpu_side_ms"] = c.frame_time.cpu_side_ms;
       if (c.frame_time.stages.known()) cj["stages"] = to_json(c.frame_time.stages);

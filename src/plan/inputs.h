@@ -61,6 +61,9 @@ struct Cell {
   ThreadScaling scaling;      // local slots only
   Distribution cold_start_s;  // new container: boot, process start, model load
   Distribution warm_start_s;  // a task on a container already running
+  // Local slots: what a chunk's start-up (opening, reading the first frame) adds per source
+  // megapixel, on top of warm_start_s (learned from records; 0: not known apart).
+  double start_s_per_source_mpixel = 0;
 };
 
 struct JoinCost {

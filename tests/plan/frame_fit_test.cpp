@@ -5,6 +5,7 @@
 #include <random>
 
 #include "plan/calibrate.h"
+#include "plan/cost_model.h"
 #include "plan/frame_fit.h"
 
 namespace reelscale::plan {
@@ -129,6 +130,42 @@ TEST(Calibrate, AWholeFrameCellLearnsDecodingBySourceAndTheContentionOfChunksAtO
   }
   EXPECT_GT(after.frame_time.ms_per_source_mpixel, 0) << "decoding follows the source";
   EXPECT_TRUE(after.scaling.provenance.measured_by_us);
+}
+
+TEST(Calibrate, ALocalChunkStartUpGrowsWithTheSourceFrame) {
+  Profile profile;
+  Cell cell;
+  cell.frame_time.ms_at_reference = 50;
+  cell.cold_start_s = Distribution::constant(0.1);
+  profile.cells["e"]["CPU"] = cell;
+  // Opening and the first frame: 3 ms + 9 ms per source megapixel.
+  const auto open_s = [](int w, int h) { return 0.003 + 0.009 * w * h / 1e6; };
+  std::vector<record::JobRecord> records;
+  for (auto [sw, sh] : {std::pair{320, 180}, {640, 360}, {1280, 720}}) {
+    record::JobRecord r = local_record(sw, sh, 96, 96, 1, 1, 2.0);
+    r.chunk_results[0].timings_s.open = open_s(sw, sh);
+    r.chunk_results[0].timings_s.chunk = open_s(sw, sh) + 60 * 0.002;
+    records.push_back(r);
+  }
+  Profile one_size = profile;
+  calibrate(profile, records, "2026-12-05");
+  const Cell& after = profile.cell("e", "CPU");
+  EXPECT_NEAR(after.warm_start_s.mean(), 0.003, 1e-6);
+  EXPECT_NEAR(after.start_s_per_source_mpixel, 0.009, 1e-6);
+  EXPECT_EQ(parse_profile(to_json(profile)).cell("e", "CPU").start_s_per_source_mpixel, after.start_s_per_source_mpixel);
+  // The plan charges a 1280x720 source's chunk its own start-up.
+  JobShape job;
+  job.endpoint = "e";
+  job.frames = 60;
+  job.fps = 30;
+  job.output_pixels = 96 * 96;
+  job.source_pixels = 1280 * 720;
+  const Estimate e = estimate(profile, default_prices(), Platform::local(1, 2), job, "CPU", 1, false);
+  EXPECT_NEAR(e.startup_mean_s, open_s(1280, 720), 1e-6);
+  // Sources of one size cannot tell the parts apart: their mean, nothing per megapixel.
+  calibrate(one_size, {records[2], records[2]}, "2026-12-05");
+  EXPECT_NEAR(one_size.cell("e", "CPU").warm_start_s.mean(), open_s(1280, 720), 1e-9);
+  EXPECT_EQ(one_size.cell("e", "CPU").start_s_per_source_mpixel, 0);
 }
 
 TEST(Calibrate, ColdStartsOnABatchSchedulerAreLearnedApartFromWarmOnes) {
