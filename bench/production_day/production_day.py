@@ -108,7 +108,8 @@ def row(record, predicted):
     shape = (record["endpoint"], record["source"]["width"], record["output_width"], record["output_height"],
              record["frames"], record["chunks"])
     return {"version": record["plan"]["profile_version"], "endpoint": record["endpoint"], "chunks": record["chunks"],
-            "shape": shape, "predicted": predicted, "measured": record["timings_s"]["total"]}
+            "shape": shape, "predicted": predicted, "measured": record["timings_s"]["total"],
+            "speed": record["plan"].get("local_speed", 1.0)}
 
 
 def median_error(rows):
@@ -144,6 +145,9 @@ def report(rows, profiles, seconds, jobs, scatter):
     after = [r for r in rows if r["version"] != base]
     lines += ["", f"- before the first refit ({len(before)} jobs, {base}): median error **{100 * median_error(before):.1f} %**",
               f"- from the first refit on ({len(after)} jobs): median error **{100 * median_error(after):.1f} %**"]
+    plain = [dict(r, predicted=r["predicted"] / r["speed"]) for r in after]
+    lines.append(f"  - the same jobs predicted without the machine's speed factor: {100 * median_error(plain):.1f} % "
+                 f"(the factor applied to {sum(1 for r in after if r['speed'] != 1)} of them)")
     for endpoint in ("framing", "overlay"):
         part = [r for r in after if r["endpoint"] == endpoint]
         if part:
