@@ -242,7 +242,10 @@ void calibrate_overheads(Profile& profile, const Sums& sums, const std::string& 
     summary.changes.push_back("job set-up (probe and plan): " + fmt(profile.job_setup.base_s) + " s + " +
                               fmt(profile.job_setup.per_frame_s * 1000) + " ms per output frame");
   }
-  for (const auto& [key, opens] : sums.local_opens) calibrate_local_start(profile.cells[key.first][key.second], profile, opens, key.first + " on " + key.second, date, summary);
+  for (const auto& [key, opens] : sums.local_opens) {
+    calibrate_local_start(profile.cells[key.first][key.second], profile, opens, key.first + " on " + key.second, date,
+                          summary);
+  }
   for (const auto& [key, starts] : sums.starts) {
     Cell& cell = profile.cells[key.first][key.second];
     if (starts.warm_n > 0) {

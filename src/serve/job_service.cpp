@@ -50,7 +50,8 @@ JobService::JobService(ServiceOptions options, JobStore& store, exec::Executor& 
                        access::StorageAllowlist allowlist, job::DetectFunction detect)
     : options_(std::move(options)), store_(store), executor_(executor), objects_(objects),
       allowlist_(std::move(allowlist)), detect_(std::move(detect)), planning_(options_.planning),
-      local_speed_(options_.local_speed), metrics_(options_.metrics_labels, options_.metrics_label_values), webhook_allow_(options_.webhooks.allow) {
+      local_speed_(options_.local_speed), metrics_(options_.metrics_labels, options_.metrics_label_values),
+      webhook_allow_(options_.webhooks.allow) {
   if (!options_.webhooks.secret_file.empty()) {
     webhooks_ = std::make_unique<WebhookDeliverer>(store_, access::WebhookSecrets::load(options_.webhooks.secret_file),
                                                    options_.webhooks,

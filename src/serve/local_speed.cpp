@@ -67,7 +67,8 @@ std::string LocalSpeed::describe() const {
     return text;
   }
   const auto [with, without] = judged_errors();
-  std::snprintf(text, sizeof text, "%.3f x the profile's times%s: over the last %zu jobs, %.1f %% median error with it, %.1f %% without",
+  std::snprintf(text, sizeof text,
+                "%.3f x the profile's times%s: over the last %zu jobs, %.1f %% median error with it, %.1f %% without",
                 candidate(), with < without ? "" : " (not applied: it has not helped)", judged_.size(), 100 * with,
                 100 * without);
   return text;
