@@ -70,7 +70,7 @@ bool is_dashboard_path(const std::string& path) {
 }
 
 void add_dashboard_routes(httplib::Server& server, const access::TokenSet& tokens) {
-  server.Get("/", [&tokens](const httplib::Request& req, httplib::Response& res) {
+  server.Get("/", gzipped([&tokens](const httplib::Request& req, httplib::Response& res) {
     if (req.has_param("token")) return sign_in(tokens, req.get_param_value("token"), res);
     std::string page;
     if (!read_file(web_dir() + "/index.html", page)) {
@@ -80,12 +80,11 @@ void add_dashboard_routes(httplib::Server& server, const access::TokenSet& token
     res.set_header("Cache-Control", "no-store");
     res.set_header("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'");
     res.set_content(page, "text/html; charset=utf-8");
-    compress_reply(req, res);
-  });
+  }));
   server.Post("/login", [&tokens](const httplib::Request& req, httplib::Response& res) {
     sign_in(tokens, req.get_param_value("token"), res);
   });
-  server.Get(R"(/static/([a-z.]+))", [](const httplib::Request& req, httplib::Response& res) {
+  server.Get(R"(/static/([a-z.]+))", gzipped([](const httplib::Request& req, httplib::Response& res) {
     auto it = static_files().find(req.matches[1]);
     std::string body;
     if (it == static_files().end() || !read_file(it->second.first, body)) {
@@ -93,8 +92,7 @@ void add_dashboard_routes(httplib::Server& server, const access::TokenSet& token
       return res.set_content("{\"error\":\"not_found\",\"message\":\"no such file\"}", "application/json");
     }
     res.set_content(body, it->second.second.c_str());
-    compress_reply(req, res);
-  });
+  }));
 }
 
 }  // namespace reelscale::serve

@@ -158,7 +158,7 @@ void HttpApi::add_job_routes() {
             {{"id", s.job.id}, {"state", s.job.state}, {"plan", parse_or_empty(s.job.plan_json)}});
     });
   });
-  server_->Get("/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+  server_->Get("/v1/jobs", gzipped([this](const httplib::Request& req, httplib::Response& res) {
     guarded(res, [&] {
       JobFilter f;
       f.state = req.get_param_value("state");
@@ -174,20 +174,17 @@ void HttpApi::add_job_routes() {
       const bool more = static_cast<int>(page.size()) == f.limit;
       reply(res, 200, {{"jobs", jobs}, {"next_cursor", more ? nlohmann::json(std::to_string(page.back().seq)) : nullptr}});
     });
-    compress_reply(req, res);
-  });
-  server_->Get(R"(/v1/jobs/([0-9a-f]+))", [this](const httplib::Request& req, httplib::Response& res) {
+  }));
+  server_->Get(R"(/v1/jobs/([0-9a-f]+))", gzipped([this](const httplib::Request& req, httplib::Response& res) {
     const std::optional<StoredJob> job = service_.get(req.matches[1]);
     if (!job) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]));
     reply(res, 200, job_view(*job, true));
-    compress_reply(req, res);
-  });
-  server_->Get(R"(/v1/jobs/([0-9a-f]+)/deliveries)", [this](const httplib::Request& req, httplib::Response& res) {
+  }));
+  server_->Get(R"(/v1/jobs/([0-9a-f]+)/deliveries)", gzipped([this](const httplib::Request& req, httplib::Response& res) {
     const std::optional<nlohmann::json> d = service_.deliveries(req.matches[1]);
     if (!d) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]));
     reply(res, 200, *d);
-    compress_reply(req, res);
-  });
+  }));
   server_->Delete(R"(/v1/jobs/([0-9a-f]+))", [this](const httplib::Request& req, httplib::Response& res) {
     if (!service_.cancel(req.matches[1])) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]));
     reply(res, 202, job_view(*service_.get(req.matches[1]), false));
@@ -212,18 +209,15 @@ void HttpApi::add_other_routes() {
   server_->Get("/v1/queue", [this](const httplib::Request&, httplib::Response& res) {
     guarded(res, [&] { reply(res, 200, service_.queue_state()); });
   });
-  server_->Get("/v1/stats", [this](const httplib::Request& req, httplib::Response& res) {
+  server_->Get("/v1/stats", gzipped([this](const httplib::Request& req, httplib::Response& res) {
     guarded(res, [&] { reply(res, 200, service_.stats(std::clamp(query_number(req, "hours", 24), 1.0, 24.0 * 90))); });
-    compress_reply(req, res);
-  });
-  server_->Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+  }));
+  server_->Get("/metrics", gzipped([this](const httplib::Request&, httplib::Response& res) {
     guarded(res, [&] { res.set_content(service_.metrics_text(), "text/plain; version=0.0.4"); });
-    compress_reply(req, res);
-  });
-  server_->Get("/v1/profiles", [this](const httplib::Request& req, httplib::Response& res) {
+  }));
+  server_->Get("/v1/profiles", gzipped([this](const httplib::Request&, httplib::Response& res) {
     guarded(res, [&] { reply(res, 200, service_.profiles()); });
-    compress_reply(req, res);
-  });
+  }));
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"status", "ok"}}); });
   server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
     const bool ready = service_.ready();

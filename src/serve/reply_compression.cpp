@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace reelscale::serve {
 
@@ -64,6 +65,13 @@ void compress_reply(const httplib::Request& req, httplib::Response& res) {
                              const size_t n = std::min(length, zipped->size() - offset);
                              return sink.write(zipped->data() + offset, n);
                            });
+}
+
+ReplyHandler gzipped(ReplyHandler handler) {
+  return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    handler(req, res);
+    compress_reply(req, res);
+  };
 }
 
 }  // namespace reelscale::serve

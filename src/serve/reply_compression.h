@@ -6,6 +6,8 @@
 // sized body, which httplib leaves alone.
 #pragma once
 
+#include <functional>
+
 namespace httplib {
 struct Request;
 struct Response;
@@ -13,9 +15,14 @@ struct Response;
 
 namespace reelscale::serve {
 
-// At the end of a handler (httplib compresses before its post-routing handler runs): gzip
-// the reply's body when the client accepts gzip and the body is text worth compressing;
-// otherwise leave it as it is (a small reply may still get httplib's own coding).
+// Gzips the reply's body when the client accepts gzip and the body is text worth
+// compressing; otherwise leaves it as it is (a small reply may still get httplib's own
+// coding). It must run inside the handler: httplib compresses before its post-routing
+// handler runs.
 void compress_reply(const httplib::Request& req, httplib::Response& res);
+
+using ReplyHandler = std::function<void(const httplib::Request&, httplib::Response&)>;
+// A route's handler whose reply goes through compress_reply, however the handler returns.
+ReplyHandler gzipped(ReplyHandler handler);
 
 }  // namespace reelscale::serve
