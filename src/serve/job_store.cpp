@@ -525,11 +525,14 @@ void JobStore::add_to_hourly(const StoredJob& j) {
       .bind(9, j.billed_seconds)
       .bind(10, j.clip_s)
       .run();
+  if (j.labels.empty()) return;
+  Statement per_label = db_.prepare(
+      "INSERT INTO label_hourly VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET jobs = jobs + 1, "
+      "done = done + excluded.done, failed = failed + excluded.failed, cost_usd = cost_usd + excluded.cost_usd, "
+      "cloud_equivalent_usd = cloud_equivalent_usd + excluded.cloud_equivalent_usd, "
+      "billed_seconds = billed_seconds + excluded.billed_seconds, clip_s = clip_s + excluded.clip_s");
   for (const auto& [key, value] : j.labels) {
-    db_.prepare("INSERT INTO label_hourly VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET jobs = jobs + 1, "
-                "done = done + excluded.done, failed = failed + excluded.failed, cost_usd = cost_usd + excluded.cost_usd, "
-                "cloud_equivalent_usd = cloud_equivalent_usd + excluded.cloud_equivalent_usd, "
-                "billed_seconds = billed_seconds + excluded.billed_seconds, clip_s = clip_s + excluded.clip_s")
+    per_label.reset()
         .bind(1, key)
         .bind(2, hour)
         .bind(3, value)

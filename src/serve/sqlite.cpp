@@ -96,6 +96,12 @@ void Statement::run() {
   }
 }
 
+Statement& Statement::reset() {
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
+  return *this;
+}
+
 std::string Statement::text(int column) const {
   const unsigned char* t = sqlite3_column_text(stmt_.get(), column);
   return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), column)))

@@ -57,6 +57,7 @@ class Statement {
   Statement& bind(int index, const std::optional<std::string>& value);
   bool step();                          // true while a row is ready
   void run();                           // steps to the end
+  Statement& reset();                   // ready to run again, its bindings cleared
   std::string text(int column) const;   // "" for NULL
   int64_t integer(int column) const;
   double real(int column) const;
