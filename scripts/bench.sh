@@ -2,7 +2,8 @@
 # `make bench`: every benchmark under bench/, each printing the Markdown its page in
 # docs/perf/ quotes (machine, command and date go beside the numbers there). Results go to
 # out/bench/<name>.md. BENCH=name1,name2 runs only those; QUICK=1 skips the slow ones
-# (the parallel runs with workers, the Slurm cluster and the super-resolution network).
+# (the parallel runs with workers, the Slurm cluster, the super-resolution network and the
+# production day). bench/stats_bench.py (100,000 jobs, Chromium) runs on its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD_DIR:-build}
@@ -30,4 +31,5 @@ slow || run sr "$BUILD/bench/sr_bench" --width 404 --height 720
 slow || run local_slots bench/local_slots_bench.sh "$BUILD" "$WORK/local_slots"
 slow || run parallel bench/parallel_bench.sh "$BUILD" "$WORK/parallel"
 slow || run cluster bench/cluster_bench.sh "$BUILD" "$WORK/cluster"
+slow || run production_day /usr/bin/python3 bench/production_day/production_day.py "$BUILD" --jobs 1200
 echo "bench: results in $OUT/"
