@@ -280,6 +280,14 @@ TEST_F(Backend, AServiceKilledMidRetryDeliversAfterItsRestart) {
         },
         60))
         << service.log();
+    // The store must hold the two refusals too: an attempt the receiver has answered may not
+    // be written yet when the process dies (it is then made again after the restart).
+    const auto two_recorded = [&] {
+      const json d = deliveries(service, id);
+      return d.size() == 2 && std::all_of(d.begin(), d.end(), [](const json& one) { return one["attempts"].get<int>() >= 2; });
+    };
+    for (int i = 0; i < 1200 && !two_recorded(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(two_recorded()) << deliveries(service, id).dump(2) << service.log();
     service.process().kill_now(SIGKILL);
     service.process().wait();
   }
