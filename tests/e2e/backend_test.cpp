@@ -235,6 +235,12 @@ TEST_F(Backend, AReceiverThatFailsTwiceGetsEachEventThreeTimesAndItIsRecordedDel
   const std::string id = submit_with_hook(service, receiver.hook("flaky"), "flaky");
   ASSERT_EQ(service.wait_finished(id)["state"], "done") << service.log();
   ASSERT_TRUE(receiver.wait_for([](const auto& r) { return r.size() >= 6; }, 60)) << service.log();
+  // The last answers reach the store after the receiver: wait for both to be written.
+  const auto both_delivered = [&] {
+    const json d = deliveries(service, id);
+    return d.size() == 2 && std::all_of(d.begin(), d.end(), [](const json& one) { return one["state"] == "delivered"; });
+  };
+  for (int i = 0; i < 1200 && !both_delivered(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::this_thread::sleep_for(std::chrono::seconds(2));  // time for a wrong extra delivery to show
   const auto got = receiver.requests();
   EXPECT_EQ(got.size(), 6u);
