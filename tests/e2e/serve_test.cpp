@@ -549,6 +549,24 @@ TEST_F(Serve, AnUploadThatPointsOutsideIsRefusedAtSubmission) {
   }
 }
 
+namespace {
+
+// The machine's current speed is learned from every job on local slots (`jobs` of them so
+// far), and not applied before 40 have judged it; remote workers are not this machine.
+void expect_local_speed_learning(const json& profiles, bool local_slots, int jobs) {
+  const json& speed = profiles["local_speed"];
+  if (!local_slots) {
+    EXPECT_TRUE(speed.is_null()) << profiles.dump(2);
+    return;
+  }
+  ASSERT_TRUE(speed.is_object()) << profiles.dump(2);
+  EXPECT_EQ(speed["judged_jobs"], jobs) << profiles.dump(2);
+  EXPECT_EQ(speed["factor"], 1.0) << profiles.dump(2);
+  EXPECT_NE(speed["state"].get<std::string>().find("learning"), std::string::npos) << profiles.dump(2);
+}
+
+}  // namespace
+
 // The service's defaults (no --profile), short jobs where start-up dominates, a mix of
 // endpoints, on local slots and on remote workers: calibration refits from the profile the
 // jobs were planned with, names its versions by base and number, and the predictions after
@@ -593,16 +611,7 @@ TEST_F(Serve, OnlineCalibrationOnTheDefaultsNeverMakesPredictionsWorse) {
                         done["record"]["timings_s"]["total"].get<double>() / done["predicted"]["wall_s"].get<double>()});
     }
     const json profiles = json::parse(service.client().Get("/v1/profiles")->body);
-    // The machine's current speed is learned from every job on local slots, and not applied
-    // before 40 have judged it; remote workers are not this machine.
-    if (e == 0) {
-      ASSERT_TRUE(profiles["local_speed"].is_object()) << profiles.dump(2);
-      EXPECT_EQ(profiles["local_speed"]["judged_jobs"], 24) << profiles.dump(2);
-      EXPECT_EQ(profiles["local_speed"]["factor"], 1.0) << profiles.dump(2);
-      EXPECT_NE(profiles["local_speed"]["state"].get<std::string>().find("learning"), std::string::npos);
-    } else {
-      EXPECT_TRUE(profiles["local_speed"].is_null()) << profiles.dump(2);
-    }
+    expect_local_speed_learning(profiles, e == 0, 24);
     const std::string base = ratios.front().first;
     for (const auto& v : profiles["versions"]) {
       EXPECT_TRUE(std::regex_match(v["version"].get<std::string>(), std::regex(base + R"((\.r\d+)?)"))) << profiles.dump(2);
