@@ -18,6 +18,7 @@
 #include "exec/remote_executor.h"
 #include "exec/worker.h"
 #include "job/job_flow.h"
+#include "job/machine_check.h"
 #include "process/processors.h"
 
 namespace reelscale::cli {
@@ -35,6 +36,9 @@ class RunCommand final : public Command {
     executor_.add_to(app_);
     app_->add_option("--slots", slots_, "Local slots (default: cores)");
     app_->add_option("--profile", profile_, "Profile: reelscale (default; on local slots its local variant), old-system, or a profile JSON");
+    app_->add_flag("--no-machine-check", no_machine_check_,
+                   "Local slots without --profile: plan with the built-in figures as they are, not fitted to this "
+                   "machine by a start-up check (one or two seconds)");
     app_->add_option("--deadline", deadline_s_, "Policy deadline, seconds");
     app_->add_option("--task-deadline", task_deadline_s_, "Seconds before a remote attempt is given up");
     app_->add_option("--max-attempts", max_attempts_, "Failed attempts per chunk before the job fails");
@@ -65,6 +69,11 @@ class RunCommand final : public Command {
     options.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
     const std::unique_ptr<exec::Executor> executor = make_executor(processors, store);
     job::apply_cluster_facts(options.planning, *executor);  // a Slurm cluster's nodes, window and price
+    if (executor->owned_capacity().slots > 0 && profile_.empty() && !no_machine_check_) {
+      const job::MachineCheck check = job::check_machine_speed(options.scratch);
+      std::cerr << "run: the built-in local profile, fitted to this machine: " << check.describe() << "\n";
+      options.planning.local_profile = job::local_profile_fitted(check);
+    }
     const record::JobRecord r = job::run_job(spec, *executor, store, options);
     progress.finish();
     if (json_) {
@@ -146,7 +155,7 @@ class RunCommand final : public Command {
   std::vector<std::string> workers_;
   int chunks_ = 0, slots_ = 0, max_attempts_ = 3;
   double deadline_s_ = 0, task_deadline_s_ = 0;
-  bool no_speculate_ = false, json_ = false;
+  bool no_speculate_ = false, json_ = false, no_machine_check_ = false;
   ModelOptions models_;
   MediaLimitOptions limits_;
   ExecutorOptions executor_;

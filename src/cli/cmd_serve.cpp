@@ -67,6 +67,9 @@ class ServeCommand final : public Command {
                      "What the remote workers run on, as the profile names it (e.g. CPU, T4); planned for it, with the "
                      "idle workers as its warm pool (default: the planner's choice among the profile's). With "
                      "--executor slurm: the cluster file's class (its idle nodes are the warm pool)");
+    app_->add_flag("--no-machine-check", no_machine_check_,
+                   "Local slots without a profile given or stored: plan with the built-in figures as they are, not "
+                   "fitted to this machine by a start-up check (one or two seconds)");
     app_->add_option("--calibrate-every", service_.calibration.every_jobs,
                      "Refit the profile from the records every N finished jobs (0: never)");
     app_->add_option("--calibrate-min-records", service_.calibration.min_records_per_cell,
@@ -120,6 +123,7 @@ class ServeCommand final : public Command {
       service_.profile_source = profile_;
     }
     if (!scratch_.empty()) service_.scratch = scratch_;
+    service_.machine_check = !no_machine_check_;
     if (!policy_file_.empty()) service_.policy = plan::ScheduledPolicy::parse(plan::read_json_file(policy_file_));
     if (service_.metrics_labels.size() > 2) fail(ErrorKind::kBadInput, "--metrics-labels takes one or two label keys");
     for (const std::string& key : service_.metrics_labels) {
@@ -169,6 +173,7 @@ class ServeCommand final : public Command {
   std::string listen_ = "127.0.0.1:8080", db_, token_file_, profile_, scratch_, worker_token_file_, worker_hardware_,
       log_format_ = "text", policy_file_;
   std::vector<std::string> allow_, workers_;
+  bool no_machine_check_ = false;
   int slots_ = 0, max_per_job_ = 0;
   serve::ServiceOptions service_;
   serve::ApiOptions api_;

@@ -157,8 +157,10 @@ JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source,
   plan::Policy policy = inputs.policy;
   if (!hardware.empty()) policy.allowed_hardware = {hardware};
   plan::Platform platform = inputs.platform;
-  const plan::Profile local_default = owned.slots > 0 && !inputs.profile_given ? plan::default_local_profile() : plan::Profile{};
-  const plan::Profile& profile = owned.slots > 0 && !inputs.profile_given ? local_default : inputs.profile;
+  const bool built_in_local = owned.slots > 0 && !inputs.profile_given;
+  const plan::Profile local_default =
+      built_in_local ? inputs.local_profile.value_or(plan::default_local_profile()) : plan::Profile{};
+  const plan::Profile& profile = built_in_local ? local_default : inputs.profile;
   if (owned.slots > 0) {
     platform = plan::Platform::local(owned.slots, std::max(1, owned.cores - policy.reserve_cores));
     platform.local_speed = inputs.local_speed;

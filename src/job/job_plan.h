@@ -3,6 +3,7 @@
 // prediction the record keeps beside the actuals, and the attempt deadline.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "exec/executor.h"
@@ -17,7 +18,10 @@ namespace reelscale::job {
 
 struct PlanningInputs {
   plan::Profile profile = plan::default_profile();
-  bool profile_given = false;  // false: local runs plan with plan::default_local_profile()
+  bool profile_given = false;  // false: local runs plan with local_profile
+  // Owned slots without a given profile: the built-in local profile, fitted to this machine
+  // (job/machine_check.h) or as built in (unset: plan::default_local_profile()).
+  std::optional<plan::Profile> local_profile;
   plan::PriceTable prices = plan::default_prices();
   plan::Platform platform = plan::default_platform();
   plan::Policy policy = plan::default_policy();

@@ -52,9 +52,13 @@ media::EncoderSettings settings(int width, int height, const std::string& preset
 }  // namespace
 
 void make_synthetic_clip(const std::string& path, int seconds, int width, int height, const std::string& preset) {
+  make_synthetic_frames(path, seconds * 30, width, height, preset);
+}
+
+void make_synthetic_frames(const std::string& path, int frames, int width, int height, const std::string& preset) {
   media::ChunkEncoder enc(path, settings(width, height, preset));
   media::FramePtr f = media::make_frame(width, height, AV_PIX_FMT_YUV420P);
-  for (int i = 0; i < seconds * 30; ++i) {
+  for (int i = 0; i < frames; ++i) {
     draw_pattern(*f, i);
     enc.write(*f);
   }

@@ -12,6 +12,9 @@ namespace reelscale::job {
 // fps, encoded with x264 `preset` (CABAC and B-frames from veryfast up, as phones write).
 void make_synthetic_clip(const std::string& path, int seconds, int width, int height,
                          const std::string& preset = "veryfast");
+// The same, `frames` frames long.
+void make_synthetic_frames(const std::string& path, int frames, int width, int height,
+                           const std::string& preset = "veryfast");
 
 struct StageCost {
   double cpu_ms = 0;   // core-ms per frame (every thread of the process)

@@ -22,6 +22,20 @@ struct CalibrationSummary {
 // squares, slope and base kept >= 0; nullopt with fewer than two distinct chunk counts.
 std::optional<JoinCost> fit_join(const std::vector<std::pair<double, double>>& points, const Provenance& provenance);
 
+// How many times slower than `profile` a record's chunks ran their frames: their steady
+// time (each chunk's run less opening and pre-roll) over what the cell predicts for the
+// same frames: per stage for their work (as if of the profiler's own pictures: a content
+// sample the record took is left out) and the cores their chunks shared, or whole-frame
+// at the thread factor the record's plan applied on local slots. 0 when no chunk was timed
+// or the profile has no cell for it.
+double steady_frame_ratio(const Profile& profile, const record::JobRecord& r);
+
+// Every per-frame figure of the profile's `hardware` cells `factor` times slower (and the
+// content references with them: a job's sample taken on that machine is as much slower),
+// each figure's provenance saying why (`why`) and when.
+void scale_frame_times(Profile& profile, const std::string& hardware, double factor, const std::string& why,
+                       const std::string& date);
+
 // Updates `profile` in place from the records; records without per-chunk timings or for
 // an endpoint/hardware the profile lacks are skipped (and said so in the summary).
 CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobRecord>& records, const std::string& date);

@@ -2,6 +2,7 @@
 #include "plan/inputs.h"
 
 #include "infer/sr_architecture.h"
+#include "plan/builtin_local_cells.h"
 
 #include <cmath>
 #include <cstdio>
@@ -729,34 +730,38 @@ Profile default_profile() {
   return p;
 }
 
+namespace {
+
+// What `reelscale profile` measured on the reference VM (plan/builtin_local_cells.json):
+// the CPU cells per stage (decode by source size and codec, processing, encode by output
+// size and preset), so a job's preset, sizes and content move its prediction, with their
+// thread scaling and start-up; and a running process's job-wide figures on local disk.
+void use_measured_local_figures(Profile& p) {
+  const Profile measured = parse_profile(json::parse(builtin_local_cells_json()));
+  for (const auto& [endpoint, hws] : measured.cells) {
+    const auto cpu = hws.find("CPU");
+    if (cpu != hws.end() && p.has(endpoint, "CPU")) p.cells[endpoint]["CPU"] = cpu->second;
+  }
+  p.orchestrator_start_s = measured.orchestrator_start_s;
+  p.request_latency_s = measured.request_latency_s;
+  p.download_mb_per_s = measured.download_mb_per_s;
+  p.upload_mb_per_s = measured.upload_mb_per_s;
+  p.whole_file_download = measured.whole_file_download;
+  p.transfer_provenance = measured.transfer_provenance;
+  p.preroll_s = measured.preroll_s;
+  p.join = measured.join;
+  p.cleanup_s = measured.cleanup_s;
+  p.provenance = from("reelscale's own engine on local slots: CPU cells and a running process's overheads measured on " +
+                          measured.provenance.source,
+                      measured.provenance.date, true);
+}
+
+}  // namespace
+
 Profile default_local_profile() {
   Profile p = default_profile();
   p.name = "reelscale-local";
-  const std::string here = "measured by us: `reelscale profile` on a 2-vCPU Debian 12 VM, local disk";
-  const std::string date = "2026-12-01";
-  const auto measured = [&](Distribution d, const std::string& what) {
-    d.provenance = from(here + ": " + what, date, true);
-    return d;
-  };
-  // This machine's own overheads, not a serverless platform's: the process is running, the
-  // input is on local disk, chunks are joined by stream copy on the same disk.
-  p.orchestrator_start_s = measured(Distribution::constant(0.06), "process start-up");
-  p.request_latency_s = measured(Distribution::constant(0.001), "open a local file");
-  p.download_mb_per_s = 850;
-  p.upload_mb_per_s = 850;
-  p.whole_file_download = false;
-  p.transfer_provenance = from(here + ": local read and write throughput", date, true);
-  p.preroll_s = measured(Distribution::constant(0.09), "mean pre-roll of chunks after the first");
-  p.join = {0.005, 0.0035, 0, from(here + ": join fit over N = 2, 4, 8", date, true)};
-  p.cleanup_s = measured(Distribution::constant(0.05), "removing the chunk files");
-  for (auto& [endpoint, hws] : p.cells) {
-    auto cpu = hws.find("CPU");
-    if (cpu == hws.end()) continue;
-    // Start-up on running slots: the process start plus, for the networks, loading them.
-    const double model_s = endpoint == "framing_ai" ? 0.56 : endpoint == "detect" ? 0.53 : 0.0;
-    cpu->second.cold_start_s = measured(Distribution::constant(0.06 + model_s), "process start-up + model load");
-    cpu->second.warm_start_s = measured(Distribution::constant(0.01), "a task on a running process");
-  }
+  use_measured_local_figures(p);
   return p;
 }
 

@@ -138,7 +138,7 @@ HttpApi::~HttpApi() = default;
 
 std::vector<std::string> HttpApi::routes() {
   return {"POST /v1/jobs", "GET /v1/jobs",  "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}", "GET /v1/jobs/{id}/deliveries",
-          "GET /v1/plan",  "GET /v1/queue", "GET /v1/profiles",  "GET /v1/stats", "GET /metrics", "GET /healthz", "GET /readyz", "GET /",
+          "GET /v1/plan",  "GET /v1/queue", "GET /v1/profiles",  "GET /v1/profiles/{version}", "GET /v1/stats", "GET /metrics", "GET /healthz", "GET /readyz", "GET /",
           "POST /login",   "GET /static/{file}"};
 }
 
@@ -217,6 +217,13 @@ void HttpApi::add_other_routes() {
   }));
   server_->Get("/v1/profiles", gzipped([this](const httplib::Request&, httplib::Response& res) {
     guarded(res, [&] { reply(res, 200, service_.profiles()); });
+  }));
+  server_->Get(R"(/v1/profiles/([A-Za-z0-9._-]+))", gzipped([this](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] {
+      const std::optional<nlohmann::json> p = service_.profile(req.matches[1]);
+      if (!p) return reply_error(res, 404, "not_found", "no profile version " + std::string(req.matches[1]));
+      reply(res, 200, *p);
+    });
   }));
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { reply(res, 200, {{"status", "ok"}}); });
   server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {

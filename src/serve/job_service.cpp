@@ -12,6 +12,7 @@
 #include "exec/remote_executor.h"
 #include "exec/store_source.h"
 #include "job/job_plan.h"
+#include "job/machine_check.h"
 #include "job/temporaries.h"
 #include "media/timeline.h"
 #include "plan/planner.h"
@@ -114,16 +115,13 @@ void JobService::recover() {
 
 // The profile given at start becomes the active version; without one, the store's active
 // version (a refit from an earlier run, then this run's base) if there is one, else the
-// built-in default for this executor (on owned local slots, the local profile: what its
-// jobs are planned with, so refits start from it).
+// built-in default for this executor: on owned local slots, the local profile fitted to
+// this machine by a start-up check (what its jobs are planned with, so refits start from
+// it; stored as the first version, with the check in its provenance).
 void JobService::load_profile() {
-  if (!planning_.profile_given && executor_.owned_capacity().slots > 0) {
-    planning_.profile = plan::default_local_profile();
-    planning_.profile_given = true;
-  }
-  base_profile_ = planning_.profile;
   refits_ = static_cast<int>(store_.profiles().size());
   if (!options_.profile_source.empty()) {
+    base_profile_ = planning_.profile;
     const std::string version = planning_.profile.version();
     store_.save_profile({version, record::unix_now(), true, "given at start: " + options_.profile_source,
                          plan::to_json(planning_.profile).dump(), 0, 0});
@@ -136,7 +134,22 @@ void JobService::load_profile() {
     planning_.profile_given = true;
     base_profile_ = planning_.profile;  // this run starts from it
     spdlog::info("planning with the stored profile version {} ({})", p->version, p->provenance);
+    return;
   }
+  if (executor_.owned_capacity().slots > 0) {
+    planning_.profile = plan::default_local_profile();
+    planning_.profile_given = true;
+    if (options_.machine_check) {
+      const job::MachineCheck check = job::check_machine_speed(options_.scratch);
+      planning_.profile = job::local_profile_fitted(check);
+      store_.save_profile({planning_.profile.version(), record::unix_now(), true,
+                           "built in, fitted to this machine: " + check.describe(),
+                           plan::to_json(planning_.profile).dump(), 0, 0});
+      spdlog::info("planning with the built-in local profile {}, fitted to this machine: {}", planning_.profile.version(),
+                   check.describe());
+    }
+  }
+  base_profile_ = planning_.profile;
 }
 
 // A copy of the planning inputs with the live state: the executor's places free now (the
@@ -503,6 +516,17 @@ nlohmann::json JobService::profiles() {
   }
   return {{"active", active.empty() ? in_use : active}, {"in_use", in_use}, {"versions", versions},
           {"last_decision", last}, {"local_speed", speed}};
+}
+
+std::optional<nlohmann::json> JobService::profile(const std::string& version) {
+  for (const StoredProfile& p : store_.profiles()) {
+    if (p.version != version) continue;
+    return nlohmann::json{{"version", p.version},       {"created_unix_s", p.created_unix_s},
+                          {"active", p.active},         {"provenance", p.provenance},
+                          {"error_before", p.error_before}, {"error_after", p.error_after},
+                          {"profile", nlohmann::json::parse(p.profile_json)}};
+  }
+  return std::nullopt;
 }
 
 StoredJob JobService::finished_from(StoredJob job, const record::JobRecord& r) const {

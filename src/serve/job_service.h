@@ -45,6 +45,9 @@ struct ServiceOptions {
   CalibrationPolicy calibration;
   LocalSpeedPolicy local_speed;       // local slots: the machine's current speed from its latest jobs
   std::string profile_source;         // where planning.profile came from, when given ("" : not given)
+  // On owned slots with no profile given or stored: fit the built-in local profile to this
+  // machine at start (job/machine_check.h); false: its figures as built in.
+  bool machine_check = true;
   media::MediaLimits media_limits;    // the bounds the probe and the decoders keep
   double retain_days = 0;             // > 0: finished jobs older than this keep only their summary
   // --policy: the policy jobs plan with, scheduled by the hour or not (unset: the default)
@@ -84,6 +87,8 @@ class JobService {
   nlohmann::json plan(const plan::JobShape& shape);
   nlohmann::json queue_state();
   nlohmann::json profiles();
+  // One stored version with its whole profile document (nullopt: no such version).
+  std::optional<nlohmann::json> profile(const std::string& version);
   std::string metrics_text();  // Prometheus text format, the gauges read now
   // The dashboard's aggregates over the last `hours`, with the live profile's thresholds.
   nlohmann::json stats(double hours);

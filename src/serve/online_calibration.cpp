@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 #include "plan/calibrate.h"
@@ -150,6 +151,73 @@ double remove_bias(plan::Profile& candidate, const std::vector<record::JobRecord
 
 std::string percent(double share) { return std::to_string(static_cast<int>(std::lround(share * 100))) + " %"; }
 
+std::string one_in(double chance) {
+  return "1 in " + std::to_string(static_cast<long>(std::lround(1 / std::max(chance, 1e-12))));
+}
+
+std::string factor_text(double x) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1fx", x);
+  return text;
+}
+
+double sign_test_chance(int wins, int n) {
+  if (wins <= 0 || n <= 0) return 1;
+  if (wins > n) return 0;
+  // C(n, k) / 2^n summed for k >= wins, each term from the last (exact for any n here).
+  double term = std::pow(0.5, n), sum = 0;
+  for (int k = 0; k <= n; ++k) {
+    if (k >= wins) sum += term;
+    term = term * (n - k) / (k + 1);
+  }
+  return std::min(1.0, sum);
+}
+
+namespace {
+
+// The held-back records a refit predicts better than the profile in use, of those where
+// the two differ.
+std::pair<int, int> wins_over(const plan::Profile& candidate, const plan::Profile& current,
+                              const std::vector<record::JobRecord>& judge) {
+  int wins = 0, decided = 0;
+  for (const auto& r : judge) {
+    const double measured = measured_seconds(r), a = predicted_seconds(candidate, r), b = predicted_seconds(current, r);
+    if (measured <= 0 || a <= 0 || b <= 0) continue;
+    const double ea = std::abs(measured / a - 1), eb = std::abs(measured / b - 1);
+    if (ea == eb) continue;
+    ++decided;
+    if (ea < eb) ++wins;
+  }
+  return {wins, decided};
+}
+
+// The verdict: better than both profiles by the margin, and, the further it moves, won on
+// more held-back records (the sign test's chance at most far_move_chance / shift).
+void judge_refit(CalibrationDecision& d, const plan::Profile& current, const std::vector<record::JobRecord>& judge,
+                 const CalibrationPolicy& policy) {
+  const double bar = std::min(d.current_error, d.base_error) * (1 - policy.min_gain);
+  d.shift = largest_shift(d.candidate, current, judge);
+  const auto [wins, decided] = wins_over(d.candidate, current, judge);
+  d.held_back_won = wins;
+  d.chance = sign_test_chance(wins, decided);
+  const double allowed = policy.far_move_chance / d.shift;
+  const bool better = d.candidate_error < bar;
+  const bool enough_evidence = d.chance <= allowed;
+  d.switch_to_candidate = better && enough_evidence;
+  d.reason = std::string(d.switch_to_candidate ? "switched to " : "kept the profile in use over ") +
+             d.candidate.version() + ": median error on the " + std::to_string(judge.size()) +
+             " most recent records " + percent(d.candidate_error) + " refit from " + std::to_string(d.fitted_records) +
+             ", " + percent(d.current_error) + " in use, " + percent(d.base_error) + " base (a refit must be " +
+             percent(policy.min_gain) + " better than both); it moves predictions up to " + factor_text(d.shift) +
+             " and predicts " + std::to_string(wins) + " of " + std::to_string(decided) +
+             " held-back records better than the profile in use (by chance: " + one_in(d.chance) + ")";
+  if (better && !enough_evidence) {
+    d.reason += ", a move that far needs " + one_in(allowed) + " or rarer: more held-back records will tell";
+  }
+}
+
+}  // namespace
+
 CalibrationDecision consider_recalibration(const plan::Profile& current, const plan::Profile& base,
                                            const std::vector<record::JobRecord>& recent, const CalibrationPolicy& policy,
                                            const std::string& date, int refit_number) {
@@ -186,18 +254,7 @@ CalibrationDecision consider_recalibration(const plan::Profile& current, const p
   d.current_error = prediction_error(current, judge);
   d.base_error = prediction_error(base, judge);
   d.candidate_error = prediction_error(d.candidate, judge);
-  const double bar = std::min(d.current_error, d.base_error) * (1 - policy.min_gain);
-  const double shift = largest_shift(d.candidate, current, judge);
-  d.switch_to_candidate = d.candidate_error < bar && shift <= policy.max_shift;
-  d.reason = std::string(d.switch_to_candidate ? "switched to " : "kept the profile in use over ") +
-             d.candidate.version() + ": median error on the " + std::to_string(judge.size()) +
-             " most recent records " + percent(d.candidate_error) + " refit from " + std::to_string(used.size()) +
-             ", " + percent(d.current_error) + " in use, " + percent(d.base_error) + " base (a refit must be " +
-             percent(policy.min_gain) + " better than both)";
-  if (shift > policy.max_shift) {
-    d.reason += "; its predictions moved up to " + std::to_string(shift) + "x from the profile in use's, past the bound of " +
-                std::to_string(policy.max_shift) + "x";
-  }
+  judge_refit(d, current, judge, policy);
   return d;
 }
 

@@ -4,7 +4,11 @@
 // least K a cell, the most extreme measured-over-predicted trimmed off, then
 // plan::calibrate); it holds back the most recent records and keeps the refit only if it
 // predicts them better than both the profile in use and the base profile, by a margin,
-// with its predictions within a stated factor of those of the profile in use. After a switch the next
+// with evidence that grows with how far it moves: a refit whose predictions move s times
+// from the profile in use's must predict so many held-back records better that a refit
+// no better than it would do so by chance at most 1/s of the time (a sign test). So a
+// small correction is taken on a few records, a 25x one on five or more, however far
+// the evidence says the machine is from its profile. After a switch the next
 // records judge it, and it is rolled back if they show it predicting worse than the
 // profile it replaced. A refit is named by its base and a number, not a growing string.
 #pragma once
@@ -24,7 +28,9 @@ struct CalibrationPolicy {
   double held_back_share = 0.25;  // the most recent records, for judging (at least 2)
   int window = 200;               // the most recent records considered
   double min_gain = 0.05;         // a refit must cut the held-back error by this share
-  double max_shift = 20;          // its predictions stay within this factor of the profile in use's
+  // A refit that moves predictions s times (its largest factor from the profile in use's)
+  // must win held-back records with a sign-test chance at most far_move_chance / s.
+  double far_move_chance = 1.0;
   int watch_jobs = 10;            // records after a switch that judge it (rolled back if worse)
   // The judge must reproduce the plans of the records made under the profile in use to
   // within this share (median), or no refit is made: it would judge in another view.
@@ -39,6 +45,9 @@ struct CalibrationDecision {
   double base_error = 0;
   int fitted_records = 0;
   int held_back_records = 0;
+  double shift = 1;                // the largest factor its predictions moved from the profile in use's
+  int held_back_won = 0;           // held-back records it predicts better than the profile in use
+  double chance = 1;               // the sign test's chance of winning as many held-back records, or more
   std::vector<std::string> changes;
   std::string reason;
 };
@@ -59,6 +68,9 @@ double prediction_error(const plan::Profile& profile, const std::vector<record::
 CalibrationDecision consider_recalibration(const plan::Profile& current, const plan::Profile& base,
                                            const std::vector<record::JobRecord>& recent, const CalibrationPolicy& policy,
                                            const std::string& date, int refit_number);
+
+// The one-sided sign test: the chance of `wins` or more of `n` fair coin tosses.
+double sign_test_chance(int wins, int n);
 
 // Whether a switch made things worse: true when, on the records finished since (at
 // least policy.watch_jobs of them), the profile in use predicts worse than the one it
