@@ -216,9 +216,12 @@ async function refresh() {
     document.getElementById("status").textContent = "updated " + new Date().toISOString().slice(11, 19) + " UTC";
   } catch (e) {
     if (e.message === "unauthorized") {
+      // The service sends a refused sign-in back with ?signin=failed: say so, and the likely why.
+      const refused = new URLSearchParams(window.location.search).get("signin") === "failed";
       document.getElementById("data").hidden = true;
       document.getElementById("signin").hidden = false;
-      document.getElementById("status").textContent = "signed out";
+      document.getElementById("signin-failed").hidden = !refused;
+      document.getElementById("status").textContent = refused ? "sign-in refused" : "signed out";
     } else {
       document.getElementById("status").textContent = "error: " + e.message;
     }

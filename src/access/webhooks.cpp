@@ -109,6 +109,18 @@ std::string origin_of(const std::string& url) {
   return scheme + "://" + authority;
 }
 
+// The URL as a message may show it: at most 200 characters, any credentials before an '@'
+// in its authority replaced by "***" (a refusal must not echo a password back).
+std::string shown(const std::string& url) {
+  std::string out = url.substr(0, 200);
+  const size_t scheme_end = out.find("://");
+  const size_t start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+  const size_t authority_end = out.find_first_of("/?#", start);
+  const size_t at = out.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end);
+  if (at != std::string::npos && at >= start) out.replace(start, at - start, "***");
+  return out;
+}
+
 }  // namespace
 
 WebhookAllowlist::WebhookAllowlist(const std::vector<std::string>& prefixes) {
@@ -121,7 +133,7 @@ WebhookAllowlist::WebhookAllowlist(const std::vector<std::string>& prefixes) {
 void WebhookAllowlist::check(const std::string& url) const {
   const std::string origin = origin_of(url);
   if (origin.empty()) {
-    fail(ErrorKind::kDenied, "webhook_url '" + url.substr(0, 200) +
+    fail(ErrorKind::kDenied, "webhook_url '" + shown(url) +
                                  "' is not a plain http(s) URL (no credentials, fragment, spaces, backslashes, dot "
                                  "segments or encoded dots and slashes)");
   }
@@ -132,7 +144,7 @@ void WebhookAllowlist::check(const std::string& url) const {
     const char next = url.size() > p.size() ? url[p.size()] : '/';
     if (p.back() == '/' || next == '/' || next == '?') return;
   }
-  fail(ErrorKind::kDenied, "webhook_url '" + url.substr(0, 200) + "' is outside every --webhook-allow prefix" +
+  fail(ErrorKind::kDenied, "webhook_url '" + shown(url) + "' is outside every --webhook-allow prefix" +
                                (prefixes_.empty() ? " (none is set: this service sends no webhooks)" : ""));
 }
 

@@ -50,7 +50,7 @@ class ServeCommand final : public Command {
  public:
   explicit ServeCommand(CLI::App& parent) {
     app_ = parent.add_subcommand("serve", "The job service: a JSON HTTP API under /v1 (docs/api/openapi.yaml)");
-    app_->add_option("--listen", listen_, "HOST:PORT (port 0: any free port, printed)");
+    app_->add_option("--listen", listen_, "HOST:PORT (port 0: any free port, printed)")->capture_default_str();
     app_->add_option("--db", db_, "SQLite job store (created if missing)")->required();
     app_->add_option("--token-file", token_file_, "Bearer tokens to accept, one per line (also REELSCALE_TOKEN)");
     app_->add_option("--allow", allow_, "Storage prefix jobs may read and write (local folder or s3://bucket/prefix/); "
@@ -62,6 +62,9 @@ class ServeCommand final : public Command {
     app_->add_option("--max-queued", service_.max_queued, "Jobs waiting before submissions get 429");
     app_->add_option("--profile", profile_, "Profile: reelscale, old-system, or a profile JSON");
     app_->add_option("--scratch", scratch_, "Folder for chunk files");
+    app_->add_option("--max-attempts", max_attempts_, "Remote workers and Slurm: failed attempts per chunk before the job fails")
+        ->check(CLI::Range(1, 100))
+        ->capture_default_str();
     app_->add_option("--worker-token-file", worker_token_file_, "Bearer token for the remote workers");
     app_->add_option("--worker-hardware", worker_hardware_,
                      "What the remote workers run on, as the profile names it (e.g. CPU, T4); planned for it, with the "
@@ -122,6 +125,10 @@ class ServeCommand final : public Command {
       service_.planning.profile_given = true;
       service_.profile_source = profile_;
     }
+    if (!service_.webhooks.allow.empty() && service_.webhooks.secret_file.empty()) {
+      fail(ErrorKind::kBadInput, "--webhook-allow needs --webhook-secret-file: webhooks are signed, and without a secret "
+                                 "every submission naming webhook_url would be refused (docs/webhooks.md: making a secret)");
+    }
     if (!scratch_.empty()) service_.scratch = scratch_;
     service_.machine_check = !no_machine_check_;
     if (!policy_file_.empty()) service_.policy = plan::ScheduledPolicy::parse(plan::read_json_file(policy_file_));
@@ -150,7 +157,11 @@ class ServeCommand final : public Command {
  private:
   std::unique_ptr<exec::Executor> make_executor(process::Processors& processors, store::ObjectStore& objects) const {
     const std::string kind = executor_.chosen(!workers_.empty());
-    if (kind == "slurm") return executor_.make_slurm(worker_hardware_, exec::AttemptPolicy{}, objects);
+    if (kind == "slurm") {
+      exec::AttemptPolicy attempts;
+      attempts.max_attempts = max_attempts_;
+      return executor_.make_slurm(worker_hardware_, attempts, objects);
+    }
     if (kind == "local") {
       exec::SharedSlotsOptions local;
       local.slots = slots_;
@@ -164,6 +175,7 @@ class ServeCommand final : public Command {
     remote.workers = workers_;
     remote.token = access::client_token(worker_token_file_).value_or("");
     remote.hardware = worker_hardware_;
+    remote.max_attempts = max_attempts_;
     return std::make_unique<exec::RemoteExecutor>(remote, objects);
   }
 
@@ -174,6 +186,7 @@ class ServeCommand final : public Command {
       log_format_ = "text", policy_file_;
   std::vector<std::string> allow_, workers_;
   bool no_machine_check_ = false;
+  int max_attempts_ = 3;
   int slots_ = 0, max_per_job_ = 0;
   serve::ServiceOptions service_;
   serve::ApiOptions api_;

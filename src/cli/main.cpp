@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <utility>
 
 #include "cli/commands.h"
 #include "common/error.h"
@@ -26,10 +28,21 @@ int main(int argc, char** argv) {
   CLI::App app{"reelscale: chunked, cost-aware video processing for highlight reels"};
   app.require_subcommand(1);
   reelscale::cli::Commands commands(app);
+  std::string known;
+  for (const CLI::App* c : std::as_const(app).get_subcommands([](const CLI::App*) { return true; })) {
+    known += " " + c->get_name();
+  }
+  if (argc > 1 && argv[1][0] != '-' && known.find(" " + std::string(argv[1]) + " ") == std::string::npos &&
+      !known.ends_with(" " + std::string(argv[1]))) {
+    std::fprintf(stderr, "reelscale: unknown command '%s'; the commands are:%s\n", argv[1], known.c_str());
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version print and succeed; a bad command line is the caller's input at
+    // fault: exit 2 like any bad input (CLI11's own codes, 106 and the like, are not ours).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   try {
     return commands.run();

@@ -164,7 +164,7 @@ JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source,
   if (owned.slots > 0) {
     platform = plan::Platform::local(owned.slots, std::max(1, owned.cores - policy.reserve_cores));
     platform.local_speed = inputs.local_speed;
-    policy.max_parallel = std::max(policy.max_parallel, owned.slots);
+    if (!policy.max_parallel_given) policy.max_parallel = std::max(policy.max_parallel, owned.slots);
   }
   const Stopwatch sampling;
   if (profile_uses_content(profile, out.shape.endpoint)) out.shape.content = sample_job_content(spec, source, probe, frames);

@@ -487,6 +487,7 @@ Policy parse_policy_fields(const json& j) {
   if (pct != "p90" && pct != "mean") bad("time_percentile", "'" + pct + "' is not p90 or mean");
   p.use_p90 = pct == "p90";
   p.max_parallel = static_cast<int>(num(j, "max_parallel", "max_parallel", 1, 1024, p.max_parallel));
+  p.max_parallel_given = j.contains("max_parallel");
   p.min_frames_per_chunk = static_cast<int>(num(j, "min_frames_per_chunk", "min_frames_per_chunk", 1, 1e6, p.min_frames_per_chunk));
   if (j.contains("allowed_hardware")) {
     if (!j["allowed_hardware"].is_array()) bad("allowed_hardware", "must be an array of hardware names");

@@ -170,6 +170,7 @@ struct Policy {
   double weight = 0.5;            // balanced: weight of cost against time
   bool use_p90 = true;            // judge time by its 90th percentile (else the mean)
   int max_parallel = 16;
+  bool max_parallel_given = false;  // the policy names it: owned slots never raise it to their count
   int min_frames_per_chunk = 15;
   std::vector<std::string> allowed_hardware;  // empty: all the profile has
   bool adaptive = false;          // account for the platform's warm pool and queue

@@ -1,6 +1,8 @@
 // serve/dashboard.cpp — the dashboard's page, static files and sign-in.
 #include "serve/dashboard.h"
 
+#include <spdlog/spdlog.h>
+
 #include <httplib.h>
 
 #include "serve/reply_compression.h"
@@ -41,6 +43,8 @@ bool read_file(const std::string& path, std::string& out) {
 
 void sign_in(const access::TokenSet& tokens, const std::string& token, httplib::Response& res) {
   if (!tokens.accepts(token)) {
+    spdlog::warn("dashboard sign-in refused: {} (a token in a link must be URL-encoded: + as %2B, / as %2F)",
+                 token.empty() ? "no token given" : "not one of the service's tokens");
     res.status = 303;
     res.set_header("Location", "/?signin=failed");
     return;

@@ -42,6 +42,23 @@ void guarded(httplib::Response& res, F&& handler) {
   }
 }
 
+// A refused submission in the log when the reply goes out: its status and what the body
+// said (its messages name no token and no credentials), and where it came from.
+class LoggedRefusal {
+ public:
+  LoggedRefusal(const httplib::Response& res, const httplib::Request& req) : res_(res), req_(req) {}
+  ~LoggedRefusal() {
+    if (res_.status < 400 || res_.status >= 500) return;
+    spdlog::warn("submission refused from {}: {} {}", req_.remote_addr, res_.status, res_.body.substr(0, 300));
+  }
+  LoggedRefusal(const LoggedRefusal&) = delete;
+  LoggedRefusal& operator=(const LoggedRefusal&) = delete;
+
+ private:
+  const httplib::Response& res_;
+  const httplib::Request& req_;
+};
+
 nlohmann::json parse_or_empty(const std::string& text) {
   if (text.empty()) return nlohmann::json::object();
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
@@ -144,6 +161,7 @@ std::vector<std::string> HttpApi::routes() {
 
 void HttpApi::add_job_routes() {
   server_->Post("/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    const LoggedRefusal logged(res, req);
     guarded(res, [&] {
       const Submission s = service_.submit(req.body, req.get_header_value("Idempotency-Key"));
       if (s.refusal == Refusal::kQueueFull) {
@@ -175,18 +193,18 @@ void HttpApi::add_job_routes() {
       reply(res, 200, {{"jobs", jobs}, {"next_cursor", more ? nlohmann::json(std::to_string(page.back().seq)) : nullptr}});
     });
   }));
-  server_->Get(R"(/v1/jobs/([0-9a-f]+))", gzipped([this](const httplib::Request& req, httplib::Response& res) {
+  server_->Get(R"(/v1/jobs/([^/]+))", gzipped([this](const httplib::Request& req, httplib::Response& res) {
     const std::optional<StoredJob> job = service_.get(req.matches[1]);
-    if (!job) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]));
+    if (!job) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]).substr(0, 64));
     reply(res, 200, job_view(*job, true));
   }));
-  server_->Get(R"(/v1/jobs/([0-9a-f]+)/deliveries)", gzipped([this](const httplib::Request& req, httplib::Response& res) {
+  server_->Get(R"(/v1/jobs/([^/]+)/deliveries)", gzipped([this](const httplib::Request& req, httplib::Response& res) {
     const std::optional<nlohmann::json> d = service_.deliveries(req.matches[1]);
-    if (!d) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]));
+    if (!d) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]).substr(0, 64));
     reply(res, 200, *d);
   }));
-  server_->Delete(R"(/v1/jobs/([0-9a-f]+))", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!service_.cancel(req.matches[1])) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]));
+  server_->Delete(R"(/v1/jobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!service_.cancel(req.matches[1])) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]).substr(0, 64));
     reply(res, 202, job_view(*service_.get(req.matches[1]), false));
   });
 }

@@ -574,7 +574,7 @@ JobService::PlannerView JobService::planner_view(const job::PlanningInputs& plan
   const int cores = std::max(1, owned.cores * std::max(1, slots) / std::max(1, owned.slots));
   v.platform = plan::Platform::local(std::max(1, slots), cores);
   v.platform.local_speed = planning.local_speed;
-  v.policy.max_parallel = std::max(v.policy.max_parallel, slots);
+  if (!v.policy.max_parallel_given) v.policy.max_parallel = std::max(v.policy.max_parallel, slots);
   v.policy.allowed_hardware = {executor_.hardware()};
   return v;
 }

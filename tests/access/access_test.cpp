@@ -162,3 +162,20 @@ TEST(Webhooks, OnlyUrlsUnderAPrefixThatMeanWhatTheyReadAreAllowed) {
   }
   EXPECT_THROW(wh::WebhookAllowlist({"hooks.example.com"}), Error);
 }
+
+// A refusal names the URL but never the credentials in it (issue 31), whichever rule refused it.
+TEST(Webhooks, ARefusalNeverEchoesTheCredentialsOfAUrl) {
+  const wh::WebhookAllowlist allow({"https://hooks.example.com/"});
+  for (const std::string bad : {"https://alice:s3cret-pass@hooks.example.com/x", "https://alice:s3cret-pass@evil.net/",
+                                "http://alice:s3cret-pass@10.0.0.1", "https://alice:s3cret-pass@evil.net/a@b#frag"}) {
+    try {
+      allow.check(bad);
+      ADD_FAILURE() << bad << " was allowed";
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      EXPECT_EQ(message.find("s3cret-pass"), std::string::npos) << message;
+      EXPECT_EQ(message.find("alice"), std::string::npos) << message;
+      EXPECT_NE(message.find("***@"), std::string::npos) << message;
+    }
+  }
+}

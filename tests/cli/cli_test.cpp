@@ -96,6 +96,35 @@ TEST(Cli, DetectPrintsAndWritesJson) {
   EXPECT_EQ(nlohmann::json::parse(f)["frame"], 60);
 }
 
+// A bad command line exits 2, the documented code for input at fault, naming the problem
+// (CLI11 returned its own codes: 106 for a missing option). --help exits 0.
+TEST(Cli, ABadCommandLineExitsTwoNamingIt) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"plan --policy /dev/null", "--length is required"},
+      {"plan --length ten", "--length"},
+      {"serve --listen", "--listen"},
+      {"no-such-command", "unknown command 'no-such-command'"},
+      {"", "A subcommand is required"}};
+  for (const auto& [args, message] : cases) {
+    const auto r = rt::run_command(std::string(REELSCALE_BINARY) + " " + args);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << args << "\n" << r.output;
+  }
+  EXPECT_EQ(rt::run_command(std::string(REELSCALE_BINARY) + " plan --help", false).status, 0);
+  // serve: --webhook-allow without a secret to sign with is refused at start, not at the
+  // first submission; --help shows --listen's default.
+  rt::TempDir dir;
+  const auto hooks = rt::run_command("REELSCALE_TOKEN=cli-test-token-0123456789 " + std::string(REELSCALE_BINARY) +
+                                     " serve --listen 127.0.0.1:0 --db " + (dir / "jobs.db").string() +
+                                     " --webhook-allow http://127.0.0.1:9/hooks/");
+  EXPECT_EQ(hooks.status, 2) << hooks.output;
+  EXPECT_NE(hooks.output.find("--webhook-allow needs --webhook-secret-file"), std::string::npos) << hooks.output;
+  EXPECT_FALSE(fs::exists(dir / "jobs.db")) << "refused before the store was opened";
+  const auto help = rt::run_command(std::string(REELSCALE_BINARY) + " serve --help");
+  EXPECT_NE(help.output.find("--listen TEXT=127.0.0.1:8080"), std::string::npos) << help.output;
+  EXPECT_NE(help.output.find("--max-attempts"), std::string::npos) << help.output;
+}
+
 TEST(Cli, BadJobsExitTwoNamingTheField) {
   rt::TempDir dir;
   struct Case {

@@ -214,7 +214,23 @@ TEST_F(Serve, RefusesWhatItMayNotDoAndKeepsServing) {
   dotdot["output"] = (dir_ / ".." / "escape.mp4").string();
   EXPECT_EQ(submit(service, dotdot)->status, 403);
   EXPECT_EQ(service.client().Get("/v1/jobs/0123456789ab")->status, 404);
+  // Any id that names no job, hex or not, is "no job", not "no route" (issue 31).
+  for (const std::string id : {"nosuchjob", "0123456789ab"}) {
+    const auto expect_no_job = [&](const httplib::Result& r) {
+      ASSERT_TRUE(r) << id;
+      EXPECT_EQ(r->status, 404) << id;
+      EXPECT_NE(r->body.find("no job " + id), std::string::npos) << r->body;
+    };
+    expect_no_job(service.client().Get("/v1/jobs/" + id));
+    expect_no_job(service.client().Delete("/v1/jobs/" + id));
+    expect_no_job(service.client().Get("/v1/jobs/" + id + "/deliveries"));
+  }
   EXPECT_EQ(service.client().Get("/v1/plan?endpoint=framing")->status, 400) << "length is required";
+  // Every refusal above is in the log, with its status.
+  const std::string log = service.log();
+  EXPECT_NE(log.find("submission refused from"), std::string::npos) << log;
+  EXPECT_NE(log.find(" 403 "), std::string::npos) << log;
+  EXPECT_NE(log.find(" 400 "), std::string::npos) << log;
   // Still serving: a good job runs.
   EXPECT_EQ(service.client(false).Get("/healthz")->status, 200);
   auto ok = submit(service, job);
@@ -281,14 +297,17 @@ TEST_F(Serve, KilledMidJobAndRestartedLeavesNothingRunningAndNothingBehind) {
 }
 
 TEST_F(Serve, ABurstAgainstASmallQueueIsEitherAcceptedAndFinishedOrRefusedWith429) {
-  rt::ClipSpec tiny = clip_spec(15);
+  // Jobs that each take a while (scaled up to 1280x720 with x264 medium), so the 50
+  // submissions arrive faster than any machine runs them: a planned submission (probe,
+  // content sample) takes milliseconds, and tiny jobs could drain the queue as fast.
+  rt::ClipSpec tiny = clip_spec(30);
   rt::make_clip(dir_ / "tiny.mp4", tiny);
   Service service(dir_.path(), {"--max-queued", "3", "--max-running", "2"});  // two at once share a folder
   std::vector<std::string> accepted;
   int refused = 0;
   for (int i = 0; i < 50; ++i) {
-    auto r = submit(service, framing_job((dir_ / "tiny.mp4").string(), (dir_ / ("burst" + std::to_string(i) + ".mp4")).string(),
-                                         tiny, 1));
+    auto r = submit(service, slow_job((dir_ / "tiny.mp4").string(), (dir_ / ("burst" + std::to_string(i) + ".mp4")).string(),
+                                      tiny));
     ASSERT_TRUE(r);
     if (r->status == 202) {
       accepted.push_back(json::parse(r->body)["id"]);
@@ -542,11 +561,12 @@ TEST_F(Serve, TheApiDocumentListsExactlyTheRoutesServed) {
   std::set<std::string> served;
   for (const std::string route : {"POST /v1/jobs", "GET /v1/jobs", "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}",
                                    "GET /v1/jobs/{id}/deliveries",
-                                   "GET /v1/plan", "GET /v1/queue", "GET /v1/profiles", "GET /v1/stats", "GET /metrics", "GET /", "POST /login", "GET /static/{file}", "GET /healthz", "GET /readyz", "PUT /v1/jobs",
+                                   "GET /v1/plan", "GET /v1/queue", "GET /v1/profiles", "GET /v1/profiles/{version}", "GET /v1/stats", "GET /metrics", "GET /", "POST /login", "GET /static/{file}", "GET /healthz", "GET /readyz", "PUT /v1/jobs",
                                    "GET /v1/other"}) {
     const std::string method = route.substr(0, route.find(' '));
     std::string target = std::regex_replace(route.substr(route.find(' ') + 1), std::regex(R"(\{id\})"), "0123456789ab");
     target = std::regex_replace(target, std::regex(R"(\{file\})"), "dashboard.js");
+    target = std::regex_replace(target, std::regex(R"(\{version\})"), "no-such-version");
     if (target == "/v1/plan") target += "?endpoint=framing&length=10";
     httplib::Client c = service.client();
     httplib::Result r = method == "POST"     ? c.Post(target, "{}", "application/json")
