@@ -137,7 +137,7 @@ def noise_floor(rows):
 def base_provenance(profiles, base):
     """What the service said of the profile its first jobs were planned with: the start-up
     check that fitted the built-in figures to this machine, or that it was not stored."""
-    for v in profiles["versions"]:
+    for v in reversed(profiles["versions"]):  # newest first: the oldest row is the start's
         if v["version"] == base:
             return v["provenance"]
     return "the built-in figures as they are (not fitted: --no-machine-check)"

@@ -326,6 +326,30 @@ void scale_frame_times(Profile& profile, const std::string& hardware, double fac
   }
 }
 
+void scale_process_overheads(Profile& profile, const std::string& hardware, double factor, const std::string& why,
+                             const std::string& date) {
+  const auto scaled = [&](const Distribution& d) {
+    Distribution out = d.scaled(factor);
+    out.provenance = d.provenance;
+    out.provenance.source += "; x" + fmt(factor) + ": " + why;
+    out.provenance.date = date;
+    return out;
+  };
+  profile.orchestrator_start_s = scaled(profile.orchestrator_start_s);
+  profile.preroll_s = scaled(profile.preroll_s);
+  profile.cleanup_s = scaled(profile.cleanup_s);
+  profile.join.base_s *= factor;
+  profile.join.per_chunk_s *= factor;
+  profile.join.provenance.source += "; x" + fmt(factor) + ": " + why;
+  for (auto& [endpoint, cells] : profile.cells) {
+    const auto it = cells.find(hardware);
+    if (it == cells.end()) continue;
+    it->second.cold_start_s = scaled(it->second.cold_start_s);
+    it->second.warm_start_s = scaled(it->second.warm_start_s);
+    it->second.start_s_per_source_mpixel *= factor;
+  }
+}
+
 CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobRecord>& records, const std::string& date) {
   CalibrationSummary summary;
   Sums sums;

@@ -36,6 +36,12 @@ double steady_frame_ratio(const Profile& profile, const record::JobRecord& r);
 void scale_frame_times(Profile& profile, const std::string& hardware, double factor, const std::string& why,
                        const std::string& date);
 
+// A running process's own overheads `factor` times slower, as a machine that runs frames
+// that much slower runs them too: process start-up, the `hardware` cells' start-ups, the
+// chunks' pre-roll, joins and clean-up (local reads and writes, I/O, are left as they are).
+void scale_process_overheads(Profile& profile, const std::string& hardware, double factor, const std::string& why,
+                             const std::string& date);
+
 // Updates `profile` in place from the records; records without per-chunk timings or for
 // an endpoint/hardware the profile lacks are skipped (and said so in the summary).
 CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobRecord>& records, const std::string& date);
