@@ -1,6 +1,6 @@
 // serve/job_store_deliveries.cpp — the job store's webhook deliveries: each event stored
-// with the state change that caused it, the due ones found for sending, and every attempt
-// kept (GET /v1/jobs/{id}/deliveries).
+// with the state change that caused it, the due ones found for sending (a job's in order),
+// and every attempt kept (GET /v1/jobs/{id}/deliveries).
 #include <algorithm>
 
 #include "serve/job_store.h"
@@ -11,6 +11,12 @@ namespace {
 
 const char* const kDeliveryColumns =
     "id, job_id, event, url, body, created_unix_s, state, attempts, next_attempt_unix_s, finished_unix_s";
+
+// A job's events go out in the order they happened: one waits while an earlier event of the
+// same job (stored before it, in the transaction of its own state change) is still pending,
+// retries included, so a receiver never sees job.succeeded before job.started.
+const char* const kNoEarlierPending =
+    "NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.job_id = d.job_id AND e.state = 'pending' AND e.rowid < d.rowid)";
 
 Delivery read_delivery(const Statement& s) {
   Delivery d;
@@ -47,8 +53,8 @@ void JobStore::insert_delivery(const Delivery& d) {
 std::vector<Delivery> JobStore::due_deliveries(double now_unix_s, const std::vector<std::string>& busy, int limit) {
   const std::lock_guard lock(mutex_);
   Statement s = db_.prepare(std::string("SELECT ") + kDeliveryColumns +
-                            " FROM deliveries WHERE state = 'pending' AND next_attempt_unix_s <= ? "
-                            "ORDER BY next_attempt_unix_s LIMIT ?");
+                            " FROM deliveries d WHERE state = 'pending' AND next_attempt_unix_s <= ? AND " +
+                            kNoEarlierPending + " ORDER BY next_attempt_unix_s LIMIT ?");
   s.bind(1, now_unix_s).bind(2, static_cast<int64_t>(limit + busy.size()));
   std::vector<Delivery> out;
   while (s.step() && static_cast<int>(out.size()) < limit) {
@@ -100,7 +106,8 @@ std::vector<std::pair<Delivery, std::vector<DeliveryAttempt>>> JobStore::deliver
 
 double JobStore::next_delivery_due() {
   const std::lock_guard lock(mutex_);
-  Statement s = db_.prepare("SELECT COALESCE(MIN(next_attempt_unix_s), 0) FROM deliveries WHERE state = 'pending'");
+  Statement s = db_.prepare(std::string("SELECT COALESCE(MIN(next_attempt_unix_s), 0) FROM deliveries d WHERE state = "
+                                        "'pending' AND ") + kNoEarlierPending);
   s.step();
   return s.real(0);
 }
