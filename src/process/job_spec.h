@@ -1,4 +1,4 @@
-// process/job_spec.h — the job spec of DESIGN.md §4: parsing and validating the JSON
+// process/job_spec.h — the job spec (docs/jobs.md): parsing and validating the JSON
 // the app sends (every unknown field and out-of-range value is an error naming the
 // field and its bound), and checks of a spec against the probed source.
 #pragma once

@@ -9,6 +9,7 @@ Usage: client_test.py REELSCALE_BINARY"""
 import http.server
 import json
 import os
+import re
 import shutil
 import threading
 import socket
@@ -66,6 +67,16 @@ def framing(output, width=404, height=720, preset="veryfast", seconds=None):
     if seconds:
         spec["segments"] = [{"start": 0, "end": seconds}]
     return spec
+
+
+def openapi_job_spec_fields():
+    """The property names of the JobSpec schema in docs/api/openapi.yaml (read as text:
+    the lines indented eight spaces between `JobSpec:` and the next schema)."""
+    with open(os.path.join(ROOT, "docs", "api", "openapi.yaml")) as f:
+        text = f.read()
+    section = text[text.index("\n    JobSpec:\n"):]
+    section = section[:section.index("\n    Plan:\n")]
+    return set(re.findall(r"^        ([a-z_]+):", section, re.M))
 
 
 class ClientAgainstService(unittest.TestCase):
@@ -137,6 +148,29 @@ class ClientAgainstService(unittest.TestCase):
         self.assertIn(job["id"], ids)
         self.assertEqual(len(ids), len(set(ids)))
         self.assertIn("queued", self.client.queue())
+
+    def test_the_docs_example_specs_run(self):
+        """Every example spec in docs/jobs.md, submitted as written (its samples/ and out/
+        paths made absolute), finishes; every field it uses is in openapi.yaml's JobSpec."""
+        with open(os.path.join(ROOT, "docs", "jobs.md")) as f:
+            blocks = re.findall(r"```json\n(.*?)```", f.read(), re.S)
+        specs = [json.loads(b) for b in blocks]
+        self.assertEqual(sorted(s["endpoint"] for s in specs), ["copy", "detect", "framing", "framing_ai", "overlay"])
+        documented = openapi_job_spec_fields()
+        for spec in specs:
+            self.assertLessEqual(set(spec), documented, spec["endpoint"])
+            spec["input"] = os.path.join(ROOT, spec["input"])
+            spec["output"] = os.path.join(self.dir, spec["output"].removeprefix("out/"))
+            job = self.client.remote(spec, timeout=300)
+            self.assertEqual(job["state"], "done", json.dumps(job)[:2000])
+            self.assertGreater(os.path.getsize(spec["output"]), 0, spec["endpoint"])
+        # The reference's tables and the API document name the same fields.
+        with open(os.path.join(ROOT, "docs", "jobs.md")) as f:
+            tabled = set()
+            for line in f:
+                if line.startswith("| `"):
+                    tabled.update(re.findall(r"`([a-z_]+)`", line.split("|")[1]))
+        self.assertEqual(tabled, documented)
 
     def test_refusals_are_service_errors(self):
         with self.assertRaises(ServiceError) as no_token:
