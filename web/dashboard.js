@@ -42,6 +42,24 @@ function dollars(v) {
 }
 const moneyAxis = { ticks: { callback: (v) => dollars(v) } };
 
+// One unit for a whole column of money: dollars to the cent when its largest value is a
+// dollar or more, else cents, with the decimals its smallest non-zero value needs to show
+// three significant digits (at most 6).
+function moneyColumn(values) {
+  const largest = Math.max(0, ...values.map(Math.abs));
+  if (largest >= 1) return { unit: "$", format: (v) => v.toFixed(2) };
+  const smallest = Math.min(...values.filter((v) => v !== 0).map((v) => Math.abs(v) * 100), largest * 100 || 1);
+  const decimals = Math.min(6, Math.max(2, 2 - Math.floor(Math.log10(smallest))));
+  return { unit: "¢", format: (v) => (v * 100).toFixed(decimals) };
+}
+
+// A log axis labelled at 1, 2 and 5 of each decade only: every tick labelled made the
+// labels overlap.
+function decadeLabel(v, format) {
+  const mantissa = v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9));
+  return [1, 2, 5].some((m) => Math.abs(mantissa - m) < 1e-6) ? format(v) : "";
+}
+
 function seconds(v) {
   return (v >= 1 ? String(Math.round(v)) : Number(v.toPrecision(1)).toFixed(Math.min(6, Math.ceil(-Math.log10(v))))) + " s";
 }
@@ -66,7 +84,11 @@ function drawStats(s) {
   document.getElementById("n-jobs").textContent = s.jobs;
   document.getElementById("n-cost").textContent = dollars(s.cost_usd) +
     (s.cloud_equivalent_usd > 0 ? " billed + " + dollars(s.cloud_equivalent_usd) + " cloud-equivalent" : "");
-  document.getElementById("n-gpu").textContent = s.gpu_seconds.toFixed(1);
+  // GPU-seconds where GPUs billed; a CPU-only service shows the seconds it billed at all.
+  const billedTotal = Object.values(s.billed_seconds_by_hardware).reduce((a, b) => a + b, 0);
+  const gpus = s.gpu_seconds > 0;
+  document.getElementById("n-gpu-label").textContent = gpus ? "billed GPU-seconds" : "billed seconds";
+  document.getElementById("n-gpu").textContent = (gpus ? s.gpu_seconds : billedTotal).toFixed(1);
   const profileName = s.profile.name + " " + s.profile.version;
   document.getElementById("n-profile").textContent = profileName;
   document.getElementById("n-profile").title = profileName;
@@ -83,7 +105,7 @@ function drawStats(s) {
         pointRadius: 0, borderDash: [6, 4], borderColor: "#b00", backgroundColor: "#b00" }] },
     // Seconds on a log axis: a deadline of minutes and percentiles of a fraction of a second
     // are both visible.
-    options: { scales: { y: { type: "logarithmic", ticks: { callback: (v) => seconds(v) } } } } });
+    options: { scales: { y: { type: "logarithmic", ticks: { autoSkip: true, callback: (v) => decadeLabel(v, seconds) } } } } });
   const pva = s.predicted_vs_actual;
   draw("c-predicted", { type: "scatter", data: { datasets: [{ label: "jobs (predicted s, actual s)",
     data: pva.map((j) => ({ x: j.predicted_s, y: j.actual_s })) }] } });
@@ -112,15 +134,22 @@ function drawLabels(byLabel) {
   document.getElementById("no-labels").hidden = keys.length > 0;
   const body = document.querySelector("#by-label tbody");
   body.replaceChildren();
-  for (const r of chosen ? byLabel[chosen] : []) {
+  const rows = chosen ? byLabel[chosen] : [];
+  // Billed cost, or the cloud-equivalent of owned slots when nothing was billed; each money
+  // column in one unit, named in its header.
+  const costOf = (r) => (r.cost_usd > 0 || !r.cloud_equivalent_usd ? r.cost_usd : r.cloud_equivalent_usd);
+  const total = moneyColumn(rows.map(costOf));
+  const perJob = moneyColumn(rows.map((r) => costOf(r) / Math.max(1, r.jobs)));
+  document.getElementById("by-label-cost").textContent = "cost (" + total.unit + ")";
+  document.getElementById("by-label-per-job").textContent = "per job (" + perJob.unit + ")";
+  for (const r of rows) {
     const row = body.insertRow();
-    const cost = r.cost_usd > 0 || !r.cloud_equivalent_usd ? r.cost_usd : r.cloud_equivalent_usd;
     const note = r.cost_usd > 0 || !r.cloud_equivalent_usd ? "" : " (cloud-equivalent)";
     cell(row, r.value === "" ? "(none)" : r.value);
     cell(row, r.jobs);
     cell(row, r.failed, r.failed > 0 ? "failed" : "");
-    cell(row, dollars(cost) + note);
-    cell(row, dollars(cost / Math.max(1, r.jobs)));
+    cell(row, total.format(costOf(r)) + note);
+    cell(row, perJob.format(costOf(r) / Math.max(1, r.jobs)));
   }
 }
 
@@ -150,6 +179,9 @@ function drawThresholds(profile) {
 function drawJobs(jobs) {
   const body = document.querySelector("#jobs tbody");
   body.replaceChildren();
+  const costOf = (j) => (j.actual.cost_usd > 0 || !j.actual.cloud_equivalent_usd ? j.actual.cost_usd : j.actual.cloud_equivalent_usd);
+  const money = moneyColumn(jobs.map(costOf));
+  document.getElementById("jobs-cost").textContent = "cost (" + money.unit + ")";
   for (const j of jobs) {
     const row = body.insertRow();
     row.dataset.id = j.id;
@@ -161,8 +193,7 @@ function drawJobs(jobs) {
     cell(row, (record.hardware || "?") + " × " + j.progress.chunks_total);
     cell(row, j.state, j.state === "failed" ? "failed" : "");
     cell(row, j.actual.wall_s.toFixed(2));
-    cell(row, j.actual.cost_usd > 0 || !j.actual.cloud_equivalent_usd ? dollars(j.actual.cost_usd)
-      : dollars(j.actual.cloud_equivalent_usd) + " (cloud-equivalent)");
+    cell(row, money.format(costOf(j)) + (j.actual.cost_usd > 0 || !j.actual.cloud_equivalent_usd ? "" : " (cloud-equivalent)"));
     row.addEventListener("click", () => { openJob = j.id; drawDrill(); });
   }
 }

@@ -187,12 +187,34 @@ test("signed in, it draws the charts, thresholds and jobs, drills into a job, an
   await page.selectOption("#label-key", "user_id");
   await until(async () => (await page.locator("#by-label tbody tr").count()) === 2, "a row per user");
   const rows = await page.locator("#by-label tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  // Money in one unit per column, named in its header (issue 31: "cost $" headed ¢ values);
+  // each cell a plain number in that unit, to three significant digits or better.
+  const costHeader = await page.textContent("#by-label-cost");
+  const perJobHeader = await page.textContent("#by-label-per-job");
+  assert.match(costHeader, /^cost \((\$|¢)\)$/);
+  assert.match(perJobHeader, /^per job \((\$|¢)\)$/);
+  const inUnit = (usd, header) => (header.includes("¢") ? usd * 100 : usd);
   for (const j of jobs) {
     const row = rows.find((r) => r[0] === j.labels.user_id);
     assert.ok(row, "a row for " + j.labels.user_id + ": " + JSON.stringify(rows));
     assert.equal(row[1], "1");
-    assert.ok(row[3].startsWith(await page.evaluate((v) => dollars(v), j.record.cloud_equivalent_usd)), row[3]);
+    const shown = row[3].replace(" (cloud-equivalent)", "");
+    assert.match(shown, /^[0-9]+\.[0-9]+$/, "a number without a unit of its own: " + row[3]);
+    const expected = inUnit(j.record.cloud_equivalent_usd, costHeader);
+    assert.ok(expected > 0 && Math.abs(Number(shown) - expected) <= 0.005 * expected, row[3] + " vs " + expected);
+    assert.ok(Math.abs(Number(row[4]) - inUnit(j.record.cloud_equivalent_usd, perJobHeader)) <= 0.005 * expected, row[4]);
   }
+  const jobsHeader = await page.textContent("#jobs-cost");
+  assert.match(jobsHeader, /^cost \((\$|¢)\)$/);
+  const jobCosts = await page.locator("#jobs tbody tr").evaluateAll((trs) => trs.map((tr) => tr.cells[6].textContent));
+  for (const c of jobCosts) assert.match(c.replace(" (cloud-equivalent)", ""), /^[0-9]+\.[0-9]+$/, c);
+  // A CPU-only service bills no GPU: the header says what it shows.
+  assert.equal(await page.textContent("#n-gpu-label"), "billed seconds");
+  // The latency chart's log axis labels 1, 2 and 5 of each decade, no more (they overlapped).
+  const labelled = await page.evaluate(() => Chart.getChart(document.getElementById("c-latency")).scales.y.ticks
+    .map((t) => t.label).filter((l) => l !== "" && l !== undefined));
+  assert.ok(labelled.length >= 1 && labelled.length <= 10, JSON.stringify(labelled));
+  for (const l of labelled) assert.match(String(l), /^(0\.0*)?[125]0* s$|^[125]0* s$/, JSON.stringify(labelled));
   await page.selectOption("#label-key", "feature");
   await until(async () => (await page.locator("#by-label tbody tr").count()) === 1, "one feature");
   assert.equal(await page.locator("#by-label tbody tr td").first().textContent(), "export");
