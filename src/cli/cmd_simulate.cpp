@@ -292,10 +292,9 @@ class ReportCommand final : public Command {
       csv << csv_field(value) << "," << t.jobs << "," << t.done << "," << t.failed << "," << t.cost_usd << ","
           << t.cloud_equivalent_usd << "," << t.billed_seconds << "," << minutes << "," << (minutes > 0 ? usd / minutes : 0)
           << "\n";
-      md << "| " << value << " | " << t.jobs << " | " << t.done << " | " << t.failed << " | " << std::fixed
-         << std::setprecision(4) << t.cost_usd << " | " << t.cloud_equivalent_usd << " | " << std::setprecision(1)
-         << t.billed_seconds << " | " << minutes << " | " << std::setprecision(4) << (minutes > 0 ? usd / minutes : 0)
-         << " |\n";
+      md << "| " << value << " | " << t.jobs << " | " << t.done << " | " << t.failed << " | " << plan::money_text(t.cost_usd)
+         << " | " << plan::money_text(t.cloud_equivalent_usd) << " | " << std::fixed << std::setprecision(1)
+         << t.billed_seconds << " | " << minutes << " | " << plan::money_text(minutes > 0 ? usd / minutes : 0) << " |\n";
       md.unsetf(std::ios::fixed);
     }
     write_file_atomically(csv_path, csv.str());

@@ -1,6 +1,8 @@
 // plan/record_report.cpp — grouping real records and extrapolating the observed mix.
 #include "plan/record_report.h"
 
+#include "plan/report.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -62,7 +64,7 @@ RecordReport report_from_records(const std::vector<record::JobRecord>& records, 
   RecordReport out;
   std::map<std::pair<std::string, std::string>, Accumulator> groups;
   std::map<std::string, Accumulator> endpoints;
-  double first = 0, last = 0, cost = 0, billed = 0;
+  double first = 0, last = 0, cost = 0, billed = 0, cloud = 0;
   int ok = 0;
   for (const auto& r : records) {
     const std::string bucket = bucket_of(r.output_seconds());
@@ -78,6 +80,7 @@ RecordReport report_from_records(const std::vector<record::JobRecord>& records, 
     last = std::max(last, r.started_unix_s);
     if (r.ok()) {
       cost += r.cost_usd;
+      cloud += r.cloud_equivalent_usd;
       billed += r.billed_seconds;
       ++ok;
     }
@@ -87,9 +90,11 @@ RecordReport report_from_records(const std::vector<record::JobRecord>& records, 
   out.jobs = static_cast<int>(records.size());
   out.days_observed = std::max(0.0, last - first) / 86400.0;
   out.usd_per_job = ok ? cost / ok : 0;
+  out.cloud_equivalent_usd_per_job = ok ? cloud / ok : 0;
   const double billed_per_job = ok ? billed / ok : 0;
   for (double level : jobs_per_day) {
-    out.levels.push_back({level, level * out.usd_per_job, 30 * level * out.usd_per_job, 30 * level * billed_per_job / 3600});
+    out.levels.push_back({level, level * out.usd_per_job, 30 * level * out.usd_per_job, 30 * level * billed_per_job / 3600,
+                          30 * level * out.cloud_equivalent_usd_per_job});
   }
   return out;
 }
@@ -97,20 +102,21 @@ RecordReport report_from_records(const std::vector<record::JobRecord>& records, 
 std::string record_report_csv(const RecordReport& r) {
   std::ostringstream os;
   os << "table,endpoint,length_bucket,jobs,failed,mean_cost_usd,mean_cloud_equivalent_usd,mean_time_s,p90_time_s,"
-        "usd_per_output_second,jobs_per_day,usd_per_day,usd_per_month,billed_hours_per_month\n";
+        "usd_per_output_second,jobs_per_day,usd_per_day,usd_per_month,billed_hours_per_month,"
+        "cloud_equivalent_usd_per_month\n";
   for (const auto& g : r.groups) {
     os << "by_length," << g.endpoint << "," << g.bucket << "," << g.jobs << "," << g.failed << "," << fmt(g.mean_cost_usd, 6)
        << "," << fmt(g.mean_cloud_equivalent_usd, 6) << "," << fmt(g.mean_time_s) << "," << fmt(g.p90_time_s) << ","
-       << fmt(g.usd_per_output_second(), 6) << ",,,,\n";
+       << fmt(g.usd_per_output_second(), 6) << ",,,,,\n";
   }
   for (const auto& g : r.endpoints) {
     os << "by_endpoint," << g.endpoint << ",all," << g.jobs << "," << g.failed << "," << fmt(g.mean_cost_usd, 6) << ","
        << fmt(g.mean_cloud_equivalent_usd, 6) << "," << fmt(g.mean_time_s) << "," << fmt(g.p90_time_s) << ","
-       << fmt(g.usd_per_output_second(), 6) << ",,,,\n";
+       << fmt(g.usd_per_output_second(), 6) << ",,,,,\n";
   }
   for (const auto& l : r.levels) {
     os << "usage,,,,,,,,,," << l.jobs_per_day << "," << fmt(l.usd_per_day, 6) << "," << fmt(l.usd_per_month, 6) << ","
-       << fmt(l.billed_hours_per_month) << "\n";
+       << fmt(l.billed_hours_per_month) << "," << fmt(l.cloud_equivalent_usd_per_month, 6) << "\n";
   }
   return os.str();
 }
@@ -118,24 +124,30 @@ std::string record_report_csv(const RecordReport& r) {
 std::string record_report_markdown(const RecordReport& r, const std::string& context) {
   std::ostringstream os;
   os << "# Cost analysis from job records\n\n" << context << "\n\n" << r.jobs << " jobs over " << fmt(r.days_observed, 3)
-     << " days; $" << fmt(r.usd_per_job, 6) << " per finished job.\n\n"
+     << " days; $" << money_text(r.usd_per_job) << " billed per finished job"
+     << (r.cloud_equivalent_usd_per_job > 0 ? ", $" + money_text(r.cloud_equivalent_usd_per_job) +
+                                                  " cloud-equivalent (owned local slots: their cores at the cloud's price)"
+                                            : std::string())
+     << ".\n\n"
      << "## Cost and time per video, by endpoint and clip length\n\n"
      << "| endpoint | clip length | jobs | failed | mean $ | mean cloud-equivalent $ (local slots) | mean s | p90 s | "
         "$ per output second |\n|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& g : r.groups) {
-    os << "| " << g.endpoint << " | " << g.bucket << " | " << g.jobs << " | " << g.failed << " | " << fmt(g.mean_cost_usd, 6)
-       << " | " << fmt(g.mean_cloud_equivalent_usd, 6) << " | " << fmt(g.mean_time_s) << " | " << fmt(g.p90_time_s) << " | " << fmt(g.usd_per_output_second(), 6) << " |\n";
+    os << "| " << g.endpoint << " | " << g.bucket << " | " << g.jobs << " | " << g.failed << " | " << money_text(g.mean_cost_usd)
+       << " | " << money_text(g.mean_cloud_equivalent_usd) << " | " << fmt(g.mean_time_s) << " | " << fmt(g.p90_time_s)
+       << " | " << money_text(g.usd_per_output_second()) << " |\n";
   }
   os << "\n## By endpoint\n\n| endpoint | jobs | failed | mean $ | mean s | p90 s | $ per output second |\n|---|---|---|---|---|---|---|\n";
   for (const auto& g : r.endpoints) {
-    os << "| " << g.endpoint << " | " << g.jobs << " | " << g.failed << " | " << fmt(g.mean_cost_usd, 6) << " | "
-       << fmt(g.mean_time_s) << " | " << fmt(g.p90_time_s) << " | " << fmt(g.usd_per_output_second(), 6) << " |\n";
+    os << "| " << g.endpoint << " | " << g.jobs << " | " << g.failed << " | " << money_text(g.mean_cost_usd) << " | "
+       << fmt(g.mean_time_s) << " | " << fmt(g.p90_time_s) << " | " << money_text(g.usd_per_output_second()) << " |\n";
   }
   os << "\n## At usage levels (the observed mix of endpoints and lengths)\n\n"
-     << "| jobs per day | $ per day | $ per month | billed hours per month |\n|---|---|---|---|\n";
+     << "| jobs per day | $ per day | $ per month | billed hours per month | cloud-equivalent $ per month (local slots) "
+        "|\n|---|---|---|---|---|\n";
   for (const auto& l : r.levels) {
-    os << "| " << l.jobs_per_day << " | " << fmt(l.usd_per_day) << " | " << fmt(l.usd_per_month) << " | "
-       << fmt(l.billed_hours_per_month) << " |\n";
+    os << "| " << l.jobs_per_day << " | " << money_text(l.usd_per_day) << " | " << money_text(l.usd_per_month) << " | "
+       << fmt(l.billed_hours_per_month) << " | " << money_text(l.cloud_equivalent_usd_per_month) << " |\n";
   }
   return os.str();
 }

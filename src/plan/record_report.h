@@ -31,6 +31,7 @@ struct UsageLevel {
   double usd_per_day = 0;
   double usd_per_month = 0;       // 30 days
   double billed_hours_per_month = 0;
+  double cloud_equivalent_usd_per_month = 0;  // owned local slots: their cores at the cloud's per-core price
 };
 
 struct RecordReport {
@@ -40,6 +41,7 @@ struct RecordReport {
   int jobs = 0;
   double days_observed = 0;
   double usd_per_job = 0;
+  double cloud_equivalent_usd_per_job = 0;
 };
 
 // `records`: finished jobs (failed ones count in the error figures, not in costs).

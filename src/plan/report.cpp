@@ -1,6 +1,8 @@
 // plan/report.cpp — usage-level cost reports and their renderings.
 #include "plan/report.h"
 
+#include <cstdio>
+
 #include <cmath>
 #include <iomanip>
 #include <map>
@@ -44,6 +46,15 @@ ThresholdTable old_system_table() {
             {3, 10, "T4", 2, true, 0, 0, "hand-set"},
             {10, INFINITY, "T4", 4, true, 0, 0, "hand-set"}};
   return t;
+}
+
+std::string money_text(double usd) {
+  if (usd == 0) return "0";
+  const double a = std::abs(usd);
+  const int decimals = a >= 1 ? 2 : std::min(12, 2 - static_cast<int>(std::floor(std::log10(a))));
+  char text[48];
+  std::snprintf(text, sizeof text, "%.*f", decimals, usd);
+  return text;
 }
 
 std::string report_csv(const std::vector<ReportRow>& rows) {

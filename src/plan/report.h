@@ -35,6 +35,11 @@ std::vector<ReportRow> usage_report(const Profile& profile, const PriceTable& pr
 // The old system's hand-set table: T4, 0-3 s on 1, 3-10 s on 2, longer on 4.
 ThresholdTable old_system_table();
 
+// Dollars as a table shows them, no "$" (the header names the unit): to the cent from a
+// dollar, else to three significant digits ("0.000482"), never rounded to 0.0000 nor
+// written with an exponent; "0" for nothing.
+std::string money_text(double usd);
+
 std::string report_csv(const std::vector<ReportRow>& rows);
 std::string report_svg(const std::vector<ReportRow>& rows);
 std::string report_markdown(const std::vector<ReportRow>& rows, const std::string& context);

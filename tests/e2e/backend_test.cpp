@@ -480,6 +480,19 @@ TEST_F(Backend, LabelsAreStoredFilteredAndSummedByTheApiTheMetricsAndTheReport) 
   EXPECT_NEAR(report_cost["u-1"], cost_of_user["u-1"], 1e-6);
   EXPECT_NEAR(report_cost["u-2"], cost_of_user["u-2"], 1e-6);
   EXPECT_NEAR(report_cost["(no user_id)"], cost_of_user[""], 1e-6);
+  // The printed table shows each cost to three significant digits (issue 31: "0.0000").
+  std::ifstream printed(dir_ / "report.txt");
+  const std::string text((std::istreambuf_iterator<char>(printed)), {});
+  for (const std::string user : {"u-1", "u-2"}) {
+    const std::smatch row = [&] {
+      std::smatch m;
+      std::regex_search(text, m, std::regex("\\| " + user + " \\| [0-9]+ \\| [0-9]+ \\| [0-9]+ \\| ([0-9.]+) \\| ([0-9.]+) \\|"));
+      return m;
+    }();
+    ASSERT_FALSE(row.empty()) << text;
+    const double shown = std::stod(row[2]);
+    EXPECT_NEAR(shown, cost_of_user[user], 0.006 * cost_of_user[user]) << row[0] << "\n" << text;
+  }
 }
 
 TEST_F(Backend, LabelsOutOfBoundsAreRefusedNamingTheProblem) {

@@ -10,6 +10,7 @@
 #include "plan/frame_stages.h"
 #include "plan/inputs.h"
 #include "plan/record_report.h"
+#include "plan/report.h"
 #include "plan/stage_fit.h"
 
 using namespace reelscale;
@@ -261,8 +262,24 @@ TEST(RecordReport, GroupsByEndpointAndLengthAndExtrapolatesTheObservedMix) {
   ASSERT_EQ(r.levels.size(), 2u);
   EXPECT_NEAR(r.levels[1].usd_per_month, 30 * 1000 * 0.18, 1e-9);
   EXPECT_NEAR(r.levels[0].billed_hours_per_month, 30 * 100 * 10 / 3600.0, 1e-9);
+  // Owned slots' cloud-equivalent at every usage level too (issue 31: local jobs showed $0).
+  EXPECT_NEAR(r.levels[1].cloud_equivalent_usd_per_month, 30 * 1000 * 0.36, 1e-9);
+  EXPECT_NE(record_report_markdown(r, "ctx").find("| 1000 | 180.00 | 5400.00 | 83.33 | 10800.00 |"), std::string::npos)
+      << record_report_markdown(r, "ctx");
   const std::string csv = record_report_csv(r);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 + 2 + 2);
   EXPECT_NE(record_report_markdown(r, "ctx").find("| framing_ai | 30-60 s | 2 | 1 |"), std::string::npos);
   EXPECT_EQ(record_report_svg(r).rfind("<svg", 0), 0u);
+}
+
+// Money in a table: to the cent from a dollar, three significant digits below, never
+// 0.0000 for a cost that is not zero, never an exponent.
+TEST(RecordReport, MoneyIsShownWithThePrecisionItNeeds) {
+  EXPECT_EQ(money_text(0), "0");
+  EXPECT_EQ(money_text(12.345), "12.35");
+  EXPECT_EQ(money_text(1), "1.00");
+  EXPECT_EQ(money_text(0.5), "0.500");
+  EXPECT_EQ(money_text(0.000482), "0.000482");
+  EXPECT_EQ(money_text(0.0000012345), "0.00000123");
+  EXPECT_EQ(money_text(-0.25), "-0.250");
 }
