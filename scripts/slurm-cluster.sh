@@ -10,7 +10,9 @@
 #
 # `start` installs what is missing (scripts/setup.sh: slurmctld, slurmd, slurm-client,
 # munge), writes DIR/slurm.conf, starts the daemons as root without systemd, waits until
-# the always-on nodes are idle, and prints the line SLURM_CONF=DIR/slurm.conf. `stop` ends
+# the always-on nodes are idle, writes DIR/cluster.json (reelscale's cluster file for these
+# nodes) and prints `export SLURM_CONF=DIR/slurm.conf` and how to use both (the rest as
+# comments: `eval "$(scripts/slurm-cluster.sh start DIR)"` sets it). `stop` ends
 # every process it started (they all name DIR) and leaves DIR for the logs.
 # Nodes: gpu1..gpuN (always on), cloud1..cloudM (elastic), each with one GPU (GRES on a
 # dummy character device) and 2 CPUs. Partitions: "gpu" (every node, the default),
@@ -204,7 +206,24 @@ start_cluster() {
     "$dir/start-node.sh" "$node" 0 </dev/null >>"$dir/log/boot-$node.log" 2>&1 &
   done
   [ "$always" -eq 0 ] || wait_for_nodes
-  echo "SLURM_CONF=$dir/slurm.conf"
+  write_cluster_file
+  echo "export SLURM_CONF=$dir/slurm.conf"
+  echo "# Then, with the cluster file that fits these nodes (class T4: partition gpu, gres gpu:1, 2 CPUs):"
+  echo "#   reelscale run --executor slurm --cluster $dir/cluster.json job.json"
+  echo "#   reelscale serve --executor slurm --cluster $dir/cluster.json --worker-hardware T4 ..."
+}
+
+# DIR/cluster.json: reelscale's cluster file for the nodes started here: one class, T4 (the
+# dummy GPU), on partition gpu, a task taking a whole node (2 CPUs and its one GRES).
+write_cluster_file() {
+  cat >"$dir/cluster.json" <<CLUSTER
+{
+  "classes": {"T4": {"partition": "gpu", "gres": "gpu:1", "cores": 2, "usd_per_hour": 0.526, "nodes": $((always + elastic))}},
+  "task_log": "$dir/log/task-%A_%a.log",
+  "poll_s": 0.5,
+  "suspend_time_s": $suspend_s
+}
+CLUSTER
 }
 
 case "$command" in

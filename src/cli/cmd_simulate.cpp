@@ -200,7 +200,8 @@ class SimulateCommand final : public Command {
     nlohmann::json out = {{"scheduled", result_json(scheduled)}, {"load_adaptive", result_json(adaptive)},
                           {"policy", in.scheduled.to_json()}, {"entries", nlohmann::json::array()}};
     std::cout << "scheduled policy (" << in.scheduled.time_zone() << " hours) against the load-adaptive planner on its "
-              << "base, " << w.jobs_per_day << " jobs over the simulated day\n\n"
+              << "base, " << scheduled.job_latencies.size() << " jobs arrived over the simulated day (" << w.jobs_per_day
+              << " a day on average)\n\n"
               << "entry            | jobs | scheduled p95 s | load-adaptive p95 s\n";
     for (const std::string& e : entries) {
       int64_t jobs = 0, jobs_adaptive = 0;

@@ -1,6 +1,9 @@
 // exec/slurm_control.cpp — Slurm's command-line tools, run without a shell.
 #include "exec/slurm_control.h"
 
+#include <algorithm>
+
+#include <cstdlib>
 #include <ctime>
 #include <iomanip>
 #include <map>
@@ -113,6 +116,89 @@ std::map<std::string, std::string> SlurmCli::node_states(const std::string& part
 bool node_powered_down(const std::string& state) {
   return state.find("POWERED_DOWN") != std::string::npos || state.find("POWERING_DOWN") != std::string::npos ||
          (!state.empty() && (state.back() == '~' || state.back() == '%'));
+}
+
+std::vector<PartitionNodes> SlurmCli::partitions() {
+  const CommandResult r = run_slurm({"sinfo", "--noheader", "--format=%R|%c|%G"});
+  if (r.exit_code != 0) {
+    const char* conf = std::getenv("SLURM_CONF");
+    fail(ErrorKind::kUnavailable, "sinfo failed: " + trimmed(r.err) +
+                                      (conf ? std::string(" (SLURM_CONF=") + conf + ")"
+                                            : std::string(" (SLURM_CONF is not set: the Slurm tools then look for "
+                                                          "/etc/slurm/slurm.conf or a DNS SRV record; export "
+                                                          "SLURM_CONF=/path/to/slurm.conf)")));
+  }
+  std::vector<PartitionNodes> out;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const std::vector<std::string> f = split(line, '|');
+    if (f.size() < 3 || f[0].empty()) continue;
+    PartitionNodes p;
+    p.partition = f[0];
+    p.cpus = std::atoi(f[1].c_str());  // "2", or "2+" when the partition's nodes differ
+    p.gres = f[2] == "(null)" ? "" : f[2];
+    out.push_back(p);
+  }
+  return out;
+}
+
+namespace {
+
+// A GRES as "name[:type]:count" (a trailing "(S:0-1)" socket note dropped).
+struct Gres {
+  std::string name, type;
+  int count = 1;
+};
+Gres parse_gres(std::string text) {
+  text = text.substr(0, text.find('('));
+  const std::vector<std::string> f = split(text, ':');
+  Gres g;
+  g.name = f.empty() ? "" : f[0];
+  if (f.size() == 2) g.count = std::atoi(f[1].c_str());
+  if (f.size() >= 3) g.type = f[1], g.count = std::atoi(f[2].c_str());
+  return g;
+}
+
+// Whether nodes offering `offered` (comma-separated) can give a task `wanted`.
+bool gres_fits(const std::string& wanted, const std::string& offered) {
+  if (wanted.empty()) return true;
+  const Gres w = parse_gres(wanted);
+  for (const std::string& one : split(offered, ',')) {
+    const Gres o = parse_gres(one);
+    if (o.name == w.name && (w.type.empty() || w.type == o.type) && o.count >= w.count) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string class_mismatch(const std::string& name, const std::string& partition, const std::string& gres, int cores,
+                           const std::vector<PartitionNodes>& partitions) {
+  const std::string field = "the cluster file's class " + name + ": classes." + name + ".";
+  std::vector<const PartitionNodes*> nodes;
+  std::string known;
+  for (const PartitionNodes& p : partitions) {
+    if (p.partition == partition) nodes.push_back(&p);
+    if (known.find(" " + p.partition + ",") == std::string::npos) known += " " + p.partition + ",";
+  }
+  if (nodes.empty()) {
+    return field + "partition '" + partition + "' is not a partition of this cluster (sinfo lists:" +
+           (known.empty() ? " none" : known.substr(0, known.size() - 1)) + "; is SLURM_CONF set?)";
+  }
+  int most_cpus = 0;
+  std::string offered;
+  for (const PartitionNodes* p : nodes) {
+    if (p->cpus >= cores && gres_fits(gres, p->gres)) return "";
+    most_cpus = std::max(most_cpus, p->cpus);
+    offered += (offered.empty() ? "" : ", ") + (p->gres.empty() ? std::string("none") : p->gres);
+  }
+  if (most_cpus < cores) {
+    return field + "cores is " + std::to_string(cores) + ", but the nodes of partition " + partition + " have at most " +
+           std::to_string(most_cpus) + " CPUs";
+  }
+  return field + "gres '" + gres + "' is not offered by the nodes of partition " + partition + " (their GRES: " + offered +
+         ")";
 }
 
 NodeCounts SlurmCli::nodes(const std::string& partition) {

@@ -38,6 +38,14 @@ struct NodeCounts {
   int booting = 0;
 };
 
+// One configuration of nodes in a partition, as sinfo groups them: their CPUs and GRES
+// ("gpu:1", "gpu:t4:2(S:0)", comma-separated; "" for none).
+struct PartitionNodes {
+  std::string partition;
+  int cpus = 0;
+  std::string gres;
+};
+
 class SlurmControl {
  public:
   virtual ~SlurmControl() = default;
@@ -54,6 +62,8 @@ class SlurmControl {
   virtual double node_started_unix_s(const std::string& node) = 0;
   // SuspendTime: how long a node stays idle before power saving stops it (-1: never or unknown).
   virtual double suspend_time_s() = 0;
+  // Every partition's node configurations (one entry per partition and kind of node).
+  virtual std::vector<PartitionNodes> partitions() = 0;
 };
 
 // The command-line tools on PATH.
@@ -66,7 +76,14 @@ class SlurmCli final : public SlurmControl {
   std::map<std::string, std::string> node_states(const std::string& partition) override;
   double node_started_unix_s(const std::string& node) override;
   double suspend_time_s() override;
+  std::vector<PartitionNodes> partitions() override;
 };
+
+// Why a cluster file's class cannot run on this cluster, naming the class and the field:
+// its partition is not one of the cluster's, or no node of it has the cores or the GRES a
+// task asks for. "" when some node of the partition can take a task.
+std::string class_mismatch(const std::string& name, const std::string& partition, const std::string& gres, int cores,
+                           const std::vector<PartitionNodes>& partitions);
 
 // Whether a node in this state is powered down or powering down (power saving suspended it).
 bool node_powered_down(const std::string& state);

@@ -299,6 +299,9 @@ SlurmExecutor::SlurmExecutor(SlurmOptions options, store::ObjectStore& store, st
   const auto& [name, cls] = options_.cluster.pick(options_.hardware);
   hardware_ = name;
   class_ = cls;
+  // Before any chunk is sent: a class the cluster cannot run fails here, naming the field.
+  const std::string mismatch = class_mismatch(name, cls.partition, cls.gres, cls.cores, control_->partitions());
+  if (!mismatch.empty()) fail(ErrorKind::kBadInput, mismatch);
   binary_ = options_.cluster.binary.empty() ? this_binary() : options_.cluster.binary;
   watcher_ = std::thread([this] { watch_suspends(); });
 }

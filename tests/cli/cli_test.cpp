@@ -1,6 +1,9 @@
 // tests/cli/cli_test.cpp — the `reelscale` binary as users run it: exit codes, error
 // messages on stderr, JSON output, and a real chunked run.
 #include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -123,6 +126,28 @@ TEST(Cli, ABadCommandLineExitsTwoNamingIt) {
   const auto help = rt::run_command(std::string(REELSCALE_BINARY) + " serve --help");
   EXPECT_NE(help.output.find("--listen TEXT=127.0.0.1:8080"), std::string::npos) << help.output;
   EXPECT_NE(help.output.find("--max-attempts"), std::string::npos) << help.output;
+}
+
+// simulate --compare: the jobs it says arrived are the jobs its rows count (issue 31: "200
+// jobs", the nominal rate, above rows adding up to 187).
+TEST(Cli, SimulateCompareCountsTheJobsItsRowsCount) {
+  rt::TempDir dir;
+  std::ofstream(dir / "policy.json") << R"({"objective": "cheapest_within_deadline", "deadline_s": 300,
+    "schedule": {"time_zone": "UTC", "entries": [{"name": "evening", "hours": [18, 23], "deadline_s": 45}]}})";
+  const auto r = rt::run_command(std::string(REELSCALE_BINARY) + " simulate --policy " + (dir / "policy.json").string() +
+                                 " --compare --jobs-per-day 200 --hardware T4,L4");
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::smatch said;
+  ASSERT_TRUE(std::regex_search(r.output, said, std::regex(R"(base, ([0-9]+) jobs arrived)"))) << r.output;
+  int64_t rows = 0;
+  std::istringstream lines(r.output);
+  std::string line;
+  std::smatch row;
+  while (std::getline(lines, line)) {
+    if (std::regex_match(line, row, std::regex(R"(^(base|evening) +\| +([0-9]+) \|.*)"))) rows += std::stoll(row[2]);
+  }
+  EXPECT_EQ(rows, std::stoll(said[1])) << r.output;
+  EXPECT_GT(rows, 0);
 }
 
 TEST(Cli, BadJobsExitTwoNamingTheField) {

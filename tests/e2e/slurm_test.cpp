@@ -287,6 +287,30 @@ TEST(Slurm, CtrlCCancelsTheArrayAndLeavesNothing) {
   EXPECT_TRUE(job.leftovers().empty()) << job.leftovers().front();
 }
 
+// The cluster file `slurm-cluster.sh start` wrote fits the cluster it started, as written;
+// a class from the example file (partition t4, 4 cores, typed GRES) fails before any chunk
+// is sent, naming the class and the field, and leaves nothing (issue 31).
+TEST(Slurm, TheStartedClustersOwnFileRunsAndAClassThatDoesNotFitIsNamedBeforeDispatch) {
+  Job job(30);
+  const fs::path own = SlurmEnvironment::dir->path() / "cluster.json";
+  ASSERT_TRUE(fs::exists(own));
+  const json done = run_json(job.spec_path + " --executor slurm --cluster " + own.string() + " --chunks 1");
+  ASSERT_EQ(done.value("outcome", ""), "done") << done.dump();
+  EXPECT_EQ(job.output_indices(), iota(30));
+  fs::remove(job.output);
+  std::ofstream(job.dir / "t4.json")
+      << R"({"classes": {"T4": {"partition": "t4", "gres": "gpu:t4:1", "cores": 4, "usd_per_hour": 0.526}}})";
+  const auto refused = rt::run_command(kBinary + " run " + job.spec_path + " --executor slurm --cluster " +
+                                       (job.dir / "t4.json").string() + " 2>&1", false);
+  EXPECT_EQ(refused.status, 2) << refused.output;
+  EXPECT_NE(refused.output.find("class T4: classes.T4.partition 't4' is not a partition of this cluster"), std::string::npos)
+      << refused.output;
+  EXPECT_FALSE(fs::exists(job.output));
+  const std::vector<std::string> left = job.leftovers();
+  EXPECT_TRUE(std::all_of(left.begin(), left.end(), [](const std::string& f) { return f.ends_with("t4.json"); }))
+      << "nothing was sent: " << left.front();
+}
+
 // `reelscale serve --executor slurm` over the job's folder, and an authorised client.
 struct SlurmService {
   static constexpr const char* kToken = "slurm-test-token-0123456789";

@@ -21,6 +21,7 @@
 #include "exec/node_ledger.h"
 #include "exec/remote_executor.h"
 #include "exec/shared_slots.h"
+#include "exec/slurm_control.h"
 #include "exec/task.h"
 #include "exec/worker.h"
 #include "job/job_flow.h"
@@ -455,4 +456,28 @@ TEST(NodeLedger, ANodesUnheldSecondsAreChargedToTheJobThatLeftItIdle) {
   EXPECT_TRUE(ledger.suspended("cloud1", 300).empty()) << "a closed period is charged once";
   ledger.resumed("cloud2", 10);
   EXPECT_TRUE(ledger.suspended("cloud2", 50).empty()) << "booted, never held: nobody to charge";
+}
+
+// A cluster file's class checked against what sinfo says of the partitions (fixed figures):
+// the loopback cluster's partitions, and the example file's classes that do not fit it.
+TEST(SlurmClass, AClassTheClusterCannotRunIsNamedWithItsField) {
+  const std::vector<exec::PartitionNodes> loopback = {
+      {"gpu", 2, "gpu:1"}, {"always", 2, "gpu:1"}, {"elastic", 2, "gpu:1"}, {"big", 32, "gpu:t4:4(S:0-1),gpu:l4:2"}};
+  EXPECT_EQ(exec::class_mismatch("T4", "gpu", "gpu:1", 1, loopback), "");
+  EXPECT_EQ(exec::class_mismatch("T4", "gpu", "", 2, loopback), "");
+  EXPECT_EQ(exec::class_mismatch("T4", "big", "gpu:t4:1", 16, loopback), "");
+  EXPECT_EQ(exec::class_mismatch("L4", "big", "gpu:l4:2", 4, loopback), "");
+  const std::string no_partition = exec::class_mismatch("T4", "t4", "gpu:t4:1", 4, loopback);
+  EXPECT_NE(no_partition.find("classes.T4.partition 't4' is not a partition of this cluster"), std::string::npos)
+      << no_partition;
+  EXPECT_NE(no_partition.find("gpu, always, elastic, big"), std::string::npos) << no_partition;
+  const std::string cores = exec::class_mismatch("T4", "gpu", "gpu:1", 4, loopback);
+  EXPECT_NE(cores.find("classes.T4.cores is 4, but the nodes of partition gpu have at most 2 CPUs"), std::string::npos)
+      << cores;
+  const std::string typed = exec::class_mismatch("T4", "gpu", "gpu:t4:1", 1, loopback);
+  EXPECT_NE(typed.find("classes.T4.gres 'gpu:t4:1' is not offered by the nodes of partition gpu (their GRES: gpu:1)"),
+            std::string::npos)
+      << typed;
+  EXPECT_NE(exec::class_mismatch("L4", "big", "gpu:l4:3", 1, loopback).find("gres 'gpu:l4:3'"), std::string::npos);
+  EXPECT_NE(exec::class_mismatch("CPU", "cpu", "", 1, {}).find("sinfo lists: none"), std::string::npos);
 }
