@@ -27,7 +27,11 @@ struct ExecutorOptions {
   std::string chosen(bool have_workers) const {
     const std::string k = !kind.empty() ? kind : have_workers ? "remote" : "local";
     if (k == "remote" && !have_workers) fail(ErrorKind::kBadInput, "--executor remote needs --workers");
-    if (k == "slurm" && cluster_file.empty()) fail(ErrorKind::kBadInput, "--executor slurm needs --cluster FILE");
+    if (k == "slurm" && cluster_file.empty()) {
+      fail(ErrorKind::kBadInput, "--executor slurm needs --cluster FILE: the classes, partitions and prices of the cluster "
+                                 "(deploy/slurm/README.md; scripts/slurm-cluster.sh start DIR writes DIR/cluster.json for "
+                                 "the cluster it starts)");
+    }
     return k;
   }
 

@@ -69,6 +69,18 @@ def framing(output, width=404, height=720, preset="veryfast", seconds=None):
     return spec
 
 
+def documented_tables(path):
+    """The fields each `## heading` table of a reference names in its first column."""
+    tables, heading = {}, None
+    with open(path) as f:
+        for line in f:
+            if line.startswith("## "):
+                heading = line[3:].strip()
+            elif heading and line.startswith("| `"):
+                tables.setdefault(heading, set()).update(re.findall(r"`([a-z_0-9]+)`", line.split("|")[1]))
+    return tables
+
+
 def openapi_job_spec_fields():
     """The property names of the JobSpec schema in docs/api/openapi.yaml (read as text:
     the lines indented eight spaces between `JobSpec:` and the next schema)."""
@@ -171,6 +183,20 @@ class ClientAgainstService(unittest.TestCase):
                 if line.startswith("| `"):
                     tabled.update(re.findall(r"`([a-z_]+)`", line.split("|")[1]))
         self.assertEqual(tabled, documented)
+
+    def test_the_record_reference_names_every_field(self):
+        """docs/records.md lists exactly the fields a real record has, at every level."""
+        job = self.client.remote(framing(os.path.join(self.dir, "recorded.mp4"), seconds=1), timeout=120)
+        record = job["record"]
+        tables = documented_tables(os.path.join(ROOT, "docs", "records.md"))
+        self.assertEqual(tables["The job (top level)"], set(record))
+        self.assertEqual(tables["`source`"], set(record["source"]))
+        self.assertEqual(tables["`plan`"], set(record["plan"]))
+        self.assertEqual(tables["`chunk_results[]`"], set(record["chunk_results"][0]))
+        with open(os.path.join(ROOT, "docs", "records.md")) as f:
+            text = f.read()
+        for key in list(record["timings_s"]) + list(record["chunk_results"][0]["timings_s"]):
+            self.assertIn("`" + key + "`", text, "a timing the reference does not name")
 
     def test_refusals_are_service_errors(self):
         with self.assertRaises(ServiceError) as no_token:

@@ -244,21 +244,31 @@ TEST(JobStore, DeliveriesAreStoredWithTheirStateChangeAndComeDueInOrder) {
   j.finished_unix_s = 150;
   store.finish(j, Delivery{"msg_b", "w1", "job.succeeded", j.webhook_url, "{}", 150, "pending", 0, 150, 0});
   EXPECT_EQ(store.due_deliveries(120, {}, 10).size(), 1u) << "only the started event is due at 120";
+  // In order: job.succeeded waits while job.started is pending, even once it is due itself,
+  // and while a sender holds job.started.
   std::vector<Delivery> due = store.due_deliveries(200, {}, 10);
-  ASSERT_EQ(due.size(), 2u);
+  ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].id, "msg_a");
-  EXPECT_EQ(store.due_deliveries(200, {"msg_a"}, 10).front().id, "msg_b") << "one a sender holds is skipped";
+  EXPECT_TRUE(store.due_deliveries(200, {"msg_a"}, 10).empty()) << "the later event waits for the one a sender holds";
   Delivery retry = due[0];
   retry.attempts = 1;
   retry.next_attempt_unix_s = 300;
   store.record_attempt(retry, DeliveryAttempt{1, 200, 503, "", 0.01});
-  EXPECT_EQ(store.due_deliveries(250, {}, 10).size(), 1u);
-  EXPECT_DOUBLE_EQ(store.next_delivery_due(), 150);
+  EXPECT_TRUE(store.due_deliveries(250, {}, 10).empty()) << "job.started backs off, job.succeeded waits behind it";
+  EXPECT_DOUBLE_EQ(store.next_delivery_due(), 300) << "the held event is not due before the one it waits for";
   const auto all = store.deliveries_of("w1");
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].second.size(), 1u);
   EXPECT_EQ(all[0].second[0].status, 503);
   EXPECT_EQ(all[0].first.attempts, 1);
+  // Once job.started is delivered, job.succeeded is due.
+  retry.state = "delivered";
+  retry.attempts = 2;
+  retry.finished_unix_s = 300;
+  store.record_attempt(retry, DeliveryAttempt{2, 300, 200, "", 0.01});
+  due = store.due_deliveries(300, {}, 10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].id, "msg_b");
 }
 
 TEST(JobStore, ALateChargeReachesTheJobWhetherItCameBeforeOrAfterTheJobFinished) {

@@ -76,10 +76,25 @@ class OnlineCalibration : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete dir_; }
 
-  std::vector<record::JobRecord> scaled(double framing_factor, double overlay_factor) const {
+  std::vector<record::JobRecord> scaled(double framing_factor, double overlay_factor, bool with_sample = true) const {
     std::vector<record::JobRecord> out;
-    for (const auto& r : records_) out.push_back(as_if_measured(r, local_, r.endpoint == "framing" ? framing_factor : overlay_factor));
+    for (record::JobRecord r : records_) {
+      if (!with_sample) drop_content_sample(r);
+      out.push_back(as_if_measured(r, local_, r.endpoint == "framing" ? framing_factor : overlay_factor));
+    }
     return out;
+  }
+
+  // A record as if its job had taken no content sample. The sample is timed live and counts
+  // the same under every profile, so it dilutes a profile's move by however long it took on
+  // the machine (under load, a 25x move read as 20x): without it the move shows whole.
+  static void drop_content_sample(record::JobRecord& r) {
+    const auto it = r.plan->breakdown_s.find("content_sample");
+    if (it == r.plan->breakdown_s.end()) return;
+    const double sample = it->second;
+    r.plan->breakdown_s.erase(it);
+    r.plan->wall_mean_s -= sample;
+    r.plan->wall_p90_s -= sample;
   }
 
   static inline rt::TempDir* dir_ = nullptr;
@@ -194,7 +209,7 @@ TEST_F(OnlineCalibration, AFarMoveWaitsForEnoughHeldBackRecords) {
 // refit is taken, however far it moves, and predicts the held-back records within 25 %.
 TEST_F(OnlineCalibration, ProfilesFarOffEitherWayAreCorrectedAtTheFirstRefit) {
   for (const double factor : {1.0 / 25, 25.0}) {
-    const auto records = scaled(factor, factor);
+    const auto records = scaled(factor, factor, false);
     std::optional<serve::CalibrationDecision> taken;
     size_t after = 0;
     for (size_t n = policy_.every_jobs; n <= records.size() && !taken; n += policy_.every_jobs) {
@@ -204,10 +219,8 @@ TEST_F(OnlineCalibration, ProfilesFarOffEitherWayAreCorrectedAtTheFirstRefit) {
     }
     ASSERT_TRUE(taken) << "machine " << factor << "x the profile";
     EXPECT_EQ(after, static_cast<size_t>(policy_.every_jobs)) << "machine " << factor << "x the profile";
-    // The content sample each job took before it was planned is counted as spent, the same
-    // under every profile: what a profile 25x too slow moves is the rest.
-    EXPECT_GT(taken->shift, factor > 1 ? 20 : 5) << taken->reason;
-    EXPECT_GT(taken->current_error, 0.8) << taken->reason;
+    EXPECT_GT(taken->shift, 20) << "past the old fixed bound: " << taken->reason;
+    EXPECT_GT(taken->current_error, 0.9) << taken->reason;
     EXPECT_LT(taken->candidate_error, 0.25) << taken->reason;
   }
 }
