@@ -431,9 +431,10 @@ TEST_F(Serve, OnlineCalibrationFromABiasedProfileLowersThePredictionError) {
   };
   const auto active = [&] { return json::parse(service.client().Get("/v1/profiles")->body)["active"]; };
   // An 8x move needs 3 held-back records won (1 in 8 by chance): the refit at 12 records
-  // holds back 3, the one at 16 holds back 4. Bounded: by 16 jobs.
+  // holds back 3, the one at 16 holds back 4 (enough up to a 16x move: a check taken on a
+  // loaded machine may bias it further). Bounded: by 24 jobs.
   std::vector<double> early, late;
-  for (int i = 0; i < 16 && active() == before["active"]; ++i) {
+  for (int i = 0; i < 24 && active() == before["active"]; ++i) {
     const double e = error_of();
     if (i < 4) early.push_back(e);
     if (i >= 11) {  // the refit runs as the job finishes: let it land before asking again
@@ -442,7 +443,7 @@ TEST_F(Serve, OnlineCalibrationFromABiasedProfileLowersThePredictionError) {
   }
   const json after = json::parse(service.client().Get("/v1/profiles")->body);
   ASSERT_NE(after["active"], before["active"]) << after.dump(2);
-  EXPECT_LE(submitted, 16);
+  EXPECT_LE(submitted, 24);
   EXPECT_GE(after["versions"].size(), 2u);
   EXPECT_LT(after["versions"][0]["error_after"].get<double>(), after["versions"][0]["error_before"].get<double>());
   for (int i = 0; i < 4; ++i) late.push_back(error_of());

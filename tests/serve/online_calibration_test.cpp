@@ -189,7 +189,7 @@ TEST_F(OnlineCalibration, AFarMoveWaitsForEnoughHeldBackRecords) {
   serve::CalibrationPolicy loose = policy_;
   loose.min_records_per_cell = 2;
   loose.trim_share = 0;
-  const auto records = scaled(5, 5);
+  const auto records = scaled(5, 5, false);
   const std::vector<record::JobRecord> few(records.end() - 8, records.end());  // 6 fitted, 2 held back
   const auto d = serve::consider_recalibration(local_, local_, few, loose, "2026-12-07", 1);
   ASSERT_GT(d.fitted_records, 0) << d.reason;
