@@ -257,13 +257,17 @@ TEST_F(Serve, CancellingMidJobLeavesNoOutputAndNoTemporaries) {
 }
 
 TEST_F(Serve, KilledMidJobAndRestartedLeavesNothingRunningAndNothingBehind) {
-  rt::ClipSpec long_spec = clip_spec(1500);
+  // Long enough (a minute or more each) that neither can finish before the other has started,
+  // however loaded the machine: both are killed mid-job. Each job claims one slot of the two
+  // (--max-chunks-per-job 1), so both run at once; a job claiming both would hold the second
+  // back until it ended, and then only a race decided whether the first was still running.
+  rt::ClipSpec long_spec = clip_spec(4500);
   rt::make_clip(dir_ / "long.mp4", long_spec);
   store::ObjectStore store;
   store.create_bucket("videos");
   std::string local_id, s3_id, queued_id;
   {
-    Service service(dir_.path(), {"--max-running", "2"});
+    Service service(dir_.path(), {"--max-running", "2", "--slots", "2", "--max-chunks-per-job", "1"});
     auto a = submit(service, slow_job((dir_ / "long.mp4").string(), (dir_ / "killed.mp4").string(), long_spec));
     auto b = submit(service, slow_job((dir_ / "long.mp4").string(), "s3://videos/serve/killed/out.mp4", long_spec));
     ASSERT_EQ(a->status, 202) << a->body;
