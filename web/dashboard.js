@@ -42,6 +42,14 @@ function dollars(v) {
 }
 const moneyAxis = { ticks: { callback: (v) => dollars(v) } };
 
+// Dollars as a figure beside a "$": to the cent from a dollar, else to three significant
+// digits (never 0.000000 for a cost that is not zero); the same rule as the reports'.
+function usd(v) {
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return v.toFixed(a >= 1 ? 2 : Math.min(12, 2 - Math.floor(Math.log10(a))));
+}
+
 // One unit for a whole column of money: dollars to the cent when its largest value is a
 // dollar or more, else cents, with the decimals its smallest non-zero value needs to show
 // three significant digits (at most 6).
@@ -205,8 +213,8 @@ async function drawDrill() {
   document.getElementById("drill-id").textContent = job.id + " (" + job.state + ")";
   const chunks = (job.record && job.record.chunk_results) || [];
   document.getElementById("drill-chunks").textContent = chunks.length;
-  document.getElementById("drill-cost").textContent = job.actual.cost_usd.toFixed(6);
-  document.getElementById("drill-cloud").textContent = ((job.record && job.record.cloud_equivalent_usd) || 0).toFixed(6);
+  document.getElementById("drill-cost").textContent = usd(job.actual.cost_usd);
+  document.getElementById("drill-cloud").textContent = usd((job.record && job.record.cloud_equivalent_usd) || 0);
   document.getElementById("drill-core").textContent = ((job.record && job.record.core_seconds) || 0).toFixed(2);
   document.getElementById("drill-wall").textContent = job.actual.wall_s.toFixed(2);
   const t = (c, k) => (c.timings_s && c.timings_s[k]) || 0;

@@ -177,8 +177,13 @@ test("signed in, it draws the charts, thresholds and jobs, drills into a job, an
   const stored = await (await fetch(base + "/v1/jobs/" + jobs[1].id, { headers: auth })).json();
   assert.equal(await page.textContent("#drill-chunks"), String(stored.record.chunk_results.length));
   assert.equal(stored.record.chunk_results.length, 3);
-  assert.equal(await page.textContent("#drill-cost"), stored.actual.cost_usd.toFixed(6));
-  assert.equal(await page.textContent("#drill-cloud"), stored.record.cloud_equivalent_usd.toFixed(6));
+  // Money to three significant digits (issue 31: toFixed(6) showed $0.000005).
+  const shownCost = await page.textContent("#drill-cost");
+  assert.equal(shownCost, stored.actual.cost_usd === 0 ? "0" : shownCost);
+  const shownCloud = await page.textContent("#drill-cloud");
+  const cloud = stored.record.cloud_equivalent_usd;
+  assert.ok(Math.abs(Number(shownCloud) - cloud) <= 0.005 * cloud, shownCloud + " vs " + cloud);
+  assert.ok(shownCloud.replace(/^0\.0*/, "").length >= 3, "three significant digits: " + shownCloud);
   assert.ok(stored.record.cloud_equivalent_usd > 0, "owned slots: the cloud-equivalent price is shown");
   assert.match(await page.textContent("#retries"), /every chunk ran once/);
   // Cost by label: a row per user, each what its job's record cost; the key can be changed.
