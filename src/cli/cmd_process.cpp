@@ -35,7 +35,7 @@ class ProcessCommand final : public Command {
     app_->add_option("endpoint", endpoint_, "framing | overlay | framing_ai | detect | copy")->required();
     app_->add_option("input", input_, "Input video (or the job's \"input\")");
     app_->add_option("-o,--output", output_, "Output video (.mp4, .mov, .mkv); for detect, a .json file (optional)");
-    app_->add_option("--job", job_file_, "Job spec JSON file (DESIGN.md section 4)");
+    app_->add_option("--job", job_file_, "Job spec JSON file (docs/jobs.md: every field)");
     app_->add_option("--chunks", chunks_, "Number of chunks (default: the job's, else 1)")->check(CLI::Range(1, 256));
     app_->add_option("--slots", slots_, "Chunks processed at once (default: min(chunks, cores))");
     app_->add_option("--fps", fps_, "Output frame rate");
