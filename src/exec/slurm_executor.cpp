@@ -239,7 +239,13 @@ class SlurmRun {
     if (!outcome) return false;
     if (outcome->ok) {
       const std::string node = outcome->chunk.worker.empty() ? p.node : outcome->chunk.worker;
-      add_start(outcome->chunk, p);
+      Placement seen = p;
+      // A chunk that ran and ended between two polls was never seen running, so its node's
+      // start was not read then: read it now (the node is up; it just ran the task).
+      if (seen.booting_seen_unix_s > 0 && seen.node_up_unix_s == 0 && !node.empty()) {
+        seen.node_up_unix_s = control_.node_started_unix_s(node);
+      }
+      add_start(outcome->chunk, seen);
       record_hold(a, p, node, outcome->chunk);
       if (book_.succeeded(a, outcome->chunk, node)) cancel_losers(a.task);
     } else {
