@@ -28,14 +28,17 @@ int main(int argc, char** argv) {
   CLI::App app{"reelscale: chunked, cost-aware video processing for highlight reels"};
   app.require_subcommand(1);
   reelscale::cli::Commands commands(app);
-  std::string known;
-  for (const CLI::App* c : std::as_const(app).get_subcommands([](const CLI::App*) { return true; })) {
-    known += " " + c->get_name();
-  }
-  if (argc > 1 && argv[1][0] != '-' && known.find(" " + std::string(argv[1]) + " ") == std::string::npos &&
-      !known.ends_with(" " + std::string(argv[1]))) {
-    std::fprintf(stderr, "reelscale: unknown command '%s'; the commands are:%s\n", argv[1], known.c_str());
-    return 2;
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string known;
+    bool found = false;
+    for (const CLI::App* c : std::as_const(app).get_subcommands([](const CLI::App*) { return true; })) {
+      known += " " + c->get_name();
+      found = found || c->get_name() == argv[1];
+    }
+    if (!found) {
+      std::fprintf(stderr, "reelscale: unknown command '%s'; the commands are:%s\n", argv[1], known.c_str());
+      return 2;
+    }
   }
   try {
     app.parse(argc, argv);

@@ -44,7 +44,17 @@ struct Timed {
   double measured_ms = 0;
   int frames = 0;
 };
-Timed run_once(const std::string& clip, const std::filesystem::path& folder, int n) {
+// The built-in local profile without its content references: the check's clip is the
+// profiler's own drawn pattern, so its jobs take no content sample.
+plan::Profile unsampled_built_in() {
+  plan::Profile p = plan::default_local_profile();
+  for (auto& [endpoint, cells] : p.cells) {
+    for (auto& [hardware, cell] : cells) cell.frame_time.stages.content_reference = {};
+  }
+  return p;
+}
+
+Timed run_once(const plan::Profile& built_in, const std::string& clip, const std::filesystem::path& folder, int n) {
   store::ObjectStore store;
   exec::LocalExecutorOptions local;
   local.slots = 1;
@@ -53,17 +63,12 @@ Timed run_once(const std::string& clip, const std::filesystem::path& folder, int
   JobOptions options;
   options.chunks = 1;
   options.scratch = folder;
-  // The clip is the profiler's own drawn pattern: no content sample to take.
-  plan::Profile built_in = plan::default_local_profile();
-  for (auto& [endpoint, cells] : built_in.cells) {
-    for (auto& [hardware, cell] : cells) cell.frame_time.stages.content_reference = {};
-  }
   options.planning.local_profile = built_in;
   const std::string out = (folder / ("check" + std::to_string(n) + ".mp4")).string();
   const record::JobRecord r = run_job(check_job(clip, out), executor, store, options);
   throw_if_failed(r);
   Timed t;
-  t.ratio = plan::steady_frame_ratio(plan::default_local_profile(), r);
+  t.ratio = plan::steady_frame_ratio(built_in, r);
   double steady = 0;
   for (const record::ChunkRecord& c : r.chunk_results) {
     steady += c.timings_s.chunk - c.timings_s.open - c.timings_s.preroll;
@@ -95,9 +100,10 @@ MachineCheck check_machine_speed(const std::filesystem::path& scratch) {
   const ScopedTempDir folder(scratch, "reelscale-machine-check-");
   const std::string clip = (folder.path() / "clip.mp4").string();
   make_synthetic_frames(clip, kFrames, kClipWidth, kClipHeight);
+  const plan::Profile built_in = unsampled_built_in();
   Timed best;
   for (int n = 0; n < kRuns && (n == 0 || clock.seconds() < kBudgetS); ++n) {
-    const Timed t = run_once(clip, folder.path(), n);
+    const Timed t = run_once(built_in, clip, folder.path(), n);
     if (t.ratio > 0 && (best.ratio == 0 || t.ratio < best.ratio)) best = t;
   }
   MachineCheck check;

@@ -284,28 +284,13 @@ void scale_join(JoinCost& join, const std::vector<std::pair<double, double>>& po
 
 double steady_frame_ratio(const Profile& profile, const record::JobRecord& r) {
   if (!profile.has(r.endpoint, r.hardware)) return 0;
-  const Cell& cell = profile.cell(r.endpoint, r.hardware);
-  if (cell.frame_time.stages.known()) {
-    double measured_ms = 0, predicted_ms = 0;
-    for (ChunkObservation& o : chunk_observations(r, Profile::model_factor(cell, r.model))) {
-      o.work.content = {};  // the profile's reference pictures: the machine's speed, not the content's
-      measured_ms += o.frame_ms * o.frames;
-      predicted_ms += cell.frame_time.stages.times(o.work, o.cores, o.chunks_at_once).frame_ms * o.frames;
-    }
-    return predicted_ms > 0 ? measured_ms / predicted_ms : 0;
-  }
-  const bool local = r.plan && r.plan->platform_model == "local" && r.plan->concurrent > 0;
-  const int threads = local ? std::max(1, r.plan->threads_per_chunk) : 1;
-  const double thread_factor = local ? cell.scaling.factor(r.plan->concurrent, threads, r.plan->concurrent * threads) : 1.0;
-  const double network_factor = Profile::model_factor(cell, r.model) * r.network_input_factor;
+  const FrameStages& stages = profile.cell(r.endpoint, r.hardware).frame_time.stages;
+  if (!stages.known()) return 0;
   double measured_ms = 0, predicted_ms = 0;
-  for (const record::ChunkRecord& c : r.chunk_results) {
-    const double steady = c.timings_s.chunk - c.timings_s.open - c.timings_s.preroll;
-    if (c.frames <= 0 || steady <= 0) continue;
-    const double decoded = static_cast<double>(std::max<int64_t>(1, c.frames_decoded - c.frames_dropped)) / c.frames;
-    const double source_mpixels = static_cast<double>(r.source.width) * r.source.height / 1e6 * decoded;
-    measured_ms += 1000 * steady;
-    predicted_ms += cell.frame_time.ms(r.output_pixels(), network_factor, source_mpixels) * thread_factor * c.frames;
+  for (ChunkObservation& o : chunk_observations(r, Profile::model_factor(profile.cell(r.endpoint, r.hardware), r.model))) {
+    o.work.content = {};  // the profile's reference pictures: the machine's speed, not the content's
+    measured_ms += o.frame_ms * o.frames;
+    predicted_ms += stages.times(o.work, o.cores, o.chunks_at_once).frame_ms * o.frames;
   }
   return predicted_ms > 0 ? measured_ms / predicted_ms : 0;
 }

@@ -23,11 +23,10 @@ struct CalibrationSummary {
 std::optional<JoinCost> fit_join(const std::vector<std::pair<double, double>>& points, const Provenance& provenance);
 
 // How many times slower than `profile` a record's chunks ran their frames: their steady
-// time (each chunk's run less opening and pre-roll) over what the cell predicts for the
-// same frames: per stage for their work (as if of the profiler's own pictures: a content
-// sample the record took is left out) and the cores their chunks shared, or whole-frame
-// at the thread factor the record's plan applied on local slots. 0 when no chunk was timed
-// or the profile has no cell for it.
+// time (each chunk's run less opening and pre-roll) over what the cell's stages predict for
+// the same work (as if of the profiler's own pictures: a content sample the record took is
+// left out) and the cores their chunks shared. 0 when no chunk was timed, or the profile
+// has no per-stage cell for it.
 double steady_frame_ratio(const Profile& profile, const record::JobRecord& r);
 
 // Every per-frame figure of the profile's `hardware` cells `factor` times slower (and the

@@ -738,7 +738,8 @@ namespace {
 // size and preset), so a job's preset, sizes and content move its prediction, with their
 // thread scaling and start-up; and a running process's job-wide figures on local disk.
 void use_measured_local_figures(Profile& p) {
-  const Profile measured = parse_profile(json::parse(builtin_local_cells_json()));
+  // Parsed once: the document is compiled in and never changes.
+  static const Profile measured = parse_profile(json::parse(builtin_local_cells_json()));
   for (const auto& [endpoint, hws] : measured.cells) {
     const auto cpu = hws.find("CPU");
     if (cpu != hws.end() && p.has(endpoint, "CPU")) p.cells[endpoint]["CPU"] = cpu->second;

@@ -137,11 +137,11 @@ void JobService::load_profile() {
     return;
   }
   if (executor_.owned_capacity().slots > 0) {
-    planning_.profile = plan::default_local_profile();
+    // Not checked: the built-in figures as they are (local_profile_fitted of no measurement).
+    const job::MachineCheck check = options_.machine_check ? job::check_machine_speed(options_.scratch) : job::MachineCheck{};
+    planning_.profile = job::local_profile_fitted(check);
     planning_.profile_given = true;
-    if (options_.machine_check) {
-      const job::MachineCheck check = job::check_machine_speed(options_.scratch);
-      planning_.profile = job::local_profile_fitted(check);
+    if (check.frames > 0) {
       store_.save_profile({planning_.profile.version(), record::unix_now(), true,
                            "built in, fitted to this machine: " + check.describe(),
                            plan::to_json(planning_.profile).dump(), 0, 0});

@@ -405,6 +405,40 @@ TEST_F(Backend, AReceiverThatHangsHoldsUpNoJob) {
   EXPECT_EQ(pending, 8) << "two events a job, none given up or lost";
 }
 
+// `reelscale report --from-db --by user_id` over the store in `dir`: the same sums per user
+// as the records (`cost_of_user`, "" for the unlabelled), in the CSV and in the printed table,
+// which shows each cost to three significant digits (issue 31: it printed "0.0000").
+static void expect_report_by_user(const fs::path& dir, std::map<std::string, double> cost_of_user) {
+  const fs::path out = dir / "report";
+  const std::string cmd = std::string(REELSCALE_BINARY) + " report --from-db " + (dir / "jobs.db").string() +
+                          " --by user_id --out " + out.string() + " > " + (dir / "report.txt").string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream csv(out / "by_user_id.csv");
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line.rfind("user_id,jobs,", 0), 0u) << line;
+  std::map<std::string, double> report_cost;
+  while (std::getline(csv, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+    ASSERT_GE(cells.size(), 6u) << line;
+    report_cost[cells[0]] = std::stod(cells[5]);
+  }
+  EXPECT_NEAR(report_cost["u-1"], cost_of_user["u-1"], 1e-6);
+  EXPECT_NEAR(report_cost["u-2"], cost_of_user["u-2"], 1e-6);
+  EXPECT_NEAR(report_cost["(no user_id)"], cost_of_user[""], 1e-6);
+  std::ifstream printed(dir / "report.txt");
+  const std::string text((std::istreambuf_iterator<char>(printed)), {});
+  for (const std::string user : {"u-1", "u-2"}) {
+    std::smatch row;
+    ASSERT_TRUE(std::regex_search(
+        text, row, std::regex("\\| " + user + " \\| [0-9]+ \\| [0-9]+ \\| [0-9]+ \\| ([0-9.]+) \\| ([0-9.]+) \\|")))
+        << text;
+    EXPECT_NEAR(std::stod(row[2]), cost_of_user[user], 0.006 * cost_of_user[user]) << row[0] << "\n" << text;
+  }
+}
+
 TEST_F(Backend, LabelsAreStoredFilteredAndSummedByTheApiTheMetricsAndTheReport) {
   rt::ServeService service(dir_.path(), {"--metrics-labels", "user_id", "--metrics-label-values", "2"});
   const std::vector<json> labels = {{{"user_id", "u-1"}, {"feature", "export"}},
@@ -460,39 +494,7 @@ TEST_F(Backend, LabelsAreStoredFilteredAndSummedByTheApiTheMetricsAndTheReport) 
   for (const auto& [k, v] : metric_cost) metric_total += v;
   for (const auto& [k, v] : cost_of_user) record_total += v;
   EXPECT_NEAR(metric_total, record_total, 1e-6);
-  // `reelscale report --from-db --by user_id`: the same sums, per user.
-  const fs::path out = dir_ / "report";
-  const std::string cmd = std::string(REELSCALE_BINARY) + " report --from-db " + (dir_ / "jobs.db").string() +
-                          " --by user_id --out " + out.string() + " > " + (dir_ / "report.txt").string();
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
-  std::ifstream csv(out / "by_user_id.csv");
-  std::string line;
-  std::getline(csv, line);
-  EXPECT_EQ(line.rfind("user_id,jobs,", 0), 0u) << line;
-  std::map<std::string, double> report_cost;
-  while (std::getline(csv, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
-    ASSERT_GE(cells.size(), 6u) << line;
-    report_cost[cells[0]] = std::stod(cells[5]);
-  }
-  EXPECT_NEAR(report_cost["u-1"], cost_of_user["u-1"], 1e-6);
-  EXPECT_NEAR(report_cost["u-2"], cost_of_user["u-2"], 1e-6);
-  EXPECT_NEAR(report_cost["(no user_id)"], cost_of_user[""], 1e-6);
-  // The printed table shows each cost to three significant digits (issue 31: "0.0000").
-  std::ifstream printed(dir_ / "report.txt");
-  const std::string text((std::istreambuf_iterator<char>(printed)), {});
-  for (const std::string user : {"u-1", "u-2"}) {
-    const std::smatch row = [&] {
-      std::smatch m;
-      std::regex_search(text, m, std::regex("\\| " + user + " \\| [0-9]+ \\| [0-9]+ \\| [0-9]+ \\| ([0-9.]+) \\| ([0-9.]+) \\|"));
-      return m;
-    }();
-    ASSERT_FALSE(row.empty()) << text;
-    const double shown = std::stod(row[2]);
-    EXPECT_NEAR(shown, cost_of_user[user], 0.006 * cost_of_user[user]) << row[0] << "\n" << text;
-  }
+  expect_report_by_user(dir_.path(), cost_of_user);
 }
 
 TEST_F(Backend, LabelsOutOfBoundsAreRefusedNamingTheProblem) {
