@@ -3,6 +3,7 @@
 // (a Slurm array task) runs; SIGTERM (scancel, a time limit) stops it cleanly.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <atomic>
@@ -27,9 +28,12 @@ std::string this_place() {
   return gethostname(host, sizeof host - 1) == 0 ? host : "unknown";
 }
 
-// The cores the scheduler gave the task, else the machine's.
+// The cores the scheduler gave the task, never more than the node's own (its CPU quota
+// rounded up, on a quota node or in a container), else the node's.
 int task_cores() {
-  if (const char* cpus = std::getenv("SLURM_CPUS_PER_TASK"); cpus && std::atoi(cpus) > 0) return std::atoi(cpus);
+  if (const char* cpus = std::getenv("SLURM_CPUS_PER_TASK"); cpus && std::atoi(cpus) > 0) {
+    return std::min(std::atoi(cpus), machine_cores());
+  }
   return machine_cores();
 }
 

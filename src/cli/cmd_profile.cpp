@@ -10,7 +10,12 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/cores.h"
 #include "common/files.h"
+#include "common/json_fields.h"
+#include "exec/slurm_cluster.h"
+#include "exec/slurm_control.h"
+#include "job/node_profile.h"
 #include "job/profiler.h"
 #include "record/job_record.h"
 
@@ -53,12 +58,38 @@ class StartupAgeCommand final : public Command {
   CLI::App* app_;
 };
 
+// `reelscale cores`: what a chunk here runs on (a quota node's share rounds up).
+class CoresCommand final : public Command {
+ public:
+  explicit CoresCommand(CLI::App& parent) {
+    app_ = parent.add_subcommand("cores", "Print the cores this process may use: its CPU affinity, bounded by its "
+                                          "cgroup's CPU quota rounded up (what chunks and profiles here run on)");
+  }
+  CLI::App* app() const override { return app_; }
+  int run() override {
+    const double quota = cgroup_cpu_quota();
+    std::cout << "cores " << machine_cores();
+    if (quota > 0) std::cout << " (quota " << quota << ")";
+    std::cout << "\n";
+    return 0;
+  }
+
+ private:
+  CLI::App* app_;
+};
+
 class ProfileCommand final : public Command {
  public:
   explicit ProfileCommand(CLI::App& parent) {
-    app_ = parent.add_subcommand("profile", "Measure this machine and write a planner profile and a report");
+    app_ = parent.add_subcommand("profile", "Measure this machine, or a node of a Slurm cluster's class, and write a "
+                                            "planner profile and a report");
     app_->add_option("--out", out_dir_, "Folder for profile.json and profile.md")->required();
-    app_->add_option("--hardware", options_.hardware, "Name of this hardware in the profile");
+    app_->add_option("--hardware", options_.hardware,
+                     "Name of this hardware in the profile; with --cluster, the class whose node measures it");
+    app_->add_option("--cluster", cluster_file_,
+                     "A Slurm cluster file (deploy/slurm/README.md): run the profiler as a task on a node of the class "
+                     "(--hardware) and write a profile whose class cells are what that node measured. OUT must be a "
+                     "folder the nodes can write (a shared file system, or a cluster on this host)");
     app_->add_option("--lengths", options_.lengths, "Clip lengths to measure, seconds")->delimiter(',');
     app_->add_option("--ai-frames", options_.ai_frames, "Frames of each clip framing_ai processes (it is slow on CPUs)");
     app_->add_option("--store", options_.store_url, "An s3:// prefix to measure transfer throughput against (optional)");
@@ -68,6 +99,7 @@ class ProfileCommand final : public Command {
   CLI::App* app() const override { return app_; }
 
   int run() override {
+    if (!cluster_file_.empty()) return run_on_node();
     options_.process_startup_s = measure_process_startup(seconds_since_process_start());
     options_.date = record::utc_today();
     if (quick_ && options_.lengths == std::vector<int>{5, 30, 120}) options_.lengths = {1, 2};
@@ -86,8 +118,36 @@ class ProfileCommand final : public Command {
   }
 
  private:
+  // `profile --cluster`: this command again, as a Slurm task on a node of the class.
+  int run_on_node() {
+    const exec::ClusterFile cluster = exec::read_cluster_file(cluster_file_);
+    job::NodeProfileOptions o;
+    o.cluster_class = app_->count("--hardware") ? options_.hardware : "";
+    o.out_dir = std::filesystem::absolute(out_dir_).string();
+    o.binary = cluster.binary.empty() ? this_executable().string() : cluster.binary;
+    o.date = record::utc_today();
+    if (quick_) o.profiler_args.push_back("--quick");
+    if (app_->count("--lengths")) {
+      o.profiler_args.push_back("--lengths");
+      for (int len : options_.lengths) o.profiler_args.push_back(std::to_string(len));
+    }
+    if (app_->count("--ai-frames")) o.profiler_args.insert(o.profiler_args.end(), {"--ai-frames", std::to_string(options_.ai_frames)});
+    if (!settings_.models_dir.empty()) o.profiler_args.insert(o.profiler_args.end(), {"--models", settings_.models_dir});
+    make_output_folder(o.out_dir);
+    check_output_path(std::filesystem::path(o.out_dir) / "profile.json", "");
+    exec::SlurmCli slurm;
+    const job::NodeProfile r = job::profile_on_node(cluster, o, slurm);
+    const std::filesystem::path out(o.out_dir);
+    write_file_atomically(out / "profile.json", plan::to_json(r.profile).dump(2) + "\n");
+    write_file_atomically(out / "profile.md", r.report);
+    std::cout << "profile of class " << cluster.pick(o.cluster_class).first << " measured on node " << r.node
+              << (r.dispatch_s >= 0 ? ", dispatch " + format_number(r.dispatch_s) + " s" : std::string()) << ": "
+              << (out / "profile.json").string() << "\n";
+    return 0;
+  }
+
   CLI::App* app_;
-  std::string out_dir_;
+  std::string out_dir_, cluster_file_;
   job::ProfilerOptions options_;
   bool quick_ = false;
   process::ModelSettings settings_;
@@ -96,6 +156,7 @@ class ProfileCommand final : public Command {
 }  // namespace
 
 std::unique_ptr<Command> make_profile_command(CLI::App& parent) { return std::make_unique<ProfileCommand>(parent); }
+std::unique_ptr<Command> make_cores_command(CLI::App& parent) { return std::make_unique<CoresCommand>(parent); }
 std::unique_ptr<Command> make_startup_age_command(CLI::App& parent) {
   return std::make_unique<StartupAgeCommand>(parent);
 }

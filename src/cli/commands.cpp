@@ -32,6 +32,7 @@ Commands::Commands(CLI::App& app) {
   commands_.push_back(make_serve_command(app));
   commands_.push_back(make_profile_command(app));
   commands_.push_back(make_startup_age_command(app));
+  commands_.push_back(make_cores_command(app));
   commands_.push_back(make_store_command(app));
   commands_.push_back(make_calibrate_command(app));
 }

@@ -42,6 +42,7 @@ std::unique_ptr<Command> make_chunk_command(CLI::App& parent);
 std::unique_ptr<Command> make_serve_command(CLI::App& parent);
 std::unique_ptr<Command> make_profile_command(CLI::App& parent);
 std::unique_ptr<Command> make_startup_age_command(CLI::App& parent);
+std::unique_ptr<Command> make_cores_command(CLI::App& parent);
 std::unique_ptr<Command> make_store_command(CLI::App& parent);
 std::unique_ptr<Command> make_calibrate_command(CLI::App& parent);
 

@@ -1,6 +1,7 @@
 // exec/slurm_cluster.cpp — reading and checking the cluster file.
 #include "exec/slurm_cluster.h"
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -15,13 +16,18 @@ const JsonFields kFields("cluster file field");
 
 HardwareClass parse_class(const nlohmann::json& j, const std::string& f) {
   kFields.require_object(j, f);
-  kFields.only(j, f, {"partition", "gres", "cores", "usd_per_hour", "nodes"});
+  kFields.only(j, f, {"partition", "gres", "cores", "usd_per_hour", "nodes", "cpu_quota"});
   HardwareClass c;
   c.partition = kFields.text(j, "partition", f + ".partition");
   c.gres = kFields.text(j, "gres", f + ".gres", std::string());
   c.cores = static_cast<int>(kFields.integer(j, "cores", f + ".cores", 1, 1024, 1));
   c.usd_per_hour = kFields.number(j, "usd_per_hour", f + ".usd_per_hour", 0, 1e4, 0.0);
   c.nodes = static_cast<int>(kFields.integer(j, "nodes", f + ".nodes", 0, 100000, 0));
+  c.cpu_quota = kFields.number(j, "cpu_quota", f + ".cpu_quota", 0, 1024, 0.0);
+  if (c.cpu_quota > 0 && c.cores > std::ceil(c.cpu_quota - 1e-9)) {
+    kFields.bad(f + ".cores", "is " + std::to_string(c.cores) + ", more than the nodes' CPU quota of " +
+                                  format_number(c.cpu_quota) + " cores rounds up to");
+  }
   return c;
 }
 
@@ -43,7 +49,8 @@ ClusterFile read_cluster_file(const std::string& path) {
   const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded()) fail(ErrorKind::kBadInput, "the cluster file " + path + " is not valid JSON");
   kFields.require_object(j, "(top level)");
-  kFields.only(j, "(top level)", {"classes", "binary", "task_log", "poll_s", "suspend_time_s"});
+  kFields.only(j, "(top level)",
+               {"classes", "binary", "task_log", "poll_s", "suspend_time_s", "boot_s", "controller_check_s"});
   ClusterFile c;
   if (!j.contains("classes") || !j["classes"].is_object() || j["classes"].empty()) {
     kFields.bad("classes", "is required: {\"T4\": {\"partition\": ..., \"gres\": ..., \"cores\": ...}}");
@@ -53,6 +60,8 @@ ClusterFile read_cluster_file(const std::string& path) {
   c.task_log = kFields.text(j, "task_log", "task_log", std::string("/dev/null"));
   c.poll_s = kFields.number(j, "poll_s", "poll_s", 0.05, 60, 0.5);
   c.suspend_time_s = kFields.number(j, "suspend_time_s", "suspend_time_s", -1, 1e7, -1.0);
+  c.boot_s = kFields.number(j, "boot_s", "boot_s", -1, 1e5, -1.0);
+  c.controller_check_s = kFields.number(j, "controller_check_s", "controller_check_s", 0, 3600, 30.0);
   return c;
 }
 

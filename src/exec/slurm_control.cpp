@@ -45,6 +45,13 @@ std::string trimmed(std::string s) {
 
 }  // namespace
 
+std::string batch_script_word(const std::string& text) {
+  if (text.find('\'') != std::string::npos) {
+    fail(ErrorKind::kBadInput, "a path for the Slurm tasks contains a single quote: " + text);
+  }
+  return "'" + text + "'";
+}
+
 bool slurm_state_ended(const std::string& state) {
   static const std::set<std::string> kEnded = {"COMPLETED", "FAILED",    "TIMEOUT",   "NODE_FAIL",     "CANCELLED",
                                                "BOOT_FAIL", "DEADLINE",  "PREEMPTED", "OUT_OF_MEMORY", "SPECIAL_EXIT",

@@ -85,6 +85,10 @@ class SlurmCli final : public SlurmControl {
 std::string class_mismatch(const std::string& name, const std::string& partition, const std::string& gres, int cores,
                            const std::vector<PartitionNodes>& partitions);
 
+// `text` as one single-quoted word of a batch script (a shell script). Error(kBadInput)
+// when it holds a single quote.
+std::string batch_script_word(const std::string& text);
+
 // Whether a node in this state is powered down or powering down (power saving suspended it).
 bool node_powered_down(const std::string& state);
 

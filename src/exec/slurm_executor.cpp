@@ -28,14 +28,6 @@ constexpr double kListingGraceS = 30;
 // The controller may not answer for this long (a restart) before the job gives up on it.
 constexpr double kControllerAwayS = 60;
 
-// `text` as one single-quoted shell word (the batch script is a shell script).
-std::string shell_word(const std::string& text) {
-  if (text.find('\'') != std::string::npos) {
-    fail(ErrorKind::kBadInput, "a path for the Slurm tasks contains a single quote: " + text);
-  }
-  return "'" + text + "'";
-}
-
 std::string run_name() { return "reelscale-" + random_hex(4); }
 
 // Failures no other node can fix.
@@ -143,8 +135,8 @@ class SlurmRun {
     s.gres = owner_.class_.gres;
     s.cores = owner_.class_.cores;
     s.time_limit_minutes = std::max(1, static_cast<int>(std::ceil(deadline_s / 60)));
-    s.command = "exec " + shell_word(owner_.binary_) + " chunk " + shell_word(prefix) + "\"$SLURM_ARRAY_TASK_ID\"" +
-                shell_word(".json");
+    s.command = "exec " + batch_script_word(owner_.binary_) + " chunk " + batch_script_word(prefix) + "\"$SLURM_ARRAY_TASK_ID\"" +
+                batch_script_word(".json");
     s.output = owner_.options_.cluster.task_log;
     std::string job_id;
     try {

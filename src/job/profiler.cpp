@@ -80,7 +80,8 @@ class Profiler {
   Profiler(const ProfilerOptions& options, process::Processors& processors, store::ObjectStore& store)
       : options_(options), processors_(processors), store_(store), cores_(machine_cores()),
         work_(std::filesystem::temp_directory_path(), "reelscale-profile-") {
-    raw_ = {{"date", options.date}, {"cores", cores_}, {"process_startup_s", options.process_startup_s}};
+    raw_ = {{"date", options.date}, {"cores", cores_}, {"cpu_quota", cgroup_cpu_quota()},
+            {"process_startup_s", options.process_startup_s}};
   }
 
   ProfileResult run() {

@@ -222,8 +222,12 @@ Estimate estimate(const Profile& profile, const PriceTable& prices, const Platfo
   e.orchestrator_mean_s = profile.orchestrator_start_s.mean();
   e.orchestrator_p90_s = profile.orchestrator_start_s.quantile(0.9);
   const int cold = chunks - s.warm;
-  e.startup_mean_s = startups ? startups->mean(s.warm, cold) : max_mean(cell.warm_start_s, s.warm, cell.cold_start_s, cold);
-  e.startup_p90_s = startups ? startups->p90(s.warm, cold) : max_quantile(cell.warm_start_s, s.warm, cell.cold_start_s, cold, 0.9);
+  // Cold starts that come together are one draw: the slowest of them is any one of them.
+  const int cold_draws = platform.cold_starts_together ? std::min(cold, 1) : cold;
+  e.startup_mean_s =
+      startups ? startups->mean(s.warm, cold_draws) : max_mean(cell.warm_start_s, s.warm, cell.cold_start_s, cold_draws);
+  e.startup_p90_s = startups ? startups->p90(s.warm, cold_draws)
+                             : max_quantile(cell.warm_start_s, s.warm, cell.cold_start_s, cold_draws, 0.9);
   e.queue_s = adaptive && cold > 0 ? platform.queue_wait_s : 0;
   e.transfer_s = s.transfer_s;
   e.preroll_s = s.preroll_s;
@@ -258,9 +262,11 @@ Estimate estimate_monte_carlo(const Profile& profile, const PriceTable& prices, 
   for (int n = 0; n < samples; ++n) {
     double slowest = 0;
     double cold_sum = 0;
+    const double together = cell.cold_start_s.sample(rng);  // the cold starts' one draw, when they share it
     for (int i = 0; i < chunks; ++i) {
       const bool warm = i < s.warm;
-      const double start = warm ? cell.warm_start_s.sample(rng) : cell.cold_start_s.sample(rng);
+      const double cold_start = platform.cold_starts_together ? together : cell.cold_start_s.sample(rng);
+      const double start = warm ? cell.warm_start_s.sample(rng) : cold_start;
       if (!warm) cold_sum += start;
       const double busy = chunk_busy_s(profile, s, job, chunks, i, profile.request_latency_s.sample(rng),
                                        profile.preroll_s.sample(rng));

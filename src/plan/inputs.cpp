@@ -184,6 +184,21 @@ void put(json& j, const Provenance& p) {
   if (p.measured_by_us) j["measured"] = true;
 }
 
+// {"class": "T4", "node": "gpu1", "cores": 1, "cpu_quota": 0.2}
+NodeOrigin parse_node_origin(const json& j, const std::string& f) {
+  if (!j.is_object()) bad(f, "must be an object: {\"class\": ..., \"node\": ..., \"cores\": ..., \"cpu_quota\": ...}");
+  only(j, f, {"class", "node", "cores", "cpu_quota"});
+  NodeOrigin o;
+  if (!j.contains("class") || !j["class"].is_string() || j["class"].get<std::string>().empty()) {
+    bad(f + ".class", "is required: the cluster class the node belongs to");
+  }
+  o.cluster_class = j["class"].get<std::string>();
+  if (j.contains("node") && j["node"].is_string()) o.node = j["node"].get<std::string>();
+  o.cores = static_cast<int>(num(j, "cores", f + ".cores", 0, 1e5, 0.0));
+  o.cpu_quota = num(j, "cpu_quota", f + ".cpu_quota", 0, 1e5, 0.0);
+  return o;
+}
+
 // {"cores": 2, "alone": {"1": 1.7, "2": 1}, "concurrent": {"1": 1, "2": 1.6}}
 ThreadScaling parse_scaling(const json& j, const std::string& f) {
   if (!j.is_object()) bad(f, "must be an object {\"cores\": N, \"alone\": {...}, \"concurrent\": {...}}");
@@ -258,7 +273,8 @@ Profile parse_profile_fields(const json& j) {
       const std::string f = "endpoints." + endpoint + "." + hw;
       if (!c.is_object()) bad(f, "must be an object");
       only(c, f, {"ms_per_frame", "reference_pixels", "pixel_exponent", "fixed_ms", "ms_per_source_mpixel", "cold_start_s",
-                  "warm_start_s", "start_s_per_source_mpixel", "thread_scaling", "model", "network_ms", "cpu_side_ms", "stages", "source", "date", "measured"});
+                  "warm_start_s", "start_s_per_source_mpixel", "thread_scaling", "model", "network_ms", "cpu_side_ms", "stages", "source", "date", "measured",
+                  "measured_on"});
       Cell cell;
       cell.frame_time.ms_at_reference = num(c, "ms_per_frame", f + ".ms_per_frame", 0, 1e7, std::nullopt);
       cell.frame_time.reference_pixels = num(c, "reference_pixels", f + ".reference_pixels", 1, 1e9, 810.0 * 1440.0);
@@ -276,6 +292,7 @@ Profile parse_profile_fields(const json& j) {
       cell.start_s_per_source_mpixel =
           num(c, "start_s_per_source_mpixel", f + ".start_s_per_source_mpixel", 0, 1e3, 0.0);
       if (c.contains("thread_scaling")) cell.scaling = parse_scaling(c["thread_scaling"], f + ".thread_scaling");
+      if (c.contains("measured_on")) cell.measured_on = parse_node_origin(c["measured_on"], f + ".measured_on");
       if (c.contains("model")) {
         if (!c["model"].is_string() || !infer::is_known_architecture(c["model"].get<std::string>())) {
           bad(f + ".model", "must name a known network (realesr-animevideov3, realesr-general-x4v3, RealESRGAN_x4plus, "
@@ -335,6 +352,10 @@ json to_json(const Profile& p) {
       if (c.frame_time.network_ms > 0) cj["network_ms"] = c.frame_time.network_ms;
       if (c.frame_time.cpu_side_ms > 0) cj["cpu_side_ms"] = c.frame_time.cpu_side_ms;
       if (c.frame_time.stages.known()) cj["stages"] = to_json(c.frame_time.stages);
+      if (c.measured_on.known()) {
+        cj["measured_on"] = {{"class", c.measured_on.cluster_class}, {"node", c.measured_on.node},
+                             {"cores", c.measured_on.cores}, {"cpu_quota", c.measured_on.cpu_quota}};
+      }
       endpoints[e][hw] = cj;
     }
   }
@@ -419,7 +440,7 @@ Platform parse_platform(const json& j) {
 Platform parse_platform_fields(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the platform must be a JSON object");
   only(j, "", {"kind", "slots", "cores", "local_speed", "billing_granularity_s", "minimum_billed_s", "scale_down_window_s",
-               "max_containers", "warm_idle", "queue_wait_s", "idle_tail_share"});
+               "max_containers", "warm_idle", "queue_wait_s", "idle_tail_share", "cold_starts_together"});
   const std::string kind = j.value("kind", "serverless");
   if (kind == "local") {
     Platform p = Platform::local(static_cast<int>(num(j, "slots", "slots", 1, 4096, std::nullopt)),
@@ -435,6 +456,10 @@ Platform parse_platform_fields(const json& j) {
   p.max_containers = static_cast<int>(num(j, "max_containers", "max_containers", 1, 100000, 100.0));
   p.queue_wait_s = num(j, "queue_wait_s", "queue_wait_s", 0, 86400, 0.0);
   p.idle_tail_share = num(j, "idle_tail_share", "idle_tail_share", 0, 1, 1.0);
+  if (j.contains("cold_starts_together")) {
+    if (!j["cold_starts_together"].is_boolean()) bad("cold_starts_together", "must be true or false");
+    p.cold_starts_together = j["cold_starts_together"].get<bool>();
+  }
   if (j.contains("warm_idle")) {
     if (!j["warm_idle"].is_object()) bad("warm_idle", "must be an object {\"T4\": 2}");
     for (const auto& [hw, v] : j["warm_idle"].items()) {
@@ -453,7 +478,8 @@ json to_json(const Platform& p) {
   }
   return {{"kind", "serverless"}, {"billing_granularity_s", p.billing_granularity_s}, {"minimum_billed_s", p.minimum_billed_s},
           {"scale_down_window_s", p.scale_down_window_s}, {"max_containers", p.max_containers},
-          {"warm_idle", p.warm_idle}, {"queue_wait_s", p.queue_wait_s}, {"idle_tail_share", p.idle_tail_share}};
+          {"warm_idle", p.warm_idle}, {"queue_wait_s", p.queue_wait_s}, {"idle_tail_share", p.idle_tail_share},
+          {"cold_starts_together", p.cold_starts_together}};
 }
 
 Policy parse_policy_fields(const json& j);

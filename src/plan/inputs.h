@@ -54,6 +54,17 @@ struct ThreadScaling {
   double factor(int k, int threads, int machine_cores) const;
 };
 
+// The cluster node a cell was measured on (`reelscale profile --cluster`): its class, its
+// name, the cores its tasks ran on and its CPU quota (0: whole cores). Empty: not measured
+// on a node of a cluster (the host's own figures, or estimates).
+struct NodeOrigin {
+  std::string cluster_class;
+  std::string node;
+  int cores = 0;
+  double cpu_quota = 0;
+  bool known() const { return !cluster_class.empty(); }
+};
+
 // One endpoint on one hardware type.
 struct Cell {
   FrameTime frame_time;
@@ -64,6 +75,7 @@ struct Cell {
   // Local slots: what a chunk's start-up (opening, reading the first frame) adds per source
   // megapixel, on top of warm_start_s (learned from records; 0: not known apart).
   double start_s_per_source_mpixel = 0;
+  NodeOrigin measured_on;
 };
 
 struct JoinCost {
@@ -155,6 +167,9 @@ struct Platform {
   // Share of a container's idle tail this job pays: 1 = it stays idle the whole window
   // (nothing reuses it), 0 = the next job reuses it at once.
   double idle_tail_share = 1.0;
+  // The cold starts of one job come together and take one draw, not one each: a batch
+  // cluster's powered-down nodes boot at once and are started by the same controller check.
+  bool cold_starts_together = false;
   double billed(double seconds) const;    // rounded up to the granularity, at least the minimum
 };
 
