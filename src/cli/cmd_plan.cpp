@@ -57,6 +57,7 @@ class PlanCommand final : public Command {
   CLI::App* app() const override { return app_; }
   int run() override {
     const PlanInputs in = options_.load();
+    for (const std::string& warning : in.warnings) std::cerr << "plan: " << warning << "\n";
     plan::JobShape job = plan::JobShape::of_length(options_.endpoint, length_s_, options_.fps, options_.pixels(), options_.model);
     if (input_mb_ > 0) job.input_bytes = input_mb_ * 1e6;
     options_.describe_work(job);

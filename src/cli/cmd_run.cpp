@@ -19,6 +19,7 @@
 #include "exec/worker.h"
 #include "job/job_flow.h"
 #include "job/machine_check.h"
+#include "job/node_profile.h"
 #include "process/processors.h"
 
 namespace reelscale::cli {
@@ -69,6 +70,11 @@ class RunCommand final : public Command {
     options.progress = [&](int64_t done, int64_t total) { progress.update(done, total); };
     const std::unique_ptr<exec::Executor> executor = make_executor(processors, store);
     job::apply_cluster_facts(options.planning, *executor);  // a Slurm cluster's nodes, window and price
+    if (const exec::ClusterFacts facts = executor->cluster_facts(); facts.batch_cluster) {
+      const std::string warning = job::node_profile_warning(options.planning.profile, process::endpoint_name(spec.endpoint),
+                                                            executor->hardware(), facts.cpu_quota);
+      if (!warning.empty()) std::cerr << "run: " << warning << "\n";
+    }
     if (executor->owned_capacity().slots > 0 && profile_.empty() && !no_machine_check_) {
       const job::MachineCheck check = job::check_machine_speed(options.scratch);
       std::cerr << "run: the built-in local profile, fitted to this machine: " << check.describe() << "\n";

@@ -5,6 +5,7 @@
 
 #include "common/cores.h"
 #include "exec/slurm_cluster.h"
+#include "job/node_profile.h"
 #include "record/job_record.h"
 
 namespace reelscale::cli {
@@ -63,6 +64,7 @@ void apply_cluster(const exec::ClusterFile& cluster, PlanInputs& in, nlohmann::j
   in.prices.gpu_container_memory_gib = 0;
   if (most_nodes > 0) in.platform.max_containers = most_nodes;
   if (cluster.suspend_time_s >= 0) in.platform.scale_down_window_s = cluster.suspend_time_s;
+  in.platform.cold_starts_together = true;  // powered-down nodes boot at once, started by one controller check
   if (!hardware_given) policy["allowed_hardware"] = classes;
 }
 
@@ -81,7 +83,14 @@ PlanInputs PlanOptions::load() const {
   if (weight >= 0) policy["weight"] = weight;
   if (max_parallel > 0) policy["max_parallel"] = max_parallel;
   if (!hardware.empty()) policy["allowed_hardware"] = hardware;
-  if (!cluster_file.empty()) apply_cluster(exec::read_cluster_file(cluster_file), in, policy, !hardware.empty());
+  if (!cluster_file.empty()) {
+    const exec::ClusterFile cluster = exec::read_cluster_file(cluster_file);
+    apply_cluster(cluster, in, policy, !hardware.empty());
+    for (const auto& [name, c] : cluster.classes) {
+      const std::string warning = job::node_profile_warning(in.profile, endpoint, name, c.cpu_quota);
+      if (!warning.empty()) in.warnings.push_back(warning);
+    }
+  }
   if (!time_percentile.empty()) policy["time_percentile"] = time_percentile;
   if (reserve_cores > 0) policy["reserve_cores"] = reserve_cores;
   if (in.platform.is_local() && hardware.empty()) policy["allowed_hardware"] = {"CPU"};  // this machine's own slots

@@ -20,6 +20,7 @@ struct PlanInputs {
   plan::Policy policy;           // the policy in force now (a scheduled one: this hour's entry)
   plan::ScheduledPolicy scheduled;  // the whole policy, with its schedule if it has one
   std::string policy_entry = "base";  // which entry `policy` is
+  std::vector<std::string> warnings;  // a cluster class whose figures were not measured on its nodes
 };
 
 struct PlanOptions {

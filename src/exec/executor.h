@@ -37,6 +37,8 @@ struct ClusterFacts {
   int max_places = -1;               // nodes the class has, powered down or up
   double scale_down_window_s = -1;   // idle time before a node is powered down
   double usd_per_second = -1;        // a node of the class
+  double cpu_quota = 0;              // each node's CPU quota in cores (0: whole cores, or not a cluster)
+  bool batch_cluster = false;        // a batch cluster: its powered-down nodes boot, and start, together
 };
 
 class Executor {

@@ -223,17 +223,37 @@ NodeCounts SlurmCli::nodes(const std::string& partition) {
   return c;
 }
 
-double SlurmCli::node_started_unix_s(const std::string& node) {
-  const CommandResult r = run_slurm({"scontrol", "--oneliner", "show", "node", node});
-  const std::string key = "SlurmdStartTime=";
-  const auto at = r.out.find(key);
-  if (r.exit_code != 0 || at == std::string::npos) return 0;
+namespace {
+
+// A time field ("KEY=2026-12-07T13:01:02", the controller's local time) of scontrol's
+// one-line node record, Unix seconds; 0 when absent or "None".
+double node_time_field(const std::string& record, const std::string& key) {
+  const auto at = record.find(" " + key + "=");
+  if (at == std::string::npos) return 0;
   std::tm tm{};
-  std::istringstream in(r.out.substr(at + key.size(), 19));
-  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");  // the controller's local time
+  std::istringstream in(record.substr(at + key.size() + 2, 19));
+  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
   if (in.fail()) return 0;
   tm.tm_isdst = -1;
   return static_cast<double>(std::mktime(&tm));
+}
+
+}  // namespace
+
+double SlurmCli::node_started_unix_s(const std::string& node) {
+  const CommandResult r = run_slurm({"scontrol", "--oneliner", "show", "node", node});
+  return r.exit_code == 0 ? node_time_field(r.out, "SlurmdStartTime") : 0;
+}
+
+NodeUse SlurmCli::node_use(const std::string& node) {
+  const CommandResult r = run_slurm({"scontrol", "--oneliner", "show", "node", node});
+  NodeUse use;
+  if (r.exit_code != 0) return use;
+  const auto state = r.out.find(" State=");
+  const std::string flags = state == std::string::npos ? "" : r.out.substr(state, r.out.find(' ', state + 1) - state);
+  use.elastic = flags.find("CLOUD") != std::string::npos;
+  use.last_busy_unix_s = node_time_field(r.out, "LastBusyTime");
+  return use;
 }
 
 double SlurmCli::suspend_time_s() {

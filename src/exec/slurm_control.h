@@ -38,6 +38,13 @@ struct NodeCounts {
   int booting = 0;
 };
 
+// What the controller says of a node's use: whether power saving can stop it (an elastic,
+// State=CLOUD node) and when it was last busy (Unix seconds; 0 unknown).
+struct NodeUse {
+  bool elastic = false;
+  double last_busy_unix_s = 0;
+};
+
 // One configuration of nodes in a partition, as sinfo groups them: their CPUs and GRES
 // ("gpu:1", "gpu:t4:2(S:0)", comma-separated; "" for none).
 struct PartitionNodes {
@@ -60,6 +67,8 @@ class SlurmControl {
   virtual std::map<std::string, std::string> node_states(const std::string& partition) = 0;
   // When the node's slurmd last started (its boot, for an elastic node), Unix seconds; 0 unknown.
   virtual double node_started_unix_s(const std::string& node) = 0;
+  // Whether the node is elastic and when it was last busy (scontrol's LastBusyTime).
+  virtual NodeUse node_use(const std::string& node) = 0;
   // SuspendTime: how long a node stays idle before power saving stops it (-1: never or unknown).
   virtual double suspend_time_s() = 0;
   // Every partition's node configurations (one entry per partition and kind of node).
@@ -75,6 +84,7 @@ class SlurmCli final : public SlurmControl {
   NodeCounts nodes(const std::string& partition) override;
   std::map<std::string, std::string> node_states(const std::string& partition) override;
   double node_started_unix_s(const std::string& node) override;
+  NodeUse node_use(const std::string& node) override;
   double suspend_time_s() override;
   std::vector<PartitionNodes> partitions() override;
 };

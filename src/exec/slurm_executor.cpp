@@ -177,6 +177,7 @@ class SlurmRun {
       const std::string why = ended ? " ended " + it->second.state +
                                           (it->second.reason.empty() ? "" : " (" + it->second.reason + ")")
                                     : " left the queue";
+      record_failed_hold(*a, p);
       book_.failed(*a, where + why + " without storing an outcome", false);
     }
   }
@@ -219,6 +220,17 @@ class SlurmRun {
     owner_.node_held(node, task.substr(0, task.rfind("-c")), start, end);
   }
 
+  // A failed attempt held its node too, for the node's bill: from its boot when it waited
+  // for one, else from when it was seen running, to now. Never seen on a node: nothing held.
+  void record_failed_hold(const Attempt& a, const Placement& p) {
+    const bool cold = p.booting_seen_unix_s > 0;
+    const double start = cold ? p.booting_seen_unix_s : p.running_seen_unix_s;
+    if (p.node.empty() || start == 0) return;
+    if (cold) owner_.node_resumed(p.node, p.booting_seen_unix_s);
+    const std::string& task = tasks_[a.task].task_id;
+    owner_.node_held(p.node, task.substr(0, task.rfind("-c")), start, record::unix_now());
+  }
+
   // True when the attempt's outcome is stored (and now counted).
   bool settle_from_outcome(Attempt& a, const Placement& p) {
     std::optional<StoredOutcome> outcome;
@@ -241,6 +253,7 @@ class SlurmRun {
       record_hold(a, p, node, outcome->chunk);
       if (book_.succeeded(a, outcome->chunk, node)) cancel_losers(a.task);
     } else {
+      record_failed_hold(a, p);
       book_.failed(a, "chunk task on " + (p.node.empty() ? std::string("its node") : p.node) + ": " + outcome->message,
                    hopeless_kind(outcome->error_kind));
     }
@@ -301,7 +314,25 @@ SlurmExecutor::SlurmExecutor(SlurmOptions options, store::ObjectStore& store, st
   const std::string mismatch = class_mismatch(name, cls.partition, cls.gres, cls.cores, control_->partitions());
   if (!mismatch.empty()) fail(ErrorKind::kBadInput, mismatch);
   binary_ = options_.cluster.binary.empty() ? this_binary() : options_.cluster.binary;
+  adopt_nodes_up();
   watcher_ = std::thread([this] { watch_suspends(); });
+}
+
+// Elastic nodes already up when the executor starts (a restart of `serve`, another user's
+// job): each one's period opens at Slurm's record of when it was last busy, so its idle time
+// up to its next task here, and its tail, are charged like those of a node it resumed.
+void SlurmExecutor::adopt_nodes_up() {
+  std::map<std::string, std::string> states;
+  try {
+    states = control_->node_states(class_.partition);
+  } catch (const Error&) {
+    return;  // the controller is away: nothing to adopt
+  }
+  for (const auto& [node, state] : states) {
+    if (node_powered_down(state) || state.find('#') != std::string::npos) continue;  // down, or booting
+    const NodeUse use = control_->node_use(node);
+    if (use.elastic && use.last_busy_unix_s > 0) ledger_.resumed(node, use.last_busy_unix_s);
+  }
 }
 
 SlurmExecutor::~SlurmExecutor() {
@@ -395,6 +426,8 @@ ClusterFacts SlurmExecutor::cluster_facts() const {
   ClusterFacts f;
   f.max_places = places();
   f.usd_per_second = class_.usd_per_hour > 0 ? class_.usd_per_hour / 3600 : -1;
+  f.cpu_quota = class_.cpu_quota;
+  f.batch_cluster = true;
   // SuspendTime is the cluster's configuration: asked once, not at every plan.
   std::call_once(suspend_time_read_, [this] {
     try {

@@ -60,6 +60,7 @@ class SlurmExecutor final : public Executor {
   void node_resumed(const std::string& node, double at_unix_s);
   void node_held(const std::string& node, const std::string& job_id, double start_unix_s, double end_unix_s);
   void watch_suspends();
+  void adopt_nodes_up();
   std::mutex ledger_mutex_;
   std::condition_variable ledger_wake_;
   NodeLedger ledger_;

@@ -229,12 +229,27 @@ class JobRun {
       record_.billed_seconds += c.billed_seconds;
       record_.attempts += c.attempts;
     }
+    note_idle_tails();
     const plan::PriceTable& prices = options_.planning.prices;
     if (owned_.slots > 0) {
       cost_owned_cores(prices);
     } else if (prices.known(record_.hardware)) {
       record_.cost_usd = record_.billed_seconds * prices.container_per_second(record_.hardware);
     }
+  }
+
+  // A batch cluster's elastic node stays up, idle and billed, for SuspendTime after its last
+  // task: that tail comes after the job.
+  void note_idle_tails() {
+    if (record_.executor.rfind("slurm", 0) != 0) return;
+    record_.billing_note =
+        options_.late_charges_followed
+            ? "the chunks' node time; the idle tail of each elastic node the job left (SuspendTime after its last task, "
+              "until Slurm powers it down) is added as idle_billed_seconds once the node is seen suspended"
+            : "the chunks' node time only: an elastic node the job used stays up, idle and billed, for SuspendTime after "
+              "its last task, and `reelscale run` ends before that. `reelscale serve --executor slurm` adds that tail to "
+              "the job (idle_billed_seconds) once Slurm powers the node down; otherwise Slurm's power log "
+              "(ResumeProgram/SuspendProgram) and `scontrol show node` (LastBusyTime) give it";
   }
 
   // Owned slots bill nothing: the job's cost is the cores it held (each chunk's time x

@@ -39,6 +39,9 @@ struct JobOptions {
   media::MediaLimits media_limits;     // the bounds the probe and the local decoders keep
   const std::atomic<bool>* cancel = nullptr;
   exec::RunProgress progress;
+  // Charges that come after the job (a batch cluster's idle tails) are followed and added
+  // to its record (`serve`); else the record says they are not included (`run`).
+  bool late_charges_followed = false;
 };
 
 // Runs a video job (not detect). Never throws for the job's own failures: the record

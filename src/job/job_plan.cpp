@@ -113,6 +113,7 @@ void apply_cluster_facts(PlanningInputs& p, const exec::Executor& executor) {
   const std::string hardware = executor.hardware();
   if (cluster.max_places > 0) p.platform.max_containers = cluster.max_places;
   if (cluster.scale_down_window_s >= 0) p.platform.scale_down_window_s = cluster.scale_down_window_s;
+  if (cluster.batch_cluster) p.platform.cold_starts_together = true;
   if (cluster.usd_per_second > 0 && !hardware.empty()) {
     p.prices.gpu_per_second[hardware] = cluster.usd_per_second;
     p.prices.gpu_container_cores = 0;

@@ -3,6 +3,7 @@
 #include "job/node_profile.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -100,13 +101,14 @@ plan::NodeStarts starts_for(const exec::ClusterFile& cluster, double dispatch_s)
 // The host's figures with the node's: its CLASS cells (marked with the node, their starts
 // rebuilt for the cluster), pre-roll and reads and writes.
 plan::Profile merge(const plan::Profile& node, const std::string& cluster_class, const exec::HardwareClass& cls,
-                    const TaskWatch& watch, const plan::NodeStarts& starts, int node_cores, const std::string& date) {
+                    const TaskWatch& watch, const plan::NodeStarts& starts, int node_cores, double node_quota,
+                    const std::string& date) {
   plan::Profile p = plan::default_local_profile();
   for (const auto& [endpoint, cells] : node.cells) {
     const auto it = cells.find(cluster_class);
     if (it == cells.end()) continue;
     plan::Cell cell = it->second;
-    cell.measured_on = {cluster_class, watch.node, node_cores, cls.cpu_quota};
+    cell.measured_on = {cluster_class, watch.node, node_cores, node_quota};
     set_node_starts(cell, it->second.cold_start_s.mean(), starts, date);
     p.cells[endpoint][cluster_class] = cell;
   }
@@ -118,13 +120,32 @@ plan::Profile merge(const plan::Profile& node, const std::string& cluster_class,
   p.name = "node-" + cluster_class + "-" + date;
   p.provenance = {"class " + cluster_class + " measured by `reelscale profile` on node " + watch.node + " (" +
                       std::to_string(node_cores) + " core(s)" +
-                      (cls.cpu_quota > 0 ? ", a CPU quota of " + format_number(cls.cpu_quota) + " cores" : std::string()) +
+                      (node_quota > 0 ? ", a CPU quota of " + format_number(node_quota) + " cores" : std::string()) +
                       "); the submitting host's own figures (start-up, joins, clean-up) as built in",
                   date, true};
   return p;
 }
 
 }  // namespace
+
+std::string node_profile_warning(const plan::Profile& profile, const std::string& endpoint,
+                                 const std::string& cluster_class, double cpu_quota) {
+  if (!profile.has(endpoint, cluster_class)) return "";  // the planner says it has no such cell
+  const plan::Cell& cell = profile.cell(endpoint, cluster_class);
+  const plan::NodeOrigin& on = cell.measured_on;
+  const std::string how = "; `reelscale profile --cluster FILE --hardware " + cluster_class + "` measures it there";
+  if (!on.known()) {
+    return "the profile's " + cluster_class + " figures for " + endpoint + " were not measured on a node of class " +
+           cluster_class + " (" + cell.frame_time.provenance.source + "): a node of another size may run it faster or slower" +
+           how;
+  }
+  if (on.cluster_class != cluster_class || (cpu_quota > 0 && std::abs(on.cpu_quota - cpu_quota) > 1e-6)) {
+    return "the profile's " + cluster_class + " figures for " + endpoint + " were measured on node " + on.node +
+           " of class " + on.cluster_class + " (CPU quota " + format_number(on.cpu_quota) + "), not on class " +
+           cluster_class + " as it is now (CPU quota " + format_number(cpu_quota) + ")" + how;
+  }
+  return "";
+}
 
 NodeProfile profile_on_node(const exec::ClusterFile& cluster, const NodeProfileOptions& options,
                             exec::SlurmControl& control) {
@@ -163,7 +184,7 @@ NodeProfile profile_on_node(const exec::ClusterFile& cluster, const NodeProfileO
   result.node = watch.node;
   result.dispatch_s = measured_dispatch(watch, node_dir);
   result.profile = merge(node, cluster_class, cls, watch, starts_for(cluster, result.dispatch_s),
-                         raw.value("cores", cls.cores), options.date);
+                         raw.value("cores", cls.cores), raw.value("cpu_quota", 0.0), options.date);
   std::ifstream report(node_dir / "profile.md");
   std::ostringstream text;
   text << "Measured on node " << watch.node << " of class " << cluster_class << " (`reelscale profile --cluster`).\n\n"

@@ -32,6 +32,12 @@ struct NodeProfile {
   std::string report;      // the node's own report (profile.md), headed by where it ran
 };
 
+// Why `profile`'s `endpoint` cell for `cluster_class` may not hold on that class's nodes:
+// it was not measured on one of them (the host's figures, or estimates), or on a node of
+// another class, or of another CPU quota than the class declares (`cpu_quota`, 0: none). "" when it was measured on a node of the class, as it is now.
+std::string node_profile_warning(const plan::Profile& profile, const std::string& endpoint,
+                                 const std::string& cluster_class, double cpu_quota);
+
 // Runs the profiler on a node of the class and builds the profile. Error(kBadInput) when
 // the class does not fit the cluster; Error(kUnavailable) when the task ends without a
 // profile (its log's last lines in the message).

@@ -70,6 +70,7 @@ void record_fields(T& r, F&& f) {
   f("workers_read_input_bytes", r.workers_read_input_bytes);
   f("store_requests", r.store_requests), f("store_retries", r.store_retries), f("attempts", r.attempts);
   f("billed_seconds", r.billed_seconds), f("cost_usd", r.cost_usd), f("idle_billed_seconds", r.idle_billed_seconds), f("core_seconds", r.core_seconds);
+  f("billing_note", r.billing_note);
   f("cloud_equivalent_usd", r.cloud_equivalent_usd), f("outcome", r.outcome);
   f("error_kind", r.error_kind), f("error_message", r.error_message), f("result", r.result);
 }

@@ -148,6 +148,7 @@ struct JobRecord {
   double billed_seconds = 0;       // billed platforms only; 0 on owned local slots
   double cost_usd = 0;             // billed seconds at the price table's rate for the hardware
   double idle_billed_seconds = 0;  // of billed_seconds, charged after the job: its nodes' idle tails
+  std::string billing_note;        // what billed_seconds leaves out, and where to find it ("" : nothing)
   double core_seconds = 0;         // local slots: chunk time x the threads each had
   double cloud_equivalent_usd = 0; // local slots: those core-seconds at the cloud's per-core price
   std::string outcome = "done";    // done | failed | cancelled

@@ -331,6 +331,7 @@ void JobService::run(StoredJob job) {
     options.temp_prefix = temp_prefix;
     options.media_limits = options_.media_limits;
     options.cancel = cancel.get();
+    options.late_charges_followed = true;  // the node ledger charges idle tails to the job
     Stopwatch since_write;
     options.progress = [&](int64_t done, int64_t total) {
       if (since_write.seconds() < options_.progress_interval_s && done < total) return;

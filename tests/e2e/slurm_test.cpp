@@ -1,12 +1,15 @@
 // tests/e2e/slurm_test.cpp — whole jobs through `reelscale run --executor slurm` on a real
 // Slurm cluster on loopback (scripts/slurm-cluster.sh: munge, slurmctld, two always-on and
-// two elastic nodes, each its own slurmd), started once for this binary. Faults are the
+// two elastic nodes, each its own slurmd), started once for this binary. Where the host lets
+// the script make CPU cgroups (root), every node is a quota node of one core: its slurmd and
+// its tasks in a cgroup of their own. Faults are the
 // cluster's own: a chunk process killed on its node, a task that hangs past its time
 // limit, a run interrupted with Ctrl-C. A wrapper named as the cluster file's binary
 // makes a chosen task misbehave; every other task runs the real binary.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <tuple>
@@ -29,11 +32,22 @@ namespace {
 const std::string kBinary = REELSCALE_BINARY;
 const std::string kClusterScript = std::string(REELSCALE_SOURCE_DIR) + "/scripts/slurm-cluster.sh";
 
+// Whether this host lets us make CPU cgroups: root, and a writable cgroup v1 cpu controller
+// or a v2 hierarchy with the cpu controller.
+bool quota_nodes_possible() {
+  if (geteuid() != 0) return false;
+  if (fs::exists("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")) return access("/sys/fs/cgroup/cpu", W_OK) == 0;
+  std::ifstream controllers("/sys/fs/cgroup/cgroup.controllers");
+  const std::string text((std::istreambuf_iterator<char>(controllers)), std::istreambuf_iterator<char>());
+  return text.find("cpu") != std::string::npos;
+}
+
 class SlurmEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
     dir = std::make_unique<rt::TempDir>();
-    const auto r = rt::run_command(kClusterScript + " start " + dir->path().string() + " --boot-s 3 --suspend-s 15");
+    const std::string quota = quota_nodes_possible() ? " --node-cpus 1" : "";
+    const auto r = rt::run_command(kClusterScript + " start " + dir->path().string() + " --boot-s 3 --suspend-s 15" + quota);
     ASSERT_EQ(r.status, 0) << r.output;
     ::setenv("SLURM_CONF", (dir->path() / "slurm.conf").c_str(), 1);
   }
@@ -309,6 +323,79 @@ TEST(Slurm, TheStartedClustersOwnFileRunsAndAClassThatDoesNotFitIsNamedBeforeDis
   const std::vector<std::string> left = job.leftovers();
   EXPECT_TRUE(std::all_of(left.begin(), left.end(), [](const std::string& f) { return f.ends_with("t4.json"); }))
       << "nothing was sent: " << left.front();
+}
+
+// A quota node is a machine of its own size: the task's processes run in its node's cgroup,
+// under its quota, and reelscale there counts the node's share (rounded up), not the host's
+// cores; `stop` removes the cgroups (checked on a cluster of its own).
+TEST(SlurmQuota, ATaskRunsInItsNodesCgroupOnItsShareAndStopRemovesTheGroups) {
+  if (!quota_nodes_possible()) GTEST_SKIP() << "no CPU cgroups here";
+  Job job(30);
+  const fs::path seen = job.dir / "seen.log";
+  const std::string cluster =
+      job.cluster("always", "grep -E ':cpu[,:]|^0::' /proc/self/cgroup >> '" + seen.string() + "'; \"$REELSCALE\" cores >> '" +
+                                seen.string() + "'");
+  const json r = run_json(job.spec_path + " --executor slurm --cluster " + cluster + " --chunks 1");
+  ASSERT_EQ(r.value("outcome", ""), "done") << r.dump();
+  std::ifstream in(seen);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string node = r["chunk_results"][0]["worker"];
+  EXPECT_NE(text.find("reelscale-nodes-"), std::string::npos) << text;
+  EXPECT_NE(text.find("/" + node + "\n"), std::string::npos) << "the task ran in its node's group: " << text;
+  EXPECT_NE(text.find("cores 1 (quota 1)"), std::string::npos) << text;
+  std::ifstream groups(SlurmEnvironment::dir->path() / "cgroups");
+  std::string top;
+  ASSERT_TRUE(std::getline(groups, top));
+  std::ifstream quota(fs::path(top) / node / (fs::exists(fs::path(top) / node / "cpu.max") ? "cpu.max" : "cpu.cfs_quota_us"));
+  std::string value;
+  quota >> value;
+  EXPECT_EQ(value, "100000") << "one core over a 100 ms period";
+
+  // A cluster of its own, with 0.5-core nodes, started and stopped: its groups go with it.
+  rt::TempDir other;
+  const auto started = rt::run_command(kClusterScript + " start " + other.path().string() +
+                                       " --always 1 --elastic 0 --node-cpus 0.5 --node-period-ms 20");
+  ASSERT_EQ(started.status, 0) << started.output;
+  std::ifstream other_groups(other / "cgroups");
+  std::string other_top;
+  ASSERT_TRUE(std::getline(other_groups, other_top));
+  EXPECT_TRUE(fs::exists(fs::path(other_top) / "gpu1"));
+  std::ifstream conf(other / "slurm.conf");
+  const std::string conf_text((std::istreambuf_iterator<char>(conf)), std::istreambuf_iterator<char>());
+  EXPECT_NE(conf_text.find("NodeName=gpu1 NodeHostname=localhost NodeAddr=127.0.0.1"), std::string::npos);
+  EXPECT_NE(conf_text.find("CPUs=1 "), std::string::npos) << "a 0.5-core node declares one CPU";
+  rt::run_command(kClusterScript + " stop " + other.path().string());
+  EXPECT_FALSE(fs::exists(other_top)) << other_top;
+}
+
+// A class profiled on its node (`profile --cluster`): its cells say the node and its cores,
+// and planning on the cluster with them is quiet, while the host's built-in figures standing
+// for the class are named as such (issue 30).
+TEST(SlurmQuota, AClassProfiledOnItsNodeIsMarkedSoAndHostFiguresStandingForItAreNamed) {
+  Job job(30);
+  const std::string cluster = job.cluster("always");
+  const fs::path out = job.dir / "node-profile";
+  const auto r = rt::run_command(kBinary + " profile --cluster " + cluster + " --hardware T4 --quick --lengths 1 --ai-frames 2 --out " +
+                                 out.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("profile of class T4 measured on node gpu"), std::string::npos) << r.output;
+  std::ifstream in(out / "profile.json");
+  const json profile = json::parse(in);
+  for (const std::string endpoint : {"framing", "framing_ai", "overlay"}) {
+    const json& cell = profile["endpoints"][endpoint]["T4"];
+    EXPECT_EQ(cell["measured_on"]["class"], "T4") << cell.dump();
+    EXPECT_EQ(cell["measured_on"]["node"].get<std::string>().rfind("gpu", 0), 0u) << cell.dump();
+    EXPECT_EQ(cell["measured_on"]["cores"], 1) << "the task's cores, not the host's: " << cell.dump();
+    EXPECT_TRUE(cell.contains("stages")) << cell.dump();
+    EXPECT_NE(cell["warm_start_s"]["source"].get<std::string>().find("dispatch"), std::string::npos) << cell.dump();
+  }
+  const std::string plan_args = " plan --cluster " + cluster + " --endpoint framing --length 2 --json";
+  const auto quiet = rt::run_command(kBinary + plan_args + " --profile " + (out / "profile.json").string() + " 2>&1 >/dev/null");
+  EXPECT_EQ(quiet.status, 0) << quiet.output;
+  EXPECT_EQ(quiet.output, "") << "measured on a node of the class: nothing to say";
+  const auto named = rt::run_command(kBinary + plan_args + " 2>&1 >/dev/null");
+  EXPECT_NE(named.output.find("were not measured on a node of class T4"), std::string::npos) << named.output;
+  EXPECT_NE(named.output.find("reelscale profile --cluster"), std::string::npos) << named.output;
 }
 
 // `reelscale serve --executor slurm` over the job's folder, and an authorised client.
