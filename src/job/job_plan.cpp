@@ -128,6 +128,8 @@ record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& pro
   p.chunks = e.chunks;
   p.concurrent = e.concurrent;
   p.threads_per_chunk = e.threads_per_chunk;
+  p.chunk_frame_ms = e.chunk_frame_ms;
+  p.chunk_speed_from = e.chunk_speed_from;
   p.warm_chunks = e.warm_chunks;
   p.core_seconds = e.core_seconds;
   p.cloud_equivalent_usd = e.cloud_equivalent_usd;

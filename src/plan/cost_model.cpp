@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "common/cores.h"
 #include "common/error.h"
@@ -158,6 +159,42 @@ void run_slower(Estimate& e, double k) {
   }
 }
 
+// A local chunk's speed, recorded in the estimate. Measured where the profile measured this
+// many cores: one chunk on all of them (the per-stage figures, or the whole-frame one) times
+// the cell's thread scaling (k chunks at once, each on its threads, against one alone).
+// Else the per-stage model shares the cores between the chunks, or a whole-frame figure
+// scales ideally.
+Shared local_chunk_speed(Estimate& e, const Profile& profile, const Platform& platform, const JobShape& job,
+                         const Cell& cell, const std::string& hardware, int chunks, int cores) {
+  const bool measured = cell.scaling.cores == cores;
+  const bool stages = cell.frame_time.stages.known();
+  Cell scaled = cell;
+  e.chunk_frame_factor = 1;
+  if (measured || !stages) {
+    e.chunk_frame_factor = cell.scaling.factor(e.concurrent, e.threads_per_chunk, cores);
+    scaled.frame_time.scale(e.chunk_frame_factor);
+  }
+  const Shared s = common_parts(profile, platform, job, scaled, hardware, chunks, false, cores,
+                                measured || !stages ? 1 : e.concurrent);
+  e.chunk_frame_ms = 1000 * s.frame_s;
+  std::ostringstream from;
+  from.precision(3);
+  if (measured) {
+    from << "measured: " << e.concurrent << " chunk(s) at once on " << e.threads_per_chunk << " thread(s) each, x"
+         << e.chunk_frame_factor << " the frame time of one chunk alone on " << cores << " cores ("
+         << cell.scaling.provenance.source << ")";
+  } else if (stages) {
+    from << "per-stage model: " << e.concurrent << " chunk(s) sharing " << cores
+         << " cores (no thread scaling measured on this many cores)";
+  } else {
+    from << "whole-frame figure, x" << e.chunk_frame_factor << " (thread scaling "
+         << (cell.scaling.cores > 0 ? "measured on " + std::to_string(cell.scaling.cores) + " cores" : "assumed ideal")
+         << ")";
+  }
+  e.chunk_speed_from = from.str();
+  return s;
+}
+
 // Owned local slots: chunks queue for min(N, slots) slots, each slot on
 // threads_per_slot(k) of the job's cores at the cell's measured scaling. Start-up is only
 // opening the model (the process is running); nothing is billed and nothing idles.
@@ -170,11 +207,7 @@ Estimate estimate_local(const Profile& profile, const PriceTable& prices, const 
   const int cores = std::max(1, platform.local_cores);
   e.concurrent = std::min(chunks, std::max(1, platform.local_slots));
   e.threads_per_chunk = threads_per_slot(e.concurrent, cores);
-  // Per-stage figures model the cores themselves; a whole-frame figure takes the
-  // measured thread scaling.
-  Cell scaled = cell;
-  if (!cell.frame_time.stages.known()) scaled.frame_time.scale(cell.scaling.factor(e.concurrent, e.threads_per_chunk, cores));
-  const Shared s = common_parts(profile, platform, job, scaled, hardware, chunks, false, cores, e.concurrent);
+  const Shared s = local_chunk_speed(e, profile, platform, job, cell, hardware, chunks, cores);
   e.largest_chunk = s.largest;
   e.orchestrator_mean_s = profile.orchestrator_start_s.mean();
   e.orchestrator_p90_s = profile.orchestrator_start_s.quantile(0.9);

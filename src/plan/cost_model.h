@@ -60,6 +60,9 @@ struct Estimate {
   int chunks = 1;
   int concurrent = 0;           // local: chunks running at once
   int threads_per_chunk = 0;    // local: cores each of them gets
+  double chunk_frame_ms = 0;    // local: the time per frame each chunk was taken to run at
+  double chunk_frame_factor = 1;  // local: that, against one chunk alone on all the cores
+  std::string chunk_speed_from; // local: where that speed came from (measured, or modelled)
   double core_seconds = 0;      // local: cores held x seconds
   double cloud_equivalent_usd = 0;  // local: core-seconds at the price table's per-core rate
   int warm_chunks = 0;          // chunks that start on a warm idle container

@@ -71,6 +71,8 @@ struct PlanRecord {
   int chunks = 0;
   int concurrent = 0;              // local: chunks at once
   int threads_per_chunk = 0;       // local: cores each gets
+  double chunk_frame_ms = 0;       // local: the time per frame the plan took each chunk to run at
+  std::string chunk_speed_from;    // local: where that speed came from (measured thread scaling, or a model)
   int warm_chunks = 0;             // billed: chunks the plan started on warm places (the warm pool it saw)
   double core_seconds = 0;         // local: what the job costs in owned cores
   double cloud_equivalent_usd = 0; // local: those core-seconds at the cloud's per-core price

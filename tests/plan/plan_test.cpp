@@ -571,6 +571,46 @@ TEST(LocalSlots, APolicyCanLeaveACoreFreeOrAskForTheCheapest) {
   }
 }
 
+// One chunk on both cores or two chunks on one core each is chosen from the speeds the
+// profile measured on this many cores (issue 30), not from the per-stage model's assumed
+// sharing: the built-in framing_ai cell (fixed figures) on the issue's held-out job, with
+// two measured thread scalings that call for opposite choices. Planned from the stage model
+// alone, both would get the same answer.
+TEST(LocalSlots, PerStageCellsChooseTheChunkCountFromTheMeasuredThreadScaling) {
+  Profile profile = default_local_profile();
+  JobShape job = JobShape::of_length("framing_ai", 4, 30, 404.0 * 720.0);
+  job.source_pixels = 1280.0 * 720.0;
+  job.codec = "h264";
+  job.preset = "veryfast";
+  Policy policy;
+  policy.allowed_hardware = {"CPU"};
+  const Platform two_cores = Platform::local(2, 2);
+  const auto plan_with = [&](std::map<int, double> alone, std::map<int, double> concurrent) {
+    ThreadScaling& s = profile.cells["framing_ai"]["CPU"].scaling;
+    s.cores = 2;
+    s.alone = std::move(alone);
+    s.concurrent = std::move(concurrent);
+    return Planner(profile, default_prices(), two_cores, policy).plan(job);
+  };
+  // A second thread barely helps the network, and two chunks barely slow each other.
+  const PlanResult split = plan_with({{1, 1.04}, {2, 1.0}}, {{1, 1.0}, {2, 1.12}});
+  EXPECT_EQ(split.chosen.chunks, 2) << split.reason;
+  const Estimate one = estimate(profile, default_prices(), two_cores, job, "CPU", 1, false);
+  const Estimate two = estimate(profile, default_prices(), two_cores, job, "CPU", 2, false);
+  EXPECT_NEAR(one.chunk_frame_factor, 1.0, 1e-9);
+  EXPECT_NEAR(two.chunk_frame_factor, 1.12, 1e-9);
+  EXPECT_NEAR(two.chunk_frame_ms, 1.12 * one.chunk_frame_ms, 1e-6) << "each of two chunks, as measured";
+  EXPECT_NE(two.chunk_speed_from.find("measured: 2 chunk(s) at once on 1 thread(s) each"), std::string::npos)
+      << two.chunk_speed_from;
+  // Threads that scale and chunks that fight: one chunk on both cores.
+  const PlanResult whole = plan_with({{1, 2.0}, {2, 1.0}}, {{1, 1.0}, {2, 2.3}});
+  EXPECT_EQ(whole.chosen.chunks, 1) << whole.reason;
+  // Measured on another core count, the stage model shares the cores, and says so.
+  profile.cells["framing_ai"]["CPU"].scaling.cores = 8;
+  const Estimate modelled = estimate(profile, default_prices(), two_cores, job, "CPU", 2, false);
+  EXPECT_NE(modelled.chunk_speed_from.find("per-stage model"), std::string::npos) << modelled.chunk_speed_from;
+}
+
 TEST(LocalSlots, PlatformAndScalingFilesRoundTripAndBadOnesNameTheField) {
   const Platform p = parse_platform(json{{"kind", "local"}, {"slots", 3}, {"cores", 8}});
   EXPECT_TRUE(p.is_local());
