@@ -7,10 +7,13 @@
 # Every run starts with the elastic nodes powered down, so N = 8 pays their cold start.
 #
 # 1. The class is profiled on one of its nodes (`reelscale profile --cluster`), once.
-# 2. Each N runs REPEATS times (3); the table takes the median wall time and bill.
-# 3. Predicted, from that node profile alone (uncalibrated), and calibrated on the other
-#    N's records (leave one out). The planner's choices, uncalibrated, under `fastest` and
-#    under cheapest-within-deadline (DEADLINE_S), against the measured best.
+# 2. Each N runs REPEATS times (3); the table takes the median wall time and bill. Each run
+#    starts at a random point of slurmctld's 30 s check period, as jobs arrive: the
+#    benchmark's own fixed cadence would lock every cold start to one phase of that check.
+# 3. Predicted for the job as `run` saw it (`plan --like` its record: source, content
+#    sample, key frames), from that node profile alone (uncalibrated), and calibrated on the
+#    other N's records (leave one out). The planner's choices, uncalibrated, under `fastest`
+#    and under cheapest-within-deadline (DEADLINE_S), against the measured best.
 # Billed node-seconds: each chunk's held time on an always-on node (its record), and an
 # elastic node's whole period, resume to suspend (DIR/power.log), its idle tail included.
 # Prints Markdown (docs/perf/cluster.md).  Usage: bench/cluster_bench.sh BUILD_DIR [WORK_DIR]
@@ -71,6 +74,7 @@ for r in $(seq "$REPEATS"); do
   for n in 1 2 4 8; do
     elastic_down
     rm -f "$WORK/out.mp4"
+    sleep "$(/usr/bin/python3 -c 'import random; print(round(random.uniform(0, 30), 2))')"
     date +%s.%N > "$WORK/started-$n-$r"
     "$RS" run "$WORK/job.json" --executor slurm --cluster "$WORK/cluster.json" --profile "$PROFILE" --chunks "$n" --json \
       > "$WORK/record-$n-$r.json" 2> "$WORK/run-$n-$r.log"
@@ -79,20 +83,19 @@ for r in $(seq "$REPEATS"); do
   done
 done
 
-plan_json() {  # PROFILE POLICY [--all]
+plan_json() {  # PROFILE POLICY RECORD [--all]: the job of RECORD, planned
   "$RS" plan --profile "$1" --cluster "$WORK/cluster.json" --platform "$WORK/platform.json" --policy "$2" \
-    --endpoint framing_ai --length "$SECONDS_OF_CLIP" --fps 24 --width 270 --height 480 --source-width 640 \
-    --source-height 360 --json "${@:3}" 2>/dev/null
+    --like "$3" --json "${@:4}" 2>/dev/null
 }
-plan_json "$PROFILE" "$WORK/fastest.json" --all > "$WORK/plan-uncalibrated.json"
-plan_json "$PROFILE" "$WORK/fastest.json" > "$WORK/choice-fastest.json"
-plan_json "$PROFILE" "$WORK/cheapest.json" > "$WORK/choice-cheapest.json"
 for n in 1 2 4 8; do
+  plan_json "$PROFILE" "$WORK/fastest.json" "$WORK/record-$n-1.json" --all > "$WORK/plan-uncalibrated-$n.json"
   others=()
   for m in 1 2 4 8; do [ "$m" != "$n" ] && others+=("$WORK"/record-"$m"-*.json); done
   "$RS" calibrate --profile "$PROFILE" "${others[@]}" --out "$WORK/calibrated-without-$n.json" > /dev/null
-  plan_json "$WORK/calibrated-without-$n.json" "$WORK/fastest.json" --all > "$WORK/plan-without-$n.json"
+  plan_json "$WORK/calibrated-without-$n.json" "$WORK/fastest.json" "$WORK/record-$n-1.json" --all > "$WORK/plan-without-$n.json"
 done
+plan_json "$PROFILE" "$WORK/fastest.json" "$WORK/record-1-1.json" > "$WORK/choice-fastest.json"
+plan_json "$PROFILE" "$WORK/cheapest.json" "$WORK/record-1-1.json" > "$WORK/choice-cheapest.json"
 
 /usr/bin/python3 "$ROOT/bench/cluster_table.py" "$WORK" "$REPEATS" "$BOOT_S" "$SUSPEND_S" "$SECONDS_OF_CLIP" "$NODE_CPUS" \
   "$NODE_PERIOD_MS" "$DEADLINE_S"

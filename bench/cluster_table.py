@@ -54,10 +54,11 @@ def pct(p, m):
 
 runs = {n: [measured(n, r) for r in range(1, repeats + 1)] for n in NS}
 med = {n: {k: statistics.median(run[k] for run in runs[n]) for k in ("wall", "billed")} for n in NS}
-unc = {n: candidate(f"{work}/plan-uncalibrated.json", n) for n in NS}
+unc = {n: candidate(f"{work}/plan-uncalibrated-{n}.json", n) for n in NS}
 loo = {n: candidate(f"{work}/plan-without-{n}.json", n) for n in NS}
 
-print(f"framing_ai, {clip} s of the 640x360 sample (24 fps) to 270x480, on 4 always-on and 4 elastic quota nodes of "
+print(f"framing_ai, {clip} s of the 640x360 sample (24 fps) to 270x480, each run at a random point of slurmctld's "
+      f"30 s check period, on 4 always-on and 4 elastic quota nodes of "
       f"{cpus} cores ({period} ms period; boot {boot} s, SuspendTime {suspend} s); each run starts with the elastic "
       f"nodes powered down. Median of {repeats} runs (min-max).\n")
 print("| N | cold chunks | measured wall s | predicted, node profile | calibrated on the other N | billed node-s | "
@@ -87,11 +88,14 @@ if colds:
           f"{min(x['wait'] for x in colds):.1f}-{max(x['wait'] for x in colds):.1f} s for the controller's check.")
 
 fastest = json.load(open(f"{work}/choice-fastest.json"))["chosen"]["chunks"]
+cheap = json.load(open(f"{work}/choice-cheapest.json"))["chosen"]["chunks"]
+for chosen in (fastest, cheap):
+    if chosen not in NS:
+        sys.exit(f"the planner chose N = {chosen}, which the benchmark did not run (N = {NS})")
 best = min(NS, key=lambda n: med[n]["wall"])
 print(f"\n**Fastest.** Measured fastest: N = {best} ({med[best]['wall']:.1f} s). The planner on the node profile chooses "
       f"N = {fastest}: measured {med[fastest]['wall']:.1f} s, {pct(med[fastest]['wall'], med[best]['wall'])} against "
       f"the best (target within 15 %).")
-cheap = json.load(open(f"{work}/choice-cheapest.json"))["chosen"]["chunks"]
 feasible = [n for n in NS if med[n]["wall"] <= deadline]
 if feasible:
     cheapest = min(feasible, key=lambda n: med[n]["billed"])

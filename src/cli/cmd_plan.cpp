@@ -49,18 +49,31 @@ class PlanCommand final : public Command {
   explicit PlanCommand(CLI::App& parent) {
     app_ = parent.add_subcommand("plan", "Choose hardware and chunk count for a job, with the breakdown and alternatives");
     options_.add_to(app_);
-    app_->add_option("--length", length_s_, "Clip length in seconds (output)")->required();
+    CLI::Option* length = app_->add_option("--length", length_s_, "Clip length in seconds (output)");
+    CLI::Option* like = app_->add_option(
+        "--like", like_record_,
+        "A job record (run --json): plan that job as it was (its endpoint, frames, sizes, source, preset, content "
+        "sample, key frames), under these inputs");
+    length->excludes(like);
+    like->excludes(length);
     app_->add_option("--input-mb", input_mb_, "Input size in MB (default: from the profile's source bitrate)");
     app_->add_flag("--all", all_, "List every candidate, not only the Pareto front and the grid");
     app_->add_flag("--json", json_, "Machine-readable output");
   }
   CLI::App* app() const override { return app_; }
   int run() override {
+    if (like_record_.empty() && length_s_ <= 0) fail(ErrorKind::kBadInput, "plan needs --length SECONDS or --like RECORD");
+    plan::JobShape job;
+    if (!like_record_.empty()) {
+      job = plan::job_shape_of(record::record_from_json(plan::read_json_file(like_record_)));
+      options_.endpoint = job.endpoint;
+    } else {
+      job = plan::JobShape::of_length(options_.endpoint, length_s_, options_.fps, options_.pixels(), options_.model);
+      options_.describe_work(job);
+    }
+    if (input_mb_ > 0) job.input_bytes = input_mb_ * 1e6;
     const PlanInputs in = options_.load();
     for (const std::string& warning : in.warnings) std::cerr << "plan: " << warning << "\n";
-    plan::JobShape job = plan::JobShape::of_length(options_.endpoint, length_s_, options_.fps, options_.pixels(), options_.model);
-    if (input_mb_ > 0) job.input_bytes = input_mb_ * 1e6;
-    options_.describe_work(job);
     const plan::Planner planner{in.profile, in.prices, in.platform, in.policy};
     const plan::PlanResult r = planner.plan(job);
     if (json_) {
@@ -150,6 +163,7 @@ class PlanCommand final : public Command {
   CLI::App* app_;
   PlanOptions options_;
   double length_s_ = 0;
+  std::string like_record_;
   double input_mb_ = 0;
   bool all_ = false;
   bool json_ = false;

@@ -4,6 +4,7 @@
 #include "plan/frame_fit.h"
 #include "plan/stage_fit.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -333,6 +334,27 @@ void scale_process_overheads(Profile& profile, const std::string& hardware, doub
     it->second.warm_start_s = scaled(it->second.warm_start_s);
     it->second.start_s_per_source_mpixel *= factor;
   }
+}
+
+JobShape job_shape_of(const record::JobRecord& r) {
+  JobShape s;
+  s.endpoint = r.endpoint;
+  s.frames = std::max<int64_t>(1, r.frames);
+  s.fps = record::rate_value(r.fps);
+  s.output_pixels = r.output_pixels();
+  s.input_bytes = static_cast<double>(r.source.bytes);
+  s.model = r.model;
+  s.network_input_factor = r.network_input_factor;
+  s.network_share = r.network_share;
+  s.source_pixels = static_cast<double>(r.source.width) * r.source.height;
+  s.codec = r.source.codec;
+  s.preset = r.preset;
+  s.content = {r.content_decode_ms, r.content_encode_ms};
+  s.preroll_frames = r.preroll_frames;
+  int64_t decoded = 0;
+  for (const auto& c : r.chunk_results) decoded += std::max<int64_t>(0, c.frames_decoded - c.frames_dropped);
+  if (decoded > 0) s.decoded_per_frame = static_cast<double>(decoded) / static_cast<double>(s.frames);
+  return s;
 }
 
 CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobRecord>& records, const std::string& date) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "plan/cost_model.h"
 #include "plan/inputs.h"
 #include "record/job_record.h"
 
@@ -40,6 +41,10 @@ void scale_frame_times(Profile& profile, const std::string& hardware, double fac
 // chunks' pre-roll, joins and clean-up (local reads and writes, I/O, are left as they are).
 void scale_process_overheads(Profile& profile, const std::string& hardware, double factor, const std::string& why,
                              const std::string& date);
+
+// The job a record describes, as the planner costs it: its frames, sizes, source, preset,
+// network, content sample and key frames (what `run` planned it with, the plan apart).
+JobShape job_shape_of(const record::JobRecord& r);
 
 // Updates `profile` in place from the records; records without per-chunk timings or for
 // an endpoint/hardware the profile lacks are skipped (and said so in the summary).

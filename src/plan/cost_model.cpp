@@ -56,6 +56,7 @@ struct Shared {
   double join_s = 0;
   double final_upload_s = 0;
   int warm = 0;
+  double warm_start_billed_s = 0;  // of a warm start, what holds the place
 };
 
 // Seconds per frame: the cell's time for this job's pixels and network; for framing_ai,
@@ -77,6 +78,7 @@ Shared common_parts(const Profile& profile, const Platform& platform, const JobS
   s.in_bytes = job.input_bytes > 0 ? job.input_bytes : profile.source_mbit_per_s * 1e6 / 8 * job.seconds();
   s.out_bytes = profile.output_mbit_per_s_at_reference * 1e6 / 8 * job.seconds() *
                 (job.output_pixels / (810.0 * 1440.0));
+  s.warm_start_billed_s = cell.warm_start_billed_s;
   s.largest = (job.frames + chunks - 1) / chunks;
   const double share = static_cast<double>(s.largest) / job.frames;
   const double down = (profile.whole_file_download ? s.in_bytes : s.in_bytes * share) / (profile.download_mb_per_s * 1e6);
@@ -137,8 +139,8 @@ void add_chunk_costs(Estimate& e, const Profile& profile, const PriceTable& pric
     e.compute_seconds += k.count * k.frames * s.frame_s;
     // A warm idle container costs only the work it does: it was billed while idle
     // anyway, and its scale-down clock restarts afterwards.
-    e.container_seconds += warm * busy;
-    e.cost_work += warm * busy * price;
+    e.container_seconds += warm * (s.warm_start_billed_s + busy);
+    e.cost_work += warm * (s.warm_start_billed_s + busy) * price;
     if (cold > 0) {
       const double billed = platform.billed(cold_start_s + busy + tail);
       e.container_seconds += cold * billed;

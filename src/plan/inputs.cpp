@@ -274,7 +274,7 @@ Profile parse_profile_fields(const json& j) {
       if (!c.is_object()) bad(f, "must be an object");
       only(c, f, {"ms_per_frame", "reference_pixels", "pixel_exponent", "fixed_ms", "ms_per_source_mpixel", "cold_start_s",
                   "warm_start_s", "start_s_per_source_mpixel", "thread_scaling", "model", "network_ms", "cpu_side_ms", "stages", "source", "date", "measured",
-                  "measured_on"});
+                  "measured_on", "warm_start_billed_s"});
       Cell cell;
       cell.frame_time.ms_at_reference = num(c, "ms_per_frame", f + ".ms_per_frame", 0, 1e7, std::nullopt);
       cell.frame_time.reference_pixels = num(c, "reference_pixels", f + ".reference_pixels", 1, 1e9, 810.0 * 1440.0);
@@ -291,6 +291,7 @@ Profile parse_profile_fields(const json& j) {
                                                      : Distribution::constant(0.2);
       cell.start_s_per_source_mpixel =
           num(c, "start_s_per_source_mpixel", f + ".start_s_per_source_mpixel", 0, 1e3, 0.0);
+      cell.warm_start_billed_s = num(c, "warm_start_billed_s", f + ".warm_start_billed_s", 0, 1e5, 0.0);
       if (c.contains("thread_scaling")) cell.scaling = parse_scaling(c["thread_scaling"], f + ".thread_scaling");
       if (c.contains("measured_on")) cell.measured_on = parse_node_origin(c["measured_on"], f + ".measured_on");
       if (c.contains("model")) {
@@ -349,6 +350,7 @@ json to_json(const Profile& p) {
       if (!c.model.empty()) cj["model"] = c.model;
       if (c.frame_time.ms_per_source_mpixel > 0) cj["ms_per_source_mpixel"] = c.frame_time.ms_per_source_mpixel;
       if (c.start_s_per_source_mpixel > 0) cj["start_s_per_source_mpixel"] = c.start_s_per_source_mpixel;
+      if (c.warm_start_billed_s > 0) cj["warm_start_billed_s"] = c.warm_start_billed_s;
       if (c.frame_time.network_ms > 0) cj["network_ms"] = c.frame_time.network_ms;
       if (c.frame_time.cpu_side_ms > 0) cj["cpu_side_ms"] = c.frame_time.cpu_side_ms;
       if (c.frame_time.stages.known()) cj["stages"] = to_json(c.frame_time.stages);

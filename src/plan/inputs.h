@@ -72,6 +72,10 @@ struct Cell {
   ThreadScaling scaling;      // local slots only
   Distribution cold_start_s;  // new container: boot, process start, model load
   Distribution warm_start_s;  // a task on a container already running
+  // Of a warm start, the seconds that hold (and bill) the place: on a batch cluster's idle
+  // node, its own process start and model load, not the queue's dispatch before them. 0: a
+  // warm container's task start, billed as part of the container's idle time.
+  double warm_start_billed_s = 0;
   // Local slots: what a chunk's start-up (opening, reading the first frame) adds per source
   // megapixel, on top of warm_start_s (learned from records; 0: not known apart).
   double start_s_per_source_mpixel = 0;

@@ -27,6 +27,7 @@ void set_node_starts(Cell& cell, double process_start_s, const NodeStarts& start
                             seconds(process_start_s) + " process start and model load, measured on the node";
   cell.warm_start_s = Distribution::constant(warm);
   cell.warm_start_s.provenance = {"an idle node: " + parts, date, true};
+  cell.warm_start_billed_s = process_start_s;  // the dispatch holds no node
   if (starts.boot_s < 0) return;
   cell.cold_start_s = node_cold_start(starts.boot_s, starts.controller_check_s, warm);
   cell.cold_start_s.provenance = {"a powered-down node: its boot (" + seconds(starts.boot_s) +

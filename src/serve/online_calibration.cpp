@@ -13,27 +13,6 @@ namespace reelscale::serve {
 
 namespace {
 
-plan::JobShape shape_of(const record::JobRecord& r) {
-  plan::JobShape s;
-  s.endpoint = r.endpoint;
-  s.frames = std::max<int64_t>(1, r.frames);
-  s.fps = record::rate_value(r.fps);
-  s.output_pixels = r.output_pixels();
-  s.input_bytes = static_cast<double>(r.source.bytes);
-  s.model = r.model;
-  s.network_input_factor = r.network_input_factor;
-  s.network_share = r.network_share;
-  s.source_pixels = static_cast<double>(r.source.width) * r.source.height;
-  s.codec = r.source.codec;
-  s.preset = r.preset;
-  s.content = {r.content_decode_ms, r.content_encode_ms};
-  s.preroll_frames = r.preroll_frames;
-  int64_t decoded = 0;
-  for (const auto& c : r.chunk_results) decoded += std::max<int64_t>(0, c.frames_decoded - c.frames_dropped);
-  if (decoded > 0) s.decoded_per_frame = static_cast<double>(decoded) / static_cast<double>(s.frames);
-  return s;
-}
-
 double measured_seconds(const record::JobRecord& r) {
   auto it = r.timings_s.find("total");
   return it == r.timings_s.end() ? 0 : it->second;
@@ -83,7 +62,7 @@ double predicted_seconds(const plan::Profile& profile, const record::JobRecord& 
     const auto it = r.plan->breakdown_s.find("content_sample");
     if (it != r.plan->breakdown_s.end()) sample_s = it->second;
   }
-  return plan::estimate(profile, prices, platform, shape_of(r), r.hardware, r.chunks, warm_pool).wall_mean_s + sample_s;
+  return plan::estimate(profile, prices, platform, plan::job_shape_of(r), r.hardware, r.chunks, warm_pool).wall_mean_s + sample_s;
 }
 
 double prediction_error(const plan::Profile& profile, const std::vector<record::JobRecord>& records) {

@@ -15,6 +15,7 @@
 #include <tuple>
 #include <chrono>
 #include <fstream>
+#include <iomanip>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -191,6 +192,8 @@ TEST(Slurm, AJobOnTheAlwaysOnNodesIsFrameExactAndRanOnBothNodes) {
   EXPECT_NEAR(r["billed_seconds"].get<double>(), billed, 1e-6);
   EXPECT_NEAR(r["cost_usd"].get<double>(), billed * 0.53 / 3600, 1e-9);
   EXPECT_GT(busy, 0);
+  EXPECT_NE(r["billing_note"].get<std::string>().find("`reelscale run` ends before that"), std::string::npos)
+      << "run says its bill leaves out the idle tails, and where to find them";
   EXPECT_TRUE(job.leftovers().empty()) << job.leftovers().front();
 }
 
@@ -524,6 +527,70 @@ TEST(SlurmServe, AnElasticNodesIdleTailIsBilledToTheJobOnceTheNodeIsSuspended) {
   } else {
     EXPECT_DOUBLE_EQ(window, 15.0);
   }
+}
+
+// Slurm's LastBusyTime of a node, Unix seconds (0 when it has none).
+double last_busy_unix_s(const std::string& node) {
+  const auto r = rt::run_command("scontrol --oneliner show node " + node, false);
+  std::smatch m;
+  if (!std::regex_search(r.output, m, std::regex(R"( LastBusyTime=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d))"))) return 0;
+  std::tm tm{};
+  std::istringstream in(m[1].str());
+  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
+  tm.tm_isdst = -1;
+  return static_cast<double>(std::mktime(&tm));
+}
+
+// The suspends power.log holds for `node` after `after_unix_s`: the first one's time (0: none).
+double suspended_at(const std::string& node, double after_unix_s) {
+  std::ifstream log(SlurmEnvironment::dir->path() / "power.log");
+  double t = 0;
+  std::string what, name;
+  while (log >> t >> what >> name) {
+    if (what == "suspend" && name == node && t > after_unix_s) return t;
+  }
+  return 0;
+}
+
+// Two gaps of the bill, closed (issue 30): elastic nodes already up when `serve` starts open
+// their period at Slurm's LastBusyTime, so their idle time before this job's tasks is charged;
+// and a failed attempt's node time is in the ledger, so it is not charged a second time as
+// idle. The job's whole bill is then the two nodes' time from their last busy to their suspend.
+TEST(SlurmServe, NodesUpBeforeServeStartedAndAFailedAttemptAreBilledOnce) {
+  ASSERT_TRUE(elastic_nodes_down());
+  Job warmup(30);
+  const json woke = run_json(warmup.spec_path + " --executor slurm --cluster " + warmup.cluster("elastic") + " --chunks 2");
+  ASSERT_EQ(woke.value("outcome", ""), "done") << woke.dump();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const std::map<std::string, double> last_busy = {{"cloud1", last_busy_unix_s("cloud1")}, {"cloud2", last_busy_unix_s("cloud2")}};
+  ASSERT_GT(last_busy.at("cloud1"), 0);
+  ASSERT_GT(last_busy.at("cloud2"), 0);
+  Job job(60);
+  // The first attempt of chunk 0 holds its node 6 s, then dies without an outcome.
+  SlurmService service(job, job.cluster("elastic", "case \"$2\" in *slurm-1-task-0.json) sleep 6; kill -9 $$ ;; esac"));
+  const json accepted = service.submit(spec_of(job, 2));
+  const json done = service.wait(accepted["id"]);
+  ASSERT_EQ(done["state"], "done") << done.dump();
+  EXPECT_EQ(done["record"]["chunk_results"][0]["attempts"], 2) << done.dump();
+  EXPECT_NE(done["record"]["billing_note"].get<std::string>().find("added as idle_billed_seconds"), std::string::npos);
+  ASSERT_TRUE(elastic_nodes_down());
+  json billed;
+  for (int i = 0; i < 100; ++i) {
+    billed = service.job(accepted["id"]);
+    if (billed["record"].value("idle_billed_seconds", 0.0) > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const double idle = billed["record"].value("idle_billed_seconds", 0.0);
+  EXPECT_GT(idle, 0) << "the adopted nodes' idle time is charged";
+  double periods = 0;
+  for (const auto& [node, busy] : last_busy) {
+    const double suspend = suspended_at(node, busy);
+    ASSERT_GT(suspend, 0) << node;
+    periods += suspend - busy;
+  }
+  // LastBusyTime has whole seconds, and serve sees a suspend at its next poll.
+  EXPECT_NEAR(billed["record"]["billed_seconds"].get<double>(), periods, 3.0)
+      << "every second of both periods billed once: " << billed["record"].dump();
 }
 
 TEST(SlurmServe, CancellingAJobEndsItsArrayAndLeavesNothing) {
