@@ -14,6 +14,10 @@
 #    sample, key frames), from that node profile alone (uncalibrated), and calibrated on the
 #    other N's records (leave one out). The planner's choices, uncalibrated, under `fastest`
 #    and under cheapest-within-deadline (DEADLINE_S), against the measured best.
+# 4. A chunk count the planner chose that is not among them is run REPEATS times too.
+# The runs do not re-run stragglers (--no-speculate): with it, the executor rescues a cold
+# start by running the waiting chunks again on the warm nodes, and N = 8 would measure that,
+# not the old system's cold start.
 # Billed node-seconds: each chunk's held time on an always-on node (its record), and an
 # elastic node's whole period, resume to suspend (DIR/power.log), its idle tail included.
 # Prints Markdown (docs/perf/cluster.md).  Usage: bench/cluster_bench.sh BUILD_DIR [WORK_DIR]
@@ -70,17 +74,18 @@ if [ -z "$PROFILE" ]; then
   PROFILE="$WORK/node-profile/profile.json"
 fi
 
+run_once() {  # N REPEAT
+  elastic_down
+  rm -f "$WORK/out.mp4"
+  sleep "$(/usr/bin/python3 -c 'import random; print(round(random.uniform(0, 30), 2))')"
+  date +%s.%N > "$WORK/started-$1-$2"
+  "$RS" run "$WORK/job.json" --executor slurm --cluster "$WORK/cluster.json" --profile "$PROFILE" --chunks "$1" \
+    --no-speculate --json > "$WORK/record-$1-$2.json" 2> "$WORK/run-$1-$2.log"
+  elastic_down  # an elastic node's period ends at its suspend
+  cp "$CL/power.log" "$WORK/power-$1-$2.log"
+}
 for r in $(seq "$REPEATS"); do
-  for n in 1 2 4 8; do
-    elastic_down
-    rm -f "$WORK/out.mp4"
-    sleep "$(/usr/bin/python3 -c 'import random; print(round(random.uniform(0, 30), 2))')"
-    date +%s.%N > "$WORK/started-$n-$r"
-    "$RS" run "$WORK/job.json" --executor slurm --cluster "$WORK/cluster.json" --profile "$PROFILE" --chunks "$n" --json \
-      > "$WORK/record-$n-$r.json" 2> "$WORK/run-$n-$r.log"
-    elastic_down  # an elastic node's period ends at its suspend
-    cp "$CL/power.log" "$WORK/power-$n-$r.log"
-  done
+  for n in 1 2 4 8; do run_once "$n" "$r"; done
 done
 
 plan_json() {  # PROFILE POLICY RECORD [--all]: the job of RECORD, planned
@@ -96,6 +101,12 @@ for n in 1 2 4 8; do
 done
 plan_json "$PROFILE" "$WORK/fastest.json" "$WORK/record-1-1.json" > "$WORK/choice-fastest.json"
 plan_json "$PROFILE" "$WORK/cheapest.json" "$WORK/record-1-1.json" > "$WORK/choice-cheapest.json"
+for choice in "$WORK"/choice-*.json; do
+  n=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["chosen"]["chunks"])' "$choice")
+  [ -f "$WORK/record-$n-1.json" ] && continue
+  for r in $(seq "$REPEATS"); do run_once "$n" "$r"; done
+  plan_json "$PROFILE" "$WORK/fastest.json" "$WORK/record-$n-1.json" --all > "$WORK/plan-uncalibrated-$n.json"
+done
 
 /usr/bin/python3 "$ROOT/bench/cluster_table.py" "$WORK" "$REPEATS" "$BOOT_S" "$SUSPEND_S" "$SECONDS_OF_CLIP" "$NODE_CPUS" \
   "$NODE_PERIOD_MS" "$DEADLINE_S"

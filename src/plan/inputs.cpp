@@ -252,6 +252,37 @@ SetupCost parse_job_setup(const json& js) {
           provenance(js)};
 }
 
+// One endpoint-on-hardware cell, `f` naming it in errors.
+Cell parse_cell(const json& c, const std::string& f) {
+  Cell cell;
+  cell.frame_time.ms_at_reference = num(c, "ms_per_frame", f + ".ms_per_frame", 0, 1e7, std::nullopt);
+  cell.frame_time.reference_pixels = num(c, "reference_pixels", f + ".reference_pixels", 1, 1e9, 810.0 * 1440.0);
+  cell.frame_time.exponent = num(c, "pixel_exponent", f + ".pixel_exponent", 0, 3, 1.0);
+  cell.frame_time.fixed_ms = num(c, "fixed_ms", f + ".fixed_ms", 0, 1e7, 0.0);
+  cell.frame_time.ms_per_source_mpixel = num(c, "ms_per_source_mpixel", f + ".ms_per_source_mpixel", 0, 1e7, 0.0);
+  cell.frame_time.network_ms = num(c, "network_ms", f + ".network_ms", 0, 1e7, 0.0);
+  cell.frame_time.cpu_side_ms = num(c, "cpu_side_ms", f + ".cpu_side_ms", 0, 1e7, 0.0);
+  cell.frame_time.provenance = provenance(c);
+  if (c.contains("stages")) cell.frame_time.stages = parse_frame_stages(c["stages"], f + ".stages");
+  if (!c.contains("cold_start_s")) bad(f + ".cold_start_s", "is required");
+  cell.cold_start_s = parse_distribution(c["cold_start_s"], f + ".cold_start_s");
+  cell.warm_start_s = c.contains("warm_start_s") ? parse_distribution(c["warm_start_s"], f + ".warm_start_s")
+                                                 : Distribution::constant(0.2);
+  cell.start_s_per_source_mpixel =
+      num(c, "start_s_per_source_mpixel", f + ".start_s_per_source_mpixel", 0, 1e3, 0.0);
+  cell.warm_start_billed_s = num(c, "warm_start_billed_s", f + ".warm_start_billed_s", 0, 1e5, 0.0);
+  if (c.contains("thread_scaling")) cell.scaling = parse_scaling(c["thread_scaling"], f + ".thread_scaling");
+  if (c.contains("measured_on")) cell.measured_on = parse_node_origin(c["measured_on"], f + ".measured_on");
+  if (c.contains("model")) {
+    if (!c["model"].is_string() || !infer::is_known_architecture(c["model"].get<std::string>())) {
+      bad(f + ".model", "must name a known network (realesr-animevideov3, realesr-general-x4v3, RealESRGAN_x4plus, "
+                        "RealESRGAN_x2plus)");
+    }
+    cell.model = c["model"].get<std::string>();
+  }
+  return cell;
+}
+
 Profile parse_profile_fields(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the profile must be a JSON object");
   only(j, "", {"name", "version", "source", "date", "measured", "endpoints", "orchestrator_start_s", "request_latency_s",
@@ -275,33 +306,7 @@ Profile parse_profile_fields(const json& j) {
       only(c, f, {"ms_per_frame", "reference_pixels", "pixel_exponent", "fixed_ms", "ms_per_source_mpixel", "cold_start_s",
                   "warm_start_s", "start_s_per_source_mpixel", "thread_scaling", "model", "network_ms", "cpu_side_ms", "stages", "source", "date", "measured",
                   "measured_on", "warm_start_billed_s"});
-      Cell cell;
-      cell.frame_time.ms_at_reference = num(c, "ms_per_frame", f + ".ms_per_frame", 0, 1e7, std::nullopt);
-      cell.frame_time.reference_pixels = num(c, "reference_pixels", f + ".reference_pixels", 1, 1e9, 810.0 * 1440.0);
-      cell.frame_time.exponent = num(c, "pixel_exponent", f + ".pixel_exponent", 0, 3, 1.0);
-      cell.frame_time.fixed_ms = num(c, "fixed_ms", f + ".fixed_ms", 0, 1e7, 0.0);
-      cell.frame_time.ms_per_source_mpixel = num(c, "ms_per_source_mpixel", f + ".ms_per_source_mpixel", 0, 1e7, 0.0);
-      cell.frame_time.network_ms = num(c, "network_ms", f + ".network_ms", 0, 1e7, 0.0);
-      cell.frame_time.cpu_side_ms = num(c, "cpu_side_ms", f + ".cpu_side_ms", 0, 1e7, 0.0);
-      cell.frame_time.provenance = provenance(c);
-      if (c.contains("stages")) cell.frame_time.stages = parse_frame_stages(c["stages"], f + ".stages");
-      if (!c.contains("cold_start_s")) bad(f + ".cold_start_s", "is required");
-      cell.cold_start_s = parse_distribution(c["cold_start_s"], f + ".cold_start_s");
-      cell.warm_start_s = c.contains("warm_start_s") ? parse_distribution(c["warm_start_s"], f + ".warm_start_s")
-                                                     : Distribution::constant(0.2);
-      cell.start_s_per_source_mpixel =
-          num(c, "start_s_per_source_mpixel", f + ".start_s_per_source_mpixel", 0, 1e3, 0.0);
-      cell.warm_start_billed_s = num(c, "warm_start_billed_s", f + ".warm_start_billed_s", 0, 1e5, 0.0);
-      if (c.contains("thread_scaling")) cell.scaling = parse_scaling(c["thread_scaling"], f + ".thread_scaling");
-      if (c.contains("measured_on")) cell.measured_on = parse_node_origin(c["measured_on"], f + ".measured_on");
-      if (c.contains("model")) {
-        if (!c["model"].is_string() || !infer::is_known_architecture(c["model"].get<std::string>())) {
-          bad(f + ".model", "must name a known network (realesr-animevideov3, realesr-general-x4v3, RealESRGAN_x4plus, "
-                            "RealESRGAN_x2plus)");
-        }
-        cell.model = c["model"].get<std::string>();
-      }
-      p.cells[endpoint][hw] = cell;
+      p.cells[endpoint][hw] = parse_cell(c, f);
     }
   }
   auto dist = [&](const char* key, Distribution fallback) {
