@@ -30,6 +30,7 @@ run endpoints "$BUILD/bench/endpoints_bench" models
 slow || run sr "$BUILD/bench/sr_bench" --width 404 --height 720
 slow || run local_slots bench/local_slots_bench.sh "$BUILD" "$WORK/local_slots"
 slow || run parallel bench/parallel_bench.sh "$BUILD" "$WORK/parallel"
+slow || run local_choice bench/local_choice.sh "$BUILD" "$WORK/local_choice"
 slow || run cluster bench/cluster_bench.sh "$BUILD" "$WORK/cluster"
 slow || run production_day /usr/bin/python3 bench/production_day/production_day.py "$BUILD" --jobs 1200
 echo "bench: results in $OUT/"
