@@ -103,7 +103,7 @@ TEST(Cli, DetectPrintsAndWritesJson) {
 // (CLI11 returned its own codes: 106 for a missing option). --help exits 0.
 TEST(Cli, ABadCommandLineExitsTwoNamingIt) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"plan --policy /dev/null", "--length is required"},
+      {"plan --policy /dev/null", "plan needs --length SECONDS or --like RECORD"},
       {"plan --length ten", "--length"},
       {"serve --listen", "--listen"},
       {"no-such-command", "unknown command 'no-such-command'"},
@@ -272,8 +272,14 @@ TEST(Cli, PlanOnASlurmClusterFileUsesItsClassesPricesNodesAndSuspendTime) {
   std::ofstream(cluster) << R"({"classes": {"T4": {"partition": "t4", "gres": "gpu:1", "usd_per_hour": 0.36, "nodes": 3},
                                             "L4": {"partition": "l4", "gres": "gpu:1", "usd_per_hour": 0.72, "nodes": 2}},
                                 "suspend_time_s": 240})";
-  const auto p = run_reelscale("plan --length 30 --json --cluster " + cluster.string());
+  const std::string plan_command = std::string(REELSCALE_BINARY) + " plan --length 30 --json --cluster " + cluster.string();
+  const auto p = rt::run_command(plan_command, false);  // the JSON alone
   ASSERT_EQ(p.status, 0) << p.output;
+  // The built-in figures stand for the classes, and standard error says so.
+  const auto said = rt::run_command(plan_command + " 2>&1 >/dev/null", false);
+  EXPECT_NE(said.output.find("the profile's T4 figures for framing_ai were not measured on a node of class T4"),
+            std::string::npos)
+      << said.output;
   const nlohmann::json plan = nlohmann::json::parse(p.output);
   EXPECT_EQ(plan["policy"]["allowed_hardware"], nlohmann::json::array({"L4", "T4"}));
   int most_chunks = 0;
