@@ -100,8 +100,8 @@ plan::NodeStarts starts_for(const exec::ClusterFile& cluster, double dispatch_s)
 
 // The host's figures with the node's: its CLASS cells (marked with the node, their starts
 // rebuilt for the cluster), pre-roll and reads and writes.
-plan::Profile merge(const plan::Profile& node, const std::string& cluster_class, const exec::HardwareClass& cls,
-                    const TaskWatch& watch, const plan::NodeStarts& starts, int node_cores, double node_quota,
+plan::Profile merge(const plan::Profile& node, const std::string& cluster_class, const TaskWatch& watch,
+                    const plan::NodeStarts& starts, int node_cores, double node_quota,
                     const std::string& date) {
   plan::Profile p = plan::default_local_profile();
   for (const auto& [endpoint, cells] : node.cells) {
@@ -183,7 +183,7 @@ NodeProfile profile_on_node(const exec::ClusterFile& cluster, const NodeProfileO
   NodeProfile result;
   result.node = watch.node;
   result.dispatch_s = measured_dispatch(watch, node_dir);
-  result.profile = merge(node, cluster_class, cls, watch, starts_for(cluster, result.dispatch_s),
+  result.profile = merge(node, cluster_class, watch, starts_for(cluster, result.dispatch_s),
                          raw.value("cores", cls.cores), raw.value("cpu_quota", 0.0), options.date);
   std::ifstream report(node_dir / "profile.md");
   std::ostringstream text;
