@@ -131,8 +131,9 @@ class ProfileCommand final : public Command {
       o.profiler_args.push_back("--lengths");
       for (int len : options_.lengths) o.profiler_args.push_back(std::to_string(len));
     }
-    if (app_->count("--ai-frames")) o.profiler_args.insert(o.profiler_args.end(), {"--ai-frames", std::to_string(options_.ai_frames)});
-    if (!settings_.models_dir.empty()) o.profiler_args.insert(o.profiler_args.end(), {"--models", settings_.models_dir});
+    std::vector<std::string>& args = o.profiler_args;
+    if (app_->count("--ai-frames")) args.insert(args.end(), {"--ai-frames", std::to_string(options_.ai_frames)});
+    if (!settings_.models_dir.empty()) args.insert(args.end(), {"--models", settings_.models_dir});
     make_output_folder(o.out_dir);
     check_output_path(std::filesystem::path(o.out_dir) / "profile.json", "");
     exec::SlurmCli slurm;

@@ -30,6 +30,9 @@ constexpr double kControllerAwayS = 60;
 
 std::string run_name() { return "reelscale-" + random_hex(4); }
 
+// The job a chunk task belongs to: its task id less the "-cN" suffix.
+std::string job_of_task(const std::string& task_id) { return task_id.substr(0, task_id.rfind("-c")); }
+
 // Failures no other node can fix.
 bool hopeless_kind(const std::string& kind) {
   return kind == "bad_input" || kind == "not_found" || kind == "denied";
@@ -135,8 +138,8 @@ class SlurmRun {
     s.gres = owner_.class_.gres;
     s.cores = owner_.class_.cores;
     s.time_limit_minutes = std::max(1, static_cast<int>(std::ceil(deadline_s / 60)));
-    s.command = "exec " + batch_script_word(owner_.binary_) + " chunk " + batch_script_word(prefix) + "\"$SLURM_ARRAY_TASK_ID\"" +
-                batch_script_word(".json");
+    s.command = "exec " + batch_script_word(owner_.binary_) + " chunk " + batch_script_word(prefix) +
+                "\"$SLURM_ARRAY_TASK_ID\"" + batch_script_word(".json");
     s.output = owner_.options_.cluster.task_log;
     std::string job_id;
     try {
@@ -216,8 +219,7 @@ class SlurmRun {
     const bool cold = p.booting_seen_unix_s > 0;
     if (cold) owner_.node_resumed(node, p.booting_seen_unix_s);
     const double start = cold ? p.booting_seen_unix_s : started_on_node(p, r);
-    const std::string& task = tasks_[a.task].task_id;
-    owner_.node_held(node, task.substr(0, task.rfind("-c")), start, end);
+    owner_.node_held(node, job_of_task(tasks_[a.task].task_id), start, end);
   }
 
   // A failed attempt held its node too, for the node's bill: from its boot when it waited
@@ -227,8 +229,7 @@ class SlurmRun {
     const double start = cold ? p.booting_seen_unix_s : p.running_seen_unix_s;
     if (p.node.empty() || start == 0) return;
     if (cold) owner_.node_resumed(p.node, p.booting_seen_unix_s);
-    const std::string& task = tasks_[a.task].task_id;
-    owner_.node_held(p.node, task.substr(0, task.rfind("-c")), start, record::unix_now());
+    owner_.node_held(p.node, job_of_task(tasks_[a.task].task_id), start, record::unix_now());
   }
 
   // True when the attempt's outcome is stored (and now counted).

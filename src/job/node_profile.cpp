@@ -34,11 +34,13 @@ struct TaskWatch {
 };
 
 // The batch script: the node notes when it started, then runs the profiler.
-std::string profiler_command(const NodeProfileOptions& o, const std::string& cluster_class, const std::filesystem::path& node_dir) {
-  std::string command = "date +%s.%N > " + exec::batch_script_word((node_dir / "started").string()) + " && exec " +
-                        exec::batch_script_word(o.binary) + " profile --hardware " + exec::batch_script_word(cluster_class) +
-                        " --out " + exec::batch_script_word(node_dir.string());
-  for (const std::string& a : o.profiler_args) command += " " + exec::batch_script_word(a);
+std::string profiler_command(const NodeProfileOptions& o, const std::string& cluster_class,
+                             const std::filesystem::path& node_dir) {
+  using exec::batch_script_word;
+  std::string command = "date +%s.%N > " + batch_script_word((node_dir / "started").string()) + " && exec " +
+                        batch_script_word(o.binary) + " profile --hardware " + batch_script_word(cluster_class) +
+                        " --out " + batch_script_word(node_dir.string());
+  for (const std::string& a : o.profiler_args) command += " " + batch_script_word(a);
   return command;
 }
 

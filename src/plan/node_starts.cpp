@@ -1,25 +1,21 @@
 // plan/node_starts.cpp — a cluster node's warm and cold start, built from its parts.
 #include "plan/node_starts.h"
 
-#include <sstream>
+#include "common/json_fields.h"
 
 namespace reelscale::plan {
 
 namespace {
 
-std::string seconds(double v) {
-  std::ostringstream os;
-  os.precision(3);
-  os << v << " s";
-  return os.str();
-}
+std::string seconds(double v) { return format_number(v) + " s"; }
 
-}  // namespace
-
+// Boot, then a uniform wait for the controller's check, then the warm start.
 Distribution node_cold_start(double boot_s, double controller_check_s, double warm_start_s) {
   const double first = boot_s + warm_start_s;
   return controller_check_s > 0 ? Distribution::uniform(first, first + controller_check_s) : Distribution::constant(first);
 }
+
+}  // namespace
 
 void set_node_starts(Cell& cell, double process_start_s, const NodeStarts& starts, const std::string& date) {
   const double warm = starts.dispatch_s + process_start_s;

@@ -23,8 +23,4 @@ struct NodeStarts {
 // model load, as measured on it) and the cluster's figures.
 void set_node_starts(Cell& cell, double process_start_s, const NodeStarts& starts, const std::string& date);
 
-// The cold start's parts as set_node_starts builds them: boot + a uniform wait for the
-// controller's check + the dispatch and the process start.
-Distribution node_cold_start(double boot_s, double controller_check_s, double warm_start_s);
-
 }  // namespace reelscale::plan

@@ -435,6 +435,16 @@ struct SlurmService {
     auto res = client().Get("/v1/jobs/" + id);
     return res && res->status == 200 ? json::parse(res->body) : json();
   }
+  // The job once an idle charge reached its record (or after 10 s, as it is then).
+  json wait_for_idle_charge(const std::string& id) {
+    json j;
+    for (int i = 0; i < 100; ++i) {
+      j = job(id);
+      if (j["record"].value("idle_billed_seconds", 0.0) > 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return j;
+  }
   json wait(const std::string& id) {
     for (int i = 0; i < 600; ++i) {
       const json j = job(id);
@@ -501,12 +511,7 @@ TEST(SlurmServe, AnElasticNodesIdleTailIsBilledToTheJobOnceTheNodeIsSuspended) {
   }
   ASSERT_FALSE(cold_nodes.empty()) << "the elastic nodes were powered down: they had to boot";
   ASSERT_TRUE(elastic_nodes_down());
-  json billed;
-  for (int i = 0; i < 100; ++i) {
-    billed = service.job(accepted["id"]);
-    if (billed["record"].value("idle_billed_seconds", 0.0) > 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const json billed = service.wait_for_idle_charge(accepted["id"]);
   const double idle = billed["record"].value("idle_billed_seconds", 0.0);
   EXPECT_GE(idle, 10.0 * static_cast<double>(cold_nodes.size())) << "about SuspendTime a node: " << billed["record"].dump();
   EXPECT_LE(idle, 60.0 * static_cast<double>(cold_nodes.size()));
@@ -576,12 +581,7 @@ TEST(SlurmServe, NodesUpBeforeServeStartedAndAFailedAttemptAreBilledOnce) {
   EXPECT_EQ(done["record"]["chunk_results"][0]["attempts"], 2) << done.dump();
   EXPECT_NE(done["record"]["billing_note"].get<std::string>().find("added as idle_billed_seconds"), std::string::npos);
   ASSERT_TRUE(elastic_nodes_down());
-  json billed;
-  for (int i = 0; i < 100; ++i) {
-    billed = service.job(accepted["id"]);
-    if (billed["record"].value("idle_billed_seconds", 0.0) > 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const json billed = service.wait_for_idle_charge(accepted["id"]);
   const double idle = billed["record"].value("idle_billed_seconds", 0.0);
   EXPECT_GT(idle, 0) << "the adopted nodes' idle time is charged";
   double periods = 0;
