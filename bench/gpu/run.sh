@@ -6,7 +6,9 @@
 # random weights of its shapes) at 810x1440 output in fp32, fp16 and bf16 at batch 1, 4 and 8,
 # and writes OUT/gpu-profile.json: a profile whose framing_ai cell for this GPU is the
 # measured network time with the CPU side of the default profile, which
-# `reelscale plan --profile OUT/gpu-profile.json` reads.
+# `reelscale plan --profile OUT/gpu-profile.json` reads. Then NVENC (OUT/nvenc.md): the ffmpeg
+# CLI encoding 300 frames at 810x1440 with h264_nvenc against libx264 veryfast, wall and CPU
+# seconds, SSIM and size; where this GPU has no NVENC or ffmpeg lacks it, the reason.
 # Usage: bench/gpu/run.sh OUT_DIR [GPU_NAME (default: from nvidia-smi)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -46,3 +48,28 @@ profile = {"name": f"measured-{sys.argv[2]}", "endpoints": {"framing_ai": {sys.a
 json.dump(profile, open(sys.argv[3], "w"), indent=2)
 print(f"wrote {sys.argv[3]}: framing_ai on {sys.argv[2]} at {max(best, cpu_side):.2f} ms per frame")
 PY
+
+# NVENC against x264 on the same frames, with the ffmpeg CLI (reelscale's own path,
+# encoder "nvenc", needs FFmpeg's libraries, which this machine lacks).
+{
+  echo "# NVENC on $GPU, $(date -u +%F)"
+  if ! command -v ffmpeg >/dev/null; then
+    echo "not measured: no ffmpeg on this machine"
+  elif ! ffmpeg -hide_banner -encoders 2>/dev/null | grep -q h264_nvenc; then
+    echo "not measured: this ffmpeg has no h264_nvenc"
+  else
+    SRC="$OUT/nvenc-src.mp4"
+    ffmpeg -y -v error -f lavfi -i testsrc2=size=810x1440:rate=30 -t 10 -c:v libx264 -preset ultrafast -crf 10 "$SRC"
+    echo "| encoder | wall s | CPU s | SSIM | bytes |"
+    echo "|---|---|---|---|---|"
+    for enc in "h264_nvenc -preset p4 -rc vbr -cq 20 -b:v 0" "libx264 -preset veryfast -crf 20"; do
+      name=${enc%% *}
+      if /usr/bin/time -o "$OUT/t" -f "%e %U %S" ffmpeg -y -v error -i "$SRC" -c:v $enc "$OUT/$name.mp4" 2>"$OUT/$name.err"; then
+        ssim=$(ffmpeg -i "$OUT/$name.mp4" -i "$SRC" -lavfi ssim -f null - 2>&1 | grep -o 'All:[0-9.]*' | cut -d: -f2)
+        awk -v n="$name" -v s="$ssim" -v b="$(stat -c %s "$OUT/$name.mp4")" '{print "| " n " | " $1 " | " $2 + $3 " | " s " | " b " |"}' "$OUT/t"
+      else
+        echo "| $name | failed: $(tail -1 "$OUT/$name.err") | | | |"
+      fi
+    done
+  fi
+} 2>&1 | tee "$OUT/nvenc.md" || true

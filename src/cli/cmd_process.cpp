@@ -72,6 +72,7 @@ class ProcessCommand final : public Command {
     exec::LocalExecutor executor(local, processors.maker(), store);
     job::JobOptions options;
     options.chunks = chunks;
+    options.planning.sample_content = false;  // the chunks are given: the plan chooses nothing
     options.media_limits = limits_.limits;
     options.cancel = &cancel;
     options.process_age_s = seconds_since_process_start();

@@ -55,6 +55,7 @@ class ChunkPipeline {
     media::EncoderSettings s = task.encoder;
     s.width = processor.output_width();
     s.height = processor.output_height();
+    s.source_upscale = processor.least_upscale();
     return s;
   }
 
@@ -147,6 +148,8 @@ class ChunkPipeline {
     stats_.encode_seconds += flush.seconds();
     stats_.frames = encoder_.frames_written();
     stats_.bytes = encoder_.bytes_written();
+    stats_.encoder = encoder_.codec_used();
+    stats_.encoder_note = encoder_.fallback_reason();
     stats_.reader = reader_.stats();
     media::check_damage(stats_.reader.damage, task_.source.limits, task_.source.name());
     if (stats_.frames != task_.range.size()) {

@@ -41,6 +41,8 @@ struct ChunkStats {
   double process_seconds = 0;
   double encode_seconds = 0;
   double total_seconds = 0;
+  std::string encoder;        // the encoder that wrote the chunk
+  std::string encoder_note;   // why it is not the one the job asked for ("" when it is)
 };
 
 // Runs a chunk. `cancel`, when set, stops it with Error(kCancelled).

@@ -20,6 +20,8 @@ record::ChunkRecord chunk_record(const ChunkTaskSpec& task, const ChunkStats& st
   r.output = task.output;
   r.frames = stats.frames;
   r.bytes = stats.bytes;
+  r.encoder = stats.encoder;
+  r.encoder_note = stats.encoder_note;
   r.frames_decoded = stats.reader.decoded;
   r.frames_dropped = stats.reader.dropped;
   r.seeks = stats.reader.seeks;

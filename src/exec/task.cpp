@@ -95,7 +95,7 @@ media::EncoderSettings ChunkTaskSpec::encoder_settings() const {
   e.crf = job.crf;
   e.threads = encoding.threads;
   e.gop = encoding.gop;
-  e.codec = encoding.codec;
+  e.codec = job.encoder == "nvenc" ? media::kNvencCodec : encoding.codec;
   return e;
 }
 

@@ -38,14 +38,8 @@ double decode_and_scale(const media::MediaSource& source, const media::VideoProb
 }
 
 // CPU seconds to encode the first `count` frames into a fresh file.
-double encode_seconds(const std::vector<media::FramePtr>& frames, size_t count, int width, int height, int crf,
+double encode_seconds(const std::vector<media::FramePtr>& frames, size_t count, media::EncoderSettings s,
                       const std::filesystem::path& path) {
-  media::EncoderSettings s;
-  s.width = width;
-  s.height = height;
-  s.preset = "veryfast";
-  s.crf = crf;
-  s.threads = 1;
   const double t0 = thread_cpu_seconds();
   media::ChunkEncoder enc(path.string(), s);
   for (size_t i = 0; i < count; ++i) enc.write(*frames[i]);
@@ -57,16 +51,16 @@ double encode_seconds(const std::vector<media::FramePtr>& frames, size_t count, 
 // encoding its first alone, so neither the encoder's opening nor the key frame (one
 // frame in four here, one in sixty in a job) weighs on a figure meant for the frames
 // between key frames.
-double encode_ms(const std::vector<std::vector<media::FramePtr>>& positions, int width, int height, int crf) {
+double encode_ms(const std::vector<std::vector<media::FramePtr>>& positions, const media::EncoderSettings& s) {
   const ScopedTempDir scratch(std::filesystem::temp_directory_path(), "reelscale-sample-");
   // Untimed: a process's first encoder at a size pays for faulting in its buffers (the
   // kernel's time, 2-3x the encoding at 1080p); the timed ones reuse them.
-  encode_seconds(positions.front(), positions.front().size(), width, height, crf, scratch.path() / "warm-up.mp4");
+  encode_seconds(positions.front(), positions.front().size(), s, scratch.path() / "warm-up.mp4");
   double seconds = 0;
   size_t frames = 0;
   for (const auto& set : positions) {
-    const double first = encode_seconds(set, 1, width, height, crf, scratch.path() / "first.mp4");
-    seconds += encode_seconds(set, set.size(), width, height, crf, scratch.path() / "all.mp4") - first;
+    const double first = encode_seconds(set, 1, s, scratch.path() / "first.mp4");
+    seconds += encode_seconds(set, set.size(), s, scratch.path() / "all.mp4") - first;
     frames += set.size() - 1;
   }
   return std::max(1e-3, 1000 * seconds / static_cast<double>(frames));
@@ -96,7 +90,7 @@ std::vector<CropPath> crop_paths(const process::JobSpec& spec, int64_t output_fr
 
 plan::ContentSample sample_content(const media::MediaSource& source, const media::VideoProbe& probe,
                                    int64_t first_frame, std::vector<CropPath> paths, int out_width, int out_height,
-                                   int crf) {
+                                   int crf, double source_upscale) {
   first_frame = std::clamp<int64_t>(first_frame, 0, std::max<int64_t>(0, probe.frame_count() - 1));
   const int64_t count = std::min<int64_t>(kContentSampleFrames, probe.frame_count() - 1 - first_frame);
   if (count < 2 || out_width < 2 || out_height < 2 || paths.empty()) return {};
@@ -112,7 +106,14 @@ plan::ContentSample sample_content(const media::MediaSource& source, const media
   }
   plan::ContentSample sample;
   sample.decode_ms = decode_and_scale(source, probe, first_frame, count, paths, scaled);
-  sample.encode_ms = encode_ms(scaled, out_width, out_height, crf);
+  media::EncoderSettings settings;
+  settings.width = out_width;
+  settings.height = out_height;
+  settings.preset = "veryfast";
+  settings.crf = crf;
+  settings.threads = 1;
+  settings.source_upscale = source_upscale;
+  sample.encode_ms = encode_ms(scaled, settings);
   return sample;
 }
 
@@ -121,9 +122,14 @@ plan::ContentSample sample_job_content(const process::JobSpec& spec, const media
   if (spec.endpoint == process::Endpoint::kDetect) return {};
   const process::FrameSize size = process::output_size(spec, probe);
   const double start = spec.segments.empty() ? 0.0 : spec.segments.front().start;
+  // Framing's picture is enlarged as it is; framing_ai's network adds detail, as overlay keeps it.
+  const double upscale = spec.endpoint == process::Endpoint::kFraming
+                             ? process::CropTrack(spec, probe.upright_width(), probe.upright_height())
+                                   .least_upscale(size.width, size.height)
+                             : 1.0;
   return sample_content(source, probe, static_cast<int64_t>(std::floor(start * probe.mean_fps())),
                         crop_paths(spec, output_frames, probe.upright_width(), probe.upright_height()), size.width,
-                        size.height, spec.crf);
+                        size.height, spec.crf, upscale);
 }
 
 }  // namespace reelscale::job

@@ -36,10 +36,11 @@ using CropPath = std::vector<media::CropRect>;
 // Decodes source frame `first_frame` (untimed: it may need a seek), then times decoding
 // the next frames, and encoding them cropped along each path (repeated to
 // kContentSamplePositions) of the upright picture and scaled to out_width x out_height
-// at `crf`. Unknown when the source has too few frames left.
+// at `crf`, with the encoder tuned as the job's is for `source_upscale`
+// (media::EncoderSettings). Unknown when the source has too few frames left.
 plan::ContentSample sample_content(const media::MediaSource& source, const media::VideoProbe& probe,
                                    int64_t first_frame, std::vector<CropPath> paths, int out_width, int out_height,
-                                   int crf = kReferenceCrf);
+                                   int crf = kReferenceCrf, double source_upscale = 1.0);
 
 // The crop paths a job is sampled along: its crop track over consecutive output frames
 // at the start, middle and end of its `output_frames` (framing, framing_ai: a panning

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <set>
 
 #include "common/random_hex.h"
 #include "common/stopwatch.h"
@@ -189,7 +190,24 @@ class JobRun {
     record_.chunk_results = executor_.run(tasks_, options_.progress, options_.cancel);
     record_.timings_s["dispatch"] = clock.seconds();
     record_damage(record_, video_damage(record_.chunk_results, probe_.frame_count()));
+    record_encoders();
     if (options_.cancel && options_.cancel->load()) fail(ErrorKind::kCancelled, "the job was cancelled");
+  }
+
+  // A chunk not written by the encoder the job asked for is a warning that says why; chunks
+  // by different encoders cannot be joined by stream copy.
+  void record_encoders() {
+    std::set<std::string> encoders;
+    for (const record::ChunkRecord& c : record_.chunk_results) {
+      if (!c.encoder.empty()) encoders.insert(c.encoder);
+      if (!c.encoder_note.empty()) record_.warnings.push_back("chunk " + std::to_string(c.index) + ": " + c.encoder_note);
+    }
+    if (encoders.size() > 1) {
+      std::string names;
+      for (const std::string& e : encoders) names += (names.empty() ? "" : ", ") + e;
+      fail(ErrorKind::kUnavailable, "the chunks were written by different encoders (" + names +
+                                        "), which cannot be joined by stream copy: some nodes have NVENC and some not");
+    }
   }
 
   // Collects the chunks locally, joins them with the audio, and puts the result in place.

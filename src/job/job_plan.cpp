@@ -170,7 +170,7 @@ JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source,
     if (!policy.max_parallel_given) policy.max_parallel = std::max(policy.max_parallel, owned.slots);
   }
   const Stopwatch sampling;
-  if (profile_uses_content(profile, out.shape.endpoint)) out.shape.content = sample_job_content(spec, source, probe, frames);
+  if (inputs.sample_content && profile_uses_content(profile, out.shape.endpoint)) out.shape.content = sample_job_content(spec, source, probe, frames);
   const double sample_s = out.shape.content.known() ? sampling.seconds() : 0.0;
   const plan::Planner planner(profile, inputs.prices, platform, policy);
   const std::vector<std::string> known = planner.hardware(out.shape.endpoint);

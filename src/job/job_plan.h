@@ -29,6 +29,9 @@ struct PlanningInputs {
   // On owned local slots: how many times slower than its profile the machine runs now
   // (the service's recent jobs; 1: as profiled). Local predictions are multiplied by it.
   double local_speed = 1.0;
+  // Whether a job times a sample of its own frames (job/content_sample.h). It sharpens the
+  // plan's choice and what calibration learns; `process`, which chooses nothing, skips it.
+  bool sample_content = true;
 };
 
 // What a cluster executor says of itself, applied to the planning inputs: its node count

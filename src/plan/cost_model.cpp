@@ -30,7 +30,8 @@ FrameWork frame_work(const JobShape& job, const Cell& cell) {
   w.preset = job.preset;
   w.decoded_per_frame = job.decoded_per_frame;
   w.content = job.content;
-  w.network_factor = job.endpoint == "framing_ai" ? Profile::model_factor(cell, job.model) * job.network_input_factor : 1.0;
+  w.network_factor =
+      job.endpoint == "framing_ai" ? Profile::model_factor(cell, job.model) * job.network_input_factor : 1.0;
   return w;
 }
 
@@ -65,7 +66,8 @@ struct Shared {
 double frame_seconds(const Profile& profile, const Cell& cell, const JobShape& job, const std::string& hardware,
                      int cores, int at_once) {
   const double network = cell.frame_time.ms(frame_work(job, cell), cores, at_once);
-  if (job.endpoint != "framing_ai" || job.network_share >= 1.0 || !profile.has("framing", hardware)) return network / 1000.0;
+  if (job.endpoint != "framing_ai" || job.network_share >= 1.0 || !profile.has("framing", hardware))
+    return network / 1000.0;
   const Cell& framing = profile.cell("framing", hardware);
   const double plain = framing.frame_time.ms(frame_work(job, framing), cores, at_once);
   return (job.network_share * network + (1.0 - job.network_share) * plain) / 1000.0;
@@ -76,12 +78,13 @@ Shared common_parts(const Profile& profile, const Platform& platform, const JobS
   Shared s;
   s.frame_s = frame_seconds(profile, cell, job, hardware, cores, at_once);
   s.in_bytes = job.input_bytes > 0 ? job.input_bytes : profile.source_mbit_per_s * 1e6 / 8 * job.seconds();
-  s.out_bytes = profile.output_mbit_per_s_at_reference * 1e6 / 8 * job.seconds() *
-                (job.output_pixels / (810.0 * 1440.0));
+  s.out_bytes =
+      profile.output_mbit_per_s_at_reference * 1e6 / 8 * job.seconds() * (job.output_pixels / (810.0 * 1440.0));
   s.warm_start_billed_s = cell.warm_start_billed_s;
   s.largest = (job.frames + chunks - 1) / chunks;
   const double share = static_cast<double>(s.largest) / job.frames;
-  const double down = (profile.whole_file_download ? s.in_bytes : s.in_bytes * share) / (profile.download_mb_per_s * 1e6);
+  const double down =
+      (profile.whole_file_download ? s.in_bytes : s.in_bytes * share) / (profile.download_mb_per_s * 1e6);
   const double up = s.out_bytes * share / (profile.upload_mb_per_s * 1e6);
   s.transfer_s = profile.request_latency_s.mean() + down + up;
   s.preroll_s = chunks > 1 ? preroll_seconds(profile, cell, job) : 0;
@@ -103,7 +106,8 @@ double chunk_busy_s(const Profile& profile, const Shared& s, const JobShape& job
                     double preroll_s) {
   const int64_t frames = job.frames * (i + 1) / chunks - job.frames * i / chunks;
   const double share = static_cast<double>(frames) / job.frames;
-  const double down = (profile.whole_file_download ? s.in_bytes : s.in_bytes * share) / (profile.download_mb_per_s * 1e6);
+  const double down =
+      (profile.whole_file_download ? s.in_bytes : s.in_bytes * share) / (profile.download_mb_per_s * 1e6);
   const double up = s.out_bytes * share / (profile.upload_mb_per_s * 1e6);
   return latency_s + down + up + (i > 0 ? preroll_s : 0) + frames * s.frame_s;
 }
@@ -112,13 +116,14 @@ double chunk_busy_s(const Profile& profile, const Shared& s, const JobShape& job
 // in at most three kinds (the first, without pre-roll; the others of floor(F/N) or
 // ceil(F/N) frames), so this is constant time whatever N is.
 void add_chunk_costs(Estimate& e, const Profile& profile, const PriceTable& prices, const Platform& platform,
-                     const Shared& s, const JobShape& job, const std::string& hardware, int chunks, double cold_start_s) {
-  const double price = prices.container_per_second(hardware);
+                     const Shared& s, const JobShape& job, const std::string& hardware, int chunks, double cold_start_s,
+                     double cores) {
+  const double price = prices.container_per_second(hardware, cores);
   const double tail = platform.scale_down_window_s * platform.idle_tail_share;
   const double latency = profile.request_latency_s.mean();
   const double preroll = s.preroll_s;
   const int64_t small = job.frames / chunks;
-  const int64_t first = job.frames / chunks;  // chunk 0 holds floor(F/N) frames: F*1/N - 0
+  const int64_t first = job.frames / chunks;      // chunk 0 holds floor(F/N) frames: F*1/N - 0
   const int64_t big_count = job.frames % chunks;  // chunks of small + 1 frames, none of them chunk 0
   struct Kind {
     int64_t frames;
@@ -130,7 +135,8 @@ void add_chunk_costs(Estimate& e, const Profile& profile, const PriceTable& pric
   for (const Kind& k : kinds) {
     if (k.count <= 0) continue;
     const double share = static_cast<double>(k.frames) / job.frames;
-    const double down = (profile.whole_file_download ? s.in_bytes : s.in_bytes * share) / (profile.download_mb_per_s * 1e6);
+    const double down =
+        (profile.whole_file_download ? s.in_bytes : s.in_bytes * share) / (profile.download_mb_per_s * 1e6);
     const double up = s.out_bytes * share / (profile.upload_mb_per_s * 1e6);
     const double busy = latency + down + up + (k.index > 0 ? preroll : 0) + k.frames * s.frame_s;
     const int64_t warm = std::min(warm_left, k.count);
@@ -151,12 +157,29 @@ void add_chunk_costs(Estimate& e, const Profile& profile, const PriceTable& pric
   }
 }
 
+// A serverless container's cell at the cores it holds (GPU containers: `cores`, 0 for the
+// price table's default; CPU containers: the table's), the cores and the CPU side's share
+// of a frame recorded in `e`.
+Cell cell_at_cores(const PriceTable& prices, const Cell& cell, const std::string& hardware, double cores, Estimate& e) {
+  const bool gpu = hardware != "CPU";
+  e.cores_chosen = gpu && cores > 0;
+  e.container_cores = gpu ? (cores > 0 ? cores : prices.gpu_container_cores) : prices.cpu_container_cores;
+  Cell at = cell;
+  if (gpu) at.frame_time = cell.frame_time.at_cores(e.container_cores);
+  const FrameTime& t = at.frame_time;
+  if (t.network_ms > 0 && t.cpu_side_ms > 0)
+    e.cpu_side_share = t.cpu_side_ms / std::max(t.cpu_side_ms, t.network_ms);
+  else if (t.cpu_curve.known() && t.network_ms <= 0)
+    e.cpu_side_share = 1;
+  return at;
+}
+
 // The machine running `k` times slower than profiled: every time, and the cores held.
 void run_slower(Estimate& e, double k) {
-  for (double* v : {&e.orchestrator_mean_s, &e.orchestrator_p90_s, &e.startup_mean_s, &e.startup_p90_s, &e.transfer_s,
-                    &e.preroll_s, &e.compute_s, &e.join_s, &e.final_upload_s, &e.cleanup_mean_s, &e.cleanup_p90_s,
-                    &e.setup_s, &e.wall_mean_s, &e.wall_p90_s, &e.compute_seconds, &e.core_seconds,
-                    &e.cloud_equivalent_usd, &e.cost_work, &e.cost}) {
+  for (double* v :
+       {&e.orchestrator_mean_s, &e.orchestrator_p90_s, &e.startup_mean_s, &e.startup_p90_s, &e.transfer_s, &e.preroll_s,
+        &e.compute_s, &e.join_s, &e.final_upload_s, &e.cleanup_mean_s, &e.cleanup_p90_s, &e.setup_s, &e.wall_mean_s,
+        &e.wall_p90_s, &e.compute_seconds, &e.core_seconds, &e.cloud_equivalent_usd, &e.cost_work, &e.cost}) {
     *v *= k;
   }
 }
@@ -214,8 +237,9 @@ Estimate estimate_local(const Profile& profile, const PriceTable& prices, const 
   e.orchestrator_mean_s = profile.orchestrator_start_s.mean();
   e.orchestrator_p90_s = profile.orchestrator_start_s.quantile(0.9);
   // Opening the model: what a cold start adds to the process's own start-up.
-  e.startup_mean_s = e.startup_p90_s = std::max(cell.warm_start_s.mean(), cell.cold_start_s.mean() - e.orchestrator_mean_s) +
-                                       cell.start_s_per_source_mpixel * job.source_pixels / 1e6;
+  e.startup_mean_s = e.startup_p90_s =
+      std::max(cell.warm_start_s.mean(), cell.cold_start_s.mean() - e.orchestrator_mean_s) +
+      cell.start_s_per_source_mpixel * job.source_pixels / 1e6;
   const int waves = (chunks + e.concurrent - 1) / e.concurrent;
   e.transfer_s = waves * s.transfer_s;
   e.preroll_s = (chunks > 1 ? waves : 0) * s.preroll_s;
@@ -242,14 +266,28 @@ Estimate estimate_local(const Profile& profile, const PriceTable& prices, const 
 
 }  // namespace
 
+std::string Estimate::label() const {
+  std::ostringstream os;
+  os << hardware << " x" << chunks;
+  if (cores_chosen) os << " on " << container_cores << " cores";
+  return os.str();
+}
+
+std::vector<double> container_core_options(const PriceTable& prices, const Cell& cell, const std::string& hardware) {
+  if (hardware == "CPU" || !cell.frame_time.cpu_curve.known() || prices.gpu_container_core_options.empty()) return {0};
+  return prices.gpu_container_core_options;
+}
+
 Estimate estimate(const Profile& profile, const PriceTable& prices, const Platform& platform, const JobShape& job,
-                  const std::string& hardware, int chunks, bool adaptive, const MaxOfDraws* startups) {
+                  const std::string& hardware, int chunks, bool adaptive, const MaxOfDraws* startups,
+                  double container_cores) {
   if (chunks < 1) fail(ErrorKind::kBadInput, "chunks must be at least 1");
   if (job.frames < chunks) fail(ErrorKind::kBadInput, "more chunks than frames");
   const Cell& cell = profile.cell(job.endpoint, hardware);
   if (platform.is_local()) return estimate_local(profile, prices, platform, job, cell, hardware, chunks);
-  const Shared s = common_parts(profile, platform, job, cell, hardware, chunks, adaptive);
   Estimate e;
+  const Cell at = cell_at_cores(prices, cell, hardware, container_cores, e);
+  const Shared s = common_parts(profile, platform, job, at, hardware, chunks, adaptive);
   e.hardware = hardware;
   e.chunks = chunks;
   e.warm_chunks = s.warm;
@@ -259,8 +297,8 @@ Estimate estimate(const Profile& profile, const PriceTable& prices, const Platfo
   const int cold = chunks - s.warm;
   // Cold starts that come together are one draw: the slowest of them is any one of them.
   const int cold_draws = platform.cold_starts_together ? std::min(cold, 1) : cold;
-  e.startup_mean_s =
-      startups ? startups->mean(s.warm, cold_draws) : max_mean(cell.warm_start_s, s.warm, cell.cold_start_s, cold_draws);
+  e.startup_mean_s = startups ? startups->mean(s.warm, cold_draws)
+                              : max_mean(cell.warm_start_s, s.warm, cell.cold_start_s, cold_draws);
   e.startup_p90_s = startups ? startups->p90(s.warm, cold_draws)
                              : max_quantile(cell.warm_start_s, s.warm, cell.cold_start_s, cold_draws, 0.9);
   e.queue_s = adaptive && cold > 0 ? platform.queue_wait_s : 0;
@@ -275,7 +313,8 @@ Estimate estimate(const Profile& profile, const PriceTable& prices, const Platfo
   const double fixed = e.setup_s + e.queue_s + s.largest_work_s + e.join_s + e.final_upload_s;
   e.wall_mean_s = e.orchestrator_mean_s + e.startup_mean_s + fixed + e.cleanup_mean_s;
   e.wall_p90_s = e.orchestrator_p90_s + e.startup_p90_s + fixed + e.cleanup_p90_s;
-  add_chunk_costs(e, profile, prices, platform, s, job, hardware, chunks, cell.cold_start_s.mean());
+  add_chunk_costs(e, profile, prices, platform, s, job, hardware, chunks, cell.cold_start_s.mean(), e.container_cores);
+  e.cost_cores = e.container_seconds * e.container_cores * prices.cpu_core_per_second;
   // The orchestrator is a small CPU service that serves many jobs at once: a job is
   // charged its own wall time on it, no idle tail.
   e.cost_orchestrator = platform.billed(e.wall_mean_s) * prices.orchestrator_per_second();
@@ -285,10 +324,11 @@ Estimate estimate(const Profile& profile, const PriceTable& prices, const Platfo
 
 Estimate estimate_monte_carlo(const Profile& profile, const PriceTable& prices, const Platform& platform,
                               const JobShape& job, const std::string& hardware, int chunks, bool adaptive, int samples,
-                              uint64_t seed) {
-  Estimate e = estimate(profile, prices, platform, job, hardware, chunks, adaptive);
+                              uint64_t seed, double container_cores) {
+  Estimate e = estimate(profile, prices, platform, job, hardware, chunks, adaptive, nullptr, container_cores);
   if (platform.is_local()) return e;  // nothing random in owned, running slots but their figures
-  const Cell& cell = profile.cell(job.endpoint, hardware);
+  Estimate unused;
+  const Cell cell = cell_at_cores(prices, profile.cell(job.endpoint, hardware), hardware, container_cores, unused);
   const Shared s = common_parts(profile, platform, job, cell, hardware, chunks, adaptive);
   std::mt19937_64 rng(seed);
   std::vector<double> walls;
@@ -312,8 +352,10 @@ Estimate estimate_monte_carlo(const Profile& profile, const PriceTable& prices, 
     walls.push_back(wall);
     Estimate c;
     const int cold = chunks - s.warm;
-    add_chunk_costs(c, profile, prices, platform, s, job, hardware, chunks, cold > 0 ? cold_sum / cold : 0);
-    cost_sum += c.cost_startup + c.cost_work + c.cost_idle_tail + platform.billed(wall) * prices.orchestrator_per_second();
+    add_chunk_costs(c, profile, prices, platform, s, job, hardware, chunks, cold > 0 ? cold_sum / cold : 0,
+                    e.container_cores);
+    cost_sum +=
+        c.cost_startup + c.cost_work + c.cost_idle_tail + platform.billed(wall) * prices.orchestrator_per_second();
   }
   std::sort(walls.begin(), walls.end());
   double mean = 0;

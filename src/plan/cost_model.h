@@ -65,6 +65,10 @@ struct Estimate {
   std::string chunk_speed_from; // local: where that speed came from (measured, or modelled)
   double core_seconds = 0;      // local: cores held x seconds
   double cloud_equivalent_usd = 0;  // local: core-seconds at the price table's per-core rate
+  double container_cores = 0;   // serverless: the cores each container holds (and is billed for)
+  double cpu_side_share = 0;    // the CPU side's time over a frame's (1: the GPU waits on the CPU; 0: not known apart)
+  double cost_cores = 0;        // $ of the containers' cores, part of the costs below
+  bool cores_chosen = false;    // the plan chose container_cores among the price table's options
   int warm_chunks = 0;          // chunks that start on a warm idle container
   int64_t largest_chunk = 0;    // frames
   double orchestrator_mean_s = 0, orchestrator_p90_s = 0;
@@ -87,18 +91,24 @@ struct Estimate {
   double container_seconds = 0; // billed seconds of all chunk containers
   double compute_seconds = 0;   // frames x time per frame, all chunks
   double time(bool p90) const { return p90 ? wall_p90_s : wall_mean_s; }
-  std::string label() const { return hardware + " x" + std::to_string(chunks); }
+  std::string label() const;     // "H100 x4", or "H100 x4 on 8 cores" where cores were chosen
 };
 
 // `startups`, when given, holds the start-up order statistics of this hardware's cell
-// (warm, cold) precomputed for many chunk counts (the planner passes one).
+// (warm, cold) precomputed for many chunk counts (the planner passes one). A GPU
+// container holds `container_cores` cores (0: the price table's gpu_container_cores).
 Estimate estimate(const Profile& profile, const PriceTable& prices, const Platform& platform, const JobShape& job,
-                  const std::string& hardware, int chunks, bool adaptive, const MaxOfDraws* startups = nullptr);
+                  const std::string& hardware, int chunks, bool adaptive, const MaxOfDraws* startups = nullptr,
+                  double container_cores = 0);
+
+// The core counts a GPU container of `hardware` may be given for `cell`: the price table's
+// options where the cell's CPU side is known by cores, else none chosen ({0}).
+std::vector<double> container_core_options(const PriceTable& prices, const Cell& cell, const std::string& hardware);
 
 // The same model by simulation: `samples` draws of every random figure. Returns the mean
 // and p90 wall time and the mean cost in an Estimate (other fields as the analytic one).
 Estimate estimate_monte_carlo(const Profile& profile, const PriceTable& prices, const Platform& platform,
                               const JobShape& job, const std::string& hardware, int chunks, bool adaptive,
-                              int samples, uint64_t seed);
+                              int samples, uint64_t seed, double container_cores = 0);
 
 }  // namespace reelscale::plan

@@ -4,6 +4,7 @@
 // Every figure keeps where it came from.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -14,6 +15,21 @@
 #include "plan/frame_stages.h"
 
 namespace reelscale::plan {
+
+// A container's CPU side per frame (decoding, crop and scale, tensor conversion, encoding)
+// by the cores it holds: serial_ms + parallel_ms / cores, fitted to runs at several core
+// counts under a CPU quota (`reelscale profile` with --cpu-side-cores). Unknown (0, 0): the
+// CPU side is the cell's figure whatever the cores.
+struct CpuCurve {
+  double serial_ms = 0;
+  double parallel_ms = 0;
+  Provenance provenance;
+  bool known() const { return parallel_ms > 0; }
+  double ms(double cores) const { return serial_ms + parallel_ms / std::max(0.01, cores); }
+  // Least squares of ms against 1 / cores over (cores, ms) points; the serial part is
+  // kept at or above 0. Needs two core counts or more.
+  static CpuCurve fit(const std::vector<std::pair<double, double>>& points);
+};
 
 // ms per frame: from the chunk runner's stages when the profile has them (`stages`:
 // decode, process, encode, each by its own work; plan/frame_stages.h); else
@@ -31,11 +47,16 @@ struct FrameTime {
   double network_ms = 0;   // 0: not known apart (the factor then scales the whole)
   double cpu_side_ms = 0;
   FrameStages stages;      // measured per stage (empty: the whole-frame figure above)
+  CpuCurve cpu_curve;      // the CPU side by cores (containers whose cores are chosen)
   Provenance provenance;
   // `cores` shared by `chunks_at_once` chunks (stages only; 0: the measured machine).
   double ms(const FrameWork& work, int cores = 0, int chunks_at_once = 1) const;
   double ms(double pixels, double network_factor = 1.0, double source_mpixels_decoded = 0) const;
   void scale(double k);    // every figure k times slower
+  // The figures of a container holding `cores` cores: the CPU side from the curve, and
+  // the frame the slower of it and the network (the chunk runner overlaps them). Unchanged
+  // when the curve is unknown.
+  FrameTime at_cores(double cores) const;
 };
 
 // How an endpoint's frame time changes with the cores it gets on owned machines (local
@@ -137,13 +158,18 @@ struct PriceTable {
   double memory_gib_per_second = 0;
   // Resources a container of each kind reserves besides its GPU (billed per core and GiB).
   double gpu_container_cores = 2;
+  // Core counts a GPU container may be given, each billed per core (empty: only
+  // gpu_container_cores). The planner chooses among them where a cell's CPU side is
+  // known by cores (CpuCurve).
+  std::vector<double> gpu_container_core_options;
   double gpu_container_memory_gib = 8;
   double cpu_container_cores = 4;
   double cpu_container_memory_gib = 8;
   double orchestrator_cores = 1;
   double orchestrator_memory_gib = 2;
-  // $/s of a container of this hardware ("CPU" = a CPU-only container).
-  double container_per_second(const std::string& hardware) const;
+  // $/s of a container of this hardware ("CPU" = a CPU-only container); a GPU container
+  // with `cores` cores (0: gpu_container_cores).
+  double container_per_second(const std::string& hardware, double cores = 0) const;
   double orchestrator_per_second() const;
   bool known(const std::string& hardware) const;
 };

@@ -45,6 +45,29 @@ class StartupTables {
   std::map<std::string, std::unique_ptr<MaxOfDraws>> tables_;
 };
 
+namespace {
+
+// Calls f with the estimate of every (hardware, chunks, container cores) the planner may
+// choose for `job`: hardware by hardware, 1..n_max chunks, and each core count a GPU
+// container may hold where the cell knows its CPU side by cores.
+template <class F>
+void each_candidate(const Planner& planner, StartupTables& tables, const JobShape& job,
+                    const std::vector<std::string>& hws, int n_max, F&& f) {
+  for (const std::string& hw : hws) {
+    const Cell& cell = planner.profile.cell(job.endpoint, hw);
+    const MaxOfDraws& startups = tables.get(job.endpoint, hw, cell, n_max);
+    const std::vector<double> core_options = container_core_options(planner.prices, cell, hw);
+    for (int n = 1; n <= n_max; ++n) {
+      for (const double cores : core_options) {
+        f(estimate(planner.profile, planner.prices, planner.platform, job, hw, n, planner.policy.adaptive, &startups,
+                   cores));
+      }
+    }
+  }
+}
+
+}  // namespace
+
 Planner::Planner(const Profile& profile, const PriceTable& prices, const Platform& platform, const Policy& policy)
     : Planner(profile, prices, platform, policy, std::make_shared<StartupTables>()) {}
 
@@ -52,14 +75,16 @@ Planner::Planner(const Profile& profile, const PriceTable& prices, const Platfor
                  std::shared_ptr<StartupTables> tables)
     : profile(profile), prices(prices), platform(platform), policy(policy), tables_(std::move(tables)) {}
 
-Planner Planner::with_platform(const Platform& other) const { return Planner(profile, prices, other, policy, tables_); }
+Planner Planner::with_platform(const Platform& other) const {
+  return Planner(profile, prices, other, policy, tables_);
+}
 
 std::vector<std::string> Planner::hardware(const std::string& endpoint) const {
   std::vector<std::string> out;
   for (const std::string& hw : profile.hardware_for(endpoint)) {
     if (!prices.known(hw)) continue;
-    if (!policy.allowed_hardware.empty() &&
-        std::find(policy.allowed_hardware.begin(), policy.allowed_hardware.end(), hw) == policy.allowed_hardware.end()) {
+    if (!policy.allowed_hardware.empty() && std::find(policy.allowed_hardware.begin(), policy.allowed_hardware.end(),
+                                                      hw) == policy.allowed_hardware.end()) {
       continue;
     }
     out.push_back(hw);
@@ -110,47 +135,45 @@ Estimate Planner::choose(const JobShape& job) const {
   double min_cost = INFINITY, min_time = INFINITY;
   std::vector<Estimate> all;
   if (objective == Objective::kBalanced) all.reserve(hws.size() * n_max);
-  for (const std::string& hw : hws) {
-    const Cell& cell = profile.cell(job.endpoint, hw);
-    const MaxOfDraws& startups = tables_->get(job.endpoint, hw, cell, n_max);
-    for (int n = 1; n <= n_max; ++n) {
-      Estimate e = estimate(profile, prices, platform, job, hw, n, policy.adaptive, &startups);
-      const double t = e.time(p90);
-      switch (objective) {
-        case Objective::kAuto:
-        case Objective::kFastest:
-          break;  // handled above
-        case Objective::kCheapestWithinDeadline:
-          if (t <= policy.deadline_s && (!have_best || e.cost < best.cost || (e.cost == best.cost && t < best.time(p90)))) {
-            best = e;
-            have_best = true;
-          }
-          if (!have_closest || Faster{p90}(e, closest)) {
-            closest = e;
-            have_closest = true;
-          }
-          break;
-        case Objective::kFastestWithinBudget:
-          if (e.cost <= policy.budget_usd && (!have_best || t < best.time(p90) || (t == best.time(p90) && e.cost < best.cost))) {
-            best = e;
-            have_best = true;
-          }
-          if (!have_closest || Cheaper{p90}(e, closest)) {
-            closest = e;
-            have_closest = true;
-          }
-          break;
-        case Objective::kBalanced:
-          min_cost = std::min(min_cost, e.cost);
-          min_time = std::min(min_time, t);
-          all.push_back(std::move(e));
-          break;
-      }
+  each_candidate(*this, *tables_, job, hws, n_max, [&](Estimate e) {
+    const double t = e.time(p90);
+    switch (objective) {
+      case Objective::kAuto:
+      case Objective::kFastest:
+        break;  // handled above
+      case Objective::kCheapestWithinDeadline:
+        if (t <= policy.deadline_s &&
+            (!have_best || e.cost < best.cost || (e.cost == best.cost && t < best.time(p90)))) {
+          best = e;
+          have_best = true;
+        }
+        if (!have_closest || Faster{p90}(e, closest)) {
+          closest = e;
+          have_closest = true;
+        }
+        break;
+      case Objective::kFastestWithinBudget:
+        if (e.cost <= policy.budget_usd &&
+            (!have_best || t < best.time(p90) || (t == best.time(p90) && e.cost < best.cost))) {
+          best = e;
+          have_best = true;
+        }
+        if (!have_closest || Cheaper{p90}(e, closest)) {
+          closest = e;
+          have_closest = true;
+        }
+        break;
+      case Objective::kBalanced:
+        min_cost = std::min(min_cost, e.cost);
+        min_time = std::min(min_time, t);
+        all.push_back(std::move(e));
+        break;
     }
-  }
+  });
   if (objective == Objective::kBalanced) {
     auto score = [&](const Estimate& e) {
-      return policy.weight * e.cost / std::max(min_cost, 1e-12) + (1 - policy.weight) * e.time(p90) / std::max(min_time, 1e-9);
+      return policy.weight * e.cost / std::max(min_cost, 1e-12) +
+             (1 - policy.weight) * e.time(p90) / std::max(min_time, 1e-9);
     };
     const Estimate* b = &all.front();
     for (const Estimate& e : all) {
@@ -202,7 +225,8 @@ std::string platform_text(const Platform& platform, const Estimate& e) {
   std::ostringstream os;
   os.precision(3);
   os << "local model: " << platform.local_slots << " owned slot(s) on " << platform.local_cores
-     << " core(s), already running — no billing, no idle tail, no cold start beyond opening the model ("
+     << " core(s), already running — no billing, no idle tail, no cold start beyond opening the "
+        "model ("
      << secs(e.startup_mean_s) << "); " << e.chunks << " chunk(s), " << e.concurrent << " at once on "
      << e.threads_per_chunk << " thread(s) each; " << e.core_seconds << " core-seconds (cloud-equivalent "
      << money(e.cloud_equivalent_usd) << "): ";
@@ -255,7 +279,8 @@ void choose_balanced(const Policy& policy, PlanResult& r) {
     min_time = std::min(min_time, e.time(p90));
   }
   auto score = [&](const Estimate& e) {
-    return policy.weight * e.cost / std::max(min_cost, 1e-12) + (1 - policy.weight) * e.time(p90) / std::max(min_time, 1e-9);
+    return policy.weight * e.cost / std::max(min_cost, 1e-12) +
+           (1 - policy.weight) * e.time(p90) / std::max(min_time, 1e-9);
   };
   const Estimate* best = &r.candidates.front();
   for (const Estimate& e : r.candidates) {
@@ -326,25 +351,28 @@ PlanResult Planner::plan(const JobShape& job) const {
   PlanResult r;
   const std::vector<std::string> hws = hardware(job.endpoint);
   if (hws.empty()) {
-    fail(ErrorKind::kBadInput, "no hardware is allowed for " + job.endpoint + " (check the policy's allowed_hardware, "
-                               "the profile and the price table)");
+    fail(ErrorKind::kBadInput, "no hardware is allowed for " + job.endpoint +
+                                   " (check the policy's allowed_hardware, "
+                                   "the profile and the price table)");
   }
   const int n_max = max_chunks(job);
   r.candidates.reserve(hws.size() * n_max);
-  for (const std::string& hw : hws) {
-    const Cell& cell = profile.cell(job.endpoint, hw);
-    const MaxOfDraws& startups = tables_->get(job.endpoint, hw, cell, n_max);
-    for (int n = 1; n <= n_max; ++n) {
-      r.candidates.push_back(estimate(profile, prices, platform, job, hw, n, policy.adaptive, &startups));
-    }
-  }
+  each_candidate(*this, *tables_, job, hws, n_max, [&](Estimate e) { r.candidates.push_back(std::move(e)); });
   r.pareto = pareto_front(r.candidates, policy.use_p90);
   switch (policy.objective_for(platform)) {
     case Objective::kAuto:
-    case Objective::kFastest: choose_fastest(policy, r); break;
-    case Objective::kCheapestWithinDeadline: choose_cheapest_within_deadline(policy, r); break;
-    case Objective::kFastestWithinBudget: choose_fastest_within_budget(policy, r); break;
-    case Objective::kBalanced: choose_balanced(policy, r); break;
+    case Objective::kFastest:
+      choose_fastest(policy, r);
+      break;
+    case Objective::kCheapestWithinDeadline:
+      choose_cheapest_within_deadline(policy, r);
+      break;
+    case Objective::kFastestWithinBudget:
+      choose_fastest_within_budget(policy, r);
+      break;
+    case Objective::kBalanced:
+      choose_balanced(policy, r);
+      break;
   }
   r.reason = platform_text(platform, r.chosen) + r.reason;
   const FigureNotes notes = figure_notes(profile, job, hws);

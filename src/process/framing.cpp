@@ -1,6 +1,7 @@
 // process/framing.cpp — keyframed crop and scale.
 #include "process/framing.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace reelscale::process {
@@ -21,9 +22,22 @@ media::CropRect CropTrack::at(int64_t j) const {
   return r;
 }
 
+double CropTrack::least_upscale(int output_width, int output_height) const {
+  const auto factor = [&](double crop_width, double crop_height) {
+    const double w = std::clamp(std::round(crop_width), 1.0, static_cast<double>(width_));
+    const double h = std::clamp(std::round(crop_height), 1.0, static_cast<double>(height_));
+    return std::min(output_width / w, output_height / h);
+  };
+  if (keys_.empty()) return factor(fixed_.width, fixed_.height);
+  double least = factor(keys_.front().values[2], keys_.front().values[3]);
+  for (const CropKeyframe& k : keys_) least = std::min(least, factor(k.values[2], k.values[3]));
+  return least;
+}
+
 FramingProcessor::FramingProcessor(const JobSpec& spec, const media::VideoProbe& probe)
     : width_(spec.output_width), height_(spec.output_height), upright_(probe),
-      crops_(spec, upright_.width(), upright_.height()), scaler_(media::ScaleQuality::kBicubic) {}
+      crops_(spec, upright_.width(), upright_.height()),
+      least_upscale_(crops_.least_upscale(width_, height_)), scaler_(media::ScaleQuality::kBicubic) {}
 
 void FramingProcessor::process(std::span<FrameJob> jobs) {
   for (FrameJob& job : jobs) {

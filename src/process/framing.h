@@ -15,6 +15,9 @@ class CropTrack {
  public:
   CropTrack(const JobSpec& spec, int source_width, int source_height);
   media::CropRect at(int64_t output_index) const;
+  // The least factor by which the output size enlarges any crop of the track (the
+  // crops between keyframes lie between theirs, so the keyframes bound it).
+  double least_upscale(int output_width, int output_height) const;
 
  private:
   std::vector<CropKeyframe> keys_;
@@ -30,11 +33,13 @@ class FramingProcessor final : public FrameProcessor {
   int output_width() const override { return width_; }
   int output_height() const override { return height_; }
   void process(std::span<FrameJob> jobs) override;
+  double least_upscale() const override { return least_upscale_; }
 
  private:
   int width_, height_;
   UprightFrames upright_;
   CropTrack crops_;
+  double least_upscale_;
   media::FrameScaler scaler_;
 };
 

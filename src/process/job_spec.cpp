@@ -220,6 +220,8 @@ void parse_model_detect_and_encoding(const json& j, JobSpec& s) {
   s.audio = parse_named("audio", text(j, "audio", "audio", "auto"), media::parse_audio_mode);
   s.preset = text(j, "preset", "preset", s.preset);
   s.crf = integer(j, "crf", "crf", 0, 51, s.crf);
+  s.encoder = text(j, "encoder", "encoder", s.encoder);
+  if (s.encoder != "x264" && s.encoder != "nvenc") bad("encoder", "'" + s.encoder + "' is not x264 or nvenc");
   s.chunks = integer(j, "chunks", "chunks", 0, 256, 0);
 }
 
@@ -242,7 +244,7 @@ JobSpec parse_job_spec(const json& j) {
   if (!j.is_object()) fail(ErrorKind::kBadInput, "the job spec must be a JSON object");
   only_fields(j, "", {"endpoint", "input", "output", "output_width", "output_height", "fps", "crop_keyframes",
                       "crop_easing", "segments", "highlight_keyframes", "highlight_easing", "style", "model", "time",
-                      "frame", "audio", "preset", "crf", "chunks", "sr_input"});
+                      "frame", "audio", "preset", "crf", "encoder", "chunks", "sr_input"});
   JobSpec s;
   parse_destination(j, s);
   parse_fps(j, s);
@@ -305,6 +307,7 @@ json to_json(const JobSpec& s) {
   j["audio"] = audio[static_cast<int>(s.audio)];
   j["preset"] = s.preset;
   j["crf"] = s.crf;
+  if (s.encoder != "x264") j["encoder"] = s.encoder;
   if (s.chunks) j["chunks"] = s.chunks;
   return j;
 }

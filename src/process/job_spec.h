@@ -63,6 +63,7 @@ struct JobSpec {
   media::AudioMode audio = media::AudioMode::kAuto;
   std::string preset = "veryfast";
   int crf = 20;
+  std::string encoder = "x264";              // x264, or nvenc: the GPU's encoder (x264 where it has none)
   int chunks = 0;                            // 0: let the planner choose (1 locally)
 };
 

@@ -32,6 +32,9 @@ class FrameProcessor {
   // Makes each job's output from its source. Must depend only on the source frame and
   // the output index, so any split of a job gives the same frames.
   virtual void process(std::span<FrameJob> jobs) = 0;
+  // The least factor by which the output enlarges its source picture (1: not at all, or
+  // detail is added as by super-resolution); the encoder tunes for smooth pictures by it.
+  virtual double least_upscale() const { return 1.0; }
   // Frames whose work was skipped as unnecessary (e.g. no super-resolution needed).
   virtual int64_t frames_skipped() const { return 0; }
 };

@@ -4,6 +4,7 @@
 // segments; the overlay's pixels; framing_ai's work-saving rules; rotation; detect.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -115,6 +116,78 @@ TEST(Framing, ChunkInvariantWithAndWithoutSegments) {
   const Frames seg_one = run_job(spec_from(j), 1);
   EXPECT_EQ(seg_one.size(), 120u);  // 3 s + 1 s at 30 fps
   EXPECT_EQ(max_diff(seg_one, run_job(spec_from(j), 5)), 0);
+}
+
+// x264 writes its options into the stream: "analyse=0x3:0x113" is veryfast's search in P and
+// B frames (intra 4x4 and 8x8, P and B 8x8 sub-partitions), "analyse=0x3:0x3" the intra ones alone.
+std::string x264_options_of(const fs::path& video) {
+  std::ifstream in(video, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = bytes.find("x264 - core");
+  return at == std::string::npos ? "" : bytes.substr(at, std::min<size_t>(2000, bytes.size() - at));
+}
+
+TEST(Framing, AnEnlargedCropIsEncodedWithoutThe8x8SubPartitionSearchAndAnythingElseWithIt) {
+  rt::TempDir dir;
+  const json crop = json::array({{{"time", 0}, {"x", 0}, {"y", 0}, {"width", 202}, {"height", 360}},
+                                 {{"time", 1}, {"x", 300}, {"y", 0}, {"width", 180}, {"height", 320}}});
+  const auto framing = [&](int width, int height) {
+    return spec_from({{"endpoint", "framing"}, {"input", kTears}, {"output", (dir / "o.mp4").string()},
+                      {"output_width", width}, {"output_height", height}, {"fps", 24}, {"crop_keyframes", crop},
+                      {"segments", json::array({{{"start", 0}, {"end", 1}}})}});
+  };
+  // The least enlargement of the track is at its largest crop: the lesser of 270/202 wide and 480/360 high.
+  EXPECT_NEAR(CropTrack(framing(270, 480), 640, 360).least_upscale(270, 480), 480.0 / 360, 1e-9);
+  EXPECT_NEAR(CropTrack(framing(202, 360), 640, 360).least_upscale(202, 360), 1.0, 1e-9);
+  const auto encoded = [&](const JobSpec& spec) {
+    store::ObjectStore store;
+    exec::LocalExecutor executor({}, [](const JobSpec& s) { return make_processor_factory(s, ModelSettings{}); }, store);
+    job::throw_if_failed(job::run_job(spec, executor, store, job::JobOptions{}));
+    return x264_options_of(spec.output);
+  };
+  const std::string enlarged = encoded(framing(270, 480));  // 1.34x: a smooth picture
+  EXPECT_NE(enlarged.find("analyse=0x3:0x3 "), std::string::npos) << enlarged;
+  EXPECT_NE(enlarged.find("keyint=250 "), std::string::npos) << enlarged;
+  const std::string native = encoded(framing(202, 360));  // the first crop at its own size
+  EXPECT_NE(native.find("analyse=0x3:0x113"), std::string::npos) << native;
+  JobSpec overlay = spec_from({{"endpoint", "overlay"}, {"input", kTears}, {"output", (dir / "v.mp4").string()},
+                               {"segments", json::array({{{"start", 0}, {"end", 0.5}}})},
+                               {"highlight_keyframes", {{{"time", 0}, {"x", 320}, {"y", 180}, {"rx", 60}, {"ry", 90}}}}});
+  EXPECT_NE(encoded(overlay).find("analyse=0x3:0x113"), std::string::npos);
+}
+
+// A job that asks for NVENC gets it where the GPU has one; elsewhere (this machine has no
+// NVIDIA driver) every chunk is encoded with x264, and the record says so and why.
+TEST(Framing, NvencWhereItOpensElseX264WithTheReasonInTheRecord) {
+  rt::TempDir dir;
+  const JobSpec spec = spec_from({{"endpoint", "framing"}, {"input", kTears}, {"output", (dir / "o.mp4").string()},
+                                  {"output_width", 270}, {"output_height", 480}, {"fps", 24}, {"encoder", "nvenc"},
+                                  {"segments", json::array({{{"start", 0}, {"end", 1}}})}});
+  store::ObjectStore store;
+  exec::LocalExecutor executor({}, [](const JobSpec& s) { return make_processor_factory(s, ModelSettings{}); }, store);
+  job::JobOptions options;
+  options.chunks = 2;
+  const record::JobRecord r = job::run_job(spec, executor, store, options);
+  job::throw_if_failed(r);
+  EXPECT_EQ(rt::ffprobe_packet_count(spec.output), 24);
+  ASSERT_EQ(r.chunk_results.size(), 2u);
+  for (const record::ChunkRecord& c : r.chunk_results) {
+    if (c.encoder == "h264_nvenc") {
+      EXPECT_EQ(c.encoder_note, "");
+      continue;
+    }
+    EXPECT_EQ(c.encoder, "libx264");
+    EXPECT_NE(c.encoder_note.find("h264_nvenc could not be used: "), std::string::npos) << c.encoder_note;
+    EXPECT_NE(c.encoder_note.find("; encoded with libx264"), std::string::npos) << c.encoder_note;
+    const std::string warning = "chunk " + std::to_string(c.index) + ": " + c.encoder_note;
+    EXPECT_NE(std::find(r.warnings.begin(), r.warnings.end(), warning), r.warnings.end()) << warning;
+  }
+  EXPECT_EQ(r.chunk_results[0].encoder, r.chunk_results[1].encoder);
+  EXPECT_NE(x264_options_of(spec.output).empty(), r.chunk_results[0].encoder == "libx264");
+  // The record's JSON keeps both fields.
+  const json back = record::to_json(r);
+  EXPECT_EQ(back["chunk_results"][0]["encoder"], r.chunk_results[0].encoder);
+  EXPECT_EQ(back["chunk_results"][0]["encoder_note"], r.chunk_results[0].encoder_note);
 }
 
 TEST(Overlay, ChunkInvariantWithAndWithoutSegments) {
