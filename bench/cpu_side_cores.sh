@@ -4,6 +4,7 @@
 # every GPU container's frame) run inside a cgroup CPU quota of each core count, RUNS times
 # each in turn, and the curve ms = serial + parallel / cores fitted to the medians
 # (least squares in 1 / cores). The quota is cgroup v1 `cpu` or v2 `cpu.max` (needs root).
+# The floor is the source decoded on one thread (the chunk runner's decoder has one).
 # Prints a Markdown table and the fitted curve as JSON (a profile's cpu_side_by_cores).
 # Usage: bench/cpu_side_cores.sh BUILD_DIR WORK_DIR [CORES (default "0.5 1 1.5 2")] [RUNS (default 3)]
 set -euo pipefail
@@ -69,14 +70,20 @@ for c in $CORES; do
   printf "| %s | %s | %.2f | %s |\n" "$c" "$threads" "$med" "${samples[$c]}"
   points+="[$c, $med],"
 done
-/usr/bin/python3 - "[${points%,}]" <<'PY'
+# The floor: decoding the source on one thread, which the chunk runner's decoder does.
+/usr/bin/time -o "$WORK/decode-time" -f "%U %S" ffmpeg -v error -threads 1 -i "$SRC" -f null - 
+frames=$(ffprobe -v error -count_packets -select_streams v:0 -show_entries stream=nb_read_packets -of csv=p=0 "$SRC")
+floor=$(awk -v n="$frames" '{printf "%.3f", 1000 * ($1 + $2) / n}' "$WORK/decode-time")
+echo
+echo "decoding the 1920x1080 source on one thread: $floor ms per frame (the floor)"
+/usr/bin/python3 - "[${points%,}]" "$floor" <<'PY'
 import json, sys
-pts = json.loads(sys.argv[1])
+pts = json.loads(sys.argv[1]); floor = float(sys.argv[2])
 n = len(pts); xs = [1 / c for c, _ in pts]; ys = [m for _, m in pts]
 sx, sy = sum(xs), sum(ys); sxx = sum(x * x for x in xs); sxy = sum(x * y for x, y in zip(xs, ys))
 par = (n * sxy - sx * sy) / (n * sxx - sx * sx); ser = (sy - par * sx) / n
 if ser < 0: ser, par = 0.0, sxy / sxx
 worst = max(abs(ser + par / c - m) / m for c, m in pts)
 print(f"\nfit: ms = {ser:.2f} + {par:.2f} / cores (largest residual {100 * worst:.1f} %)")
-print(json.dumps({"serial_ms": round(ser, 3), "parallel_ms": round(par, 3)}))
+print(json.dumps({"serial_ms": round(ser, 3), "parallel_ms": round(par, 3), "floor_ms": floor}))
 PY

@@ -12,6 +12,7 @@
 #include "cli/plan_options.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/json_fields.h"
 #include "plan/calibrate.h"
 #include "record/job_record.h"
 #include "plan/planner.h"
@@ -35,7 +36,17 @@ nlohmann::json estimate_json(const plan::Estimate& e) {
           {"cost_usd",
            {{"total", e.cost}, {"startup", e.cost_startup}, {"work", e.cost_work}, {"idle_tail", e.cost_idle_tail},
             {"orchestrator", e.cost_orchestrator}}},
-          {"container_seconds", e.container_seconds}, {"compute_seconds", e.compute_seconds}};
+          {"container_seconds", e.container_seconds}, {"compute_seconds", e.compute_seconds},
+          {"container_cores", e.container_cores}, {"cores_chosen", e.cores_chosen},
+          {"cpu_side_share", e.cpu_side_share}, {"cost_cores_usd", e.cost_cores}};
+}
+
+// A grid row: the hardware, and the cores its containers hold where the plan chose them.
+std::string grid_row_name(const plan::Estimate& e) {
+  if (!e.cores_chosen) return e.hardware;
+  std::ostringstream os;
+  os << e.hardware << " " << e.container_cores << "c";
+  return os.str();
 }
 
 std::string f(double v, int p = 3) {
@@ -101,33 +112,37 @@ class PlanCommand final : public Command {
     print_breakdown(r.chosen);
     // Grid: time and cost for every hardware and N.
     std::cout << "\n" << (p90 ? "p90" : "mean") << " time s / cost $ for every hardware and chunk count:\n";
-    std::map<std::string, std::map<int, const plan::Estimate*>> grid;
+    std::map<std::pair<std::string, double>, std::map<int, const plan::Estimate*>> grid;
     int n_max = 0;
     for (const auto& e : r.candidates) {
-      grid[e.hardware][e.chunks] = &e;
+      grid[{e.hardware, e.container_cores}][e.chunks] = &e;
       n_max = std::max(n_max, e.chunks);
     }
     std::cout << std::left << std::setw(11) << "hardware";
     for (int n = 1; n <= n_max; ++n) std::cout << std::setw(15) << ("N=" + std::to_string(n));
     std::cout << "\n";
-    for (const auto& [hw, row] : grid) {
-      std::cout << std::left << std::setw(11) << hw;
+    for (const auto& [key, row] : grid) {
+      std::cout << std::left << std::setw(11) << grid_row_name(*row.begin()->second);
       for (int n = 1; n <= n_max; ++n) {
         auto it = row.find(n);
         std::string cell = it == row.end() ? "-" : f(it->second->time(p90), 1) + "/" + f(it->second->cost, 4);
-        if (it != row.end() && it->second->hardware == r.chosen.hardware && n == r.chosen.chunks) cell = "*" + cell;
+        const plan::Estimate& chosen = r.chosen;
+        if (it != row.end() && it->second->hardware == chosen.hardware && n == chosen.chunks &&
+            it->second->container_cores == chosen.container_cores) {
+          cell = "*" + cell;
+        }
         std::cout << std::setw(15) << cell;
       }
       std::cout << "\n";
     }
     std::cout << "\nPareto front (no other choice is both faster and cheaper):\n";
     for (const auto& e : r.pareto) {
-      std::cout << "  " << std::left << std::setw(16) << e.label() << f(e.time(p90), 1) << " s  $" << f(e.cost, 4) << "\n";
+      std::cout << "  " << std::left << std::setw(24) << e.label() << f(e.time(p90), 1) << " s  $" << f(e.cost, 4) << "\n";
     }
     if (all_) {
       std::cout << "\nall candidates:\n";
       for (const auto& e : r.candidates) {
-        std::cout << "  " << std::left << std::setw(16) << e.label() << "mean " << f(e.wall_mean_s, 1) << " s, p90 "
+        std::cout << "  " << std::left << std::setw(24) << e.label() << "mean " << f(e.wall_mean_s, 1) << " s, p90 "
                   << f(e.wall_p90_s, 1) << " s, $" << f(e.cost, 4) << "\n";
       }
     }
@@ -158,6 +173,18 @@ class PlanCommand final : public Command {
               << " + idle tail $" << f(e.cost_idle_tail, 5) << " + orchestrator $" << f(e.cost_orchestrator, 5) << "\n"
               << "         " << f(e.container_seconds, 1) << " container-seconds billed, " << f(e.compute_seconds, 1)
               << " s of frame compute\n";
+    print_cores(e);
+  }
+
+  // A container's cores: how many, how much of a frame waits on them, and what they cost.
+  static void print_cores(const plan::Estimate& e) {
+    std::cout << "  cores: " << format_number(e.container_cores) << " per container"
+              << (e.cores_chosen ? " (chosen by the plan)" : " (fixed by the price table)");
+    if (e.cpu_side_share > 0) {
+      std::cout << ", the CPU side " << f(100 * e.cpu_side_share, 0) << " % of a frame's time"
+                << (e.cpu_side_share >= 0.999 ? " (CPU-bound: the GPU waits)" : "");
+    }
+    std::cout << ", $" << f(e.cost_cores, 5) << " of the cost\n";
   }
 
   CLI::App* app_;

@@ -60,7 +60,8 @@ void apply_cluster(const exec::ClusterFile& cluster, PlanInputs& in, nlohmann::j
     most_nodes = std::max(most_nodes, c.nodes);
     classes.push_back(name);
   }
-  in.prices.gpu_container_cores = 0;
+  in.prices.gpu_container_cores = 0;  // a node's price is all-in: its cores are the class's
+  in.prices.gpu_container_core_options.clear();
   in.prices.gpu_container_memory_gib = 0;
   if (most_nodes > 0) in.platform.max_containers = most_nodes;
   if (cluster.suspend_time_s >= 0) in.platform.scale_down_window_s = cluster.suspend_time_s;

@@ -116,7 +116,8 @@ void apply_cluster_facts(PlanningInputs& p, const exec::Executor& executor) {
   if (cluster.batch_cluster) p.platform.cold_starts_together = true;
   if (cluster.usd_per_second > 0 && !hardware.empty()) {
     p.prices.gpu_per_second[hardware] = cluster.usd_per_second;
-    p.prices.gpu_container_cores = 0;
+    p.prices.gpu_container_cores = 0;  // a node's price is all-in: its cores are the class's
+    p.prices.gpu_container_core_options.clear();
     p.prices.gpu_container_memory_gib = 0;
   }
 }
@@ -130,6 +131,9 @@ record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& pro
   p.threads_per_chunk = e.threads_per_chunk;
   p.chunk_frame_ms = e.chunk_frame_ms;
   p.chunk_speed_from = e.chunk_speed_from;
+  p.container_cores = e.platform_model == "local" ? 0 : e.container_cores;
+  p.cpu_side_share = e.cpu_side_share;
+  p.cost_cores_usd = e.cost_cores;
   p.warm_chunks = e.warm_chunks;
   p.core_seconds = e.core_seconds;
   p.cloud_equivalent_usd = e.cloud_equivalent_usd;

@@ -90,16 +90,17 @@ ThreadScaling parse_scaling(const json& j, const std::string& f) {
 // {"serial_ms": 3.1, "parallel_ms": 25.6, "source": ..., "date": ..., "measured": true}
 CpuCurve parse_cpu_curve(const json& j, const std::string& f) {
   if (!j.is_object()) bad(f, "must be an object: {\"serial_ms\": ..., \"parallel_ms\": ...}");
-  only(j, f, {"serial_ms", "parallel_ms", "source", "date", "measured"});
+  only(j, f, {"serial_ms", "parallel_ms", "floor_ms", "source", "date", "measured"});
   CpuCurve c;
   c.serial_ms = num(j, "serial_ms", f + ".serial_ms", 0, 1e7, std::nullopt);
   c.parallel_ms = num(j, "parallel_ms", f + ".parallel_ms", 1e-6, 1e7, std::nullopt);
+  c.floor_ms = num(j, "floor_ms", f + ".floor_ms", 0, 1e7, 0.0);
   c.provenance = provenance(j);
   return c;
 }
 
 json cpu_curve_json(const CpuCurve& c) {
-  json j = {{"serial_ms", c.serial_ms}, {"parallel_ms", c.parallel_ms}};
+  json j = {{"serial_ms", c.serial_ms}, {"parallel_ms", c.parallel_ms}, {"floor_ms", c.floor_ms}};
   put(j, c.provenance);
   return j;
 }

@@ -18,14 +18,17 @@ namespace reelscale::plan {
 
 // A container's CPU side per frame (decoding, crop and scale, tensor conversion, encoding)
 // by the cores it holds: serial_ms + parallel_ms / cores, fitted to runs at several core
-// counts under a CPU quota (`reelscale profile` with --cpu-side-cores). Unknown (0, 0): the
-// CPU side is the cell's figure whatever the cores.
+// counts under a CPU quota (bench/cpu_side_cores.sh), and never below floor_ms: the chunk
+// runner's stages are threads of their own, and the decoder runs on one, so no number of
+// cores makes a frame faster than decoding it. Unknown (parallel 0): the CPU side is the
+// cell's figure whatever the cores.
 struct CpuCurve {
   double serial_ms = 0;
   double parallel_ms = 0;
+  double floor_ms = 0;
   Provenance provenance;
   bool known() const { return parallel_ms > 0; }
-  double ms(double cores) const { return serial_ms + parallel_ms / std::max(0.01, cores); }
+  double ms(double cores) const { return std::max(floor_ms, serial_ms + parallel_ms / std::max(0.01, cores)); }
   // Least squares of ms against 1 / cores over (cores, ms) points; the serial part is
   // kept at or above 0. Needs two core counts or more.
   static CpuCurve fit(const std::vector<std::pair<double, double>>& points);

@@ -27,6 +27,7 @@ PriceTable default_prices() {
                       {"L40S", 0.000542},      {"A100-40GB", 0.000583}, {"A100-80GB", 0.000694},
                       {"H100", 0.001097},      {"H200", 0.001261}, {"B200", 0.001736}};
   p.cpu_core_per_second = 0.0000131;
+  p.gpu_container_core_options = {2, 4, 8, 16};  // a GPU container's CPU request, billed per core
   p.memory_gib_per_second = 0.00000222;
   return p;
 }

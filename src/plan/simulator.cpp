@@ -66,11 +66,18 @@ Decider scheduled_decider(const std::vector<Planner>& by_hour) {
   };
 }
 
+std::string Decision::kind() const {
+  if (container_cores <= 0) return hardware;
+  std::ostringstream os;
+  os << hardware << " on " << container_cores << " cores";
+  return os.str();
+}
+
 Decider planner_decider(const Planner& planner) {
   return [&planner](const JobShape& job, const LoadView& load) {
     if (!planner.policy.adaptive) {
       const Estimate e = planner.choose(job);
-      return Decision{e.hardware, e.chunks};
+      return Decision{e.hardware, e.chunks, e.cores_chosen ? e.container_cores : 0};
     }
     // The adaptive planner sees the warm pool, the queue, and how likely an idle
     // container is to be reused before it scales down at the current arrival rate.
@@ -81,7 +88,7 @@ Decider planner_decider(const Planner& planner) {
     now.queue_wait_s = queued > 0 ? 10.0 * queued / std::max(1, now.max_containers) : 0;
     now.idle_tail_share = std::exp(-load.arrivals_per_s * now.scale_down_window_s);
     const Estimate e = planner.with_platform(now).choose(job);
-    return Decision{e.hardware, e.chunks};
+    return Decision{e.hardware, e.chunks, e.cores_chosen ? e.container_cores : 0};
   };
 }
 
@@ -109,6 +116,8 @@ struct Event {
 
 struct Container {
   std::string hardware;
+  std::string kind;  // Decision::kind()
+  double cores = 0;
   double created = 0;
   double busy_since = 0;
   double idle_since = 0;
@@ -198,8 +207,12 @@ class DaySimulation {
   LoadView load_view(double t) const {
     LoadView v;
     v.time_s = t;
-    for (const auto& [hw, ids] : idle_) v.idle[hw] = static_cast<int>(ids.size());
-    for (const auto& [hw, q] : waiting_) v.queued[hw] = static_cast<int>(q.size());
+    for (const auto& [kind, ids] : idle_) {
+      if (!ids.empty()) v.idle[containers_[ids.front()].hardware] += static_cast<int>(ids.size());
+    }
+    for (const auto& [kind, q] : waiting_) {
+      if (!q.empty()) v.queued[jobs_[q.front().job].decision.hardware] += static_cast<int>(q.size());
+    }
     v.arrivals_per_s = rate_at(t);
     return v;
   }
@@ -225,7 +238,7 @@ class DaySimulation {
                         (profile_.whole_file_download ? in_bytes : in_bytes * share) / (profile_.download_mb_per_s * 1e6) +
                         output_bytes(job) * share / (profile_.upload_mb_per_s * 1e6) +
                         (task.index > 0 ? profile_.preroll_s.sample(rng_) : 0) +
-                        frames * cell.frame_time.ms(frame_work(job.shape, cell)) / 1000.0;
+                        frames * cell.frame_time.at_cores(ct.cores).ms(frame_work(job.shape, cell)) / 1000.0;
     ct.busy_total += busy;
     events_.push({t + busy, EventType::kTaskDone, c, task.job});
     ++res_.tasks;
@@ -235,8 +248,9 @@ class DaySimulation {
   void start_task(const Task& task, double t) {
     const Job& job = jobs_[task.job];
     const std::string& hw = job.decision.hardware;
+    const std::string kind = job.decision.kind();
     const Cell& cell = profile_.cell(job.shape.endpoint, hw);
-    auto& pool = idle_[hw];
+    auto& pool = idle_[kind];
     if (!pool.empty()) {
       const int64_t c = pool.back();
       pool.pop_back();
@@ -247,6 +261,8 @@ class DaySimulation {
     if (alive_[hw] < platform_.max_containers) {
       Container ct;
       ct.hardware = hw;
+      ct.kind = kind;
+      ct.cores = job.decision.container_cores;
       ct.created = t;
       containers_.push_back(ct);
       ++alive_[hw];
@@ -259,7 +275,7 @@ class DaySimulation {
     }
     Task queued = task;
     queued.enqueued = t;
-    waiting_[hw].push_back(queued);
+    waiting_[kind].push_back(queued);
   }
 
   void on_arrival(const Event& e) {
@@ -267,7 +283,7 @@ class DaySimulation {
     job.decision = decide_(job.shape, load_view(e.time));
     job.decision.chunks = std::clamp<int>(job.decision.chunks, 1, static_cast<int>(job.shape.frames));
     job.remaining = job.decision.chunks;
-    ++res_.jobs_by_choice[job.decision.hardware + " x" + std::to_string(job.decision.chunks)];
+    ++res_.jobs_by_choice[job.decision.kind() + " x" + std::to_string(job.decision.chunks)];
     events_.push({e.time + profile_.orchestrator_start_s.sample(rng_), EventType::kDispatch, e.a, 0});
   }
 
@@ -282,7 +298,7 @@ class DaySimulation {
                           profile_.cleanup_s.sample(rng_);
       events_.push({e.time + tail, EventType::kJobFinish, e.b, 0});
     }
-    auto& q = waiting_[ct.hardware];
+    auto& q = waiting_[ct.kind];
     if (!q.empty()) {
       const Task next = q.front();
       q.pop_front();
@@ -295,7 +311,7 @@ class DaySimulation {
     }
     ct.idle = true;
     ct.idle_since = e.time;
-    idle_[ct.hardware].push_back(e.a);
+    idle_[ct.kind].push_back(e.a);
     events_.push({e.time + platform_.scale_down_window_s, EventType::kExpire, e.a, ct.generation});
   }
 
@@ -304,14 +320,14 @@ class DaySimulation {
     if (!ct.idle || ct.generation != e.b || ct.gone) return;
     ct.gone = true;
     ct.idle = false;
-    auto& pool = idle_[ct.hardware];
+    auto& pool = idle_[ct.kind];
     pool.erase(std::remove(pool.begin(), pool.end(), e.a), pool.end());
     --alive_[ct.hardware];
     const double billed = platform_.billed(e.time - ct.created);
     res_.billed_container_s += billed;
     if (ct.hardware != "CPU") res_.gpu_billed_s += billed;
     res_.busy_container_s += ct.busy_total;
-    res_.cost_usd += billed * prices_.container_per_second(ct.hardware);
+    res_.cost_usd += billed * prices_.container_per_second(ct.hardware, ct.cores);
   }
 
   void summarize() {
@@ -344,8 +360,8 @@ class DaySimulation {
   double weight_sum_ = 0;
   std::vector<Job> jobs_;
   std::vector<Container> containers_;
-  std::map<std::string, std::vector<int64_t>> idle_;  // hardware -> idle container ids (LIFO: warmest first)
-  std::map<std::string, std::deque<Task>> waiting_;
+  std::map<std::string, std::vector<int64_t>> idle_;  // kind -> idle container ids (LIFO: warmest first)
+  std::map<std::string, std::deque<Task>> waiting_;   // kind -> tasks waiting for a container
   std::map<std::string, int> alive_;
   std::vector<double> latencies_;
   double queue_wait_total_ = 0;

@@ -42,6 +42,9 @@ struct LoadView {
 struct Decision {
   std::string hardware;
   int chunks = 1;
+  double container_cores = 0;  // the cores a GPU container holds (0: the price table's default)
+  // "T4", or "T4 on 8 cores": containers of one kind serve each other's tasks warm.
+  std::string kind() const;
 };
 using Decider = std::function<Decision(const JobShape&, const LoadView&)>;
 

@@ -74,6 +74,9 @@ struct PlanRecord {
   int concurrent = 0;              // local: chunks at once
   int threads_per_chunk = 0;       // local: cores each gets
   double chunk_frame_ms = 0;       // local: the time per frame the plan took each chunk to run at
+  double container_cores = 0;      // serverless: the cores each container holds (chosen, or the price table's)
+  double cpu_side_share = 0;       // the CPU side's time over a frame's (1: the GPU waits; 0: not known apart)
+  double cost_cores_usd = 0;       // serverless: what the containers' cores cost, part of cost_usd
   std::string chunk_speed_from;    // local: where that speed came from (measured thread scaling, or a model)
   int warm_chunks = 0;             // billed: chunks the plan started on warm places (the warm pool it saw)
   double core_seconds = 0;         // local: what the job costs in owned cores
