@@ -15,6 +15,7 @@
 #include "common/json_fields.h"
 #include "exec/slurm_cluster.h"
 #include "exec/slurm_control.h"
+#include "job/cpu_side_profile.h"
 #include "job/node_profile.h"
 #include "job/profiler.h"
 #include "record/job_record.h"
@@ -94,12 +95,24 @@ class ProfileCommand final : public Command {
     app_->add_option("--ai-frames", options_.ai_frames, "Frames of each clip framing_ai processes (it is slow on CPUs)");
     app_->add_option("--store", options_.store_url, "An s3:// prefix to measure transfer throughput against (optional)");
     app_->add_flag("--quick", quick_, "Short clips and fewer runs (for tests)");
+    app_->add_option("--cpu-side-cores", cpu_side_.cores,
+                     "Also measure a GPU container's CPU side at these core counts under a CPU-quota cgroup "
+                     "(e.g. 0.5,1,2; needs root) and put the fitted curve on the profile's GPU cells")
+        ->delimiter(',')
+        ->check(CLI::Range(0.05, 512.0));
+    app_->add_option("--cpu-side-runs", cpu_side_.runs, "Runs per core count for --cpu-side-cores (median)")
+        ->check(CLI::Range(1, 20));
     app_->add_option("--models", settings_.models_dir, "Models folder");
   }
   CLI::App* app() const override { return app_; }
 
   int run() override {
     if (!cluster_file_.empty()) return run_on_node();
+    std::vector<double> distinct = cpu_side_.cores;
+    std::sort(distinct.begin(), distinct.end());
+    if (!distinct.empty() && std::unique(distinct.begin(), distinct.end()) - distinct.begin() < 2) {
+      fail(ErrorKind::kBadInput, "--cpu-side-cores needs two core counts or more, e.g. 0.5,1,2");
+    }
     options_.process_startup_s = measure_process_startup(seconds_since_process_start());
     options_.date = record::utc_today();
     if (quick_ && options_.lengths == std::vector<int>{5, 30, 120}) options_.lengths = {1, 2};
@@ -109,7 +122,8 @@ class ProfileCommand final : public Command {
     check_output_path(out / "profile.json", "");
     store::ObjectStore store;
     process::Processors processors(settings_);
-    const job::ProfileResult r = job::profile_machine(options_, processors, store);
+    job::ProfileResult r = job::profile_machine(options_, processors, store);
+    if (!cpu_side_.cores.empty()) add_cpu_side(r);
     write_file_atomically(out / "profile.json", plan::to_json(r.profile).dump(2) + "\n");
     write_file_atomically(out / "profile-raw.json", r.raw.dump(2) + "\n");
     write_file_atomically(out / "profile.md", r.report);
@@ -118,6 +132,18 @@ class ProfileCommand final : public Command {
   }
 
  private:
+  // The CPU side by cores, measured on this machine, on the profile's GPU cells.
+  void add_cpu_side(job::ProfileResult& r) {
+    cpu_side_.binary = this_executable().string();
+    cpu_side_.date = options_.date;
+    const ScopedTempDir scratch(std::filesystem::temp_directory_path(), "reelscale-cpu-side-");
+    const job::CpuSideResult c = job::measure_cpu_side(cpu_side_, scratch.path());
+    const int cells = job::apply_cpu_side(r.profile, c.curve, plan::default_prices().gpu_container_cores);
+    r.raw["cpu_side_by_cores"] = c.raw;
+    r.report += c.report + "\nThe curve's shape is on " + std::to_string(cells) +
+                " GPU cell(s), each at its own figure on the price table's default cores.\n";
+  }
+
   // `profile --cluster`: this command again, as a Slurm task on a node of the class.
   int run_on_node() {
     const exec::ClusterFile cluster = exec::read_cluster_file(cluster_file_);
@@ -150,6 +176,7 @@ class ProfileCommand final : public Command {
   CLI::App* app_;
   std::string out_dir_, cluster_file_;
   job::ProfilerOptions options_;
+  job::CpuSideOptions cpu_side_;
   bool quick_ = false;
   process::ModelSettings settings_;
 };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <unistd.h>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
@@ -175,6 +176,34 @@ TEST(Cli, BadJobsExitTwoNamingTheField) {
     EXPECT_NE(r.output.find(c.message), std::string::npos) << c.job << "\n" << r.output;
     EXPECT_FALSE(fs::exists(out));
   }
+}
+
+// `profile --cpu-side-cores`: framing run in CPU-quota cgroups, the fitted curve on the
+// GPU cells, each scaled to give its own CPU side on the price table's 2 cores.
+TEST(Cli, ProfileMeasuresTheCpuSideByCoresAndTheGpuCellsTakeIt) {
+  if (geteuid() != 0) GTEST_SKIP() << "not root: no CPU cgroup can be made";
+  rt::TempDir dir;
+  const auto r = run_reelscale("profile --quick --cpu-side-cores 0.5,1 --cpu-side-runs 1 --out " +
+                               dir.path().string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("## CPU side by cores"), std::string::npos) << r.output;
+  const auto profile = nlohmann::json::parse(std::ifstream(dir / "profile.json"));
+  const auto& t4 = profile["endpoints"]["framing_ai"]["T4"];
+  ASSERT_TRUE(t4.contains("cpu_side_by_cores")) << t4.dump();
+  const auto& curve = t4["cpu_side_by_cores"];
+  EXPECT_GT(curve["parallel_ms"].get<double>(), 0);
+  EXPECT_GT(curve["floor_ms"].get<double>(), 0);
+  EXPECT_TRUE(curve["measured"].get<bool>());
+  EXPECT_NE(curve["source"].get<std::string>().find("--cpu-side-cores"), std::string::npos);
+  EXPECT_NEAR(curve["serial_ms"].get<double>() + curve["parallel_ms"].get<double>() / 2, t4["cpu_side_ms"].get<double>(),
+              1e-6);
+  const auto raw = nlohmann::json::parse(std::ifstream(dir / "profile-raw.json"));
+  EXPECT_EQ(raw["cpu_side_by_cores"]["runs"].size(), 2u);
+  // One core count cannot be fitted: the command says so.
+  const auto one = run_reelscale("profile --quick --cpu-side-cores 1 --out " +
+                                 (dir / "one").string());
+  EXPECT_NE(one.status, 0);
+  EXPECT_NE(one.output.find("--cpu-side-cores needs two core counts or more"), std::string::npos) << one.output;
 }
 
 TEST(Cli, ProfileFeedsThePlanner) {

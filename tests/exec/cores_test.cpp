@@ -8,6 +8,9 @@
 #include <fstream>
 
 #include "common/cores.h"
+#include "common/cpu_quota_group.h"
+#include "common/error.h"
+#include "common/subprocess.h"
 #include "test_media.h"
 
 namespace fs = std::filesystem;
@@ -74,6 +77,36 @@ TEST(CgroupQuota, AProcessInARealQuotaGroupCountsItsShareRoundedUp) {
   fs::remove(group, ignored);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("cores 1 (quota 0.5)"), std::string::npos) << r.output;
+}
+
+// The group the profiler makes: the quota it sets holds for the program it starts inside,
+// and the folder is gone with the object.
+TEST(CpuQuotaGroup, RunsAProgramInsideItsQuotaAndRemovesItself) {
+  if (geteuid() != 0 || access("/sys/fs/cgroup", W_OK) != 0) GTEST_SKIP() << "not root: no cgroup can be made";
+  fs::path made;
+  {
+    reelscale::CpuQuotaGroup group("reelscale-quota-group-test-" + std::to_string(getpid()));
+    made = group.path();
+    ASSERT_TRUE(fs::is_directory(made));
+    group.set_cores(0.5);
+    const reelscale::CommandResult r = reelscale::run_command(group.inside({REELSCALE_BINARY, "cores"}));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("cores 1 (quota 0.5)"), std::string::npos) << r.out;
+  }
+  EXPECT_FALSE(fs::exists(made));
+}
+
+TEST(CpuQuotaGroup, AHierarchyWithoutACpuControllerIsRefusedNamingIt) {
+  rt::TempDir root;
+  try {
+    reelscale::CpuQuotaGroup group("x", root.path());
+    FAIL() << "made a group without a CPU controller";
+  } catch (const reelscale::Error& e) {
+    EXPECT_EQ(e.kind(), reelscale::ErrorKind::kUnavailable);
+    EXPECT_NE(std::string(e.what()).find("no cgroup v1 `cpu` or v2 `cpu` controller under " + root.path().string()),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
