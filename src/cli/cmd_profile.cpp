@@ -92,7 +92,9 @@ class ProfileCommand final : public Command {
                      "(--hardware) and write a profile whose class cells are what that node measured. OUT must be a "
                      "folder the nodes can write (a shared file system, or a cluster on this host)");
     app_->add_option("--lengths", options_.lengths, "Clip lengths to measure, seconds")->delimiter(',');
-    app_->add_option("--ai-frames", options_.ai_frames, "Frames of each clip framing_ai processes (it is slow on CPUs)");
+    app_->add_option("--ai-frames", options_.ai_frames,
+                     "Frames of each clip framing_ai processes (it is slow on CPUs; at least 2, the fewest a run is timed by)")
+        ->check(CLI::Range(2, 100000));
     app_->add_option("--store", options_.store_url, "An s3:// prefix to measure transfer throughput against (optional)");
     app_->add_flag("--quick", quick_, "Short clips and fewer runs (for tests)");
     app_->add_option("--cpu-side-cores", cpu_side_.cores,

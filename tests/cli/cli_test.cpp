@@ -107,6 +107,7 @@ TEST(Cli, ABadCommandLineExitsTwoNamingIt) {
       {"plan --policy /dev/null", "plan needs --length SECONDS or --like RECORD"},
       {"plan --length ten", "--length"},
       {"serve --listen", "--listen"},
+      {"profile --out /tmp/unused --ai-frames 1", "--ai-frames: Value 1 not in range 2"},  // was an internal error
       {"no-such-command", "unknown command 'no-such-command'"},
       {"", "A subcommand is required"}};
   for (const auto& [args, message] : cases) {
