@@ -137,12 +137,12 @@ class PlanCommand final : public Command {
     }
     std::cout << "\nPareto front (no other choice is both faster and cheaper):\n";
     for (const auto& e : r.pareto) {
-      std::cout << "  " << std::left << std::setw(24) << e.label() << f(e.time(p90), 1) << " s  $" << f(e.cost, 4) << "\n";
+      std::cout << "  " << std::left << std::setw(34) << e.label() << f(e.time(p90), 1) << " s  $" << f(e.cost, 4) << "\n";
     }
     if (all_) {
       std::cout << "\nall candidates:\n";
       for (const auto& e : r.candidates) {
-        std::cout << "  " << std::left << std::setw(24) << e.label() << "mean " << f(e.wall_mean_s, 1) << " s, p90 "
+        std::cout << "  " << std::left << std::setw(34) << e.label() << "mean " << f(e.wall_mean_s, 1) << " s, p90 "
                   << f(e.wall_p90_s, 1) << " s, $" << f(e.cost, 4) << "\n";
       }
     }

@@ -36,6 +36,8 @@ void PlanOptions::add_to(CLI::App* app) {
   app->add_option("--source-height", source_height, "Source height");
   app->add_option("--codec", codec, "Source codec, e.g. h264, hevc (default: the profile's reference)");
   app->add_option("--preset", preset, "x264 preset of the output (default veryfast)");
+  app->add_option("--encoder", encoder, "x264 | nvenc: the GPU's encoder where the hardware has one (default x264)")
+      ->check(CLI::IsMember({"x264", "nvenc"}));
   app->add_option("--cluster", cluster_file,
                   "A Slurm cluster file (deploy/slurm/README.md): plan on its classes, at its node prices, within its "
                   "node counts and SuspendTime");
@@ -45,6 +47,7 @@ void PlanOptions::describe_work(plan::JobShape& shape) const {
   if (source_width > 0 && source_height > 0) shape.source_pixels = static_cast<double>(source_width) * source_height;
   shape.codec = codec;
   shape.preset = preset;
+  shape.encoder = encoder;
 }
 
 namespace {

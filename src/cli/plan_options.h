@@ -38,6 +38,7 @@ struct PlanOptions {
   double fps = 30;
   int source_width = 0, source_height = 0;  // 0: the profile's reference source
   std::string codec, preset;                // "": the profile's reference codec, veryfast
+  std::string encoder = "x264";             // x264 | nvenc
   std::string cluster_file;                 // a Slurm cluster file: its classes, prices, nodes, SuspendTime
 
   void add_to(CLI::App* app);

@@ -103,6 +103,7 @@ plan::JobShape job_shape(const process::JobSpec& spec, const media::VideoProbe& 
   shape.source_pixels = static_cast<double>(probe.width) * probe.height;
   shape.codec = probe.codec;
   shape.preset = spec.preset;
+  shape.encoder = spec.encoder;
   shape.decoded_per_frame = decoded_per_frame(spec, probe, frames);
   shape.preroll_frames = mean_preroll_frames(spec, probe);
   return shape;

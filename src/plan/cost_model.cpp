@@ -7,6 +7,7 @@
 
 #include "common/cores.h"
 #include "common/error.h"
+#include "plan/gpu_specs.h"
 
 namespace reelscale::plan {
 
@@ -157,15 +158,34 @@ void add_chunk_costs(Estimate& e, const Profile& profile, const PriceTable& pric
   }
 }
 
+// A frame time whose CPU side no longer encodes: the network's stage unchanged, the CPU
+// side (its curve by cores, or, not known apart, the whole frame) less x264's share. The
+// curve's floor, decoding on one thread, stays.
+FrameTime without_x264(FrameTime t) {
+  const double keep = 1.0 - kX264ShareOfCpuSide;
+  t.cpu_curve.serial_ms *= keep;
+  t.cpu_curve.parallel_ms *= keep;
+  if (t.network_ms > 0 && t.cpu_side_ms > 0) {
+    t.cpu_side_ms *= keep;
+    t.ms_at_reference = std::max(t.cpu_side_ms, t.network_ms);
+  } else {
+    t.ms_at_reference *= keep;
+  }
+  return t;
+}
+
 // A serverless container's cell at the cores it holds (GPU containers: `cores`, 0 for the
-// price table's default; CPU containers: the table's), the cores and the CPU side's share
-// of a frame recorded in `e`.
-Cell cell_at_cores(const PriceTable& prices, const Cell& cell, const std::string& hardware, double cores, Estimate& e) {
+// price table's default; CPU containers: the table's), less the x264 share of its CPU side
+// where NVENC encodes; the cores and the CPU side's share of a frame recorded in `e`.
+Cell cell_at_cores(const PriceTable& prices, const Cell& cell, const JobShape& job, const std::string& hardware,
+                   double cores, Estimate& e) {
   const bool gpu = hardware != "CPU";
   e.cores_chosen = gpu && cores > 0;
   e.container_cores = gpu ? (cores > 0 ? cores : prices.gpu_container_cores) : prices.cpu_container_cores;
   Cell at = cell;
-  if (gpu) at.frame_time = cell.frame_time.at_cores(e.container_cores);
+  e.nvenc = encodes_on_gpu(job, hardware);
+  if (e.nvenc) at.frame_time = without_x264(at.frame_time);
+  if (gpu) at.frame_time = at.frame_time.at_cores(e.container_cores);
   const FrameTime& t = at.frame_time;
   if (t.network_ms > 0 && t.cpu_side_ms > 0)
     e.cpu_side_share = t.cpu_side_ms / std::max(t.cpu_side_ms, t.network_ms);
@@ -270,7 +290,14 @@ std::string Estimate::label() const {
   std::ostringstream os;
   os << hardware << " x" << chunks;
   if (cores_chosen) os << " on " << container_cores << " cores";
+  if (nvenc) os << " with NVENC";
   return os.str();
+}
+
+bool encodes_on_gpu(const JobShape& job, const std::string& hardware) {
+  if (job.encoder != "nvenc") return false;
+  const auto it = gpu_specs().find(hardware);
+  return it != gpu_specs().end() && it->second.has_nvenc();
 }
 
 std::vector<double> container_core_options(const PriceTable& prices, const Cell& cell, const std::string& hardware) {
@@ -286,7 +313,7 @@ Estimate estimate(const Profile& profile, const PriceTable& prices, const Platfo
   const Cell& cell = profile.cell(job.endpoint, hardware);
   if (platform.is_local()) return estimate_local(profile, prices, platform, job, cell, hardware, chunks);
   Estimate e;
-  const Cell at = cell_at_cores(prices, cell, hardware, container_cores, e);
+  const Cell at = cell_at_cores(prices, cell, job, hardware, container_cores, e);
   const Shared s = common_parts(profile, platform, job, at, hardware, chunks, adaptive);
   e.hardware = hardware;
   e.chunks = chunks;
@@ -328,7 +355,7 @@ Estimate estimate_monte_carlo(const Profile& profile, const PriceTable& prices, 
   Estimate e = estimate(profile, prices, platform, job, hardware, chunks, adaptive, nullptr, container_cores);
   if (platform.is_local()) return e;  // nothing random in owned, running slots but their figures
   Estimate unused;
-  const Cell cell = cell_at_cores(prices, profile.cell(job.endpoint, hardware), hardware, container_cores, unused);
+  const Cell cell = cell_at_cores(prices, profile.cell(job.endpoint, hardware), job, hardware, container_cores, unused);
   const Shared s = common_parts(profile, platform, job, cell, hardware, chunks, adaptive);
   std::mt19937_64 rng(seed);
   std::vector<double> walls;

@@ -35,6 +35,7 @@ struct JobShape {
   double source_pixels = 0;
   std::string codec;
   std::string preset;
+  std::string encoder = "x264";  // the job's video encoder: x264, or nvenc (on GPUs that have it)
   double decoded_per_frame = 1.0;  // source frames decoded per output frame
   ContentSample content;           // the job's own pictures timed (unknown: not sampled)
   // Source frames a chunk decodes before its first (from the key frame before it), on
@@ -69,6 +70,7 @@ struct Estimate {
   double cpu_side_share = 0;    // the CPU side's time over a frame's (1: the GPU waits on the CPU; 0: not known apart)
   double cost_cores = 0;        // $ of the containers' cores, part of the costs below
   bool cores_chosen = false;    // the plan chose container_cores among the price table's options
+  bool nvenc = false;           // the frames are encoded by the GPU's NVENC (the CPU side without x264)
   int warm_chunks = 0;          // chunks that start on a warm idle container
   int64_t largest_chunk = 0;    // frames
   double orchestrator_mean_s = 0, orchestrator_p90_s = 0;
@@ -100,6 +102,14 @@ struct Estimate {
 Estimate estimate(const Profile& profile, const PriceTable& prices, const Platform& platform, const JobShape& job,
                   const std::string& hardware, int chunks, bool adaptive, const MaxOfDraws* startups = nullptr,
                   double container_cores = 0);
+
+// The share of a container's CPU side that x264 is, which NVENC takes off the CPU: x264
+// veryfast took 3.07 of 4.71 CPU-seconds of framing 300 frames of 1080p to 810x1440 (the
+// ffmpeg CLI decoding alone, with the crop and scale, and with the encode; 2026-12-07).
+inline constexpr double kX264ShareOfCpuSide = 0.65;
+
+// Whether `job` encodes with NVENC on `hardware`: it asks for it and the GPU has an encoder.
+bool encodes_on_gpu(const JobShape& job, const std::string& hardware);
 
 // The core counts a GPU container of `hardware` may be given for `cell`: the price table's
 // options where the cell's CPU side is known by cores, else none chosen ({0}).

@@ -155,3 +155,28 @@ TEST(ContainerCores, FilesCarryTheCurveAndTheOptionsAndBadOnesNameTheField) {
     EXPECT_NE(std::string(e.what()).find("cpu_side_by_cores.parallel_ms"), std::string::npos) << e.what();
   }
 }
+
+// NVENC takes x264's share off the CPU side where the GPU has an encoder (T4), not where it
+// has none (H100); the floor, decoding, stays.
+TEST(ContainerCores, NvencTakesX264OffTheCpuSideOnGpusThatHaveIt) {
+  CoresWorld w;
+  w.profile.cells["framing_ai"]["H100"] = w.profile.cells["framing_ai"]["T4"];
+  w.prices.gpu_per_second["H100"] = 0.000164;
+  JobShape job = JobShape::of_length("framing_ai", 100);
+  job.encoder = "nvenc";
+  EXPECT_TRUE(encodes_on_gpu(job, "T4"));
+  EXPECT_FALSE(encodes_on_gpu(job, "H100"));
+  const double keep = 1 - kX264ShareOfCpuSide;
+  const Estimate t4 = estimate(w.profile, w.prices, w.platform, job, "T4", 1, false, nullptr, 2);
+  const Estimate h100 = estimate(w.profile, w.prices, w.platform, job, "H100", 1, false, nullptr, 2);
+  EXPECT_TRUE(t4.nvenc);
+  EXPECT_FALSE(h100.nvenc);
+  EXPECT_NEAR(t4.compute_s, 3000 * 16 * keep / 1000, 1e-9);
+  EXPECT_NEAR(h100.compute_s, 3000 * 0.016, 1e-9);
+  EXPECT_EQ(t4.label(), "T4 x1 on 2 cores with NVENC");
+  // On 16 cores the CPU side would be 2.875 x 0.35 ms: decoding's 2 ms floor, under the GPU's 3.
+  const Estimate many = estimate(w.profile, w.prices, w.platform, job, "T4", 1, false, nullptr, 16);
+  EXPECT_NEAR(many.compute_s, 3000 * 0.003, 1e-9);
+  job.encoder = "x264";
+  EXPECT_NEAR(estimate(w.profile, w.prices, w.platform, job, "T4", 1, false, nullptr, 2).compute_s, 3000 * 0.016, 1e-9);
+}
