@@ -17,6 +17,8 @@ namespace {
 constexpr size_t kMinChunksForContention = 5;
 // Cold chunk starts a cold-start distribution is learned from.
 constexpr size_t kMinColdStarts = 3;
+// Timed chunk uploads a request latency is learned from.
+constexpr size_t kMinUploads = 5;
 
 std::string fmt(double v) {
   std::ostringstream os;
@@ -85,6 +87,7 @@ struct Sums {
   // Local: per cell, (source megapixels, the slowest chunk's open and the first frame).
   std::map<std::pair<std::string, std::string>, std::vector<std::pair<double, double>>> local_opens;
   std::map<std::pair<std::string, std::string>, StartSamples> starts;  // billed places
+  std::vector<double> request_latencies;  // each timed chunk upload less its bytes at the profile's rate
 };
 
 // A chunk's overhead before its steady work: its round trip less its run after opening.
@@ -108,6 +111,17 @@ void add_billed_starts(const record::JobRecord& r, StartSamples& starts) {
   }
 }
 
+// A chunk's upload is one request's latency and its bytes at the upload rate: what each
+// timed upload spent beyond its bytes is a sample of the latency. A chunk written in place
+// (a local path, no object store) made no request: a latency of 0.
+void add_uploads(const record::JobRecord& r, double upload_bytes_per_s, std::vector<double>& latencies) {
+  for (const record::ChunkRecord& c : r.chunk_results) {
+    const bool in_place = !c.output.empty() && c.output.find("://") == std::string::npos;
+    if (c.timings_s.upload <= 0 && !in_place) continue;  // not timed
+    latencies.push_back(std::max(0.0, c.timings_s.upload - static_cast<double>(c.bytes) / upload_bytes_per_s));
+  }
+}
+
 // Probing and planning as a record saw them (the content sample apart: plans count it).
 std::optional<double> setup_seconds(const record::JobRecord& r) {
   const auto probe = r.timings_s.find("probe"), plan = r.timings_s.find("plan");
@@ -118,7 +132,7 @@ std::optional<double> setup_seconds(const record::JobRecord& r) {
 }
 
 // Adds one finished record's chunks to the sums.
-void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums& sums) {
+void add_record(const Cell& cell, const record::JobRecord& r, double upload_bytes_per_s, FrameSum& s, Sums& sums) {
   if (cell.frame_time.stages.known()) {
     auto& observed = sums.stages[{r.endpoint, r.hardware}];
     for (const ChunkObservation& o : chunk_observations(r, Profile::model_factor(cell, r.model))) observed.push_back(o);
@@ -154,6 +168,7 @@ void add_record(const Cell& cell, const record::JobRecord& r, FrameSum& s, Sums&
       ++sums.preroll_n;
     }
   }
+  add_uploads(r, upload_bytes_per_s, sums.request_latencies);
   auto orchestrator = r.timings_s.find("orchestrator_start");
   auto cleanup = r.timings_s.find("cleanup");
   if (orchestrator != r.timings_s.end() && cleanup != r.timings_s.end()) {
@@ -264,6 +279,19 @@ void calibrate_overheads(Profile& profile, const Sums& sums, const std::string& 
   }
 }
 
+// The fixed cost of each object request (every chunk's transfer and a joined output's
+// upload pay it): the median of the timed chunk uploads' latencies, once there are enough.
+// A profile's figure is otherwise never measured against the store the jobs really use.
+void calibrate_request_latency(Profile& profile, std::vector<double> latencies, const std::string& date,
+                               CalibrationSummary& summary) {
+  if (latencies.size() < kMinUploads) return;
+  std::sort(latencies.begin(), latencies.end());
+  const double before = profile.request_latency_s.mean();
+  profile.request_latency_s = Distribution::constant(latencies[latencies.size() / 2]);
+  profile.request_latency_s.provenance = {"calibrated from " + std::to_string(latencies.size()) + " chunk uploads", date, true};
+  summary.changes.push_back("request latency: " + fmt(before) + " -> " + fmt(profile.request_latency_s.mean()) + " s");
+}
+
 // Joins seen at one chunk count only (a line needs two): the profile's line keeps its
 // shape and passes through their mean there.
 void scale_join(JoinCost& join, const std::vector<std::pair<double, double>>& points, const std::string& date,
@@ -369,7 +397,8 @@ CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobReco
       summary.changes.push_back("skipped a record for " + r.endpoint + " on '" + r.hardware + "': not in the profile");
       continue;
     }
-    add_record(profile.cell(r.endpoint, r.hardware), r, sums.frames[{r.endpoint, r.hardware}], sums);
+    add_record(profile.cell(r.endpoint, r.hardware), r, std::max(1.0, profile.upload_mb_per_s * 1e6),
+               sums.frames[{r.endpoint, r.hardware}], sums);
     ++summary.records;
   }
   for (const auto& [key, s] : sums.frames) {
@@ -418,6 +447,7 @@ CalibrationSummary calibrate(Profile& profile, const std::vector<record::JobReco
     profile.cleanup_s.provenance = from;
   }
   calibrate_overheads(profile, sums, date, summary);
+  calibrate_request_latency(profile, sums.request_latencies, date, summary);
   const auto& join_points = sums.join_points;
   if (auto fit = fit_join(join_points, {"calibrated from " + std::to_string(join_points.size()) + " joined jobs", date, true})) {
     summary.changes.push_back("join: " + fmt(profile.join.base_s) + " + " + fmt(profile.join.per_chunk_s) + " N -> " +

@@ -463,6 +463,45 @@ TEST(Calibrate, JobRecordsUpdateFrameTimePrerollAndJoin) {
   EXPECT_EQ(w.profile.cell("e", "Y").frame_time.ms_at_reference, 25);
 }
 
+// Each timed chunk upload is one request's latency and its bytes: the latency is refit as
+// their median once five are timed. A chunk written in place made no request (0); one with
+// neither a time nor a place says nothing.
+TEST(Calibrate, RequestLatencyIsRefitFromChunkUploads) {
+  auto records_with = [](int chunks, const std::string& output, double latency_s, double bytes_per_s) {
+    record::JobRecord r;
+    r.endpoint = "e";
+    r.hardware = "X";
+    r.chunks = chunks;
+    for (int i = 0; i < chunks; ++i) {
+      record::ChunkRecord c;
+      c.index = i;
+      c.frames = 50;
+      c.bytes = 2'000'000 * (i + 1);
+      c.output = output.empty() ? "" : output + std::to_string(i);
+      c.timings_s.chunk = 1;
+      c.timings_s.upload = latency_s < 0 ? 0 : latency_s + static_cast<double>(c.bytes) / bytes_per_s;
+      r.chunk_results.push_back(c);
+    }
+    return std::vector<record::JobRecord>{r};
+  };
+  World w;
+  w.profile.request_latency_s = Distribution::constant(0.5);
+  const double rate = w.profile.upload_mb_per_s * 1e6;
+  Profile stored = w.profile;
+  calibrate(stored, records_with(6, "s3://bucket/job/chunk", 0.04, rate), "2026-12-07");
+  EXPECT_NEAR(stored.request_latency_s.mean(), 0.04, 1e-9);
+  EXPECT_TRUE(stored.request_latency_s.provenance.measured_by_us);
+  Profile in_place = w.profile;
+  calibrate(in_place, records_with(6, "/work/out/chunk", -1, rate), "2026-12-07");
+  EXPECT_EQ(in_place.request_latency_s.mean(), 0);
+  Profile unknown = w.profile;
+  calibrate(unknown, records_with(6, "", -1, rate), "2026-12-07");
+  EXPECT_EQ(unknown.request_latency_s.mean(), 0.5) << "no upload timed, no place known";
+  Profile few = w.profile;
+  calibrate(few, records_with(4, "s3://bucket/job/chunk", 0.04, rate), "2026-12-07");
+  EXPECT_EQ(few.request_latency_s.mean(), 0.5) << "four uploads are too few";
+}
+
 // ---- local slots: owned capacity, planned for time ----------------------------------
 
 namespace {
