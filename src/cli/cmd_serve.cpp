@@ -89,6 +89,7 @@ class ServeCommand final : public Command {
                      "Policy JSON jobs plan with, optionally scheduled by the hour in a time zone (docs/planner.md); "
                      "each job plans with the entry in force at its submission");
     add_backend_options();
+    add_fair_share_options();
     models_.add_to(app_);
     limits_.add_to(app_);
     executor_.add_to(app_);
@@ -115,6 +116,36 @@ class ServeCommand final : public Command {
         ->check(CLI::Range(1, 10000));
   }
 
+  // The queue's order between users: what a multi-user backend wires up (docs/fair-share.md).
+  void add_fair_share_options() {
+    app_->add_option("--fair-share", fair_share_levels_,
+                     "One or two job label keys the queue shares the fleet by, in predicted cost (e.g. user_id, or "
+                     "feature,user_id); default: first come, first served")
+        ->delimiter(',');
+    app_->add_option("--fair-share-weights", fair_share_weights_,
+                     "JSON: weight, max_running, max_queued and min_running per label value (docs/fair-share.md)");
+    app_->add_option("--fair-share-half-life-s", service_.fair_share.half_life_s, "How fast past usage is forgotten")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app_->add_option("--max-wait-s", service_.fair_share.max_wait_s,
+                     "A job queued longer than this goes first, whatever its user used (default: no bound)")
+        ->check(CLI::NonNegativeNumber);
+  }
+
+  void configure_fair_share() {
+    for (const std::string& key : fair_share_levels_) {
+      if (!serve::valid_label_key(key)) fail(ErrorKind::kBadInput, "--fair-share '" + key + "' is not a label key");
+    }
+    if (!fair_share_weights_.empty() && fair_share_levels_.empty()) {
+      fail(ErrorKind::kBadInput, "--fair-share-weights needs --fair-share: the label keys its values belong to");
+    }
+    const nlohmann::json weights = fair_share_weights_.empty() ? nlohmann::json() : plan::read_json_file(fair_share_weights_);
+    serve::FairShareConfig parsed = serve::FairShareConfig::parse(fair_share_levels_, weights);
+    parsed.half_life_s = service_.fair_share.half_life_s;
+    parsed.max_wait_s = service_.fair_share.max_wait_s;
+    service_.fair_share = std::move(parsed);
+  }
+
   int run() override {
     if (log_format_ == "json") spdlog::set_formatter(std::make_unique<JsonLogFormatter>());
     parse_listen(listen_, api_.host, api_.port);
@@ -137,6 +168,7 @@ class ServeCommand final : public Command {
       if (!serve::valid_label_key(key)) fail(ErrorKind::kBadInput, "--metrics-labels '" + key + "' is not a label key");
     }
     service_.media_limits = limits_.limits;
+    configure_fair_share();
     store::ObjectStore objects;
     process::Processors processors(models_.resolve());
     const std::unique_ptr<exec::Executor> executor = make_executor(processors, objects);
@@ -184,7 +216,8 @@ class ServeCommand final : public Command {
   CLI::App* app_;
   std::string listen_ = "127.0.0.1:8080", db_, token_file_, profile_, scratch_, worker_token_file_, worker_hardware_,
       log_format_ = "text", policy_file_;
-  std::vector<std::string> allow_, workers_;
+  std::vector<std::string> allow_, workers_, fair_share_levels_;
+  std::string fair_share_weights_;
   bool no_machine_check_ = false;
   int max_attempts_ = 3;
   int slots_ = 0, max_per_job_ = 0;

@@ -168,6 +168,10 @@ void HttpApi::add_job_routes() {
         res.set_header("Retry-After", std::to_string(static_cast<int>(s.retry_after_s + 0.5)));
         return reply_error(res, 429, "queue_full", "the queue is full; retry later");
       }
+      if (s.refusal == Refusal::kValueQueueFull) {
+        res.set_header("Retry-After", std::to_string(static_cast<int>(s.retry_after_s + 0.5)));
+        return reply_error(res, 429, "value_queue_full", s.reason + "; retry later (other values are still accepted)");
+      }
       if (s.refusal == Refusal::kIdempotencyConflict) {
         return reply_error(res, 409, "idempotency_conflict",
                            "the Idempotency-Key names a job submitted with another body");
@@ -196,7 +200,15 @@ void HttpApi::add_job_routes() {
   server_->Get(R"(/v1/jobs/([^/]+))", gzipped([this](const httplib::Request& req, httplib::Response& res) {
     const std::optional<StoredJob> job = service_.get(req.matches[1]);
     if (!job) return reply_error(res, 404, "not_found", "no job " + std::string(req.matches[1]).substr(0, 64));
-    reply(res, 200, job_view(*job, true));
+    nlohmann::json view = job_view(*job, true);
+    if (job->state == "queued") {
+      if (const std::optional<PendingInfo> p = service_.pending(job->id)) {
+        view["pending_reason"] = p->reason;
+        view["pending"] = {{"reason", p->reason}, {"detail", p->detail}, {"position", p->position},
+                           {"estimated_start_unix_s", p->estimated_start_unix_s}};
+      }
+    }
+    reply(res, 200, view);
   }));
   server_->Get(R"(/v1/jobs/([^/]+)/deliveries)", gzipped([this](const httplib::Request& req, httplib::Response& res) {
     const std::optional<nlohmann::json> d = service_.deliveries(req.matches[1]);

@@ -53,6 +53,7 @@ JobService::JobService(ServiceOptions options, JobStore& store, exec::Executor& 
       allowlist_(std::move(allowlist)), detect_(std::move(detect)), planning_(options_.planning),
       local_speed_(options_.local_speed), metrics_(options_.metrics_labels, options_.metrics_label_values),
       webhook_allow_(options_.webhooks.allow) {
+  scheduler_ = Scheduler(options_.fair_share);
   if (!options_.webhooks.secret_file.empty()) {
     webhooks_ = std::make_unique<WebhookDeliverer>(store_, access::WebhookSecrets::load(options_.webhooks.secret_file),
                                                    options_.webhooks,
@@ -109,8 +110,23 @@ void JobService::recover() {
     job.finished_unix_s = record::unix_now();
     store_.finish(job, event_for(job, "job.failed"));
   }
-  for (const StoredJob& job : store_.in_state("queued")) queue_.push_back(job.id);
-  if (!queue_.empty()) spdlog::info("{} queued job(s) from before the restart", queue_.size());
+  rebuild_schedule();
+}
+
+SchedulerJob JobService::scheduled(const StoredJob& job) const {
+  const nlohmann::json plan = nlohmann::json::parse(job.plan_json.empty() ? "{}" : job.plan_json, nullptr, false);
+  const bool read = plan.is_object();
+  return {job.id, job.labels, read ? plan.value("cost_usd", 0.0) : 0.0, read ? plan.value("wall_mean_s", 0.0) : 0.0,
+          job.created_unix_s, job.started_unix_s};
+}
+
+void JobService::rebuild_schedule() {
+  const double now = record::unix_now();
+  for (const Spend& s : store_.spent_since(now - 10 * options_.fair_share.half_life_s)) {
+    scheduler_.add_usage(s.labels, s.usd, s.finished_unix_s);
+  }
+  for (const StoredJob& job : store_.in_state("queued")) scheduler_.add_queued(scheduled(job));
+  if (scheduler_.queued() > 0) spdlog::info("{} queued job(s) from before the restart", scheduler_.queued());
 }
 
 // The profile given at start becomes the active version; without one, the store's active
@@ -249,6 +265,16 @@ Submission JobService::submit(const std::string& body, const std::string& idempo
       return s;
     }
   }
+  if (idempotency_key.empty() || !store_.by_idempotency_key(idempotency_key)) {
+    std::lock_guard lock(mutex_);
+    s.reason = scheduler_.queue_full_reason(s.job.labels);
+    if (!s.reason.empty()) {
+      s.refusal = Refusal::kValueQueueFull;
+      metrics_.job_refused("value_queue_full");
+      s.retry_after_s = scheduler_.retry_after_s(s.job.labels, record::unix_now(), std::max(1, options_.max_running));
+      return s;
+    }
+  }
   const nlohmann::json plan = plan_at_submit(spec, s.job.created_unix_s, s.job.profile_version);
   s.job.plan_json = plan.dump();
   s.job.frames_total = plan.value("frames", int64_t{0});
@@ -264,7 +290,7 @@ Submission JobService::submit(const std::string& body, const std::string& idempo
     spdlog::info("job {}: accepted ({} {} -> {}, {} chunk(s) planned)", s.job.id, s.job.endpoint, spec.input, spec.output,
                  s.job.chunks_total);
     std::lock_guard lock(mutex_);
-    queue_.push_back(s.job.id);
+    scheduler_.add_queued(scheduled(s.job));
     wake_.notify_one();
   }
   return s;
@@ -279,6 +305,10 @@ bool JobService::cancel(const std::string& id) {
   cancelled.error_kind = "cancelled";
   cancelled.error_message = "cancelled before it started";
   if (store_.cancel_queued(id, cancelled.finished_unix_s, event_for(cancelled, "job.cancelled"))) {
+    {
+      std::lock_guard lock(mutex_);
+      scheduler_.remove_queued(id);
+    }
     spdlog::info("job {}: cancelled before it started", id);
     events_stored();
     return true;
@@ -296,13 +326,16 @@ void JobService::runner_main() {
     std::string id;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      std::optional<SchedulerJob> next;
+      wake_.wait(lock, [&] { return stopping_ || (next = scheduler_.next(record::unix_now())); });
       if (stopping_) return;
-      id = queue_.front();
-      queue_.pop_front();
+      id = next->id;
     }
     std::optional<StoredJob> job = store_.get(id);
-    if (!job || job->state != "queued") continue;  // cancelled while it waited
+    if (!job || job->state != "queued") {  // cancelled while it waited
+      job_ended(id, 0);
+      continue;
+    }
     run(*job);
   }
 }
@@ -346,6 +379,7 @@ void JobService::run(StoredJob job) {
   }
   const StoredJob finished = finished_from(job, r);
   store_.finish(finished, event_for(finished, finished_event_type(finished.state)));
+  job_ended(job.id, std::max(finished.cost_usd, finished.cloud_equivalent_usd));
   events_stored();
   metrics_.job_finished(finished.state, r, finished.labels);
   if (++finished_since_retention_ >= 200) apply_retention();
@@ -354,6 +388,22 @@ void JobService::run(StoredJob job) {
     track_local_speed(r);
     maybe_recalibrate();
   }
+}
+
+void JobService::job_ended(const std::string& id, double cost_usd) {
+  {
+    std::lock_guard lock(mutex_);
+    scheduler_.finished(id, cost_usd, record::unix_now());
+  }
+  wake_.notify_all();  // a value under its limit again, a runner free
+}
+
+std::optional<PendingInfo> JobService::pending(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  const std::map<std::string, PendingInfo> all = scheduler_.pending(record::unix_now(), std::max(1, options_.max_running));
+  const auto it = all.find(id);
+  if (it == all.end()) return std::nullopt;
+  return it->second;
 }
 
 void JobService::track_local_speed(const record::JobRecord& r) {
@@ -621,7 +671,11 @@ nlohmann::json JobService::queue_state() {
           {"max_queued", options_.max_queued},
           {"max_running", options_.max_running},
           {"oldest_wait_s", oldest_wait},
-          {"arrivals_last_hour", store_.count_submitted_since(now - 3600)}};
+          {"arrivals_last_hour", store_.count_submitted_since(now - 3600)},
+          {"fair_share", [&] {
+             std::lock_guard lock(mutex_);
+             return scheduler_.state(now);
+           }()}};
 }
 
 }  // namespace reelscale::serve

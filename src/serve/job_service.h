@@ -31,6 +31,7 @@
 #include "plan/policy_schedule.h"
 #include "serve/local_speed.h"
 #include "serve/online_calibration.h"
+#include "serve/scheduler.h"
 #include "serve/webhooks.h"
 #include "store/store.h"
 
@@ -53,19 +54,21 @@ struct ServiceOptions {
   // --policy: the policy jobs plan with, scheduled by the hour or not (unset: the default)
   std::optional<plan::ScheduledPolicy> policy;
   WebhookOptions webhooks;            // no secret file: submissions naming webhook_url are refused
+  FairShareConfig fair_share;         // --fair-share: the queue's order and limits by label value
   std::vector<std::string> metrics_labels;  // label keys /metrics sums cost by (at most 2)
   int metrics_label_values = 50;      // distinct values kept per /metrics series before "other"
 };
 
 // Why a submission was refused, beyond a bad spec (Error kBadInput) or a denied path
 // (Error kDenied).
-enum class Refusal { kNone, kQueueFull, kIdempotencyConflict };
+enum class Refusal { kNone, kQueueFull, kValueQueueFull, kIdempotencyConflict };
 
 struct Submission {
   Refusal refusal = Refusal::kNone;
   bool created = false;          // false: the idempotency key's existing job
   StoredJob job;
-  double retry_after_s = 0;      // kQueueFull: a hint
+  double retry_after_s = 0;      // kQueueFull, kValueQueueFull: a hint
+  std::string reason;            // kValueQueueFull: the label value whose queue is full
 };
 
 class JobService {
@@ -78,6 +81,8 @@ class JobService {
 
   Submission submit(const std::string& body, const std::string& idempotency_key);
   std::optional<StoredJob> get(const std::string& id) { return store_.get(id); }
+  // A queued job's reason to wait, position and estimated start (nullopt: not queued).
+  std::optional<PendingInfo> pending(const std::string& id);
   std::vector<StoredJob> list(const JobFilter& filter) { return store_.list(filter); }
   // A job's webhook deliveries with their attempts (nullopt: no such job).
   std::optional<nlohmann::json> deliveries(const std::string& id);
@@ -102,6 +107,9 @@ class JobService {
   };
   PlannerView planner_view(const job::PlanningInputs& planning, int slots) const;
   void recover();
+  // The scheduler's usage from the jobs that ended in the last ten half-lives, and the queue.
+  void rebuild_schedule();
+  SchedulerJob scheduled(const StoredJob& job) const;
   void load_profile();
   // The planning inputs for a job submitted at `submitted_unix_s` (the schedule's entry in
   // force then), with the live state of now.
@@ -125,6 +133,8 @@ class JobService {
   // After a switch: once enough records came, rolls back if the switch made things worse.
   void watch_switch();
   void runner_main();
+  // A job left the runners (finished, or found cancelled): its usage settled, runners woken.
+  void job_ended(const std::string& id, double cost_usd);
   void run(StoredJob job);
   StoredJob finished_from(StoredJob job, const record::JobRecord& r) const;
   nlohmann::json plan_at_submit(const process::JobSpec& spec, double submitted_unix_s, std::string& profile_version);
@@ -137,7 +147,7 @@ class JobService {
   job::DetectFunction detect_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::string> queue_;                                   // job ids, oldest first
+  Scheduler scheduler_;                                             // the queued jobs and their order
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancels_;  // running jobs
   bool stopping_ = false;
   std::atomic<bool> ready_{false};

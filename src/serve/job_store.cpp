@@ -338,6 +338,17 @@ std::vector<StoredJob> JobStore::in_state(const std::string& state) {
   return out;
 }
 
+std::vector<Spend> JobStore::spent_since(double unix_s) {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare(
+      "SELECT labels, MAX(cost_usd, cloud_equivalent_usd), finished_unix_s FROM jobs "
+      "WHERE finished_unix_s >= ? AND state IN ('done', 'failed', 'cancelled') ORDER BY finished_unix_s");
+  s.bind(1, unix_s);
+  std::vector<Spend> out;
+  while (s.step()) out.push_back({labels_from_text(s.text(0)), s.real(1), s.real(2)});
+  return out;
+}
+
 void JobStore::read_rows(const std::string& sql, double since_unix_s, const std::function<void(const Statement&)>& row) {
   const std::lock_guard lock(mutex_);
   Statement s = db_.prepare(sql);

@@ -103,6 +103,14 @@ struct LabelTotals {
   double cost_usd = 0, cloud_equivalent_usd = 0, billed_seconds = 0, clip_s = 0;
 };
 
+// What a finished job spent, for the scheduler's usage: the bill, or on local slots its
+// cloud-equivalent cost.
+struct Spend {
+  Labels labels;
+  double usd = 0;
+  double finished_unix_s = 0;
+};
+
 // A profile version the service planned with: the one it started with, and each refit it
 // switched to (or tried), with where it came from and how well it predicted.
 struct StoredProfile {
@@ -161,6 +169,7 @@ class JobStore {
   // costly first; beyond `limit` values, one row "other"; jobs without the key: one row "").
   std::vector<LabelTotals> totals_by_label(const std::string& key, double since_unix_s, int limit);
   std::vector<std::string> label_keys(double since_unix_s);  // the keys finished jobs since then carry
+  std::vector<Spend> spent_since(double unix_s);               // jobs finished since then
   // The records of the most recent finished jobs that are done, oldest first.
   std::vector<std::string> recent_records(int limit);
 

@@ -733,3 +733,125 @@ TEST_F(Serve, OnlineCalibrationOnTheDefaultsNeverMakesPredictionsWorse) {
     }
   }
 }
+
+// ---- fair share ---------------------------------------------------------------------
+
+namespace {
+
+json labelled(json job, const std::string& user_id) {
+  job["labels"] = {{"user_id", user_id}};
+  return job;
+}
+
+std::string submitted_id(const httplib::Result& r) {
+  EXPECT_TRUE(r);
+  if (!r) return "";
+  EXPECT_EQ(r->status, 202) << r->body;
+  return r->status == 202 ? json::parse(r->body)["id"].get<std::string>() : "";
+}
+
+}  // namespace
+
+// One runner, fair share by user_id: a user with 50 queued jobs, then a user who submits
+// 2. A blocker holds the runner while they queue, so all 52 wait whatever the machine's
+// speed. The second user's jobs start after at most two of the first user's: counted from
+// the order the jobs started in, not timed. First come, first served ran 50 first.
+TEST_F(Serve, AUserWithFiftyQueuedJobsDoesNotHoldBackOneWhoSubmitsTwoAfterwards) {
+  Service service(dir_.path(), {"--max-running", "1", "--fair-share", "user_id"});
+  rt::ClipSpec long_spec = clip_spec(1500);
+  rt::make_clip(dir_ / "long.mp4", long_spec);
+  const std::string blocker = submitted_id(
+      submit(service, labelled(slow_job((dir_ / "long.mp4").string(), (dir_ / "blocker.mp4").string(), long_spec), "c")));
+  ASSERT_TRUE(service.wait_running(blocker)) << service.log();
+  const auto job_of = [&](const std::string& user, int i) {
+    const fs::path out = dir_ / (user + std::to_string(i) + ".mp4");
+    return submitted_id(submit(service, labelled(framing_job(clip_.string(), out.string(), spec_, 1), user)));
+  };
+  std::vector<std::string> bulk, late;
+  for (int i = 0; i < 50; ++i) bulk.push_back(job_of("bulk", i));
+  const json last_bulk = service.get_job(bulk.back());
+  EXPECT_EQ(last_bulk["pending_reason"], "capacity") << "only its own user's jobs are ahead of it";
+  EXPECT_EQ(last_bulk["pending"]["position"], 50);
+  for (int i = 0; i < 2; ++i) late.push_back(job_of("late", i));
+  EXPECT_EQ(service.get_job(late[0])["pending"]["position"], 2) << "after the bulk user's oldest: the two tie";
+  EXPECT_EQ(service.get_job(bulk[2])["pending_reason"], "fair_share");
+  service.client().Delete("/v1/jobs/" + blocker);
+  double late_started = 0;
+  for (const std::string& id : late) {
+    const json j = service.wait_finished(id, 120);
+    ASSERT_EQ(j["state"], "done") << j.dump(2);
+    late_started = std::max(late_started, j["started_unix_s"].get<double>());
+  }
+  int bulk_went_first = 0;
+  for (const std::string& id : bulk) {
+    const double started = service.get_job(id)["started_unix_s"];
+    if (started > 0 && started < late_started) ++bulk_went_first;
+  }
+  EXPECT_LE(bulk_went_first, 2) << "of the bulk user's 50 jobs, those that started before the late user's last";
+  const json queue = json::parse(service.client().Get("/v1/queue")->body);
+  EXPECT_EQ(queue["fair_share"]["levels"], json::array({"user_id"}));
+  for (const std::string& id : bulk) service.client().Delete("/v1/jobs/" + id);
+}
+
+// The order is rebuilt from the store: after a kill, a user who spent before it still
+// counts as having spent. A blocker holds the one runner while a job of the user who
+// spent and then one of a new user queue; when the blocker is cancelled, the new user's
+// goes first although it came second.
+TEST_F(Serve, AfterAKillTheUsageBeforeItStillOrdersTheQueue) {
+  const std::vector<std::string> args = {"--max-running", "1", "--fair-share", "user_id"};
+  {
+    Service service(dir_.path(), args);
+    for (int i = 0; i < 3; ++i) {
+      const std::string id = submitted_id(submit(
+          service, labelled(framing_job(clip_.string(), (dir_ / ("spent" + std::to_string(i) + ".mp4")).string(), spec_, 1),
+                            "spender")));
+      ASSERT_EQ(service.wait_finished(id)["state"], "done");
+    }
+    service.process().kill_now(9);
+    service.process().wait();
+  }
+  Service restarted(dir_.path(), args);
+  rt::ClipSpec long_spec = clip_spec(1500);
+  rt::make_clip(dir_ / "long.mp4", long_spec);
+  const std::string blocker = submitted_id(
+      submit(restarted, labelled(slow_job((dir_ / "long.mp4").string(), (dir_ / "blocker.mp4").string(), long_spec), "c")));
+  ASSERT_TRUE(restarted.wait_running(blocker)) << restarted.log();
+  const std::string spender = submitted_id(submit(
+      restarted, labelled(framing_job(clip_.string(), (dir_ / "spender.mp4").string(), spec_, 1), "spender")));
+  const std::string newcomer = submitted_id(submit(
+      restarted, labelled(framing_job(clip_.string(), (dir_ / "newcomer.mp4").string(), spec_, 1), "newcomer")));
+  const json waiting = restarted.get_job(spender);
+  ASSERT_EQ(waiting["state"], "queued") << waiting.dump(2);
+  EXPECT_EQ(waiting["pending_reason"], "fair_share") << waiting.dump(2);
+  EXPECT_EQ(waiting["pending"]["position"], 2);
+  EXPECT_EQ(restarted.get_job(newcomer)["pending"]["position"], 1);
+  restarted.client().Delete("/v1/jobs/" + blocker);
+  const json a = restarted.wait_finished(spender), b = restarted.wait_finished(newcomer);
+  ASSERT_EQ(a["state"], "done");
+  ASSERT_EQ(b["state"], "done");
+  EXPECT_LT(b["started_unix_s"].get<double>(), a["started_unix_s"].get<double>()) << "the newcomer went first";
+}
+
+// A value's own queue limit refuses only that value, with Retry-After and a reason naming
+// it; other users are still accepted.
+TEST_F(Serve, AUsersFullQueueRefusesOnlyThatUser) {
+  std::ofstream(dir_ / "weights.json") << R"({"user_id": {"bulk": {"max_queued": 2}}})";
+  Service service(dir_.path(), {"--max-running", "1", "--fair-share", "user_id", "--fair-share-weights",
+                                (dir_ / "weights.json").string()});
+  rt::ClipSpec long_spec = clip_spec(1500);
+  rt::make_clip(dir_ / "long.mp4", long_spec);
+  const std::string blocker = submitted_id(
+      submit(service, labelled(slow_job((dir_ / "long.mp4").string(), (dir_ / "blocker.mp4").string(), long_spec), "c")));
+  ASSERT_TRUE(service.wait_running(blocker)) << service.log();
+  for (int i = 0; i < 2; ++i) {
+    submitted_id(submit(service, labelled(framing_job(clip_.string(), (dir_ / ("b" + std::to_string(i) + ".mp4")).string(),
+                                                      spec_, 1), "bulk")));
+  }
+  auto refused = submit(service, labelled(framing_job(clip_.string(), (dir_ / "b2.mp4").string(), spec_, 1), "bulk"));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 429) << refused->body;
+  EXPECT_FALSE(refused->get_header_value("Retry-After").empty());
+  EXPECT_NE(refused->body.find("user_id=bulk has 2 queued jobs"), std::string::npos) << refused->body;
+  submitted_id(submit(service, labelled(framing_job(clip_.string(), (dir_ / "other.mp4").string(), spec_, 1), "other")));
+  service.client().Delete("/v1/jobs/" + blocker);
+}
