@@ -127,6 +127,9 @@ class ServeCommand final : public Command {
     app_->add_option("--fair-share-half-life-s", service_.fair_share.half_life_s, "How fast past usage is forgotten")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    app_->add_option("--budgets", budgets_file_,
+                     "JSON: spending caps per day or month in a time zone, on the service or on label values, "
+                     "each rejecting or queueing at its cap (docs/fair-share.md)");
     app_->add_option("--max-wait-s", service_.fair_share.max_wait_s,
                      "A job queued longer than this goes first, whatever its user used (default: no bound)")
         ->check(CLI::NonNegativeNumber);
@@ -144,6 +147,7 @@ class ServeCommand final : public Command {
     parsed.half_life_s = service_.fair_share.half_life_s;
     parsed.max_wait_s = service_.fair_share.max_wait_s;
     service_.fair_share = std::move(parsed);
+    if (!budgets_file_.empty()) service_.budgets = serve::BudgetConfig::parse(plan::read_json_file(budgets_file_));
   }
 
   int run() override {
@@ -217,7 +221,7 @@ class ServeCommand final : public Command {
   std::string listen_ = "127.0.0.1:8080", db_, token_file_, profile_, scratch_, worker_token_file_, worker_hardware_,
       log_format_ = "text", policy_file_;
   std::vector<std::string> allow_, workers_, fair_share_levels_;
-  std::string fair_share_weights_;
+  std::string fair_share_weights_, budgets_file_;
   bool no_machine_check_ = false;
   int max_attempts_ = 3;
   int slots_ = 0, max_per_job_ = 0;

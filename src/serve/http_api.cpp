@@ -172,6 +172,10 @@ void HttpApi::add_job_routes() {
         res.set_header("Retry-After", std::to_string(static_cast<int>(s.retry_after_s + 0.5)));
         return reply_error(res, 429, "value_queue_full", s.reason + "; retry later (other values are still accepted)");
       }
+      if (s.refusal == Refusal::kBudget) {
+        res.set_header("Retry-After", std::to_string(static_cast<int>(s.retry_after_s + 0.5)));
+        return reply_error(res, 429, "budget_exceeded", s.reason + "; Retry-After is when its window resets");
+      }
       if (s.refusal == Refusal::kIdempotencyConflict) {
         return reply_error(res, 409, "idempotency_conflict",
                            "the Idempotency-Key names a job submitted with another body");
@@ -238,6 +242,9 @@ void HttpApi::add_other_routes() {
   });
   server_->Get("/v1/queue", [this](const httplib::Request&, httplib::Response& res) {
     guarded(res, [&] { reply(res, 200, service_.queue_state()); });
+  });
+  server_->Get("/v1/budgets", [this](const httplib::Request&, httplib::Response& res) {
+    guarded(res, [&] { reply(res, 200, service_.budgets_status()); });
   });
   server_->Get("/v1/stats", gzipped([this](const httplib::Request& req, httplib::Response& res) {
     guarded(res, [&] { reply(res, 200, service_.stats(std::clamp(query_number(req, "hours", 24), 1.0, 24.0 * 90))); });

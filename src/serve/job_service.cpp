@@ -54,6 +54,12 @@ JobService::JobService(ServiceOptions options, JobStore& store, exec::Executor& 
       local_speed_(options_.local_speed), metrics_(options_.metrics_labels, options_.metrics_label_values),
       webhook_allow_(options_.webhooks.allow) {
   scheduler_ = Scheduler(options_.fair_share);
+  if (options_.budgets) budgets_ = BudgetBook(*options_.budgets);
+  // A job held by a budget waits in the queue; the book reserves it once it fits.
+  scheduler_.set_hold([this](const SchedulerJob& job) {
+    const std::string by = budgets_.may_start(job.id, record::unix_now());
+    return by.empty() ? by : "budget:" + by;
+  });
   if (!options_.webhooks.secret_file.empty()) {
     webhooks_ = std::make_unique<WebhookDeliverer>(store_, access::WebhookSecrets::load(options_.webhooks.secret_file),
                                                    options_.webhooks,
@@ -82,6 +88,10 @@ JobService::~JobService() {
 void JobService::add_late_charge(const exec::IdleCharge& c, double usd) {
   try {
     if (!store_.add_late_charge(c.job_id, c.node, record::unix_now(), c.seconds, usd, c.tail_s)) return;  // not this service's job
+    {
+      std::lock_guard lock(mutex_);
+      budgets_.late_charge(c.job_id, usd);
+    }
     const std::optional<StoredJob> job = store_.get(c.job_id);
     if (job) metrics_.late_charge(job->hardware, job->endpoint, c.seconds, usd, job->labels);
     spdlog::info("job {}: charged {:.1f} s (${:.5f}) of {}'s idle time before it was suspended", c.job_id, c.seconds, usd,
@@ -110,7 +120,37 @@ void JobService::recover() {
     job.finished_unix_s = record::unix_now();
     store_.finish(job, event_for(job, "job.failed"));
   }
+  rebuild_budgets();
   rebuild_schedule();
+}
+
+void JobService::rebuild_budgets() {
+  if (budgets_.empty()) return;
+  const double now = record::unix_now();
+  for (const StoredJob& job : store_.budget_jobs_since(now - 32 * 86400)) {
+    const double reserve = reserve_of_plan(nlohmann::json::parse(job.plan_json.empty() ? "{}" : job.plan_json, nullptr, false));
+    if (job.state == "queued") {
+      const Admission a = budgets_.admit(job.id, job.labels, reserve, now);
+      if (!a.rejected_by.empty()) budgets_.restore(job.id, {job.labels, reserve, 0, 0, false, true});
+      continue;
+    }
+    if (job.started_unix_s <= 0) continue;  // never started: nothing spent
+    // A job a kill interrupted ran for an unknown share of its reservation: all of it counts.
+    const double cost = std::max(job.cost_usd, job.cloud_equivalent_usd);
+    const double spent = job.error_kind == "interrupted" ? std::max(cost, reserve) : cost;
+    budgets_.restore(job.id, {job.labels, reserve, spent, job.started_unix_s, true, false});
+  }
+}
+
+std::string JobService::apply_budget_pressure(job::PlanningInputs& planning, const Labels& labels) {
+  std::string by;
+  {
+    std::lock_guard lock(mutex_);
+    if (budgets_.empty()) return "";
+    by = budgets_.moving_plan(labels, 0, record::unix_now());
+  }
+  if (!by.empty()) planning.policy.objective = plan::Objective::kCheapestWithinDeadline;
+  return by;
 }
 
 SchedulerJob JobService::scheduled(const StoredJob& job) const {
@@ -205,9 +245,10 @@ job::PlanningInputs JobService::live_planning(double submitted_unix_s) {
   return p;
 }
 
-nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, double submitted_unix_s,
+nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, const Labels& labels, double submitted_unix_s,
                                           std::string& profile_version) {
-  const job::PlanningInputs planning = live_planning(submitted_unix_s);
+  job::PlanningInputs planning = live_planning(submitted_unix_s);
+  const std::string budget_moved = apply_budget_pressure(planning, labels);
   const plan::Profile& profile = planning.profile;
   profile_version = profile.version();
   const media::MediaSource source = exec::media_source_for(objects_, spec.input, options_.media_limits);
@@ -224,6 +265,7 @@ nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, double s
   j["chunks"] = p.chunks;
   j["hardware"] = p.hardware;
   if (!planning.policy_entry.empty()) j["policy_entry"] = planning.policy_entry;
+  if (!budget_moved.empty()) j["budget_moved"] = budget_moved;
   profile_version = j.value("profile_version", profile_version);
   return j;
 }
@@ -247,6 +289,7 @@ Submission JobService::submit(const std::string& body, const std::string& idempo
   const process::JobSpec& spec = submission.spec;
   Submission s;
   s.job.id = job::new_job_id();
+  const std::string new_id = s.job.id;
   s.job.labels = submission.labels;
   s.job.webhook_url = submission.webhook_url;
   s.job.idempotency_key = idempotency_key;
@@ -275,11 +318,16 @@ Submission JobService::submit(const std::string& body, const std::string& idempo
       return s;
     }
   }
-  const nlohmann::json plan = plan_at_submit(spec, s.job.created_unix_s, s.job.profile_version);
+  const nlohmann::json plan = plan_at_submit(spec, s.job.labels, s.job.created_unix_s, s.job.profile_version);
+  if (!admitted_by_budgets(s, reserve_of_plan(plan))) return s;
   s.job.plan_json = plan.dump();
   s.job.frames_total = plan.value("frames", int64_t{0});
   s.job.chunks_total = plan.value("chunks", int64_t{1});
   const InsertOutcome outcome = store_.insert(s.job);
+  if (outcome != InsertOutcome::kCreated) {
+    std::lock_guard lock(mutex_);
+    budgets_.forget(new_id);  // the key's existing job, or none: this one reserves nothing
+  }
   if (outcome == InsertOutcome::kConflict) {
     s.refusal = Refusal::kIdempotencyConflict;
     metrics_.job_refused("idempotency_conflict");
@@ -308,6 +356,7 @@ bool JobService::cancel(const std::string& id) {
     {
       std::lock_guard lock(mutex_);
       scheduler_.remove_queued(id);
+      budgets_.forget(id);
     }
     spdlog::info("job {}: cancelled before it started", id);
     events_stored();
@@ -327,9 +376,11 @@ void JobService::runner_main() {
     {
       std::unique_lock lock(mutex_);
       std::optional<SchedulerJob> next;
-      wake_.wait(lock, [&] { return stopping_ || (next = scheduler_.next(record::unix_now())); });
+      // Looked at again each second too: a budget's window resets, a wait passes its bound.
+      while (!stopping_ && !(next = scheduler_.next(record::unix_now()))) wake_.wait_for(lock, std::chrono::seconds(1));
       if (stopping_) return;
       id = next->id;
+      budgets_.started(id, next->started_unix_s);
     }
     std::optional<StoredJob> job = store_.get(id);
     if (!job || job->state != "queued") {  // cancelled while it waited
@@ -360,6 +411,7 @@ void JobService::run(StoredJob job) {
     job::JobOptions options;
     options.job_id = job.id;
     options.planning = live_planning(job.created_unix_s);
+    apply_budget_pressure(options.planning, job.labels);
     options.scratch = options_.scratch;
     options.temp_prefix = temp_prefix;
     options.media_limits = options_.media_limits;
@@ -394,6 +446,7 @@ void JobService::job_ended(const std::string& id, double cost_usd) {
   {
     std::lock_guard lock(mutex_);
     scheduler_.finished(id, cost_usd, record::unix_now());
+    budgets_.ended(id, cost_usd);
   }
   wake_.notify_all();  // a value under its limit again, a runner free
 }
@@ -538,6 +591,7 @@ nlohmann::json JobService::stats(double hours) {
 
 std::string JobService::metrics_text() {
   metrics_.set_queue(store_.count_in_state("queued"), store_.count_in_state("running"));
+  metrics_.set_budgets(budgets_status());
   int healthy = 0;
   for (const std::string& url : executor_.worker_urls()) healthy += exec::worker_healthy(url, 0.5) ? 1 : 0;
   metrics_.set_executor(executor_.places(), executor_.idle_capacity(), healthy);
@@ -660,6 +714,28 @@ std::optional<nlohmann::json> JobService::deliveries(const std::string& id) {
                    {"finished_unix_s", d.finished_unix_s}, {"tries", tries}});
   }
   return nlohmann::json{{"job_id", id}, {"deliveries", out}};
+}
+
+nlohmann::json JobService::budgets_status() {
+  std::lock_guard lock(mutex_);
+  return budgets_.status(record::unix_now());
+}
+
+// Reserves the job's p90 cost against its budgets, or refuses it naming the budget at its
+// cap (at_cap reject). A queue-budget at its cap admits it held: it waits until it fits.
+bool JobService::admitted_by_budgets(Submission& s, double reserve_usd) {
+  std::lock_guard lock(mutex_);
+  if (budgets_.empty()) return true;
+  const Admission a = budgets_.admit(s.job.id, s.job.labels, reserve_usd, record::unix_now());
+  if (!a.rejected_by.empty()) {
+    s.refusal = Refusal::kBudget;
+    s.reason = "budget " + a.rejected_by + " is at its cap for this " + "window";
+    s.retry_after_s = a.retry_after_s;
+    metrics_.job_refused("budget");
+    return false;
+  }
+  if (!a.held_by.empty()) spdlog::info("job {}: held by budget {} until it fits", s.job.id, a.held_by);
+  return true;
 }
 
 nlohmann::json JobService::queue_state() {

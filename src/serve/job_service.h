@@ -31,6 +31,7 @@
 #include "plan/policy_schedule.h"
 #include "serve/local_speed.h"
 #include "serve/online_calibration.h"
+#include "serve/budgets.h"
 #include "serve/scheduler.h"
 #include "serve/webhooks.h"
 #include "store/store.h"
@@ -55,20 +56,21 @@ struct ServiceOptions {
   std::optional<plan::ScheduledPolicy> policy;
   WebhookOptions webhooks;            // no secret file: submissions naming webhook_url are refused
   FairShareConfig fair_share;         // --fair-share: the queue's order and limits by label value
+  std::optional<BudgetConfig> budgets;  // --budgets: caps per day or month
   std::vector<std::string> metrics_labels;  // label keys /metrics sums cost by (at most 2)
   int metrics_label_values = 50;      // distinct values kept per /metrics series before "other"
 };
 
 // Why a submission was refused, beyond a bad spec (Error kBadInput) or a denied path
 // (Error kDenied).
-enum class Refusal { kNone, kQueueFull, kValueQueueFull, kIdempotencyConflict };
+enum class Refusal { kNone, kQueueFull, kValueQueueFull, kBudget, kIdempotencyConflict };
 
 struct Submission {
   Refusal refusal = Refusal::kNone;
   bool created = false;          // false: the idempotency key's existing job
   StoredJob job;
   double retry_after_s = 0;      // kQueueFull, kValueQueueFull: a hint
-  std::string reason;            // kValueQueueFull: the label value whose queue is full
+  std::string reason;            // kValueQueueFull, kBudget: the label value, or the budget, that refused it
 };
 
 class JobService {
@@ -91,6 +93,7 @@ class JobService {
   // The planner's answer for a job of this shape, without running anything.
   nlohmann::json plan(const plan::JobShape& shape);
   nlohmann::json queue_state();
+  nlohmann::json budgets_status();  // GET /v1/budgets
   nlohmann::json profiles();
   // One stored version with its whole profile document (nullopt: no such version).
   std::optional<nlohmann::json> profile(const std::string& version);
@@ -109,6 +112,12 @@ class JobService {
   void recover();
   // The scheduler's usage from the jobs that ended in the last ten half-lives, and the queue.
   void rebuild_schedule();
+  // The budgets' book from the store: what started in the last month and a day, and the queue.
+  void rebuild_budgets();
+  // Near a budget's cap: plans for jobs under it move to the cheapest within their deadline.
+  // The budget's name, or "".
+  std::string apply_budget_pressure(job::PlanningInputs& planning, const Labels& labels);
+  bool admitted_by_budgets(Submission& s, double reserve_usd);
   SchedulerJob scheduled(const StoredJob& job) const;
   void load_profile();
   // The planning inputs for a job submitted at `submitted_unix_s` (the schedule's entry in
@@ -137,7 +146,8 @@ class JobService {
   void job_ended(const std::string& id, double cost_usd);
   void run(StoredJob job);
   StoredJob finished_from(StoredJob job, const record::JobRecord& r) const;
-  nlohmann::json plan_at_submit(const process::JobSpec& spec, double submitted_unix_s, std::string& profile_version);
+  nlohmann::json plan_at_submit(const process::JobSpec& spec, const Labels& labels, double submitted_unix_s,
+                                std::string& profile_version);
 
   ServiceOptions options_;
   JobStore& store_;
@@ -148,6 +158,7 @@ class JobService {
   std::mutex mutex_;
   std::condition_variable wake_;
   Scheduler scheduler_;                                             // the queued jobs and their order
+  BudgetBook budgets_;                                              // spend and reservations (under mutex_)
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancels_;  // running jobs
   bool stopping_ = false;
   std::atomic<bool> ready_{false};

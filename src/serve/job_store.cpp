@@ -349,6 +349,29 @@ std::vector<Spend> JobStore::spent_since(double unix_s) {
   return out;
 }
 
+std::vector<StoredJob> JobStore::budget_jobs_since(double unix_s) {
+  const std::lock_guard lock(mutex_);
+  Statement s = db_.prepare(
+      "SELECT id, labels, state, created_unix_s, started_unix_s, cost_usd, cloud_equivalent_usd, error_kind, plan "
+      "FROM jobs WHERE state IN ('queued', 'running') OR started_unix_s >= ? ORDER BY seq");
+  s.bind(1, unix_s);
+  std::vector<StoredJob> out;
+  while (s.step()) {
+    StoredJob j;
+    j.id = s.text(0);
+    j.labels = labels_from_text(s.text(1));
+    j.state = s.text(2);
+    j.created_unix_s = s.real(3);
+    j.started_unix_s = s.real(4);
+    j.cost_usd = s.real(5);
+    j.cloud_equivalent_usd = s.real(6);
+    j.error_kind = s.text(7);
+    j.plan_json = s.text(8);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 void JobStore::read_rows(const std::string& sql, double since_unix_s, const std::function<void(const Statement&)>& row) {
   const std::lock_guard lock(mutex_);
   Statement s = db_.prepare(sql);

@@ -170,6 +170,9 @@ class JobStore {
   std::vector<LabelTotals> totals_by_label(const std::string& key, double since_unix_s, int limit);
   std::vector<std::string> label_keys(double since_unix_s);  // the keys finished jobs since then carry
   std::vector<Spend> spent_since(double unix_s);               // jobs finished since then
+  // Queued and running jobs, and those started since then, oldest first: id, labels, state,
+  // times, costs, error kind and plan only (what budgets are rebuilt from).
+  std::vector<StoredJob> budget_jobs_since(double unix_s);
   // The records of the most recent finished jobs that are done, oldest first.
   std::vector<std::string> recent_records(int limit);
 

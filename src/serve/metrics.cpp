@@ -38,7 +38,13 @@ struct ServiceMetrics::Families {
         label_jobs(BuildCounter().Name("reelscale_label_jobs_total").Help("Jobs that ended, by the --metrics-labels job labels and state").Register(r)),
         label_cost(BuildCounter().Name("reelscale_label_cost_usd_total").Help("Billed cost in USD, by the --metrics-labels job labels").Register(r)),
         label_cloud_equivalent(BuildCounter().Name("reelscale_label_cloud_equivalent_usd_total")
-                                   .Help("Local slots' cloud-equivalent cost in USD, by the --metrics-labels job labels").Register(r)) {}
+                                   .Help("Local slots' cloud-equivalent cost in USD, by the --metrics-labels job labels").Register(r)),
+        budget_cap(BuildGauge().Name("reelscale_budget_cap_usd").Help("A budget's cap for its window (--budgets)").Register(r)),
+        budget_spent(BuildGauge().Name("reelscale_budget_spent_usd").Help("Spent in the budget's window so far").Register(r)),
+        budget_reserved(BuildGauge().Name("reelscale_budget_reserved_usd")
+                            .Help("Reserved by queued and running jobs (their p90 predicted cost)").Register(r)),
+        budget_forecast(BuildGauge().Name("reelscale_budget_forecast_usd")
+                            .Help("Spent and reserved, and the rest of the window at its pace so far").Register(r)) {}
 
   prometheus::Family<prometheus::Counter>& jobs;
   prometheus::Family<prometheus::Counter>& refused;
@@ -59,6 +65,10 @@ struct ServiceMetrics::Families {
   prometheus::Family<prometheus::Counter>& label_jobs;
   prometheus::Family<prometheus::Counter>& label_cost;
   prometheus::Family<prometheus::Counter>& label_cloud_equivalent;
+  prometheus::Family<prometheus::Gauge>& budget_cap;
+  prometheus::Family<prometheus::Gauge>& budget_spent;
+  prometheus::Family<prometheus::Gauge>& budget_reserved;
+  prometheus::Family<prometheus::Gauge>& budget_forecast;
 };
 
 namespace {
@@ -148,6 +158,16 @@ void ServiceMetrics::job_refused(const std::string& why) { f_->refused.Add({{"re
 void ServiceMetrics::set_queue(int64_t queued, int64_t running) {
   f_->queue.Set(static_cast<double>(queued));
   f_->running.Set(static_cast<double>(running));
+}
+
+void ServiceMetrics::set_budgets(const nlohmann::json& status) {
+  for (const nlohmann::json& b : status.value("budgets", nlohmann::json::array())) {
+    const std::map<std::string, std::string> labels = {{"budget", b["name"].get<std::string>()}};
+    f_->budget_cap.Add(labels).Set(b["usd"].get<double>());
+    f_->budget_spent.Add(labels).Set(b["spent_usd"].get<double>());
+    f_->budget_reserved.Add(labels).Set(b["reserved_usd"].get<double>());
+    f_->budget_forecast.Add(labels).Set(b["forecast_usd"].get<double>());
+  }
 }
 
 void ServiceMetrics::set_executor(int places, int idle, int healthy_workers) {

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -41,6 +42,8 @@ class ServiceMetrics {
   // The state of the moment, set just before each scrape.
   void set_queue(int64_t queued, int64_t running);
   void set_executor(int places, int idle, int healthy_workers);
+  // Each budget's cap, spend, reservations and forecast for its window (serve/budgets.h status).
+  void set_budgets(const nlohmann::json& status);
   std::string text();  // the Prometheus text exposition format
 
  private:

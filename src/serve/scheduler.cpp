@@ -193,7 +193,7 @@ int Scheduler::pick(const std::vector<SchedulerJob>& queue, const std::map<std::
                     const std::map<std::string, Usage>& usage, double now_unix_s) const {
   std::vector<int> eligible, guaranteed;
   for (size_t i = 0; i < queue.size(); ++i) {
-    if (at_limit(queue[i], running)) continue;
+    if (at_limit(queue[i], running) || (hold_ && !hold_(queue[i]).empty())) continue;
     eligible.push_back(static_cast<int>(i));
     if (under_minimum(queue[i], running)) guaranteed.push_back(static_cast<int>(i));
   }
@@ -286,7 +286,10 @@ std::map<std::string, PendingInfo> Scheduler::pending(double now_unix_s, int run
   // What holds a job back now: its value's limit, else the order above.
   for (const SchedulerJob& job : queue_) {
     PendingInfo& p = out[job.id];
-    if (at_limit(job, running_by_path_)) {
+    if (const std::string held = hold_ ? hold_(job) : ""; !held.empty()) {
+      p.reason = held;
+      p.detail = "its predicted cost would pass the budget's cap: it waits until it fits or the window resets";
+    } else if (at_limit(job, running_by_path_)) {
       p.reason = "user_limit";
       p.detail = "a value of its labels runs its most jobs at once";
     } else if (p.reason == "fair_share") {

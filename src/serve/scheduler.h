@@ -10,6 +10,7 @@
 // no store: the service rebuilds it from the store at start (serve/job_service.cpp).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -54,7 +55,7 @@ struct SchedulerJob {
 
 // Why a queued job waits, where it stands and when it should start.
 struct PendingInfo {
-  std::string reason;  // capacity | fair_share | user_limit
+  std::string reason;  // capacity | fair_share | user_limit | budget:NAME
   std::string detail;  // the value or limit behind it
   int position = 0;    // 1: next to start
   double estimated_start_unix_s = 0;
@@ -65,6 +66,9 @@ class Scheduler {
   explicit Scheduler(FairShareConfig config = {}) : config_(std::move(config)) {}
 
   const FairShareConfig& config() const { return config_; }
+  // What else may hold a queued job back ("" : nothing): asked before it is picked, its
+  // answer is the job's pending reason (budgets: "budget:NAME").
+  void set_hold(std::function<std::string(const SchedulerJob&)> hold) { hold_ = std::move(hold); }
   void add_queued(const SchedulerJob& job);
   void remove_queued(const std::string& id);  // cancelled while it waited
   // Usage from before (the store's finished jobs at start): cost spent at a time.
@@ -106,6 +110,7 @@ class Scheduler {
                   const std::map<std::string, Usage>& usage, double now_unix_s) const;
 
   FairShareConfig config_;
+  std::function<std::string(const SchedulerJob&)> hold_;
   std::vector<SchedulerJob> queue_;             // submission order
   std::map<std::string, SchedulerJob> running_; // by id
   std::map<std::string, int> running_by_path_;

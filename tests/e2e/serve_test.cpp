@@ -566,7 +566,7 @@ TEST_F(Serve, TheApiDocumentListsExactlyTheRoutesServed) {
   std::set<std::string> served;
   for (const std::string route : {"POST /v1/jobs", "GET /v1/jobs", "GET /v1/jobs/{id}", "DELETE /v1/jobs/{id}",
                                    "GET /v1/jobs/{id}/deliveries",
-                                   "GET /v1/plan", "GET /v1/queue", "GET /v1/profiles", "GET /v1/profiles/{version}", "GET /v1/stats", "GET /metrics", "GET /", "POST /login", "GET /static/{file}", "GET /healthz", "GET /readyz", "PUT /v1/jobs",
+                                   "GET /v1/plan", "GET /v1/queue", "GET /v1/budgets", "GET /v1/profiles", "GET /v1/profiles/{version}", "GET /v1/stats", "GET /metrics", "GET /", "POST /login", "GET /static/{file}", "GET /healthz", "GET /readyz", "PUT /v1/jobs",
                                    "GET /v1/other"}) {
     const std::string method = route.substr(0, route.find(' '));
     std::string target = std::regex_replace(route.substr(route.find(' ') + 1), std::regex(R"(\{id\})"), "0123456789ab");
@@ -854,4 +854,128 @@ TEST_F(Serve, AUsersFullQueueRefusesOnlyThatUser) {
   EXPECT_NE(refused->body.find("user_id=bulk has 2 queued jobs"), std::string::npos) << refused->body;
   submitted_id(submit(service, labelled(framing_job(clip_.string(), (dir_ / "other.mp4").string(), spec_, 1), "other")));
   service.client().Delete("/v1/jobs/" + blocker);
+}
+
+// ---- budgets --------------------------------------------------------------------------
+
+namespace {
+
+// A job's reservation as the service makes it: its plan's cost at its p90.
+double reservation_of(const httplib::Result& r) {
+  const json plan = json::parse(r->body)["plan"];
+  const double mean = plan.value("wall_mean_s", 0.0), p90 = plan.value("wall_p90_s", 0.0);
+  return plan.value("cost_usd", 0.0) * (mean > 0 && p90 > mean ? p90 / mean : 1.0);
+}
+
+double spent_of(const json& job) {
+  return std::max(job["actual"]["cost_usd"].get<double>(), job["actual"]["cloud_equivalent_usd"].get<double>());
+}
+
+void write_budgets(const fs::path& file, const json& budgets) {
+  std::ofstream(file) << json{{"time_zone", "Europe/Paris"}, {"budgets", budgets}}.dump();
+}
+
+}  // namespace
+
+// Caps sized from what the first job reserved and spent (so the same on any machine):
+// a user's reject-budget admits jobs while their reservations fit and then answers 429
+// naming it, with Retry-After at its reset, never reserving past the cap; another user is
+// still accepted; near the cap the plan moves to cost and names the budget; a queue-budget
+// at its cap accepts the job and holds it, saying so. The caps come in at a restart, so
+// the spend before it is rebuilt from the store.
+TEST_F(Serve, ABudgetAdmitsWhatFitsThenRejectsOrHoldsAtItsCapAndMovesPlansBeforeIt) {
+  const fs::path file = dir_ / "budgets.json";
+  write_budgets(file, {{{"name", "per-user"}, {"each", "user_id"}, {"per", "day"}, {"usd", 1000}, {"at_cap", "reject"}}});
+  const std::vector<std::string> args = {"--max-running", "1", "--budgets", file.string()};
+  const auto job_of = [&](const Service& s, const std::string& user, const std::string& name) {
+    return submit(s, labelled(framing_job(clip_.string(), (dir_ / (name + ".mp4")).string(), spec_, 1), user));
+  };
+  double r1 = 0, c1 = 0;
+  {
+    Service first(dir_.path(), args);
+    auto r = job_of(first, "u1", "first");
+    r1 = reservation_of(r);
+    const json done = first.wait_finished(json::parse(r->body)["id"]);
+    ASSERT_EQ(done["state"], "done");
+    c1 = spent_of(done);
+    ASSERT_GT(r1, 0);
+  }
+  const double cap = c1 + 3 * r1;
+  write_budgets(file, {{{"name", "per-user"}, {"each", "user_id"}, {"per", "day"}, {"usd", cap}, {"at_cap", "reject"},
+                        {"adapt_at", 0.1}},
+                       {{"name", "u9-cap"}, {"label", {{"user_id", "u9"}}}, {"per", "month"}, {"usd", r1 / 10}}});
+  Service service(dir_.path(), args);
+  double reserved = 0;
+  int admitted = 0;
+  std::optional<httplib::Result> refused;
+  for (int i = 0; i < 10 && !refused; ++i) {
+    auto r = job_of(service, "u1", "u1-" + std::to_string(i));
+    ASSERT_TRUE(r);
+    if (r->status != 202) {
+      refused = std::move(r);
+      break;
+    }
+    if (admitted > 0) {
+      EXPECT_EQ(json::parse(r->body)["plan"].value("budget_moved", ""), "per-user[user_id=u1]") << "past a tenth of the cap";
+    }
+    reserved += reservation_of(r);
+    ++admitted;
+  }
+  ASSERT_TRUE(refused) << "ten jobs of about " << r1 << " each cannot fit in " << cap;
+  EXPECT_EQ((*refused)->status, 429) << (*refused)->body;
+  EXPECT_EQ(json::parse((*refused)->body)["error"], "budget_exceeded");
+  EXPECT_NE((*refused)->body.find("per-user[user_id=u1]"), std::string::npos) << (*refused)->body;
+  EXPECT_GE(std::stoi((*refused)->get_header_value("Retry-After")), 1);
+  EXPECT_GE(admitted, 1);
+  EXPECT_LE(c1 + reserved, cap * (1 + 1e-9)) << "what was reserved never passes the cap";
+  auto other = job_of(service, "u2", "u2");
+  EXPECT_EQ(other->status, 202) << other->body;
+  EXPECT_FALSE(json::parse(other->body)["plan"].contains("budget_moved")) << "u2 has spent nothing";
+  const json budgets = json::parse(service.client().Get("/v1/budgets")->body);
+  EXPECT_EQ(budgets["time_zone"], "Europe/Paris");
+  bool saw_u1 = false;
+  for (const json& b : budgets["budgets"]) {
+    if (b["name"] != "per-user[user_id=u1]") continue;
+    saw_u1 = true;
+    EXPECT_NEAR(b["spent_usd"].get<double>() + b["reserved_usd"].get<double>(), c1 + reserved, 1e-9 + 0.5 * (c1 + reserved))
+        << "the spend from before the restart is counted";
+    EXPECT_GE(b["forecast_usd"].get<double>(), b["spent_usd"].get<double>());
+  }
+  EXPECT_TRUE(saw_u1) << budgets.dump(2);
+  auto held = job_of(service, "u9", "u9");
+  ASSERT_EQ(held->status, 202) << held->body;
+  const json waiting = service.get_job(json::parse(held->body)["id"]);
+  EXPECT_EQ(waiting["state"], "queued");
+  EXPECT_EQ(waiting["pending_reason"], "budget:u9-cap") << waiting.dump(2);
+  const std::string metrics = service.client().Get("/metrics")->body;
+  EXPECT_NE(metrics.find("reelscale_budget_cap_usd{budget=\"u9-cap\"}"), std::string::npos);
+}
+
+// kill -9 while a job runs: at the restart the interrupted job counts its whole
+// reservation as spent, so a job that would pass the cap with it is refused.
+TEST_F(Serve, AKillMidJobLosesNoReservationAndOvershootsNoCap) {
+  const fs::path file = dir_ / "budgets.json";
+  write_budgets(file, {{{"name", "service"}, {"per", "month"}, {"usd", 1000}, {"at_cap", "reject"}}});
+  rt::ClipSpec long_spec = clip_spec(1500);
+  rt::make_clip(dir_ / "long.mp4", long_spec);
+  const json long_job = slow_job((dir_ / "long.mp4").string(), (dir_ / "long-out.mp4").string(), long_spec);
+  double reserved = 0;
+  {
+    Service service(dir_.path(), {"--max-running", "1", "--budgets", file.string()});
+    auto r = submit(service, long_job);
+    ASSERT_EQ(r->status, 202) << r->body;
+    reserved = reservation_of(r);
+    ASSERT_TRUE(service.wait_running(json::parse(r->body)["id"])) << service.log();
+    service.process().kill_now(9);
+    service.process().wait();
+  }
+  write_budgets(file, {{{"name", "service"}, {"per", "month"}, {"usd", reserved * 1.2}, {"at_cap", "reject"}}});
+  Service restarted(dir_.path(), {"--max-running", "1", "--budgets", file.string()});
+  const json budgets = json::parse(restarted.client().Get("/v1/budgets")->body);
+  ASSERT_EQ(budgets["budgets"].size(), 1u) << budgets.dump(2);
+  EXPECT_GE(budgets["budgets"][0]["spent_usd"].get<double>(), reserved * (1 - 1e-9)) << budgets.dump(2);
+  json again = long_job;
+  again["output"] = (dir_ / "again.mp4").string();
+  auto r = submit(restarted, again);
+  EXPECT_EQ(r->status, 429) << r->body;
 }
