@@ -134,6 +134,10 @@ class Client:
         query = {"endpoint": endpoint, "length": length, **shape}
         return self._request("GET", "/v1/plan?" + urllib.parse.urlencode(query))[1]
 
+    def budgets(self):
+        """Each --budgets budget with its spend, reservations, forecast and reset."""
+        return self._request("GET", "/v1/budgets")[1]
+
     def queue(self):
         return self._request("GET", "/v1/queue")[1]
 

@@ -222,6 +222,12 @@ JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source,
     out.prediction->breakdown_s["content_sample"] = sample_s;
     out.prediction->wall_mean_s += sample_s;
     out.prediction->wall_p90_s += sample_s;
+    if (platform.is_local()) {  // one core held while it was taken, as the record counts it
+      const double usd = sample_s * inputs.prices.cpu_core_per_second;
+      out.prediction->core_seconds += sample_s;
+      out.prediction->cloud_equivalent_usd += usd;
+      out.prediction->cost_usd += usd;
+    }
   }
   // A policy that leaves cores free is enforced by giving each chunk its threads.
   if (platform.is_local() && policy.reserve_cores > 0) out.threads_per_chunk = out.prediction->threads_per_chunk;

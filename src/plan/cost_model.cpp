@@ -273,10 +273,11 @@ Estimate estimate_local(const Profile& profile, const PriceTable& prices, const 
   e.wall_mean_s = e.orchestrator_mean_s + e.setup_s + busy + e.cleanup_mean_s;
   e.wall_p90_s = e.orchestrator_p90_s + e.setup_s + busy + e.cleanup_p90_s;
   e.compute_seconds = static_cast<double>(job.frames) * s.frame_s;
-  // Cores held: every running chunk's threads while chunks run, one core for the rest.
-  const double chunk_phase = e.transfer_s + e.preroll_s + e.compute_s;
+  // Cores held, as the record counts them (job/job_flow.cpp): every running chunk's threads
+  // from its start-up (each wave's chunks open anew) to its end, one core for the rest.
+  const double chunk_phase = waves * e.startup_mean_s + e.transfer_s + e.preroll_s + e.compute_s;
   e.core_seconds = chunk_phase * std::min(cores, e.concurrent * e.threads_per_chunk) +
-                   (e.setup_s + e.startup_mean_s + e.join_s + e.final_upload_s + e.cleanup_mean_s);
+                   (e.setup_s + e.join_s + e.final_upload_s + e.cleanup_mean_s);
   e.cloud_equivalent_usd = e.core_seconds * prices.cpu_core_per_second;
   e.cost_work = e.cloud_equivalent_usd;
   e.cost = e.cloud_equivalent_usd;

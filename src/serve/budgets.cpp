@@ -144,8 +144,23 @@ std::vector<BudgetUse> BudgetBook::uses_for(const Labels& labels, double now_uni
   return out;
 }
 
-Admission BudgetBook::admit(const std::string& id, const Labels& labels, double reserve_usd, double now_unix_s) {
+void BudgetBook::learn(double cost_usd, double predicted_usd) {
+  constexpr size_t kKept = 50;
+  if (predicted_usd <= 0 || cost_usd <= 0) return;
+  ratios_.push_back(cost_usd / predicted_usd);
+  if (ratios_.size() > kKept) ratios_.erase(ratios_.begin());
+}
+
+double BudgetBook::reserve_factor() const {
+  if (ratios_.size() < 5) return 1;
+  std::vector<double> sorted = ratios_;
+  std::sort(sorted.begin(), sorted.end());
+  return std::max(1.0, sorted[std::min(sorted.size() - 1, static_cast<size_t>(0.9 * static_cast<double>(sorted.size())))]);
+}
+
+Admission BudgetBook::admit(const std::string& id, const Labels& labels, double predicted_usd, double now_unix_s) {
   Admission a;
+  const double reserve_usd = predicted_usd * reserve_factor();
   for (BudgetUse& use : uses_for(labels, now_unix_s)) {
     add_up(use, id);
     if (use.used() + reserve_usd <= use.budget->usd) continue;
@@ -156,7 +171,7 @@ Admission BudgetBook::admit(const std::string& id, const Labels& labels, double 
     }
     if (a.held_by.empty()) a.held_by = use.name;
   }
-  jobs_[id] = {labels, reserve_usd, 0, 0, false, !a.held_by.empty()};
+  jobs_[id] = {labels, reserve_usd, 0, 0, false, !a.held_by.empty(), predicted_usd};
   return a;
 }
 
@@ -180,6 +195,7 @@ void BudgetBook::ended(const std::string& id, double cost_usd) {
   if (it == jobs_.end()) return;
   it->second.ended = true;
   it->second.spent_usd = cost_usd;
+  learn(cost_usd, it->second.predicted_usd);
 }
 
 void BudgetBook::late_charge(const std::string& id, double usd) {
@@ -227,7 +243,7 @@ nlohmann::json BudgetBook::status(double now_unix_s) const {
                     {"forecast_usd", u.used() + u.spent_usd / elapsed * left},
                     {"window_start_unix_s", u.window_start_unix_s}, {"resets_unix_s", u.window_end_unix_s}});
   }
-  return {{"time_zone", config_.time_zone}, {"budgets", list}};
+  return {{"time_zone", config_.time_zone}, {"reserve_factor", reserve_factor()}, {"budgets", list}};
 }
 
 }  // namespace reelscale::serve

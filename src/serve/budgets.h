@@ -45,11 +45,12 @@ struct BudgetConfig {
 // One job in the book.
 struct BudgetJob {
   Labels labels;
-  double reserve_usd = 0;   // predicted cost at its p90
+  double reserve_usd = 0;   // predicted cost at its p90, times the book's reserve factor
   double spent_usd = 0;     // real cost, once ended
   double started_unix_s = 0;  // 0: still queued
   bool ended = false;
   bool held = false;        // queued past a cap: no reservation yet
+  double predicted_usd = 0; // the plan's own figure (what the reserve factor is learned against)
 };
 
 // One budget as it applies (a value of an "each" budget is its own instance).
@@ -73,15 +74,20 @@ class BudgetBook {
   explicit BudgetBook(BudgetConfig config = {});
   bool empty() const { return config_.budgets.empty(); }
 
-  // Reserves the job's p90 cost against every budget it falls under, or says which
-  // budget refuses or holds it.
-  Admission admit(const std::string& id, const Labels& labels, double reserve_usd, double now_unix_s);
+  // Reserves the job's p90 cost (times the reserve factor) against every budget it falls
+  // under, or says which budget refuses or holds it.
+  Admission admit(const std::string& id, const Labels& labels, double predicted_usd, double now_unix_s);
   // A held job whose reservation now fits is reserved: "" when it may start, else the
   // budget that still holds it.
   std::string may_start(const std::string& id, double now_unix_s);
   void started(const std::string& id, double now_unix_s);
   void ended(const std::string& id, double cost_usd);
   void late_charge(const std::string& id, double usd);
+  // What a job really cost against its plan's p90 cost: the reserve factor is the p90 of the
+  // latest such ratios (at least 1, once five are known), so reservations cover what jobs
+  // really cost where the plans run low (a local plan's p90 is its mean).
+  void learn(double cost_usd, double predicted_usd);
+  double reserve_factor() const;
   void forget(const std::string& id);  // cancelled while queued
   // From the store at start: a job as it stands there.
   void restore(const std::string& id, const BudgetJob& job) { jobs_[id] = job; }
@@ -101,6 +107,7 @@ class BudgetBook {
   BudgetConfig config_;
   const date::time_zone* zone_ = nullptr;
   std::map<std::string, BudgetJob> jobs_;
+  std::vector<double> ratios_;  // the latest real / predicted costs, oldest first
 };
 
 // A job's predicted cost at its p90 from its stored plan: the mean cost scaled as its p90

@@ -131,14 +131,15 @@ void JobService::rebuild_budgets() {
     const double reserve = reserve_of_plan(nlohmann::json::parse(job.plan_json.empty() ? "{}" : job.plan_json, nullptr, false));
     if (job.state == "queued") {
       const Admission a = budgets_.admit(job.id, job.labels, reserve, now);
-      if (!a.rejected_by.empty()) budgets_.restore(job.id, {job.labels, reserve, 0, 0, false, true});
+      if (!a.rejected_by.empty()) budgets_.restore(job.id, {job.labels, reserve, 0, 0, false, true, reserve});
       continue;
     }
     if (job.started_unix_s <= 0) continue;  // never started: nothing spent
     // A job a kill interrupted ran for an unknown share of its reservation: all of it counts.
     const double cost = std::max(job.cost_usd, job.cloud_equivalent_usd);
     const double spent = job.error_kind == "interrupted" ? std::max(cost, reserve) : cost;
-    budgets_.restore(job.id, {job.labels, reserve, spent, job.started_unix_s, true, false});
+    budgets_.restore(job.id, {job.labels, reserve, spent, job.started_unix_s, true, false, reserve});
+    if (job.state == "done") budgets_.learn(cost, reserve);
   }
 }
 

@@ -148,3 +148,22 @@ TEST(Budgets, ReservationsComeFromThePlansP90) {
   EXPECT_DOUBLE_EQ(reserve_of_plan({{"cost_usd", 0.1}}), 0.1);
   EXPECT_DOUBLE_EQ(reserve_of_plan(json()), 0);
 }
+
+// Where jobs really cost more than their plans' p90 (a local plan's p90 is its mean), the
+// book learns it: once five have ended, a reservation is the plan's p90 cost times the p90
+// of what they really cost against it.
+TEST(Budgets, ReservationsGrowToWhatJobsReallyCostAgainstTheirPlans) {
+  BudgetBook b = book(one_budget("reject", 100));
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "j" + std::to_string(i);
+    ASSERT_EQ(b.admit(id, {}, 1.0, kNoon).rejected_by, "");
+    b.started(id, kNoon);
+    b.ended(id, i == 4 ? 3.0 : 2.0);  // twice the plan, once three times
+  }
+  EXPECT_DOUBLE_EQ(b.reserve_factor(), 3.0);
+  b.admit("next", {}, 1.0, kNoon);
+  EXPECT_NEAR((*find(b.status(kNoon), "b"))["reserved_usd"].get<double>(), 3.0, 1e-12);
+  BudgetBook cheap = book(one_budget("reject", 100));
+  for (int i = 0; i < 5; ++i) cheap.learn(0.5, 1.0);
+  EXPECT_DOUBLE_EQ(cheap.reserve_factor(), 1.0) << "never below the plan's own p90";
+}
