@@ -31,9 +31,11 @@ ValueRule parse_rule(const nlohmann::json& j, ValueRule rule, const std::string&
       rule.max_queued = static_cast<int>(x);
     } else if (name == "min_running") {
       rule.min_running = static_cast<int>(x);
+    } else if (name == "max_chunks") {
+      rule.max_chunks = static_cast<int>(x);
     } else {
       fail(ErrorKind::kBadInput, "fair-share weights: " + where + " has '" + name +
-                                     "' (known: weight, max_running, max_queued, min_running)");
+                                     "' (known: weight, max_running, max_chunks, max_queued, min_running)");
     }
   }
   return rule;
@@ -91,8 +93,17 @@ std::vector<std::string> Scheduler::paths_of(const Labels& labels) const {
 
 namespace {
 
-void add_to(std::map<std::string, int>& counts, const std::vector<std::string>& paths, int n) {
-  for (const std::string& p : paths) counts[p] += n;
+// Jobs by path, and their chunks under "PATH#chunks".
+void add_to(std::map<std::string, int>& counts, const std::vector<std::string>& paths, int n, int chunks = 0) {
+  for (const std::string& p : paths) {
+    counts[p] += n;
+    if (chunks > 0) counts[p + "#chunks"] += n * chunks;
+  }
+}
+
+int count_of(const std::map<std::string, int>& counts, const std::string& key) {
+  const auto it = counts.find(key);
+  return it == counts.end() ? 0 : it->second;
 }
 
 }  // namespace
@@ -122,7 +133,7 @@ void Scheduler::add_usage(const Labels& labels, double cost_usd, double at_unix_
 
 void Scheduler::add_running(const SchedulerJob& job, double now_unix_s) {
   running_[job.id] = job;
-  add_to(running_by_path_, paths_of(job.labels), 1);
+  add_to(running_by_path_, paths_of(job.labels), 1, job.chunks);
   charge(job.labels, job.cost_usd, now_unix_s);
 }
 
@@ -139,7 +150,7 @@ std::optional<SchedulerJob> Scheduler::next(double now_unix_s) {
 void Scheduler::finished(const std::string& id, double cost_usd, double now_unix_s) {
   const auto it = running_.find(id);
   if (it == running_.end()) return;
-  add_to(running_by_path_, paths_of(it->second.labels), -1);
+  add_to(running_by_path_, paths_of(it->second.labels), -1, it->second.chunks);
   if (!config_.levels.empty()) charge(it->second.labels, cost_usd - it->second.cost_usd, now_unix_s);
   running_.erase(it);
 }
@@ -147,9 +158,11 @@ void Scheduler::finished(const std::string& id, double cost_usd, double now_unix
 bool Scheduler::at_limit(const SchedulerJob& job, const std::map<std::string, int>& running) const {
   const std::vector<std::string> paths = paths_of(job.labels);
   for (size_t i = 0; i < paths.size(); ++i) {
-    const int most = config_.rule(config_.levels[i], value_of(job.labels, i)).max_running;
-    const auto r = running.find(paths[i]);
-    if (most > 0 && r != running.end() && r->second >= most) return true;
+    const ValueRule& rule = config_.rule(config_.levels[i], value_of(job.labels, i));
+    if (rule.max_running > 0 && count_of(running, paths[i]) >= rule.max_running) return true;
+    // Chunks in flight: a job larger than the bound runs alone rather than never.
+    const int in_flight = count_of(running, paths[i] + "#chunks");
+    if (rule.max_chunks > 0 && in_flight > 0 && in_flight + job.chunks > rule.max_chunks) return true;
   }
   return false;
 }
@@ -255,7 +268,7 @@ std::map<std::string, PendingInfo> Scheduler::pending(double now_unix_s, int run
   while (!queue.empty()) {
     busy.erase(std::remove_if(busy.begin(), busy.end(), [&](const auto& b) {
                  if (b.first > t) return false;
-                 add_to(counts, paths_of(b.second->labels), -1);
+                 add_to(counts, paths_of(b.second->labels), -1, b.second->chunks);
                  return true;
                }), busy.end());
     if (static_cast<int>(busy.size()) < std::max(1, runners)) {
@@ -270,7 +283,7 @@ std::map<std::string, PendingInfo> Scheduler::pending(double now_unix_s, int run
         const size_t index = order[job.id];
         p.reason = position > 1 && latest_index > index ? "fair_share" : "capacity";
         latest_index = std::max(latest_index, index);
-        add_to(counts, paths_of(job.labels), 1);
+        add_to(counts, paths_of(job.labels), 1, job.chunks);
         for (const std::string& path : paths_of(job.labels)) {
           Usage& u = usage[path];
           u = {u.now(t, config_.half_life_s) + job.cost_usd, t};
@@ -305,7 +318,9 @@ nlohmann::json Scheduler::state(double now_unix_s) const {
   std::map<std::string, bool> paths;
   for (const auto& [p, u] : usage_) paths[p] = true;
   for (const auto& [p, n] : queued) paths[p] = true;
-  for (const auto& [p, n] : running_by_path_) paths[p] = true;
+  for (const auto& [p, n] : running_by_path_) {
+    if (p.find('#') == std::string::npos) paths[p] = true;
+  }
   nlohmann::json values = nlohmann::json::array();
   for (const auto& [p, seen] : paths) {
     const auto u = usage_.find(p);
@@ -314,6 +329,7 @@ nlohmann::json Scheduler::state(double now_unix_s) const {
     values.push_back({{"value", p},
                       {"usage_usd", u == usage_.end() ? 0.0 : u->second.now(now_unix_s, config_.half_life_s)},
                       {"running", r == running_by_path_.end() ? 0 : r->second},
+                      {"chunks_running", count_of(running_by_path_, p + "#chunks")},
                       {"queued", q == queued.end() ? 0 : q->second}});
   }
   return {{"levels", config_.levels}, {"half_life_s", config_.half_life_s}, {"max_wait_s", config_.max_wait_s},

@@ -6,8 +6,8 @@
 // weighted fair queue whose virtual time is decayed cost). It is work-conserving: a lone
 // value gets every runner. A job that has waited past the aging bound goes first; a value
 // under its guaranteed minimum of running jobs goes before the others; a value at its most
-// running jobs waits. Without fair-share labels it is first come, first served. It holds
-// no store: the service rebuilds it from the store at start (serve/job_service.cpp).
+// running jobs or chunks in flight waits. Without fair-share labels it is first come, first
+// served. It holds no store: the service rebuilds it from the store at start.
 #pragma once
 
 #include <functional>
@@ -25,6 +25,7 @@ namespace reelscale::serve {
 struct ValueRule {
   double weight = 1;
   int max_running = 0;  // jobs of this value running at once
+  int max_chunks = 0;   // chunks of this value's running jobs at once (a larger job runs alone)
   int max_queued = 0;   // jobs of this value waiting; past it, its submissions get 429
   int min_running = 0;  // guaranteed: while fewer run, its queued jobs go before others'
 };
@@ -37,7 +38,7 @@ struct FairShareConfig {
   std::map<std::string, std::map<std::string, ValueRule>> rules;  // label key -> value -> rule
 
   // The weights file: {"default": RULE, "KEY": {"VALUE": RULE, "*": RULE}, ...}, where a
-  // RULE has any of weight, max_running, max_queued, min_running. Keys must be among
+  // RULE has any of weight, max_running, max_chunks, max_queued, min_running. Keys must be among
   // `levels`; bad shapes and numbers are refused naming the place.
   static FairShareConfig parse(const std::vector<std::string>& levels, const nlohmann::json& weights);
   const ValueRule& rule(const std::string& key, const std::string& value) const;
@@ -51,6 +52,7 @@ struct SchedulerJob {
   double predicted_s = 0;     // predicted wall time
   double submitted_unix_s = 0;
   double started_unix_s = 0;  // running jobs
+  int chunks = 1;             // planned
 };
 
 // Why a queued job waits, where it stands and when it should start.

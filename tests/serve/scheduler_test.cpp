@@ -215,3 +215,23 @@ TEST(Scheduler, ABadWeightsFileIsRefusedNamingThePlace) {
   EXPECT_NE(error_of(json::array()).find("not a JSON object"), std::string::npos);
   EXPECT_THROW(FairShareConfig::parse({"a", "b", "c"}, nullptr), Error);
 }
+
+TEST(Scheduler, ChunksInFlightAreBoundedPerValueAndALargerJobRunsAlone) {
+  Scheduler s(by_user({{"user_id", {{"bulk", {{"max_chunks", 4}}}}}}));
+  SchedulerJob three = job("three", user("bulk"), 1, 0);
+  three.chunks = 3;
+  SchedulerJob two = job("two", user("bulk"), 1, 1);
+  two.chunks = 2;
+  SchedulerJob eight = job("eight", user("bulk"), 1, 2);
+  eight.chunks = 8;
+  s.add_queued(three);
+  s.add_queued(two);
+  s.add_queued(eight);
+  EXPECT_EQ(s.next(10)->id, "three");
+  EXPECT_FALSE(s.next(10)) << "3 + 2 chunks would pass 4";
+  s.finished("three", 1, 11);
+  EXPECT_EQ(s.next(11)->id, "two");
+  s.finished("two", 1, 12);
+  EXPECT_EQ(s.next(12)->id, "eight") << "larger than the bound: it runs alone";
+  EXPECT_EQ(s.state(12)["values"][0]["chunks_running"], 8);
+}
