@@ -167,6 +167,29 @@ function cell(row, text, cls) {
   if (cls) td.className = cls;
 }
 
+// Each budget of --budgets: its cap, spend, reservations and forecast, the share used (spent
+// and reserved) marked past nine tenths, and its reset; hidden without budgets.
+function drawBudgets(b) {
+  const list = (b && b.budgets) || [];
+  document.getElementById("budgets-section").hidden = list.length === 0;
+  document.getElementById("budgets-zone").textContent = list.length ? "windows in " + b.time_zone : "";
+  const body = document.querySelector("#budgets tbody");
+  body.replaceChildren();
+  for (const u of list) {
+    const row = body.insertRow();
+    const used = (u.spent_usd + u.reserved_usd) / u.usd;
+    cell(row, u.name);
+    cell(row, u.per);
+    cell(row, u.at_cap);
+    cell(row, dollars(u.usd));
+    cell(row, dollars(u.spent_usd));
+    cell(row, dollars(u.reserved_usd));
+    cell(row, dollars(u.forecast_usd));
+    cell(row, Math.round(100 * used) + " %", used >= 0.9 ? "failed" : "");
+    cell(row, new Date(u.resets_unix_s * 1000).toISOString().slice(0, 16).replace("T", " "));
+  }
+}
+
 function drawThresholds(profile) {
   const body = document.querySelector("#thresholds tbody");
   body.replaceChildren();
@@ -245,12 +268,14 @@ document.getElementById("label-key").addEventListener("change", () => refresh())
 
 async function refresh() {
   try {
-    const [stats, jobs, queue] = await Promise.all([api("/v1/stats?hours=24"), api("/v1/jobs?limit=100&order=newest"), api("/v1/queue")]);
+    const [stats, jobs, queue, budgets] = await Promise.all([api("/v1/stats?hours=24"), api("/v1/jobs?limit=100&order=newest"),
+      api("/v1/queue"), api("/v1/budgets")]);
     document.getElementById("signin").hidden = true;
     document.getElementById("data").hidden = false;
     document.getElementById("n-queue").textContent = queue.queued + " / " + queue.running;
     drawStats(stats);
     drawJobs(jobs.jobs);
+    drawBudgets(budgets);
     await drawDrill();
     document.getElementById("status").textContent = "updated " + new Date().toISOString().slice(11, 19) + " UTC";
   } catch (e) {

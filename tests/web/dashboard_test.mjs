@@ -31,8 +31,13 @@ function freePort() {
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 writeFileSync(join(dir, "token"), token + "\n");
+// Budgets: the service's a month, and one user's a day.
+writeFileSync(join(dir, "budgets.json"), JSON.stringify({ time_zone: "Europe/Paris", budgets: [
+  { name: "service", per: "month", usd: 100, at_cap: "queue" },
+  { name: "u-1", label: { user_id: "u-1" }, per: "day", usd: 50, at_cap: "reject" }] }));
 const service = spawn(binary, ["serve", "--listen", `127.0.0.1:${port}`, "--db", join(dir, "jobs.db"), "--token-file",
-  join(dir, "token"), "--allow", dir, "--allow", join(root, "samples")], { stdio: "ignore" });
+  join(dir, "token"), "--allow", dir, "--allow", join(root, "samples"), "--budgets", join(dir, "budgets.json")],
+  { stdio: "ignore" });
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true,
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync"] });
@@ -133,6 +138,14 @@ test("signed in, it draws the charts, thresholds and jobs, drills into a job, an
   const points = await page.evaluate(() => Chart.getChart(document.getElementById("c-predicted")).data.datasets[0].data.length);
   assert.equal(points, 2, "predicted against actual, one point a job");
   assert.ok((await page.locator("#thresholds tbody tr").count()) > 0, "the live profile's thresholds");
+  // The budgets: both, with what the two jobs spent against the service's and u-1's alone.
+  assert.equal(await page.isHidden("#budgets-section"), false);
+  assert.equal(await page.textContent("#budgets-zone"), "windows in Europe/Paris");
+  const budgetRows = await page.evaluate(() => [...document.querySelectorAll("#budgets tbody tr")]
+    .map((r) => [...r.cells].map((c) => c.textContent)));
+  assert.deepEqual(budgetRows.map((r) => [r[0], r[1], r[2], r[3]]),
+    [["service", "month", "queue", "$100.00"], ["u-1", "day", "reject", "$50.00"]]);
+  for (const r of budgetRows) assert.notEqual(r[4], "$0", "spent: " + r.join(" | "));
   // The charts read right: the deadline is a line beside the percentiles, whose bars have
   // height; money axes have no exponents; local jobs are charted by their cloud-equivalent
   // cost, labelled so; the header's profile name stays inside the page.
