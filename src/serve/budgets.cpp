@@ -24,7 +24,7 @@ Budget parse_budget(const json& j, size_t i) {
   b.name = j.value("name", "");
   if (b.name.empty() || !j["name"].is_string()) bad("entry " + std::to_string(i) + " has no name");
   const std::string where = "'" + b.name + "': ";
-  static const std::set<std::string> known = {"name", "label", "each", "per", "usd", "at_cap", "adapt_at"};
+  static const std::set<std::string> known = {"name", "label", "each", "per", "usd", "at_cap", "adapt_at", "queue_ttl_s"};
   for (const auto& [key, value] : j.items()) {
     if (!known.count(key)) bad(where + "unknown field '" + key + "'");
   }
@@ -50,6 +50,11 @@ Budget parse_budget(const json& j, size_t i) {
       bad(where + "adapt_at must be a share of the cap, above 0 and at most 1");
     }
     b.adapt_at = j["adapt_at"].get<double>();
+  }
+  if (j.contains("queue_ttl_s")) {
+    if (!j["queue_ttl_s"].is_number() || j["queue_ttl_s"].get<double>() <= 0) bad(where + "queue_ttl_s must be seconds > 0");
+    if (b.at_cap != "queue") bad(where + "queue_ttl_s is for at_cap queue");
+    b.queue_ttl_s = j["queue_ttl_s"].get<double>();
   }
   return b;
 }
@@ -171,7 +176,7 @@ Admission BudgetBook::admit(const std::string& id, const Labels& labels, double 
     }
     if (a.held_by.empty()) a.held_by = use.name;
   }
-  jobs_[id] = {labels, reserve_usd, 0, 0, false, !a.held_by.empty(), predicted_usd};
+  jobs_[id] = {labels, reserve_usd, 0, 0, false, !a.held_by.empty(), predicted_usd, a.held_by.empty() ? 0 : now_unix_s};
   return a;
 }
 
@@ -203,6 +208,22 @@ void BudgetBook::late_charge(const std::string& id, double usd) {
 }
 
 void BudgetBook::forget(const std::string& id) { jobs_.erase(id); }
+
+std::vector<std::pair<std::string, std::string>> BudgetBook::past_their_ttl(double now_unix_s) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [id, job] : jobs_) {
+    if (!job.held || job.held_since_unix_s <= 0) continue;
+    for (BudgetUse& use : uses_for(job.labels, now_unix_s)) {
+      if (use.budget->queue_ttl_s <= 0 || now_unix_s - job.held_since_unix_s < use.budget->queue_ttl_s) continue;
+      add_up(use, id);
+      if (use.used() + job.reserve_usd > use.budget->usd) {
+        out.push_back({id, use.name});
+        break;
+      }
+    }
+  }
+  return out;
+}
 
 std::string BudgetBook::moving_plan(const Labels& labels, double reserve_usd, double now_unix_s) const {
   for (BudgetUse& use : uses_for(labels, now_unix_s)) {

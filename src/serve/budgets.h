@@ -32,6 +32,7 @@ struct Budget {
   double usd = 0;
   std::string at_cap = "queue";  // queue | reject
   double adapt_at = 0.8;         // plans move to cost once reserved + spent reach this share
+  double queue_ttl_s = 0;        // at_cap queue: a job held longer is cancelled (0: until it fits)
 };
 
 struct BudgetConfig {
@@ -51,6 +52,7 @@ struct BudgetJob {
   bool ended = false;
   bool held = false;        // queued past a cap: no reservation yet
   double predicted_usd = 0; // the plan's own figure (what the reserve factor is learned against)
+  double held_since_unix_s = 0;
 };
 
 // One budget as it applies (a value of an "each" budget is its own instance).
@@ -89,6 +91,8 @@ class BudgetBook {
   void learn(double cost_usd, double predicted_usd);
   double reserve_factor() const;
   void forget(const std::string& id);  // cancelled while queued
+  // Held jobs past the queue_ttl_s of a budget that holds them: (job id, budget name).
+  std::vector<std::pair<std::string, std::string>> past_their_ttl(double now_unix_s) const;
   // From the store at start: a job as it stands there.
   void restore(const std::string& id, const BudgetJob& job) { jobs_[id] = job; }
   // The budget moving this job's plan to cost ("" : none): the first it falls under that

@@ -292,8 +292,12 @@ void JobService::runner_main() {
     {
       std::unique_lock lock(mutex_);
       std::optional<SchedulerJob> next;
-      // Looked at again each second too: a budget's window resets, a wait passes its bound.
-      while (!stopping_ && !(next = scheduler_.next(record::unix_now()))) wake_.wait_for(lock, std::chrono::seconds(1));
+      // Looked at again each second too: a budget's window resets, a wait passes its bound,
+      // a held job passes its budget's queue_ttl_s.
+      while (!stopping_ && !(next = scheduler_.next(record::unix_now()))) {
+        wake_.wait_for(lock, std::chrono::seconds(1));
+        cancel_held_past_ttl();
+      }
       if (stopping_) return;
       id = next->id;
       budgets_.started(id, next->started_unix_s);

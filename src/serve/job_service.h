@@ -118,6 +118,7 @@ class JobService {
   // The budget's name, or "".
   std::string apply_budget_pressure(job::PlanningInputs& planning, const Labels& labels);
   bool admitted_by_budgets(Submission& s, double reserve_usd);
+  void cancel_held_past_ttl();
   SchedulerJob scheduled(const StoredJob& job) const;
   void load_profile();
   // The planning inputs for a job submitted at `submitted_unix_s` (the schedule's entry in

@@ -61,6 +61,7 @@ void JobService::job_ended(const std::string& id, double cost_usd) {
     std::lock_guard lock(mutex_);
     scheduler_.finished(id, cost_usd, record::unix_now());
     budgets_.ended(id, cost_usd);
+    cancel_held_past_ttl();  // also while every runner is busy
   }
   wake_.notify_all();  // a value under its limit again, a runner free
 }
@@ -109,6 +110,27 @@ nlohmann::json JobService::queue_state() {
              std::lock_guard lock(mutex_);
              return scheduler_.state(now);
            }()}};
+}
+
+// A job held by a queue-budget past its queue_ttl_s is cancelled, saying which budget (the
+// caller holds mutex_; the store and the webhook sender have their own locks).
+void JobService::cancel_held_past_ttl() {
+  for (const auto& [id, budget] : budgets_.past_their_ttl(record::unix_now())) {
+    const std::optional<StoredJob> job = store_.get(id);
+    if (!job || job->state != "queued") continue;
+    StoredJob cancelled = *job;
+    cancelled.state = "cancelled";
+    cancelled.finished_unix_s = record::unix_now();
+    cancelled.error_kind = "budget";
+    cancelled.error_message = "held by budget " + budget + " past its queue_ttl_s";
+    if (store_.cancel_queued(id, cancelled.finished_unix_s, event_for(cancelled, "job.cancelled"), cancelled.error_kind,
+                             cancelled.error_message)) {
+      spdlog::info("job {}: cancelled: {}", id, cancelled.error_message);
+      events_stored();
+    }
+    scheduler_.remove_queued(id);
+    budgets_.forget(id);
+  }
 }
 
 }  // namespace reelscale::serve

@@ -577,13 +577,16 @@ void JobStore::write_chunks(const StoredJob& j) {
   }
 }
 
-bool JobStore::cancel_queued(const std::string& id, double now_unix_s, const std::optional<Delivery>& event) {
+bool JobStore::cancel_queued(const std::string& id, double now_unix_s, const std::optional<Delivery>& event,
+                             const std::string& error_kind, const std::string& error_message) {
   const std::lock_guard lock(mutex_);
   Transaction t(db_);
-  db_.prepare("UPDATE jobs SET state = 'cancelled', finished_unix_s = ?, error_kind = 'cancelled', "
-              "error_message = 'cancelled before it started' WHERE id = ? AND state = 'queued'")
+  db_.prepare("UPDATE jobs SET state = 'cancelled', finished_unix_s = ?, error_kind = ?, error_message = ? "
+              "WHERE id = ? AND state = 'queued'")
       .bind(1, now_unix_s)
-      .bind(2, id)
+      .bind(2, error_kind)
+      .bind(3, error_message)
+      .bind(4, id)
       .run();
   const bool cancelled = db_.changes() > 0;
   if (cancelled && event) insert_delivery(*event);

@@ -147,7 +147,9 @@ class JobStore {
   // Ends a job: its state, outcome and record (and its chunks' rows, from the record).
   void finish(const StoredJob& finished, const std::optional<Delivery>& event = std::nullopt);
   // Only a queued job: true when it was cancelled here (and its event stored).
-  bool cancel_queued(const std::string& id, double now_unix_s, const std::optional<Delivery>& event = std::nullopt);
+  bool cancel_queued(const std::string& id, double now_unix_s, const std::optional<Delivery>& event = std::nullopt,
+                     const std::string& error_kind = "cancelled",
+                     const std::string& error_message = "cancelled before it started");
 
   // A charge that came after the job ended (a node's idle tail): kept, and added to the
   // job's cost, billed seconds, record and hourly roll-up now if it has finished, else when

@@ -903,7 +903,8 @@ TEST_F(Serve, ABudgetAdmitsWhatFitsThenRejectsOrHoldsAtItsCapAndMovesPlansBefore
   const double cap = c1 + 3 * r1;
   write_budgets(file, {{{"name", "per-user"}, {"each", "user_id"}, {"per", "day"}, {"usd", cap}, {"at_cap", "reject"},
                         {"adapt_at", 0.1}},
-                       {{"name", "u9-cap"}, {"label", {{"user_id", "u9"}}}, {"per", "month"}, {"usd", r1 / 10}}});
+                       {{"name", "u9-cap"}, {"label", {{"user_id", "u9"}}}, {"per", "month"}, {"usd", r1 / 10},
+                        {"queue_ttl_s", 5}}});
   Service service(dir_.path(), args);
   double reserved = 0;
   int admitted = 0;
@@ -947,6 +948,10 @@ TEST_F(Serve, ABudgetAdmitsWhatFitsThenRejectsOrHoldsAtItsCapAndMovesPlansBefore
   const json waiting = service.get_job(json::parse(held->body)["id"]);
   EXPECT_EQ(waiting["state"], "queued");
   EXPECT_EQ(waiting["pending_reason"], "budget:u9-cap") << waiting.dump(2);
+  const json expired = service.wait_finished(json::parse(held->body)["id"], 60);
+  EXPECT_EQ(expired["state"], "cancelled") << "held past the budget's queue_ttl_s";
+  EXPECT_EQ(expired["error"]["kind"], "budget");
+  EXPECT_NE(expired["error"]["message"].get<std::string>().find("u9-cap"), std::string::npos);
   const std::string metrics = service.client().Get("/metrics")->body;
   EXPECT_NE(metrics.find("reelscale_budget_cap_usd{budget=\"u9-cap\"}"), std::string::npos);
 }

@@ -167,3 +167,18 @@ TEST(Budgets, ReservationsGrowToWhatJobsReallyCostAgainstTheirPlans) {
   for (int i = 0; i < 5; ++i) cheap.learn(0.5, 1.0);
   EXPECT_DOUBLE_EQ(cheap.reserve_factor(), 1.0) << "never below the plan's own p90";
 }
+
+TEST(Budgets, AJobHeldPastItsBudgetsQueueTtlIsNamedForCancelling) {
+  json j = one_budget("queue", 1.0);
+  j["budgets"][0]["queue_ttl_s"] = 600;
+  BudgetBook b = book(j);
+  b.admit("a", {}, 0.8, kNoon);
+  ASSERT_EQ(b.admit("held", {}, 0.8, kNoon).held_by, "b");
+  EXPECT_TRUE(b.past_their_ttl(kNoon + 599).empty());
+  const auto past = b.past_their_ttl(kNoon + 600);
+  ASSERT_EQ(past.size(), 1u);
+  EXPECT_EQ(past[0], std::make_pair(std::string("held"), std::string("b")));
+  json reject = one_budget("reject", 1.0);
+  reject["budgets"][0]["queue_ttl_s"] = 600;
+  EXPECT_THROW(BudgetConfig::parse(reject), Error) << "a TTL is for a queue-budget";
+}
