@@ -163,7 +163,17 @@ double BudgetBook::reserve_factor() const {
   return std::max(1.0, sorted[std::min(sorted.size() - 1, static_cast<size_t>(0.9 * static_cast<double>(sorted.size())))]);
 }
 
+void BudgetBook::prune(double now_unix_s) {
+  // No window is longer than a month: what ended and started before the longest one is spent.
+  constexpr double kLongestWindowS = 32 * 86400.0;
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    const bool old = it->second.ended && it->second.started_unix_s < now_unix_s - kLongestWindowS;
+    it = old ? jobs_.erase(it) : std::next(it);
+  }
+}
+
 Admission BudgetBook::admit(const std::string& id, const Labels& labels, double predicted_usd, double now_unix_s) {
+  prune(now_unix_s);
   Admission a;
   const double reserve_usd = predicted_usd * reserve_factor();
   for (BudgetUse& use : uses_for(labels, now_unix_s)) {

@@ -104,6 +104,7 @@ class BudgetBook {
 
  private:
   std::vector<BudgetUse> uses_for(const Labels& labels, double now_unix_s) const;
+  void prune(double now_unix_s);  // drops jobs that ended before any window
   void add_up(BudgetUse& use, const std::string& except_id) const;
   bool falls_under(const Labels& labels, const Budget& b, const std::string& each_value) const;
   std::pair<double, double> window(const Budget& b, double unix_s) const;

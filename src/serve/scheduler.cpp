@@ -153,6 +153,16 @@ void Scheduler::finished(const std::string& id, double cost_usd, double now_unix
   add_to(running_by_path_, paths_of(it->second.labels), -1, it->second.chunks);
   if (!config_.levels.empty()) charge(it->second.labels, cost_usd - it->second.cost_usd, now_unix_s);
   running_.erase(it);
+  forget_spent(now_unix_s);
+}
+
+// Values whose usage has decayed to nothing and that have no job running: forgotten, so the
+// map holds the values of the last few half-lives, not every value ever seen.
+void Scheduler::forget_spent(double now_unix_s) {
+  for (auto it = usage_.begin(); it != usage_.end();) {
+    const bool spent = it->second.now(now_unix_s, config_.half_life_s) < 1e-12 && count_of(running_by_path_, it->first) == 0;
+    it = spent ? usage_.erase(it) : std::next(it);
+  }
 }
 
 bool Scheduler::at_limit(const SchedulerJob& job, const std::map<std::string, int>& running) const {

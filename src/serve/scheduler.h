@@ -103,6 +103,7 @@ class Scheduler {
   std::vector<std::string> paths_of(const Labels& labels) const;
   std::string value_of(const Labels& labels, size_t level) const;
   void charge(const Labels& labels, double usd, double at_unix_s);
+  void forget_spent(double now_unix_s);
   // Index into `queue` of the job to start now, or -1.
   int pick(const std::vector<SchedulerJob>& queue, const std::map<std::string, int>& running,
            const std::map<std::string, Usage>& usage, double now_unix_s) const;

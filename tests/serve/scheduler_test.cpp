@@ -235,3 +235,18 @@ TEST(Scheduler, ChunksInFlightAreBoundedPerValueAndALargerJobRunsAlone) {
   EXPECT_EQ(s.next(12)->id, "eight") << "larger than the bound: it runs alone";
   EXPECT_EQ(s.state(12)["values"][0]["chunks_running"], 8);
 }
+
+TEST(Scheduler, AValueWhoseUsageHasDecayedAwayIsForgotten) {
+  FairShareConfig c = by_user();
+  c.half_life_s = 60;
+  Scheduler s(c);
+  s.add_usage(user("gone"), 1, 0);
+  s.add_queued(job("x", user("x"), 1, 0));
+  s.finished(s.next(10)->id, 1, 10);
+  EXPECT_EQ(s.state(10)["values"].size(), 2u);
+  s.add_queued(job("y", user("x"), 1, 6000));
+  s.finished(s.next(6000)->id, 1, 6000);  // 100 half-lives on
+  const json values = s.state(6000)["values"];
+  ASSERT_EQ(values.size(), 1u) << values.dump();
+  EXPECT_EQ(values[0]["value"], "user_id=x");
+}
