@@ -101,9 +101,10 @@ void JobService::add_late_charge(const exec::IdleCharge& c, double usd) {
   }
 }
 
-std::optional<Delivery> JobService::event_for(const StoredJob& job, const std::string& type) const {
+std::optional<Delivery> JobService::event_for(const StoredJob& job, const std::string& type,
+                                              const nlohmann::json& extra) const {
   if (job.webhook_url.empty()) return std::nullopt;
-  return webhook_event(job, type);
+  return webhook_event(job, type, extra);
 }
 
 void JobService::events_stored() {
@@ -235,11 +236,15 @@ Submission JobService::submit(const std::string& body, const std::string& idempo
     }
   }
   const nlohmann::json plan = plan_at_submit(spec, s.job.labels, s.job.created_unix_s, s.job.profile_version);
-  if (!admitted_by_budgets(s, reserve_of_plan(plan))) return s;
+  std::string held_by;
+  if (!admitted_by_budgets(s, reserve_of_plan(plan), held_by)) return s;
   s.job.plan_json = plan.dump();
   s.job.frames_total = plan.value("frames", int64_t{0});
   s.job.chunks_total = plan.value("chunks", int64_t{1});
-  const InsertOutcome outcome = store_.insert(s.job);
+  // A job a budget holds tells its webhook so at once: it may wait until the window resets.
+  const InsertOutcome outcome = store_.insert(
+      s.job, held_by.empty() ? std::nullopt
+                             : event_for(s.job, "job.pending", {{"pending_reason", "budget:" + held_by}}));
   if (outcome != InsertOutcome::kCreated) {
     std::lock_guard lock(mutex_);
     budgets_.forget(new_id);  // the key's existing job, or none: this one reserves nothing
@@ -250,6 +255,7 @@ Submission JobService::submit(const std::string& body, const std::string& idempo
     return s;
   }
   s.created = outcome == InsertOutcome::kCreated;
+  if (s.created && !held_by.empty()) events_stored();
   if (s.created) {
     spdlog::info("job {}: accepted ({} {} -> {}, {} chunk(s) planned)", s.job.id, s.job.endpoint, spec.input, spec.output,
                  s.job.chunks_total);

@@ -117,7 +117,8 @@ class JobService {
   // Near a budget's cap: plans for jobs under it move to the cheapest within their deadline.
   // The budget's name, or "".
   std::string apply_budget_pressure(job::PlanningInputs& planning, const Labels& labels);
-  bool admitted_by_budgets(Submission& s, double reserve_usd);
+  // false: refused (s says why); held_by: the queue-budget that holds the admitted job ("" : none).
+  bool admitted_by_budgets(Submission& s, double reserve_usd, std::string& held_by);
   void cancel_held_past_ttl();
   SchedulerJob scheduled(const StoredJob& job) const;
   void load_profile();
@@ -125,7 +126,8 @@ class JobService {
   // force then), with the live state of now.
   job::PlanningInputs live_planning(double submitted_unix_s);
   // Stores a state's webhook event with it, when the job has a webhook.
-  std::optional<Delivery> event_for(const StoredJob& job, const std::string& type) const;
+  std::optional<Delivery> event_for(const StoredJob& job, const std::string& type,
+                                    const nlohmann::json& extra = nullptr) const;
   void events_stored();
   // A node's idle time charged to a job after it ended (exec::Executor::on_late_charges).
   void add_late_charge(const exec::IdleCharge& charge, double usd);

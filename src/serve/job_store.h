@@ -132,7 +132,9 @@ class JobStore {
   explicit JobStore(const std::string& path);
   int schema_version();
 
-  InsertOutcome insert(StoredJob& job);  // fills seq; on kExisting, `job` becomes the stored one
+  // Fills seq; on kExisting, `job` becomes the stored one. A new job's event (job.pending) is
+  // stored with it.
+  InsertOutcome insert(StoredJob& job, const std::optional<Delivery>& event = std::nullopt);
   std::optional<StoredJob> get(const std::string& id);
   std::optional<StoredJob> by_idempotency_key(const std::string& key);
   std::vector<StoredJob> list(const JobFilter& filter);

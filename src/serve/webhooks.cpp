@@ -20,14 +20,14 @@ namespace reelscale::serve {
 namespace {
 
 // The job's state and record summary, as the event's data.
-// `sequence`: the event's place among its job's events (job.started 1, the end 2, or 1 for a
-// job cancelled before it started), for receivers to order by.
+// `sequence`: the event's place among its job's events (job.pending 0, job.started 1, the end
+// 2, or 1 for a job cancelled before it started), for receivers to order by.
 nlohmann::json event_data(const StoredJob& j, const std::string& type) {
   const nlohmann::json plan = nlohmann::json::parse(j.plan_json, nullptr, false);
   const bool has_plan = plan.is_object();
   nlohmann::json d = {
       {"id", j.id},
-      {"sequence", type == "job.started" || j.started_unix_s <= 0 ? 1 : 2},
+      {"sequence", type == "job.pending" ? 0 : type == "job.started" || j.started_unix_s <= 0 ? 1 : 2},
       {"state", j.state},
       {"endpoint", j.endpoint},
       {"labels", j.labels},
@@ -62,14 +62,16 @@ std::string finished_event_type(const std::string& state) {
   return state == "done" ? "job.succeeded" : state == "cancelled" ? "job.cancelled" : "job.failed";
 }
 
-Delivery webhook_event(const StoredJob& job, const std::string& type) {
+Delivery webhook_event(const StoredJob& job, const std::string& type, const nlohmann::json& extra) {
   const double now_unix_s = record::unix_now();
   Delivery d;
   d.id = "msg_" + random_hex(16);
   d.job_id = job.id;
   d.event = type;
   d.url = job.webhook_url;
-  d.body = nlohmann::json{{"type", type}, {"timestamp", record::utc_now_iso8601()}, {"data", event_data(job, type)}}.dump();
+  nlohmann::json data = event_data(job, type);
+  if (extra.is_object()) data.update(extra);
+  d.body = nlohmann::json{{"type", type}, {"timestamp", record::utc_now_iso8601()}, {"data", data}}.dump();
   d.created_unix_s = now_unix_s;
   d.next_attempt_unix_s = now_unix_s;
   return d;

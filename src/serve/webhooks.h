@@ -14,6 +14,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,8 +35,8 @@ struct WebhookOptions {
 };
 
 // The event for a job's state: its id, the signed body ({"type", "timestamp", "data"}:
-// the job's state and record summary) and its first attempt due now.
-Delivery webhook_event(const StoredJob& job, const std::string& type);
+// the job's state and record summary, with `extra`'s fields) and its first attempt due now.
+Delivery webhook_event(const StoredJob& job, const std::string& type, const nlohmann::json& extra = nullptr);
 // The event type of a finished job's state: done -> job.succeeded, and so on.
 std::string finished_event_type(const std::string& state);
 

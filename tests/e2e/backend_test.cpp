@@ -541,3 +541,28 @@ TEST_F(Backend, AScheduledPolicyPlansEachJobWithTheEntryInForceAtSubmission) {
   EXPECT_EQ(plan["policy_entry"], "now");
   EXPECT_EQ(plan["chunks"], 1);
 }
+
+// A job a budget holds at admission tells its webhook at once (job.pending, sequence 0, with
+// its pending reason), and its cancellation follows as sequence 1.
+TEST_F(Backend, AJobHeldByABudgetSaysSoInAWebhookBeforeAnythingElse) {
+  Receiver receiver;
+  std::ofstream(dir_ / "budgets.json") << R"({"budgets": [{"name": "tiny", "label": {"user_id": "u-held"},
+      "per": "day", "usd": 0.000000001, "at_cap": "queue"}]})";
+  std::vector<std::string> args = webhook_args(receiver);
+  args.insert(args.end(), {"--budgets", (dir_ / "budgets.json").string()});
+  rt::ServeService service(dir_.path(), args);
+  const std::string id = submit_with_hook(service, receiver.hook("ok"), "held", {{"user_id", "u-held"}});
+  ASSERT_TRUE(receiver.wait_for([](const auto& r) { return !r.empty(); }, 30)) << service.log();
+  const json pending = json::parse(receiver.requests()[0].body);
+  EXPECT_EQ(pending["type"], "job.pending");
+  EXPECT_EQ(pending["data"]["id"], id);
+  EXPECT_EQ(pending["data"]["sequence"], 0);
+  EXPECT_EQ(pending["data"]["state"], "queued");
+  EXPECT_EQ(pending["data"]["pending_reason"], "budget:tiny");
+  EXPECT_TRUE(python_verifies(receiver.requests()[0], kSecretNew, dir_.path()));
+  service.client().Delete("/v1/jobs/" + id);
+  ASSERT_TRUE(receiver.wait_for([](const auto& r) { return r.size() >= 2; }, 30)) << service.log();
+  const json cancelled = json::parse(receiver.requests()[1].body);
+  EXPECT_EQ(cancelled["type"], "job.cancelled");
+  EXPECT_EQ(cancelled["data"]["sequence"], 1);
+}
