@@ -271,7 +271,6 @@ std::map<std::string, PendingInfo> Scheduler::pending(double now_unix_s, int run
   std::map<std::string, PendingInfo> out;
   std::map<std::string, size_t> order;  // id -> submission index
   for (size_t i = 0; i < queue_.size(); ++i) order[queue_[i].id] = i;
-  std::string first_started_later;  // of the jobs simulated so far, the latest submitted
   size_t latest_index = 0;
   double t = now_unix_s;
   int position = 0;

@@ -773,21 +773,42 @@ TEST_F(Serve, AUserWithFiftyQueuedJobsDoesNotHoldBackOneWhoSubmitsTwoAfterwards)
   EXPECT_EQ(last_bulk["pending_reason"], "capacity") << "only its own user's jobs are ahead of it";
   EXPECT_EQ(last_bulk["pending"]["position"], 50);
   for (int i = 0; i < 2; ++i) late.push_back(job_of("late", i));
-  EXPECT_EQ(service.get_job(late[0])["pending"]["position"], 2) << "after the bulk user's oldest: the two tie";
+  // Neither user has spent: the cheaper of the two oldest goes first (a tie goes to the older).
+  EXPECT_LE(service.get_job(late[0])["pending"]["position"].get<int>(), 2);
   EXPECT_EQ(service.get_job(bulk[2])["pending_reason"], "fair_share");
   service.client().Delete("/v1/jobs/" + blocker);
+  const auto cost = [](const json& j, const char* which) {
+    return std::string(which) == "predicted" ? j["predicted"]["cost_usd"].get<double>()
+                                             : std::max(j["actual"]["cost_usd"].get<double>(),
+                                                        j["actual"]["cloud_equivalent_usd"].get<double>());
+  };
   double late_started = 0;
+  std::vector<json> late_jobs;
   for (const std::string& id : late) {
-    const json j = service.wait_finished(id, 120);
-    ASSERT_EQ(j["state"], "done") << j.dump(2);
-    late_started = std::max(late_started, j["started_unix_s"].get<double>());
+    late_jobs.push_back(service.wait_finished(id, 120));
+    ASSERT_EQ(late_jobs.back()["state"], "done") << late_jobs.back().dump(2);
+    late_started = std::max(late_started, late_jobs.back()["started_unix_s"].get<double>());
   }
+  // A bulk job goes before the late user's last only while the bulk user's usage plus its
+  // cost is at most the late user's score, which never passes the late user's two costs (the
+  // first at the larger of its predicted and real): what the bulk user spent first stays
+  // within that, give or take its last job's real cost against its prediction. Counted from
+  // the order and the costs the jobs ran at; first come, first served spent 50 jobs' worth.
+  const double late_bound = std::max(cost(late_jobs[0], "predicted"), cost(late_jobs[0], "actual")) +
+                            cost(late_jobs[1], "predicted");
+  double bulk_spent_first = 0, overrun = 0;
   int bulk_went_first = 0;
   for (const std::string& id : bulk) {
-    const double started = service.get_job(id)["started_unix_s"];
-    if (started > 0 && started < late_started) ++bulk_went_first;
+    const json j = service.get_job(id);
+    const double started = j["started_unix_s"];
+    if (started <= 0 || started >= late_started) continue;
+    ++bulk_went_first;
+    bulk_spent_first += cost(j, "actual");
+    overrun = std::max(overrun, cost(j, "actual") - cost(j, "predicted"));
   }
-  EXPECT_LE(bulk_went_first, 2) << "of the bulk user's 50 jobs, those that started before the late user's last";
+  EXPECT_LE(bulk_spent_first, 1.01 * (late_bound + overrun))
+      << bulk_went_first << " of the bulk user's 50 jobs started before the late user's last";
+  EXPECT_LT(bulk_went_first, 10);
   const json queue = json::parse(service.client().Get("/v1/queue")->body);
   EXPECT_EQ(queue["fair_share"]["levels"], json::array({"user_id"}));
   for (const std::string& id : bulk) service.client().Delete("/v1/jobs/" + id);
@@ -904,7 +925,7 @@ TEST_F(Serve, ABudgetAdmitsWhatFitsThenRejectsOrHoldsAtItsCapAndMovesPlansBefore
   write_budgets(file, {{{"name", "per-user"}, {"each", "user_id"}, {"per", "day"}, {"usd", cap}, {"at_cap", "reject"},
                         {"adapt_at", 0.1}},
                        {{"name", "u9-cap"}, {"label", {{"user_id", "u9"}}}, {"per", "month"}, {"usd", r1 / 10},
-                        {"queue_ttl_s", 5}}});
+                        {"queue_ttl_s", 15}}});
   Service service(dir_.path(), args);
   double reserved = 0;
   int admitted = 0;
@@ -938,7 +959,7 @@ TEST_F(Serve, ABudgetAdmitsWhatFitsThenRejectsOrHoldsAtItsCapAndMovesPlansBefore
   for (const json& b : budgets["budgets"]) {
     if (b["name"] != "per-user[user_id=u1]") continue;
     saw_u1 = true;
-    EXPECT_NEAR(b["spent_usd"].get<double>() + b["reserved_usd"].get<double>(), c1 + reserved, 1e-9 + 0.5 * (c1 + reserved))
+    EXPECT_GE(b["spent_usd"].get<double>() + b["reserved_usd"].get<double>(), c1 * (1 - 1e-9))
         << "the spend from before the restart is counted";
     EXPECT_GE(b["forecast_usd"].get<double>(), b["spent_usd"].get<double>());
   }
@@ -948,7 +969,7 @@ TEST_F(Serve, ABudgetAdmitsWhatFitsThenRejectsOrHoldsAtItsCapAndMovesPlansBefore
   const json waiting = service.get_job(json::parse(held->body)["id"]);
   EXPECT_EQ(waiting["state"], "queued");
   EXPECT_EQ(waiting["pending_reason"], "budget:u9-cap") << waiting.dump(2);
-  const json expired = service.wait_finished(json::parse(held->body)["id"], 60);
+  const json expired = service.wait_finished(json::parse(held->body)["id"], 90);
   EXPECT_EQ(expired["state"], "cancelled") << "held past the budget's queue_ttl_s";
   EXPECT_EQ(expired["error"]["kind"], "budget");
   EXPECT_NE(expired["error"]["message"].get<std::string>().find("u9-cap"), std::string::npos);
