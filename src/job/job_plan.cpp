@@ -1,4 +1,4 @@
-// job/job_plan.cpp — planning one job.
+// job/job_plan.cpp — planning one job, under its policy or, near a budget's cap, for cost.
 #include "job/job_plan.h"
 
 #include <algorithm>
@@ -150,6 +150,26 @@ record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& pro
   return p;
 }
 
+// The plan under the policy, or, where a budget near its cap moves it, the cheapest choice
+// within the policy's deadline.
+static plan::PlanResult plan_under_budget(const plan::Planner& planner, const plan::JobShape& shape,
+                                          const std::string& budget_moved) {
+  if (budget_moved.empty()) return planner.plan(shape);
+  plan::Policy cheapest = planner.policy;
+  cheapest.objective = plan::Objective::kCheapestWithinDeadline;
+  return plan::Planner(planner.profile, planner.prices, planner.platform, cheapest).plan(shape);
+}
+
+// A plan a budget moved names it, and what the policy's own objective would have chosen.
+static void note_budget_move(record::PlanRecord& prediction, const plan::Planner& planner, const plan::JobShape& shape,
+                             const std::string& budget_moved) {
+  if (budget_moved.empty()) return;
+  const plan::Estimate unmoved = planner.plan(shape).chosen;
+  prediction.budget_moved = budget_moved;
+  prediction.budget_moved_from = {unmoved.hardware, unmoved.chunks, unmoved.container_cores,
+                                  unmoved.time(planner.policy.use_p90), unmoved.cost};
+}
+
 bool profile_uses_content(const plan::Profile& profile, const std::string& endpoint) {
   for (const std::string& hardware : profile.hardware_for(endpoint)) {
     if (profile.cell(endpoint, hardware).frame_time.stages.content_reference.known()) return true;
@@ -201,12 +221,13 @@ JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source,
                                  profile);
     out.prediction->forced_chunks = true;
   } else {
-    const plan::PlanResult r = planner.plan(out.shape);
+    const plan::PlanResult r = plan_under_budget(planner, out.shape, inputs.budget_moved);
     out.chunks = r.chosen.chunks;
     out.hardware = r.chosen.hardware;
     out.prediction = plan_record(r.chosen, profile);
     out.prediction->feasible = r.feasible;
     out.prediction->reason = r.reason;
+    note_budget_move(*out.prediction, planner, out.shape, inputs.budget_moved);
     for (const plan::Estimate& e : r.candidates) {
       if (e.hardware != r.chosen.hardware) continue;
       const double s = std::round(e.time(policy.use_p90) * 1e4) / 1e4;  // 0.1 ms: the record stays small

@@ -32,6 +32,9 @@ struct PlanningInputs {
   // Whether a job times a sample of its own frames (job/content_sample.h). It sharpens the
   // plan's choice and what calibration learns; `process`, which chooses nothing, skips it.
   bool sample_content = true;
+  // A budget near its cap ("" : none): the job is planned for the cheapest choice within the
+  // policy's deadline, and its plan names the budget and what the policy would have chosen.
+  std::string budget_moved;
 };
 
 // What a cluster executor says of itself, applied to the planning inputs: its node count

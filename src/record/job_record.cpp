@@ -53,6 +53,22 @@ void plan_fields(T& p, F&& f) {
   f("note", p.note), f("policy", p.policy), f("policy_entry", p.policy_entry);
 }
 
+// Written only where a budget moved the plan; read where present.
+template <class F>
+void budget_move_fields(const PlanRecord& p, F&& f) {
+  if (!p.budget_moved.empty()) f("budget_moved", p.budget_moved), f("budget_moved_from", p.budget_moved_from);
+}
+template <class F>
+void budget_move_fields(PlanRecord& p, F&& f) {
+  f("budget_moved", p.budget_moved), f("budget_moved_from", p.budget_moved_from);
+}
+
+template <class T, class F>
+void choice_fields(T& c, F&& f) {
+  f("hardware", c.hardware), f("chunks", c.chunks), f("container_cores", c.container_cores);
+  f("wall_p90_s", c.wall_p90_s), f("cost_usd", c.cost_usd);
+}
+
 template <class T, class F>
 void source_fields(T& s, F&& f) {
   f("width", s.width), f("height", s.height), f("rotation", s.rotation), f("codec", s.codec), f("frames", s.frames);
@@ -124,6 +140,11 @@ void from_json(const json& j, MediaDamage& d) {
   require_object(j, "damage[]");
   damage_fields(d, Reader{j, "damage[]."});
 }
+void to_json(json& j, const PlanChoice& c) { choice_fields(c, Writer{j = json::object()}); }
+void from_json(const json& j, PlanChoice& c) {
+  require_object(j, "plan.budget_moved_from");
+  choice_fields(c, Reader{j, "plan.budget_moved_from."});
+}
 void to_json(json& j, const SourceSummary& s) { source_fields(s, Writer{j = json::object()}); }
 void from_json(const json& j, SourceSummary& s) {
   require_object(j, "source");
@@ -152,6 +173,7 @@ ChunkRecord chunk_from_json(const json& j) { return j.get<ChunkRecord>(); }
 json to_json(const PlanRecord& plan) {
   json j = json::object();
   plan_fields(plan, Writer{j});
+  budget_move_fields(plan, Writer{j});
   return j;
 }
 
@@ -159,6 +181,7 @@ PlanRecord plan_from_json(const json& j) {
   require_object(j, "plan");
   PlanRecord p;
   plan_fields(p, Reader{j, "plan."});
+  budget_move_fields(p, Reader{j, "plan."});
   return p;
 }
 

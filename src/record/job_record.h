@@ -66,6 +66,15 @@ struct MediaDamage {
   std::vector<double> times_s;     // seconds from the first video frame (the first 64)
 };
 
+// One choice of the planner, in short: what a budget moved a plan away from.
+struct PlanChoice {
+  std::string hardware;
+  int chunks = 0;
+  double container_cores = 0;
+  double wall_p90_s = 0;
+  double cost_usd = 0;
+};
+
 // What the planner predicted, and from which figures.
 struct PlanRecord {
   std::string platform_model;      // "local" (owned slots, timed) or "serverless" (priced)
@@ -100,6 +109,10 @@ struct PlanRecord {
   std::string note;                // e.g. why there is no prediction
   std::string policy;              // the policy planned with, in words
   std::string policy_entry;        // a scheduled policy: the entry in force ("base": none); "" unscheduled
+  // A budget near its cap planned this job for the cheapest choice within its deadline: the
+  // budget's name, and what the policy's own objective would have chosen ("" : not moved).
+  std::string budget_moved;
+  PlanChoice budget_moved_from;
 };
 
 struct SourceSummary {

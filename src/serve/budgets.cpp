@@ -235,10 +235,17 @@ std::vector<std::pair<std::string, std::string>> BudgetBook::past_their_ttl(doub
   return out;
 }
 
+double BudgetUse::forecast_usd(double now_unix_s) const {
+  const double window = window_end_unix_s - window_start_unix_s;
+  const double elapsed = std::max(window / 10, now_unix_s - window_start_unix_s);
+  const double left = std::max(0.0, window_end_unix_s - now_unix_s);
+  return used() + spent_usd / elapsed * left;
+}
+
 std::string BudgetBook::moving_plan(const Labels& labels, double reserve_usd, double now_unix_s) const {
   for (BudgetUse& use : uses_for(labels, now_unix_s)) {
     add_up(use, "");
-    if (use.used() + reserve_usd >= use.budget->adapt_at * use.budget->usd) return use.name;
+    if (use.forecast_usd(now_unix_s) + reserve_usd >= use.budget->adapt_at * use.budget->usd) return use.name;
   }
   return "";
 }
@@ -266,12 +273,9 @@ std::vector<BudgetUse> BudgetBook::uses(double now_unix_s) const {
 nlohmann::json BudgetBook::status(double now_unix_s) const {
   json list = json::array();
   for (const BudgetUse& u : uses(now_unix_s)) {
-    // Spend so far, reserved, and the rest of the window at the pace of the window so far.
-    const double elapsed = std::max(1.0, now_unix_s - u.window_start_unix_s);
-    const double left = std::max(0.0, u.window_end_unix_s - now_unix_s);
     list.push_back({{"name", u.name}, {"budget", u.budget->name}, {"per", u.budget->per}, {"usd", u.budget->usd},
                     {"at_cap", u.budget->at_cap}, {"spent_usd", u.spent_usd}, {"reserved_usd", u.reserved_usd},
-                    {"forecast_usd", u.used() + u.spent_usd / elapsed * left},
+                    {"forecast_usd", u.forecast_usd(now_unix_s)},
                     {"window_start_unix_s", u.window_start_unix_s}, {"resets_unix_s", u.window_end_unix_s}});
   }
   return {{"time_zone", config_.time_zone}, {"reserve_factor", reserve_factor()}, {"budgets", list}};

@@ -63,6 +63,9 @@ struct BudgetUse {
   double window_start_unix_s = 0, window_end_unix_s = 0;
   double spent_usd = 0, reserved_usd = 0;
   double used() const { return spent_usd + reserved_usd; }
+  // Spent and reserved, plus the rest of the window at the pace spent so far, that pace
+  // judged over at least a tenth of the window (one early job forecasts no runaway).
+  double forecast_usd(double now_unix_s) const;
 };
 
 struct Admission {
@@ -95,8 +98,8 @@ class BudgetBook {
   std::vector<std::pair<std::string, std::string>> past_their_ttl(double now_unix_s) const;
   // From the store at start: a job as it stands there.
   void restore(const std::string& id, const BudgetJob& job) { jobs_[id] = job; }
-  // The budget moving this job's plan to cost ("" : none): the first it falls under that
-  // is past its adapt_at share with the job's reservation added.
+  // The budget moving this job's plan to cost ("" : none): the first it falls under whose
+  // forecast for the window, with the job's reservation added, is past its adapt_at share.
   std::string moving_plan(const Labels& labels, double reserve_usd, double now_unix_s) const;
   // Every budget instance with spend, reserved, forecast for its window and its reset.
   nlohmann::json status(double now_unix_s) const;

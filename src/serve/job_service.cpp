@@ -165,7 +165,7 @@ job::PlanningInputs JobService::live_planning(double submitted_unix_s) {
 nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, const Labels& labels, double submitted_unix_s,
                                           std::string& profile_version) {
   job::PlanningInputs planning = live_planning(submitted_unix_s);
-  const std::string budget_moved = apply_budget_pressure(planning, labels);
+  apply_budget_pressure(planning, labels);
   const plan::Profile& profile = planning.profile;
   profile_version = profile.version();
   const media::MediaSource source = exec::media_source_for(objects_, spec.input, options_.media_limits);
@@ -182,7 +182,6 @@ nlohmann::json JobService::plan_at_submit(const process::JobSpec& spec, const La
   j["chunks"] = p.chunks;
   j["hardware"] = p.hardware;
   if (!planning.policy_entry.empty()) j["policy_entry"] = planning.policy_entry;
-  if (!budget_moved.empty()) j["budget_moved"] = budget_moved;
   profile_version = j.value("profile_version", profile_version);
   return j;
 }

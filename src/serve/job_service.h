@@ -114,9 +114,9 @@ class JobService {
   void rebuild_schedule();
   // The budgets' book from the store: what started in the last month and a day, and the queue.
   void rebuild_budgets();
-  // Near a budget's cap: plans for jobs under it move to the cheapest within their deadline.
-  // The budget's name, or "".
-  std::string apply_budget_pressure(job::PlanningInputs& planning, const Labels& labels);
+  // Near a budget's cap: plans for jobs under it move to the cheapest within their deadline
+  // (planning.budget_moved names the budget).
+  void apply_budget_pressure(job::PlanningInputs& planning, const Labels& labels);
   // false: refused (s says why); held_by: the queue-budget that holds the admitted job ("" : none).
   bool admitted_by_budgets(Submission& s, double reserve_usd, std::string& held_by);
   void cancel_held_past_ttl();

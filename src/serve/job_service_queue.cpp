@@ -29,15 +29,11 @@ void JobService::rebuild_budgets() {
   }
 }
 
-std::string JobService::apply_budget_pressure(job::PlanningInputs& planning, const Labels& labels) {
-  std::string by;
-  {
-    std::lock_guard lock(mutex_);
-    if (budgets_.empty()) return "";
-    by = budgets_.moving_plan(labels, 0, record::unix_now());
-  }
-  if (!by.empty()) planning.policy.objective = plan::Objective::kCheapestWithinDeadline;
-  return by;
+void JobService::apply_budget_pressure(job::PlanningInputs& planning, const Labels& labels) {
+  std::lock_guard lock(mutex_);
+  if (budgets_.empty()) return;
+  // The plan is then the cheapest within the deadline (job/job_plan.h).
+  planning.budget_moved = budgets_.moving_plan(labels, 0, record::unix_now());
 }
 
 SchedulerJob JobService::scheduled(const StoredJob& job) const {

@@ -57,6 +57,27 @@ json slow_job(const std::string& input, const std::string& output, const rt::Cli
 
 using rt::iota;
 
+const std::string kWorkerToken = "worker-token-for-serve-0123456789";
+
+// Starts `count` remote workers on loopback that accept `allow` and the token written to
+// DIR/worker-token: their URLs, comma-separated ("" : one did not answer).
+std::string start_workers(const fs::path& dir, int count, const std::string& allow,
+                          std::vector<std::unique_ptr<rt::ChildProcess>>& workers) {
+  std::ofstream(dir / "worker-token") << kWorkerToken << "\n";
+  std::string urls;
+  for (int i = 0; i < count; ++i) {
+    const int port = rt::free_port();
+    workers.push_back(std::make_unique<rt::ChildProcess>(
+        std::vector<std::string>{REELSCALE_BINARY, "worker", "--listen", "127.0.0.1:" + std::to_string(port), "--scratch",
+                                 dir.string(), "--allow", allow, "--token-file", (dir / "worker-token").string()},
+        (dir / ("worker" + std::to_string(workers.size()) + ".log")).string()));
+    const std::string url = "http://127.0.0.1:" + std::to_string(port);
+    if (!rt::wait_for_http(url + "/healthz", 20)) return "";
+    urls += (urls.empty() ? "" : ",") + url;
+  }
+  return urls;
+}
+
 httplib::Result submit(const Service& s, const json& job, const std::string& key = "") { return s.submit(job, key); }
 
 class Serve : public ::testing::Test {
@@ -117,21 +138,10 @@ TEST_F(Serve, ASubmittedJobRunsToAFrameExactOutputOnDiskAndInS3) {
 }
 
 TEST_F(Serve, JobsRunOnRemoteWorkersWithS3Storage) {
-  const std::string worker_token = "worker-token-for-serve-0123456789";
-  std::ofstream(dir_ / "worker-token") << worker_token << "\n";
+  const std::string worker_token = kWorkerToken;
   std::vector<std::unique_ptr<rt::ChildProcess>> workers;
-  std::string urls;
-  for (int i = 0; i < 2; ++i) {
-    const int port = rt::free_port();
-    workers.push_back(std::make_unique<rt::ChildProcess>(
-        std::vector<std::string>{REELSCALE_BINARY, "worker", "--listen", "127.0.0.1:" + std::to_string(port), "--scratch",
-                                 dir_.path().string(), "--allow", "s3://videos/serve/", "--token-file",
-                                 (dir_ / "worker-token").string()},
-        (dir_ / ("worker" + std::to_string(i) + ".log")).string()));
-    const std::string url = "http://127.0.0.1:" + std::to_string(port);
-    ASSERT_TRUE(rt::wait_for_http(url + "/healthz", 20)) << url;
-    urls += (urls.empty() ? "" : ",") + url;
-  }
+  const std::string urls = start_workers(dir_.path(), 2, "s3://videos/serve/", workers);
+  ASSERT_FALSE(urls.empty());
   store::ObjectStore store;
   store.create_bucket("videos");
   store.put_file(clip_.string(), "s3://videos/serve/remote/in.mp4");
@@ -909,7 +919,7 @@ TEST_F(Serve, ABudgetAdmitsWhatFitsThenRejectsOrHoldsAtItsCapAndMovesPlansBefore
   write_budgets(file, {{{"name", "per-user"}, {"each", "user_id"}, {"per", "day"}, {"usd", 1000}, {"at_cap", "reject"}}});
   const std::vector<std::string> args = {"--max-running", "1", "--budgets", file.string()};
   const auto job_of = [&](const Service& s, const std::string& user, const std::string& name) {
-    return submit(s, labelled(framing_job(clip_.string(), (dir_ / (name + ".mp4")).string(), spec_, 1), user));
+    return submit(s, labelled(framing_job(clip_.string(), (dir_ / (name + ".mp4")).string(), spec_, 0), user));
   };
   double r1 = 0, c1 = 0;
   {
@@ -975,6 +985,70 @@ TEST_F(Serve, ABudgetAdmitsWhatFitsThenRejectsOrHoldsAtItsCapAndMovesPlansBefore
   EXPECT_NE(expired["error"]["message"].get<std::string>().find("u9-cap"), std::string::npos);
   const std::string metrics = service.client().Get("/metrics")->body;
   EXPECT_NE(metrics.find("reelscale_budget_cap_usd{budget=\"u9-cap\"}"), std::string::npos);
+}
+
+// Two loopback workers priced as T4s, a policy whose objective is the fastest: with both
+// workers idle it splits a job in two. Once a user's spend passes the budget's adapt_at, the
+// same job is planned for the cheapest choice within the deadline: one chunk, cheaper than
+// the fastest choice the plan says it moved from, on the same fleet state (both workers
+// idle after a restart). Further jobs are then refused at the cap. Costs come from the
+// profile's T4 prices, the caps from what the first job spent: the same on any machine.
+TEST_F(Serve, ANearCapBudgetMakesTheNextPlanCheaperWithinItsDeadlineThenRejectsAtTheCap) {
+  std::vector<std::unique_ptr<rt::ChildProcess>> workers;
+  const std::string urls = start_workers(dir_.path(), 2, dir_.path().string(), workers);
+  ASSERT_FALSE(urls.empty());
+  std::ofstream(dir_ / "policy.json") << R"({"objective": "fastest", "deadline_s": 180})";
+  const fs::path file = dir_ / "budgets.json";
+  write_budgets(file, {{{"name", "per-user"}, {"each", "user_id"}, {"per", "day"}, {"usd", 1000}, {"at_cap", "reject"}}});
+  const std::vector<std::string> args = {"--workers", urls, "--worker-token-file", (dir_ / "worker-token").string(),
+                                         "--worker-hardware", "T4", "--policy", (dir_ / "policy.json").string(),
+                                         "--max-running", "1", "--budgets", file.string()};
+  int submitted = 0;
+  const auto job_of = [&](const Service& s, const std::string& user) {
+    json job = labelled(slow_job(clip_.string(), (dir_ / ("out" + std::to_string(++submitted) + ".mp4")).string(), spec_), user);
+    job.erase("chunks");  // the planner chooses
+    return submit(s, job);
+  };
+  json fastest;
+  double c1 = 0;
+  {
+    Service first(dir_.path(), args);
+    auto r = job_of(first, "u1");
+    ASSERT_EQ(r->status, 202) << r->body;
+    fastest = json::parse(r->body)["plan"];
+    EXPECT_FALSE(fastest.contains("budget_moved")) << fastest.dump(2);
+    ASSERT_GE(fastest["chunks"].get<int>(), 2) << "the fastest choice on two idle workers splits the job\n" << fastest.dump(2);
+    const json done = first.wait_finished(json::parse(r->body)["id"]);
+    ASSERT_EQ(done["state"], "done") << done.dump(2) << first.log();
+    c1 = spent_of(done);
+    ASSERT_GT(c1, 0);
+  }
+  const double cap = c1 + 3 * fastest["cost_usd"].get<double>();
+  write_budgets(file, {{{"name", "per-user"}, {"each", "user_id"}, {"per", "day"}, {"usd", cap}, {"at_cap", "reject"},
+                        {"adapt_at", 0.9 * c1 / cap}}});
+  Service service(dir_.path(), args);
+  auto r = job_of(service, "u1");
+  ASSERT_EQ(r->status, 202) << r->body;
+  const json moved = json::parse(r->body)["plan"];
+  EXPECT_EQ(moved.value("budget_moved", ""), "per-user[user_id=u1]") << moved.dump(2);
+  ASSERT_TRUE(moved.contains("budget_moved_from")) << moved.dump(2);
+  const json& from = moved["budget_moved_from"];
+  EXPECT_EQ(from["chunks"], fastest["chunks"]) << "moved from what the policy chose before";
+  EXPECT_LT(moved["chunks"].get<int>(), from["chunks"].get<int>()) << moved.dump(2);
+  EXPECT_LT(moved["cost_usd"].get<double>(), from["cost_usd"].get<double>()) << moved.dump(2);
+  EXPECT_LE(moved["wall_p90_s"].get<double>(), 180) << "within the policy's deadline";
+  EXPECT_GE(moved["wall_p90_s"].get<double>(), from["wall_p90_s"].get<double>()) << "cheaper, not faster";
+  std::optional<httplib::Result> refused;
+  for (int i = 0; i < 10 && !refused; ++i) {
+    auto next = job_of(service, "u1");
+    if (next->status != 202) refused = std::move(next);
+  }
+  ASSERT_TRUE(refused) << "ten jobs cannot fit in the cap";
+  EXPECT_EQ((*refused)->status, 429) << (*refused)->body;
+  EXPECT_EQ(json::parse((*refused)->body)["error"], "budget_exceeded") << (*refused)->body;
+  const json record = service.wait_finished(json::parse(r->body)["id"]);
+  ASSERT_EQ(record["state"], "done") << record.dump(2) << service.log();
+  EXPECT_EQ(record["record"]["plan"].value("budget_moved", ""), "per-user[user_id=u1]") << "the job's record says so";
 }
 
 // kill -9 while a job runs: at the restart the interrupted job counts its whole

@@ -263,6 +263,8 @@ TEST(RecordJson, RoundTripsEveryFieldAndNamesBadOnes) {
   p.wall_by_chunks_s = {{"1", 7.5}, {"2", 4.25}};
   p.local_speed = 1.125;
   p.profile_version = "v7";
+  p.budget_moved = "per-user[user_id=u1]";
+  p.budget_moved_from = {"T4", 3, 8, 2.5, 0.0125};
   r.plan = p;
   record::ChunkRecord c;
   c.index = 1;
@@ -283,6 +285,9 @@ TEST(RecordJson, RoundTripsEveryFieldAndNamesBadOnes) {
   EXPECT_EQ(back.plan->profile_version, "v7");
   EXPECT_EQ(back.plan->wall_by_chunks_s.at("2"), 4.25);
   EXPECT_EQ(back.plan->local_speed, 1.125);
+  EXPECT_EQ(back.plan->budget_moved_from.chunks, 3);
+  EXPECT_EQ(back.plan->budget_moved_from.cost_usd, 0.0125);
+  EXPECT_FALSE(record::to_json(record::PlanRecord{}).contains("budget_moved_from")) << "only where a budget moved it";
   EXPECT_EQ(back.chunk_results[1].timings_s.preroll, 0.25);
   json bad = j;
   bad["chunk_results"][0]["frames"] = "many";

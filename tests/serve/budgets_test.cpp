@@ -113,6 +113,33 @@ TEST(Budgets, PlansMoveTowardCostAsSpendNearsTheCap) {
   EXPECT_EQ(b.moving_plan({}, 0.1, kNoon), "b") << "0.55 of 1.0 is past 0.5";
 }
 
+// Spend at a pace that would pass adapt_at by the window's end moves plans before the
+// spend itself gets there; the same spend late in the window does not.
+TEST(Budgets, PlansMoveWhenTheForecastForTheWindowNearsTheCap) {
+  json j = one_budget("reject", 1.0);
+  j["budgets"][0]["adapt_at"] = 0.5;
+  const auto spent_by = [&](double usd, double at) {
+    BudgetBook b = book(j);
+    b.admit("a", {}, usd, at - 60);
+    b.started("a", at - 60);
+    b.ended("a", usd);
+    return b;
+  };
+  // 0.3 spent in the day's first 12 hours: 0.3 more at that pace by midnight, 0.6 >= 0.5.
+  const BudgetBook at_noon = spent_by(0.3, kNoon);
+  EXPECT_EQ(at_noon.moving_plan({}, 0, kNoon), "b");
+  EXPECT_NEAR((*find(at_noon.status(kNoon), "b"))["forecast_usd"].get<double>(), 0.6, 1e-9);
+  // The same 0.3 by 23:00: 0.3 + 0.3 / 23, under 0.5.
+  EXPECT_EQ(spent_by(0.3, kNoon + 11 * 3600).moving_plan({}, 0, kNoon + 11 * 3600), "");
+  // Less spent at noon: 0.2 + 0.2 = 0.4, under 0.5.
+  EXPECT_EQ(spent_by(0.2, kNoon).moving_plan({}, 0, kNoon), "");
+  // Early in the window the pace is judged over a tenth of it: 0.05 by 00:30 forecasts
+  // 0.05 + 0.05 / 2.4 h x 23.5 h = 0.54, not 0.05 x 47.
+  const double half_past = kNoon - 11.5 * 3600;
+  EXPECT_NEAR((*find(spent_by(0.05, half_past).status(half_past), "b"))["forecast_usd"].get<double>(),
+              0.05 + 0.05 / 2.4 * 23.5, 1e-9);
+}
+
 TEST(Budgets, ABadFileIsRefusedNamingTheBudgetAndField) {
   const auto error_of = [](const json& j) {
     try {
