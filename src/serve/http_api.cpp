@@ -208,8 +208,7 @@ void HttpApi::add_job_routes() {
     if (job->state == "queued") {
       if (const std::optional<PendingInfo> p = service_.pending(job->id)) {
         view["pending_reason"] = p->reason;
-        view["pending"] = {{"reason", p->reason}, {"detail", p->detail}, {"position", p->position},
-                           {"estimated_start_unix_s", p->estimated_start_unix_s}};
+        view["pending"] = to_json(*p);
       }
     }
     reply(res, 200, view);

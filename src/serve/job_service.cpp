@@ -254,15 +254,23 @@ Submission JobService::submit(const std::string& body, const std::string& idempo
     return s;
   }
   s.created = outcome == InsertOutcome::kCreated;
-  if (s.created && !held_by.empty()) events_stored();
-  if (s.created) {
-    spdlog::info("job {}: accepted ({} {} -> {}, {} chunk(s) planned)", s.job.id, s.job.endpoint, spec.input, spec.output,
-                 s.job.chunks_total);
+  if (!s.created) return s;
+  spdlog::info("job {}: accepted ({} {} -> {}, {} chunk(s) planned)", s.job.id, s.job.endpoint, spec.input, spec.output,
+               s.job.chunks_total);
+  enqueue(s.job, held_by);
+  return s;
+}
+
+void JobService::enqueue(const StoredJob& job, const std::string& held_by) {
+  bool told = !held_by.empty();  // its job.pending was stored with it
+  {
     std::lock_guard lock(mutex_);
-    scheduler_.add_queued(scheduled(s.job));
+    scheduler_.add_queued(scheduled(job));
+    if (!job.webhook_url.empty()) listening_[job.id] = held_by.empty() ? "" : "budget:" + held_by;
+    told = tell_why_jobs_wait() || told;
     wake_.notify_one();
   }
-  return s;
+  if (told) events_stored();
 }
 
 bool JobService::cancel(const std::string& id) {
@@ -302,6 +310,7 @@ void JobService::runner_main() {
       while (!stopping_ && !(next = scheduler_.next(record::unix_now()))) {
         wake_.wait_for(lock, std::chrono::seconds(1));
         cancel_held_past_ttl();
+        if (tell_why_jobs_wait()) events_stored();
       }
       if (stopping_) return;
       id = next->id;

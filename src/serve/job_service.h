@@ -117,6 +117,13 @@ class JobService {
   // Near a budget's cap: plans for jobs under it move to the cheapest within their deadline
   // (planning.budget_moved names the budget).
   void apply_budget_pressure(job::PlanningInputs& planning, const Labels& labels);
+  // Under the lock: each queued job with a webhook that will wait, and whose reason differs
+  // from the last it was told, gets job.pending (its reason, place and estimated start); true
+  // when an event was stored. Called as a job joins the queue (before a runner may pick it),
+  // as one ends, and each second.
+  bool tell_why_jobs_wait();
+  // A stored new job joins the queue (`held_by`: the budget holding it, its job.pending stored).
+  void enqueue(const StoredJob& job, const std::string& held_by);
   // false: refused (s says why); held_by: the queue-budget that holds the admitted job ("" : none).
   bool admitted_by_budgets(Submission& s, double reserve_usd, std::string& held_by);
   void cancel_held_past_ttl();
@@ -162,6 +169,7 @@ class JobService {
   std::condition_variable wake_;
   Scheduler scheduler_;                                             // the queued jobs and their order
   BudgetBook budgets_;                                              // spend and reservations (under mutex_)
+  std::map<std::string, std::string> listening_;  // queued jobs with a webhook: the reason last told (under mutex_)
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancels_;  // running jobs
   bool stopping_ = false;
   std::atomic<bool> ready_{false};

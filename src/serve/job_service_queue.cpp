@@ -48,18 +48,51 @@ void JobService::rebuild_schedule() {
   for (const Spend& s : store_.spent_since(now - 10 * options_.fair_share.half_life_s)) {
     scheduler_.add_usage(s.labels, s.usd, s.finished_unix_s);
   }
-  for (const StoredJob& job : store_.in_state("queued")) scheduler_.add_queued(scheduled(job));
+  for (const StoredJob& job : store_.in_state("queued")) {
+    scheduler_.add_queued(scheduled(job));
+    if (!job.webhook_url.empty()) listening_[job.id] = "";  // told again once, at the next look
+  }
   if (scheduler_.queued() > 0) spdlog::info("{} queued job(s) from before the restart", scheduler_.queued());
 }
 
 void JobService::job_ended(const std::string& id, double cost_usd) {
+  bool told = false;
   {
     std::lock_guard lock(mutex_);
     scheduler_.finished(id, cost_usd, record::unix_now());
     budgets_.ended(id, cost_usd);
     cancel_held_past_ttl();  // also while every runner is busy
+    told = tell_why_jobs_wait();
   }
+  if (told) events_stored();
   wake_.notify_all();  // a value under its limit again, a runner free
+}
+
+bool JobService::tell_why_jobs_wait() {
+  if (listening_.empty()) return false;  // the simulation below is for those who listen
+  const double now = record::unix_now();
+  const std::map<std::string, PendingInfo> all = scheduler_.pending(now, std::max(1, options_.max_running));
+  bool told = false;
+  for (auto it = listening_.begin(); it != listening_.end();) {
+    const auto p = all.find(it->first);
+    if (p == all.end()) {  // started or cancelled
+      it = listening_.erase(it);
+      continue;
+    }
+    const PendingInfo& why = p->second;
+    const bool starts_now = (why.reason == "capacity" || why.reason == "fair_share") && why.estimated_start_unix_s <= now;
+    if (!starts_now && why.reason != it->second) {
+      const std::optional<StoredJob> job = store_.get(it->first);
+      const std::optional<Delivery> event =
+          job ? event_for(*job, "job.pending", {{"pending_reason", why.reason}, {"pending", to_json(why)}}) : std::nullopt;
+      if (event && store_.add_queued_event(it->first, *event)) {
+        it->second = why.reason;
+        told = true;
+      }
+    }
+    ++it;
+  }
+  return told;
 }
 
 std::optional<PendingInfo> JobService::pending(const std::string& id) {

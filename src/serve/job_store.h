@@ -149,6 +149,8 @@ class JobStore {
   // Ends a job: its state, outcome and record (and its chunks' rows, from the record).
   void finish(const StoredJob& finished, const std::optional<Delivery>& event = std::nullopt);
   // Only a queued job: true when it was cancelled here (and its event stored).
+  // A queued job's event (job.pending), stored only while the job is still queued.
+  bool add_queued_event(const std::string& id, const Delivery& event);
   bool cancel_queued(const std::string& id, double now_unix_s, const std::optional<Delivery>& event = std::nullopt,
                      const std::string& error_kind = "cancelled",
                      const std::string& error_message = "cancelled before it started");

@@ -2,6 +2,7 @@
 // with the state change that caused it, the due ones found for sending (a job's in order),
 // and every attempt kept (GET /v1/jobs/{id}/deliveries).
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "serve/job_store.h"
 
@@ -35,7 +36,17 @@ Delivery read_delivery(const Statement& s) {
 
 }  // namespace
 
-void JobStore::insert_delivery(const Delivery& d) {
+void JobStore::insert_delivery(const Delivery& event) {
+  // The event's place among its job's events (data.sequence: 0, 1, 2, ...), fixed here, in the
+  // transaction that stores it, so two events of one job never share a place.
+  Statement earlier = db_.prepare("SELECT COUNT(*) FROM deliveries WHERE job_id = ?");
+  earlier.bind(1, event.job_id);
+  Delivery d = event;
+  nlohmann::json body = nlohmann::json::parse(d.body, nullptr, false);
+  if (earlier.step() && body.is_object() && body["data"].is_object()) {
+    body["data"]["sequence"] = earlier.integer(0);
+    d.body = body.dump();
+  }
   db_.prepare(std::string("INSERT INTO deliveries (") + kDeliveryColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .bind(1, d.id)
       .bind(2, d.job_id)
@@ -48,6 +59,17 @@ void JobStore::insert_delivery(const Delivery& d) {
       .bind(9, d.next_attempt_unix_s)
       .bind(10, d.finished_unix_s)
       .run();
+}
+
+bool JobStore::add_queued_event(const std::string& id, const Delivery& event) {
+  const std::lock_guard lock(mutex_);
+  Transaction t(db_);
+  Statement queued = db_.prepare("SELECT 1 FROM jobs WHERE id = ? AND state = 'queued'");
+  queued.bind(1, id);
+  if (!queued.step()) return false;
+  insert_delivery(event);
+  t.commit();
+  return true;
 }
 
 std::vector<Delivery> JobStore::due_deliveries(double now_unix_s, const std::vector<std::string>& busy, int limit) {

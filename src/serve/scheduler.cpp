@@ -258,6 +258,11 @@ double Scheduler::retry_after_s(const Labels& labels, double now_unix_s, int run
   return std::isfinite(soonest) ? std::max(1.0, soonest - now_unix_s) : 60.0;
 }
 
+nlohmann::json to_json(const PendingInfo& p) {
+  return {{"reason", p.reason}, {"detail", p.detail}, {"position", p.position},
+          {"estimated_start_unix_s", p.estimated_start_unix_s}};
+}
+
 std::map<std::string, PendingInfo> Scheduler::pending(double now_unix_s, int runners) const {
   // The order to come: jobs start as runners free up (each running its predicted time),
   // picked as next() would pick them then.

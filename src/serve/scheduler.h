@@ -63,6 +63,9 @@ struct PendingInfo {
   double estimated_start_unix_s = 0;
 };
 
+// The view GET /v1/jobs/{id} and the job.pending webhook give of a queued job's wait.
+nlohmann::json to_json(const PendingInfo& p);
+
 class Scheduler {
  public:
   explicit Scheduler(FairShareConfig config = {}) : config_(std::move(config)) {}

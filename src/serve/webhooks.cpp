@@ -20,14 +20,14 @@ namespace reelscale::serve {
 namespace {
 
 // The job's state and record summary, as the event's data.
-// `sequence`: the event's place among its job's events (job.pending 0, job.started 1, the end
-// 2, or 1 for a job cancelled before it started), for receivers to order by.
-nlohmann::json event_data(const StoredJob& j, const std::string& type) {
+// `sequence`: the event's place among its job's events, for receivers to order by; the store
+// fixes it as it stores the event (JobStore::insert_delivery).
+nlohmann::json event_data(const StoredJob& j) {
   const nlohmann::json plan = nlohmann::json::parse(j.plan_json, nullptr, false);
   const bool has_plan = plan.is_object();
   nlohmann::json d = {
       {"id", j.id},
-      {"sequence", type == "job.pending" ? 0 : type == "job.started" || j.started_unix_s <= 0 ? 1 : 2},
+      {"sequence", 0},
       {"state", j.state},
       {"endpoint", j.endpoint},
       {"labels", j.labels},
@@ -69,7 +69,7 @@ Delivery webhook_event(const StoredJob& job, const std::string& type, const nloh
   d.job_id = job.id;
   d.event = type;
   d.url = job.webhook_url;
-  nlohmann::json data = event_data(job, type);
+  nlohmann::json data = event_data(job);
   if (extra.is_object()) data.update(extra);
   d.body = nlohmann::json{{"type", type}, {"timestamp", record::utc_now_iso8601()}, {"data", data}}.dump();
   d.created_unix_s = now_unix_s;

@@ -261,8 +261,8 @@ TEST_F(Backend, AReceiverThatFailsTwiceGetsEachEventThreeTimesAndItIsRecordedDel
   for (const auto& r : got) types.push_back(json::parse(r.body)["type"]);
   EXPECT_EQ(types, (std::vector<std::string>{"job.started", "job.started", "job.started", "job.succeeded", "job.succeeded",
                                              "job.succeeded"}));
-  EXPECT_EQ(json::parse(got.front().body)["data"]["sequence"], 1);
-  EXPECT_EQ(json::parse(got.back().body)["data"]["sequence"], 2);
+  EXPECT_EQ(json::parse(got.front().body)["data"]["sequence"], 0) << "its first event";
+  EXPECT_EQ(json::parse(got.back().body)["data"]["sequence"], 1);
   for (const auto& one : deliveries(service, id)) {
     EXPECT_EQ(one["state"], "delivered");
     EXPECT_EQ(one["attempts"], 3);
@@ -352,7 +352,8 @@ TEST_F(Backend, CancelledJobsSendJobCancelledWhetherQueuedOrRunning) {
   };
   ASSERT_TRUE(receiver.wait_for([&](const auto&) { return types_of(running).size() >= 2 && !types_of(queued).empty(); }, 30));
   EXPECT_EQ(types_of(running), (std::vector<std::string>{"job.started", "job.cancelled"}));
-  EXPECT_EQ(types_of(queued), (std::vector<std::string>{"job.cancelled"})) << "it never started";
+  EXPECT_EQ(types_of(queued), (std::vector<std::string>{"job.pending", "job.cancelled"}))
+      << "it waited behind the other (job.pending) and never started";
 }
 
 TEST_F(Backend, AWebhookOutsideTheAllowlistIsRefusedAndTheServiceKeepsServing) {
@@ -398,11 +399,15 @@ TEST_F(Backend, AReceiverThatHangsHoldsUpNoJob) {
   for (int i = 1; i < 4; ++i) ids.push_back(submit_with_hook(service, receiver.hook("hang"), "hang" + std::to_string(i)));
   for (const std::string& id : ids) EXPECT_EQ(service.wait_finished(id, 120)["state"], "done") << service.log();
   EXPECT_GT(receiver.hanging(), 0) << "the receiver still holds events";
-  int pending = 0;
+  int pending = 0, waits = 0;
   for (const std::string& id : ids) {
-    for (const auto& d : deliveries(service, id)) pending += d["state"] == "pending" ? 1 : 0;
+    for (const auto& d : deliveries(service, id)) {
+      EXPECT_EQ(d["state"], "pending") << d.dump();
+      (d["event"] == "job.pending" ? waits : pending) += 1;
+    }
   }
-  EXPECT_EQ(pending, 8) << "two events a job, none given up or lost";
+  EXPECT_EQ(pending, 8) << "job.started and job.succeeded for each job, none given up or lost";
+  EXPECT_LE(waits, 3) << "job.pending only for jobs that queued behind others";
 }
 
 // `reelscale report --from-db --by user_id` over the store in `dir`: the same sums per user
@@ -540,6 +545,79 @@ TEST_F(Backend, AScheduledPolicyPlansEachJobWithTheEntryInForceAtSubmission) {
   auto plan = json::parse(service.client().Get("/v1/plan?endpoint=framing&length=10&width=320&height=180")->body);
   EXPECT_EQ(plan["policy_entry"], "now");
   EXPECT_EQ(plan["chunks"], 1);
+}
+
+// One runner, fair share by user. A long u-a job runs; u-a queues two more, then u-b one.
+// Each queued job's webhook hears why it waits as it joins (job.pending: capacity, its place),
+// and again each time that changes: u-b's job goes ahead of u-a's two, which then wait on
+// fair share. The blocker is cancelled and u-b's job starts first; once it has run, u-a's
+// third waits only on capacity again (a2 starts at once: told nothing). Every event's sequence is
+// its place among its job's events. Counted, not timed: the blocker runs until cancelled.
+TEST_F(Backend, EveryJobThatWaitsSaysWhyInAWebhookAndAgainWhenThatChanges) {
+  Receiver receiver;
+  std::vector<std::string> args = webhook_args(receiver);
+  args.insert(args.end(), {"--max-running", "1", "--fair-share", "user_id"});
+  rt::ServeService service(dir_.path(), args);
+  rt::ClipSpec long_spec = spec_;
+  long_spec.frames = 1500;
+  rt::make_clip(dir_ / "long.mp4", long_spec);
+  json blocker = framing_job(dir_ / "long.mp4", dir_ / "blocker.mp4", long_spec);
+  blocker["output_width"] = 1280;
+  blocker["output_height"] = 720;
+  blocker["preset"] = "medium";
+  blocker["labels"] = {{"user_id", "u-a"}};
+  blocker["webhook_url"] = receiver.hook("ok");
+  const std::string first = json::parse(service.submit(blocker)->body)["id"];
+  ASSERT_TRUE(service.wait_running(first)) << service.log();
+  const std::string a2 = submit_with_hook(service, receiver.hook("ok"), "a2", {{"user_id", "u-a"}});
+  const std::string a3 = submit_with_hook(service, receiver.hook("ok"), "a3", {{"user_id", "u-a"}});
+  const std::string b1 = submit_with_hook(service, receiver.hook("ok"), "b1", {{"user_id", "u-b"}});
+  const auto events_of = [&](const std::string& id) {
+    std::vector<json> out;
+    for (const auto& one : receiver.requests()) {
+      const json body = json::parse(one.body);
+      if (body["data"]["id"] == id) out.push_back(body);
+    }
+    return out;
+  };
+  ASSERT_TRUE(receiver.wait_for([&](const auto&) { return events_of(a2).size() >= 2 && events_of(a3).size() >= 2; }, 30))
+      << service.log();
+  EXPECT_EQ(service.get_job(a3)["pending_reason"], "fair_share");
+  ASSERT_EQ(service.client().Delete("/v1/jobs/" + first)->status, 202);
+  for (const std::string& id : {a2, a3, b1}) EXPECT_EQ(service.wait_finished(id, 120)["state"], "done");
+  ASSERT_TRUE(receiver.wait_for([&](const auto&) { return events_of(a3).size() >= 5 && events_of(b1).size() >= 3; }, 60));
+  const std::map<std::string, std::vector<std::string>> expected = {
+      {a2, {"job.pending", "job.pending", "job.started", "job.succeeded"}},
+      {a3, {"job.pending", "job.pending", "job.pending", "job.started", "job.succeeded"}},
+      {b1, {"job.pending", "job.started", "job.succeeded"}},
+      {first, {"job.started", "job.cancelled"}}};
+  for (const auto& [id, types] : expected) {
+    const std::vector<json> got = events_of(id);
+    ASSERT_EQ(got.size(), types.size()) << id;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i]["type"], types[i]) << id << " event " << i;
+      EXPECT_EQ(got[i]["data"]["sequence"], i) << id << " event " << i;
+      if (types[i] != "job.pending") continue;
+      EXPECT_EQ(got[i]["data"]["state"], "queued");
+      EXPECT_EQ(got[i]["data"]["pending_reason"], got[i]["data"]["pending"]["reason"]);
+      EXPECT_GT(got[i]["data"]["pending"]["estimated_start_unix_s"].get<double>(), 0) << id;
+    }
+  }
+  const auto told = [&](const std::string& id, size_t i) { return events_of(id)[i]["data"]["pending"]; };
+  EXPECT_EQ(told(a2, 0)["reason"], "capacity");
+  EXPECT_EQ(told(a2, 0)["position"], 1);
+  EXPECT_EQ(told(a3, 0)["reason"], "capacity");
+  EXPECT_EQ(told(a3, 0)["position"], 2);
+  EXPECT_EQ(told(b1, 0)["reason"], "capacity");
+  EXPECT_EQ(told(b1, 0)["position"], 1) << "u-b has used nothing: first in line";
+  EXPECT_EQ(told(a2, 1)["reason"], "fair_share");
+  EXPECT_EQ(told(a2, 1)["position"], 2);
+  EXPECT_EQ(told(a3, 1)["reason"], "fair_share");
+  EXPECT_EQ(told(a3, 1)["position"], 3);
+  // Once u-b's job has run, a3 waits only behind a2, its own user's: capacity again.
+  EXPECT_EQ(told(a3, 2)["reason"], "capacity");
+  EXPECT_EQ(told(a3, 2)["position"], 2);
+  EXPECT_LT(service.get_job(b1)["started_unix_s"].get<double>(), service.get_job(a2)["started_unix_s"].get<double>());
 }
 
 // A job a budget holds at admission tells its webhook at once (job.pending, sequence 0, with

@@ -271,6 +271,28 @@ TEST(JobStore, DeliveriesAreStoredWithTheirStateChangeAndComeDueInOrder) {
   EXPECT_EQ(due[0].id, "msg_b");
 }
 
+// A queued job's job.pending is stored only while it is queued; each event's data.sequence
+// is its place among its job's events, set as it is stored.
+TEST(JobStore, QueuedEventsOnlyWhileQueuedAndEachEventNumberedInItsJob) {
+  rt::TempDir dir;
+  JobStore store((dir / "jobs.db").string());
+  StoredJob j = queued("p1");
+  j.webhook_url = "http://127.0.0.1:1/hook";
+  const std::string body = R"({"type": "job.pending", "data": {"id": "p1", "sequence": 0}})";
+  ASSERT_EQ(store.insert(j), InsertOutcome::kCreated);
+  EXPECT_TRUE(store.add_queued_event("p1", Delivery{"msg_1", "p1", "job.pending", j.webhook_url, body, 100, "pending", 0, 100, 0}));
+  EXPECT_TRUE(store.add_queued_event("p1", Delivery{"msg_2", "p1", "job.pending", j.webhook_url, body, 101, "pending", 0, 101, 0}));
+  store.mark_running("p1", 102, "", Delivery{"msg_3", "p1", "job.started", j.webhook_url, body, 102, "pending", 0, 102, 0});
+  EXPECT_FALSE(store.add_queued_event("p1", Delivery{"msg_4", "p1", "job.pending", j.webhook_url, body, 103, "pending", 0, 103, 0}))
+      << "the job runs: too late to say why it waits";
+  const auto all = store.deliveries_of("p1");
+  ASSERT_EQ(all.size(), 3u);
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(nlohmann::json::parse(all[i].first.body)["data"]["sequence"], i) << all[i].first.id;
+  }
+  EXPECT_FALSE(store.add_queued_event("none", Delivery{"msg_5", "none", "job.pending", "", body, 1, "pending", 0, 1, 0}));
+}
+
 TEST(JobStore, ALateChargeReachesTheJobWhetherItCameBeforeOrAfterTheJobFinished) {
   rt::TempDir dir;
   JobStore store((dir / "jobs.db").string());
