@@ -202,6 +202,7 @@ class WorkerCommand final : public Command {
     process::Processors processors(models_.resolve());
     processors.set_cpu_threads(threads_per_slot(options_.max_concurrency));
     for (const std::string& m : preload_) processors.load_model(m);  // loaded once, before serving
+    options_.set_threads = processors.thread_setter();
     exec::WorkerService worker(options_, processors.maker(), store);
     const int port = worker.bind();
     SignalWatcher signals([&](int) { worker.stop(); });

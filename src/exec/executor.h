@@ -68,6 +68,10 @@ class Executor {
 // Runs one task here: the input is read from local disk or by ranges from storage, the
 // chunk is written to task.output through the store (an atomic rename for a local path,
 // an upload for s3://, staged in `scratch`), decoded within `limits`.
+// The cores a place gives a task: what the plan gave its container, at most the place's own
+// (0: the plan gave none; the place shares its own as it does).
+int granted_cores(const ChunkTaskSpec& task);
+
 record::ChunkRecord execute_task(const ChunkTaskSpec& task, process::FrameProcessor& processor,
                                  store::ObjectStore& store, const std::filesystem::path& scratch,
                                  const FrameObserver& observer = {}, const ProgressCallback& progress = {},

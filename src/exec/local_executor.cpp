@@ -38,6 +38,8 @@ record::ChunkRecord chunk_record(const ChunkTaskSpec& task, const ChunkStats& st
 
 }  // namespace
 
+int granted_cores(const ChunkTaskSpec& task) { return task.cores > 0 ? std::min(task.cores, machine_cores()) : 0; }
+
 record::ChunkRecord execute_task(const ChunkTaskSpec& task, process::FrameProcessor& processor,
                                  store::ObjectStore& store, const std::filesystem::path& scratch,
                                  const FrameObserver& observer, const ProgressCallback& progress,
@@ -52,9 +54,13 @@ record::ChunkRecord execute_task(const ChunkTaskSpec& task, process::FrameProces
   }
   const std::unique_ptr<store::ObjectWriter> out = store.writer(task.output, scratch);
   const int64_t skipped_before = processor.frames_skipped();
-  const ChunkTask chunk{source, &task.probe, &timeline, task.range, out->path().string(), task.encoder_settings(), 1};
+  media::EncoderSettings encoding = task.encoder_settings();
+  const int cores = granted_cores(task);
+  if (cores > 0 && encoding.threads == 0) encoding.threads = cores;
+  const ChunkTask chunk{source, &task.probe, &timeline, task.range, out->path().string(), encoding, 1};
   const ChunkStats stats = run_chunk(chunk, processor, observer, progress, cancel);
   record::ChunkRecord r = chunk_record(task, stats);
+  r.cores = cores;
   r.frames_skipped = processor.frames_skipped() - skipped_before;
   r.timings_s.upload = out->commit();
   if (auto* remote = dynamic_cast<StoreByteSource*>(source.bytes.get())) {

@@ -136,7 +136,9 @@ class SlurmRun {
     s.indexes = task_indexes;
     s.partition = owner_.class_.partition;
     s.gres = owner_.class_.gres;
-    s.cores = owner_.class_.cores;
+    // The cores the plan gave each task, at most the class's; else the class's own.
+    const int planned = tasks_.front().cores;
+    s.cores = planned > 0 ? std::min(planned, owner_.class_.cores) : owner_.class_.cores;
     s.time_limit_minutes = std::max(1, static_cast<int>(std::ceil(deadline_s / 60)));
     s.command = "exec " + batch_script_word(owner_.binary_) + " chunk " + batch_script_word(prefix) +
                 "\"$SLURM_ARRAY_TASK_ID\"" + batch_script_word(".json");

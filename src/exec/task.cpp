@@ -103,7 +103,7 @@ json to_json(const ChunkTaskSpec& t) {
   return {{"task_id", t.task_id}, {"index", t.index}, {"job", process::to_json(t.job)}, {"probe", to_json(t.probe)},
           {"range", {t.range.begin, t.range.end}}, {"output", t.output},
           {"encoding", {{"threads", t.encoding.threads}, {"gop", t.encoding.gop}, {"codec", t.encoding.codec}}},
-          {"deadline_s", t.deadline_s}};
+          {"deadline_s", t.deadline_s}, {"cores", t.cores}};
 }
 
 ChunkTaskSpec task_from_json(const json& j) {
@@ -124,6 +124,7 @@ ChunkTaskSpec task_from_json(const json& j) {
     t.encoding.gop = small(e, "gop", "encoding.gop", 0);
     t.encoding.codec = e.value("codec", std::string("libx264"));
     t.deadline_s = j.value("deadline_s", 600.0);
+    t.cores = static_cast<int>(kTask.integer(j, "cores", "cores", 0, 1024, 0));
     if (t.range.begin < 0 || t.range.end <= t.range.begin) fail(ErrorKind::kBadInput, "the task's range is empty");
     if (t.probe.frame_count() > media::kMaxProbeFrames || t.range.end - t.range.begin > media::kMaxProbeFrames) {
       fail(ErrorKind::kBadInput, "the task has more than " + std::to_string(media::kMaxProbeFrames) + " frames, the limit");

@@ -33,6 +33,9 @@ struct ChunkTaskSpec {
   std::string output;             // URL of the chunk object to write
   ChunkEncoding encoding;
   double deadline_s = 600;        // the dispatcher gives up on an attempt after this
+  // The cores the plan gave the container that runs this chunk (0: the place's own). A
+  // worker or node gives the chunk's encoder and network that many threads, at most its own.
+  int cores = 0;
 
   // The encoder settings for this chunk (size comes from the processor).
   media::EncoderSettings encoder_settings() const;

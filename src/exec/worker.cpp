@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <thread>
 
+#include "common/cores.h"
 #include "common/error.h"
 #include "common/stopwatch.h"
 #include "exec/http_auth.h"
@@ -141,6 +142,9 @@ void WorkerService::run_task(const std::string& body, std::string& task_id, std:
   const Stopwatch clock;
   TaskTimer timer(limit, cancel);
   try {
+    if (options_.set_threads && options_.max_concurrency == 1) {
+      options_.set_threads(task.cores > 0 ? granted_cores(task) : threads_per_slot(1));
+    }
     std::unique_ptr<process::FrameProcessor> processor = maker_(task.job)(task.probe);
     record::ChunkRecord r = execute_task(task, *processor, store_, options_.scratch, {}, {}, cancel.get(),
                                            options_.media_limits);

@@ -37,6 +37,9 @@ struct WorkerOptions {
   size_t max_body_bytes = 1 << 20;    // a task is a few kB
   double max_task_seconds = 3600;     // a task running longer is cancelled (408)
   media::MediaLimits media_limits;    // what a task's decoder may take on (a frame over them: 400)
+  // The networks' CPU threads: set to a task's cores (at most this machine's) when the worker
+  // runs one task at a time; with several at once each keeps its share of the cores.
+  ThreadSetter set_threads;
 };
 
 class WorkerService {

@@ -3,8 +3,9 @@
 
 #include "common/cores.h"
 
-#include <nlohmann/json.hpp>
 #include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/random_hex.h"
@@ -167,6 +168,14 @@ class JobRun {
     return options_.temp_prefix.empty() ? temp_prefix_beside(spec_.output, record_.job_id) : options_.temp_prefix;
   }
 
+  // The cores the plan gave each container, for the worker or node to give the chunk
+  // (0: local slots, or a plan that chose none).
+  int planned_container_cores() const {
+    const auto& p = plan_.prediction;
+    if (!p || p->platform_model == "local" || p->container_cores <= 0) return 0;
+    return static_cast<int>(std::ceil(p->container_cores - 1e-9));
+  }
+
   void make_tasks(const std::string& prefix) {
     const double deadline = options_.task_deadline_s > 0 ? options_.task_deadline_s : plan_.attempt_deadline_s;
     for (size_t i = 0; i < ranges_.size(); ++i) {
@@ -179,6 +188,7 @@ class JobRun {
       task.output = prefix + "chunk-" + std::to_string(i) + ".mp4";
       task.encoding = options_.encoding;
       if (task.encoding.threads == 0) task.encoding.threads = plan_.threads_per_chunk;
+      task.cores = planned_container_cores();
       task.deadline_s = deadline;
       task.encoder_settings().validate_options();
       tasks_.push_back(std::move(task));

@@ -31,7 +31,7 @@ void chunk_fields(T& c, F&& f) {
   f("frames_decoded", c.frames_decoded), f("frames_dropped", c.frames_dropped), f("seeks", c.seeks);
   f("frames_skipped", c.frames_skipped), f("input_bytes_read", c.input_bytes_read), f("input_bytes", c.input_bytes);
   f("billed_seconds", c.billed_seconds), f("frames_concealed", c.frames_concealed);
-  f("concealed_at_s", c.concealed_at_s), f("start", c.start), f("encoder", c.encoder);
+  f("concealed_at_s", c.concealed_at_s), f("start", c.start), f("cores", c.cores), f("encoder", c.encoder);
   f("encoder_note", c.encoder_note), f("timings_s", c.timings_s);
 }
 

@@ -51,6 +51,7 @@ struct ChunkRecord {
   double billed_seconds = 0;       // container time of every attempt, losers included
   int64_t frames_concealed = 0;    // wanted source frames held over or decoded with errors
   std::vector<double> concealed_at_s;  // their times (seconds from the first frame; the first 64)
+  int cores = 0;                    // the cores the plan gave it, as the place could grant them (0: not given)
   std::string encoder;              // the video encoder that wrote it: libx264, h264_nvenc
   std::string encoder_note;         // why not the encoder the job asked for ("" when it is)
   std::string start;                // "cold" (its node was powered down or booting when placed), "warm", "" unknown

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "common/cores.h"
 #include "plan/inputs.h"
 #include "sandbox_traps.h"
 #include "serve_service.h"
@@ -988,7 +989,7 @@ TEST_F(Serve, ABudgetAdmitsWhatFitsThenRejectsOrHoldsAtItsCapAndMovesPlansBefore
 }
 
 // Two loopback workers priced as T4s, a policy whose objective is the fastest: with both
-// workers idle it splits a job in two. Once a user's spend passes the budget's adapt_at, the
+// workers idle it splits a job in two, and each chunk gets the container cores the plan chose. Once a user's spend passes the budget's adapt_at, the
 // same job is planned for the cheapest choice within the deadline: one chunk, cheaper than
 // the fastest choice the plan says it moved from, on the same fleet state (both workers
 // idle after a restart). Further jobs are then refused at the cap. Costs come from the
@@ -1022,6 +1023,12 @@ TEST_F(Serve, ANearCapBudgetMakesTheNextPlanCheaperWithinItsDeadlineThenRejectsA
     ASSERT_EQ(done["state"], "done") << done.dump(2) << first.log();
     c1 = spent_of(done);
     ASSERT_GT(c1, 0);
+    // The workers gave each chunk the cores the plan gave its container, at most their own.
+    const double planned_cores = done["record"]["plan"]["container_cores"].get<double>();
+    ASSERT_GT(planned_cores, 0);
+    for (const json& c : done["record"]["chunk_results"]) {
+      EXPECT_EQ(c["cores"].get<int>(), std::min(static_cast<int>(std::ceil(planned_cores)), machine_cores())) << c.dump();
+    }
   }
   const double cap = c1 + 3 * fastest["cost_usd"].get<double>();
   write_budgets(file, {{{"name", "per-user"}, {"each", "user_id"}, {"per", "day"}, {"usd", cap}, {"at_cap", "reject"},

@@ -210,8 +210,10 @@ TEST(TaskJson, RoundTripsEveryField) {
   t.output = "s3://b/tmp/chunk-1.mp4";
   t.encoding = {3, 17, "libx264"};
   t.deadline_s = 42;
+  t.cores = 6;
   const exec::ChunkTaskSpec back = exec::task_from_json(json::parse(exec::to_json(t).dump()));
   EXPECT_EQ(exec::to_json(back), exec::to_json(t));
+  EXPECT_EQ(back.cores, 6);
   EXPECT_EQ(back.probe.pts, t.probe.pts);
   EXPECT_EQ(back.encoder_settings().fps.num, 25);
   EXPECT_EQ(back.encoder_settings().gop, 17);
@@ -219,6 +221,27 @@ TEST(TaskJson, RoundTripsEveryField) {
   json j = exec::to_json(t);
   j["job"].erase("fps");
   EXPECT_NE(rt::error_message([&] { exec::task_from_json(j); }).find("no output fps"), std::string::npos);
+}
+
+// A place gives a chunk the cores the plan gave its container, at most its own, and the
+// record says so; a task that names none records 0 (the place shared its own).
+TEST(TaskCores, APlaceGivesTheChunkThePlannedCoresAtMostItsOwn) {
+  Clip clip(6);
+  exec::ChunkTaskSpec t;
+  t.task_id = "t";
+  t.job = clip.copy_job("out.mp4");
+  t.job.fps_given = true;
+  t.probe = media::probe_video(media::MediaSource::local(clip.input.string()));
+  t.range = {0, 6};
+  t.output = (clip.dir / "chunk.mp4").string();
+  store::ObjectStore store;
+  for (const auto& [planned, granted] : std::vector<std::pair<int, int>>{{1, 1}, {1000, machine_cores()}, {0, 0}}) {
+    t.cores = planned;
+    std::unique_ptr<process::FrameProcessor> processor = process::make_basic_factory(t.job)(t.probe);
+    const record::ChunkRecord r = exec::execute_task(t, *processor, store, clip.dir.path());
+    EXPECT_EQ(r.cores, granted) << "planned " << planned;
+    EXPECT_EQ(r.frames, 6);
+  }
 }
 
 // Found by fuzz/chunk_task_fuzz: a float where the probe holds integers was converted to
@@ -236,7 +259,7 @@ TEST(TaskJson, FuzzFoundFloatsWhereIntegersBelongAreBadInput) {
   ASSERT_NO_THROW(exec::task_from_json(good));
   for (const auto& [path, value] : std::vector<std::pair<std::string, json>>{
            {"/probe/pts/0", 1.1e265}, {"/probe/width", 1e12}, {"/range/1", 2.5}, {"/encoding/threads", 1e30},
-           {"/probe/end_pts", "12"}}) {
+           {"/probe/end_pts", "12"}, {"/cores", -1}, {"/cores", 1e9}, {"/cores", 2.5}}) {
     json bad = good;
     bad[json::json_pointer(path)] = value;
     try {
