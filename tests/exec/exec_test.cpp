@@ -223,17 +223,23 @@ TEST(TaskJson, RoundTripsEveryField) {
   EXPECT_NE(rt::error_message([&] { exec::task_from_json(j); }).find("no output fps"), std::string::npos);
 }
 
-// A place gives a chunk the cores the plan gave its container, at most its own, and the
-// record says so; a task that names none records 0 (the place shared its own).
-TEST(TaskCores, APlaceGivesTheChunkThePlannedCoresAtMostItsOwn) {
-  Clip clip(6);
+// A copy task over the clip's `frames` frames, written beside it.
+static exec::ChunkTaskSpec whole_clip_task(const Clip& clip, int frames) {
   exec::ChunkTaskSpec t;
   t.task_id = "t";
   t.job = clip.copy_job("out.mp4");
   t.job.fps_given = true;
   t.probe = media::probe_video(media::MediaSource::local(clip.input.string()));
-  t.range = {0, 6};
+  t.range = {0, frames};
   t.output = (clip.dir / "chunk.mp4").string();
+  return t;
+}
+
+// A place gives a chunk the cores the plan gave its container, at most its own, and the
+// record says so; a task that names none records 0 (the place shared its own).
+TEST(TaskCores, APlaceGivesTheChunkThePlannedCoresAtMostItsOwn) {
+  Clip clip(6);
+  exec::ChunkTaskSpec t = whole_clip_task(clip, 6);
   store::ObjectStore store;
   for (const auto& [planned, granted] : std::vector<std::pair<int, int>>{{1, 1}, {1000, machine_cores()}, {0, 0}}) {
     t.cores = planned;
@@ -248,13 +254,7 @@ TEST(TaskCores, APlaceGivesTheChunkThePlannedCoresAtMostItsOwn) {
 // int64 (undefined behaviour when out of range); now the field is named.
 TEST(TaskJson, FuzzFoundFloatsWhereIntegersBelongAreBadInput) {
   Clip clip(3);
-  exec::ChunkTaskSpec t;
-  t.task_id = "t";
-  t.job = clip.copy_job("out.mp4");
-  t.job.fps_given = true;
-  t.probe = media::probe_video(media::MediaSource::local(clip.input.string()));
-  t.range = {0, 3};
-  t.output = (clip.dir / "out.mp4").string();
+  const exec::ChunkTaskSpec t = whole_clip_task(clip, 3);
   const json good = exec::to_json(t);
   ASSERT_NO_THROW(exec::task_from_json(good));
   for (const auto& [path, value] : std::vector<std::pair<std::string, json>>{
