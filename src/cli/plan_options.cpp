@@ -53,13 +53,14 @@ void PlanOptions::describe_work(plan::JobShape& shape) const {
 namespace {
 
 // A Slurm cluster's classes as the planner's hardware: each node's price (all-in: no
-// container cores or memory on top), the most nodes of a class, SuspendTime as the
+// container cores or memory on top, except a class's core range, priced per core), the most nodes of a class, SuspendTime as the
 // scale-down window; and only its classes, unless --hardware says otherwise.
 void apply_cluster(const exec::ClusterFile& cluster, PlanInputs& in, nlohmann::json& policy, bool hardware_given) {
   int most_nodes = 0;
   nlohmann::json classes = nlohmann::json::array();
   for (const auto& [name, c] : cluster.classes) {
-    if (c.usd_per_hour > 0) in.prices.gpu_per_second[name] = c.usd_per_hour / 3600;
+    if (c.usd_per_hour > 0 || c.core_range()) in.prices.gpu_per_second[name] = c.usd_per_hour / 3600;
+    if (c.core_range()) in.prices.core_ranges[name] = {c.core_options(), c.usd_per_core_hour / 3600};
     most_nodes = std::max(most_nodes, c.nodes);
     classes.push_back(name);
   }

@@ -36,7 +36,9 @@ struct OwnedCapacity {
 struct ClusterFacts {
   int max_places = -1;               // nodes the class has, powered down or up
   double scale_down_window_s = -1;   // idle time before a node is powered down
-  double usd_per_second = -1;        // a node of the class
+  double usd_per_second = -1;        // a node of the class (with a core range: besides its cores)
+  std::vector<double> core_options;  // a class with a core range: the counts a task may ask for
+  double usd_per_core_second = 0;    // and what each costs
   double cpu_quota = 0;              // each node's CPU quota in cores (0: whole cores, or not a cluster)
   bool batch_cluster = false;        // a batch cluster: its powered-down nodes boot, and start, together
 };

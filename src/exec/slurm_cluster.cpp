@@ -14,13 +14,35 @@ namespace {
 
 const JsonFields kFields("cluster file field");
 
+// "cores": N, or [least, most] with "usd_per_core_hour" (a GPU class: its node's other
+// parts are priced whole, by usd_per_hour).
+void parse_cores(const nlohmann::json& j, const std::string& f, HardwareClass& c) {
+  if (!j.contains("cores") || !j["cores"].is_array()) {
+    c.cores = static_cast<int>(kFields.integer(j, "cores", f + ".cores", 1, 1024, 1));
+    if (j.contains("usd_per_core_hour")) {
+      kFields.bad(f + ".usd_per_core_hour", "prices cores within a range: give \"cores\" as [least, most]");
+    }
+    return;
+  }
+  const nlohmann::json& range = j["cores"];
+  const auto whole = [](const nlohmann::json& v) {
+    return v.is_number_integer() && v.get<int64_t>() >= 1 && v.get<int64_t>() <= 1024;
+  };
+  if (range.size() != 2 || !whole(range[0]) || !whole(range[1]) || range[0].get<int>() > range[1].get<int>()) {
+    kFields.bad(f + ".cores", "is " + range.dump() + ": a range is [least, most], whole cores from 1 to 1024");
+  }
+  c.min_cores = range[0].get<int>();
+  c.cores = range[1].get<int>();
+  c.usd_per_core_hour = kFields.number(j, "usd_per_core_hour", f + ".usd_per_core_hour", 0, 1e3, std::nullopt);
+}
+
 HardwareClass parse_class(const nlohmann::json& j, const std::string& f) {
   kFields.require_object(j, f);
-  kFields.only(j, f, {"partition", "gres", "cores", "usd_per_hour", "nodes", "cpu_quota"});
+  kFields.only(j, f, {"partition", "gres", "cores", "usd_per_hour", "usd_per_core_hour", "nodes", "cpu_quota"});
   HardwareClass c;
   c.partition = kFields.text(j, "partition", f + ".partition");
   c.gres = kFields.text(j, "gres", f + ".gres", std::string());
-  c.cores = static_cast<int>(kFields.integer(j, "cores", f + ".cores", 1, 1024, 1));
+  parse_cores(j, f, c);
   c.usd_per_hour = kFields.number(j, "usd_per_hour", f + ".usd_per_hour", 0, 1e4, 0.0);
   c.nodes = static_cast<int>(kFields.integer(j, "nodes", f + ".nodes", 0, 100000, 0));
   c.cpu_quota = kFields.number(j, "cpu_quota", f + ".cpu_quota", 0, 1024, 0.0);
@@ -32,6 +54,16 @@ HardwareClass parse_class(const nlohmann::json& j, const std::string& f) {
 }
 
 }  // namespace
+
+std::vector<double> HardwareClass::core_options() const {
+  if (!core_range()) return {};
+  std::vector<double> out = {static_cast<double>(min_cores)};
+  for (int c = 1; c < cores; c *= 2) {
+    if (c > min_cores) out.push_back(c);
+  }
+  if (cores > min_cores) out.push_back(cores);
+  return out;
+}
 
 const std::pair<const std::string, HardwareClass>& ClusterFile::pick(const std::string& hardware) const {
   if (hardware.empty() && classes.size() == 1) return *classes.begin();

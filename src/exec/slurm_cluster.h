@@ -3,22 +3,31 @@
 // there (the reelscale binary on the nodes, where their logs go, how often to look).
 //
 //   {"classes": {"T4": {"partition": "t4", "gres": "gpu:t4:1", "cores": 4, "usd_per_hour": 0.53, "nodes": 8}},
+//    (or "cores": [1, 8] with "usd_per_core_hour": 0.04: a task asks for the cores the plan
+//    chooses within the range, billed per core on top of usd_per_hour),
 //    "binary": "/opt/reelscale/reelscale", "task_log": "/dev/null", "poll_s": 0.5, "suspend_time_s": 300,
 //    "boot_s": 90, "controller_check_s": 30}
 #pragma once
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace reelscale::exec {
 
 struct HardwareClass {
   std::string partition;
   std::string gres;           // "" : no GRES
-  int cores = 1;              // per task
-  double usd_per_hour = 0;    // per node
+  int cores = 1;              // per task; with a range, the most a task may ask for
+  int min_cores = 0;          // a range's least (0: no range, every task asks for `cores`)
+  double usd_per_hour = 0;    // per node (with a range: the part besides the cores)
+  double usd_per_core_hour = 0;  // a range: per core a task asks for
   int nodes = 0;              // the partition's nodes, the most chunks at once (0: unknown; the cluster says when asked)
   double cpu_quota = 0;       // each node's CPU quota in cores (a quota node, a container's limit; 0: whole cores)
+
+  bool core_range() const { return min_cores > 0; }
+  // A range's core counts the planner chooses among: its ends and the powers of two between.
+  std::vector<double> core_options() const;
 };
 
 struct ClusterFile {

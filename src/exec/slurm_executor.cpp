@@ -136,9 +136,10 @@ class SlurmRun {
     s.indexes = task_indexes;
     s.partition = owner_.class_.partition;
     s.gres = owner_.class_.gres;
-    // The cores the plan gave each task, at most the class's; else the class's own.
+    // The cores the plan gave each task, within the class's range; else the class's own.
     const int planned = tasks_.front().cores;
-    s.cores = planned > 0 ? std::min(planned, owner_.class_.cores) : owner_.class_.cores;
+    const HardwareClass& cls = owner_.class_;
+    s.cores = planned > 0 ? std::clamp(planned, std::max(1, cls.min_cores), cls.cores) : cls.cores;
     s.time_limit_minutes = std::max(1, static_cast<int>(std::ceil(deadline_s / 60)));
     s.command = "exec " + batch_script_word(owner_.binary_) + " chunk " + batch_script_word(prefix) +
                 "\"$SLURM_ARRAY_TASK_ID\"" + batch_script_word(".json");
@@ -428,7 +429,9 @@ int SlurmExecutor::places() const {
 ClusterFacts SlurmExecutor::cluster_facts() const {
   ClusterFacts f;
   f.max_places = places();
-  f.usd_per_second = class_.usd_per_hour > 0 ? class_.usd_per_hour / 3600 : -1;
+  f.usd_per_second = class_.usd_per_hour > 0 || class_.core_range() ? class_.usd_per_hour / 3600 : -1;
+  f.core_options = class_.core_options();
+  f.usd_per_core_second = class_.usd_per_core_hour / 3600;
   f.cpu_quota = class_.cpu_quota;
   f.batch_cluster = true;
   // SuspendTime is the cluster's configuration: asked once, not at every plan.

@@ -262,7 +262,10 @@ class JobRun {
     if (owned_.slots > 0) {
       cost_owned_cores(prices);
     } else if (prices.known(record_.hardware)) {
-      record_.cost_usd = record_.billed_seconds * prices.container_per_second(record_.hardware);
+      // Billed at the container's size: the cores the plan chose for it (0: the table's).
+      const auto& p = plan_.prediction;
+      const double cores = p && p->platform_model != "local" ? p->container_cores : 0;
+      record_.cost_usd = record_.billed_seconds * prices.container_per_second(record_.hardware, cores);
     }
   }
 

@@ -115,11 +115,13 @@ void apply_cluster_facts(PlanningInputs& p, const exec::Executor& executor) {
   if (cluster.max_places > 0) p.platform.max_containers = cluster.max_places;
   if (cluster.scale_down_window_s >= 0) p.platform.scale_down_window_s = cluster.scale_down_window_s;
   if (cluster.batch_cluster) p.platform.cold_starts_together = true;
-  if (cluster.usd_per_second > 0 && !hardware.empty()) {
+  if (cluster.usd_per_second >= 0 && !hardware.empty()) {
     p.prices.gpu_per_second[hardware] = cluster.usd_per_second;
     p.prices.gpu_container_cores = 0;  // a node's price is all-in: its cores are the class's
     p.prices.gpu_container_core_options.clear();
     p.prices.gpu_container_memory_gib = 0;
+    // A class with a core range: the plan chooses the cores, each priced on top.
+    if (!cluster.core_options.empty()) p.prices.core_ranges[hardware] = {cluster.core_options, cluster.usd_per_core_second};
   }
 }
 

@@ -181,7 +181,7 @@ Cell cell_at_cores(const PriceTable& prices, const Cell& cell, const JobShape& j
                    double cores, Estimate& e) {
   const bool gpu = hardware != "CPU";
   e.cores_chosen = gpu && cores > 0;
-  e.container_cores = gpu ? (cores > 0 ? cores : prices.gpu_container_cores) : prices.cpu_container_cores;
+  e.container_cores = gpu ? (cores > 0 ? cores : prices.default_cores(hardware)) : prices.cpu_container_cores;
   Cell at = cell;
   e.nvenc = encodes_on_gpu(job, hardware);
   if (e.nvenc) at.frame_time = without_x264(at.frame_time);
@@ -302,7 +302,12 @@ bool encodes_on_gpu(const JobShape& job, const std::string& hardware) {
 }
 
 std::vector<double> container_core_options(const PriceTable& prices, const Cell& cell, const std::string& hardware) {
-  if (hardware == "CPU" || !cell.frame_time.cpu_curve.known() || prices.gpu_container_core_options.empty()) return {0};
+  if (hardware == "CPU") return {0};
+  const bool by_cores = cell.frame_time.cpu_curve.known();
+  if (const auto range = prices.core_ranges.find(hardware); range != prices.core_ranges.end()) {
+    return by_cores ? range->second.options : std::vector<double>{0};  // 0: the range's most
+  }
+  if (!by_cores || prices.gpu_container_core_options.empty()) return {0};
   return prices.gpu_container_core_options;
 }
 
@@ -342,7 +347,7 @@ Estimate estimate(const Profile& profile, const PriceTable& prices, const Platfo
   e.wall_mean_s = e.orchestrator_mean_s + e.startup_mean_s + fixed + e.cleanup_mean_s;
   e.wall_p90_s = e.orchestrator_p90_s + e.startup_p90_s + fixed + e.cleanup_p90_s;
   add_chunk_costs(e, profile, prices, platform, s, job, hardware, chunks, cell.cold_start_s.mean(), e.container_cores);
-  e.cost_cores = e.container_seconds * e.container_cores * prices.cpu_core_per_second;
+  e.cost_cores = e.container_seconds * e.container_cores * prices.core_per_second(hardware);
   // The orchestrator is a small CPU service that serves many jobs at once: a job is
   // charged its own wall time on it, no idle tail.
   e.cost_orchestrator = platform.billed(e.wall_mean_s) * prices.orchestrator_per_second();

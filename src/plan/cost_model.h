@@ -111,8 +111,9 @@ inline constexpr double kX264ShareOfCpuSide = 0.65;
 // Whether `job` encodes with NVENC on `hardware`: it asks for it and the GPU has an encoder.
 bool encodes_on_gpu(const JobShape& job, const std::string& hardware);
 
-// The core counts a GPU container of `hardware` may be given for `cell`: the price table's
-// options where the cell's CPU side is known by cores, else none chosen ({0}).
+// The core counts a GPU container of `hardware` may be given for `cell`: a cluster class's
+// range or the price table's options, where the cell's CPU side is known by cores; else none
+// chosen ({0}: the default, a range's most).
 std::vector<double> container_core_options(const PriceTable& prices, const Cell& cell, const std::string& hardware);
 
 // The same model by simulation: `samples` draws of every random figure. Returns the mean

@@ -170,9 +170,22 @@ struct PriceTable {
   double cpu_container_memory_gib = 8;
   double orchestrator_cores = 1;
   double orchestrator_memory_gib = 2;
+  // Cluster classes whose tasks ask for their cores within a range (exec/slurm_cluster.h),
+  // by hardware: the counts the planner may choose (the last is the class's most) and the
+  // price per core-second, on top of gpu_per_second (the node's part besides its cores).
+  struct CoreRange {
+    std::vector<double> options;
+    double per_core_second = 0;
+  };
+  std::map<std::string, CoreRange> core_ranges;
   // $/s of a container of this hardware ("CPU" = a CPU-only container); a GPU container
-  // with `cores` cores (0: gpu_container_cores).
+  // with `cores` cores (0: default_cores).
   double container_per_second(const std::string& hardware, double cores = 0) const;
+  // What one core of a container of this hardware costs per second.
+  double core_per_second(const std::string& hardware) const;
+  // The cores a GPU container holds when the plan chooses none: a range's most, else
+  // gpu_container_cores.
+  double default_cores(const std::string& hardware) const;
   double orchestrator_per_second() const;
   bool known(const std::string& hardware) const;
 };

@@ -12,8 +12,18 @@ double PriceTable::container_per_second(const std::string& hw, double cores) con
   if (hw == "CPU") return cpu_container_cores * cpu_core_per_second + cpu_container_memory_gib * memory_gib_per_second;
   auto it = gpu_per_second.find(hw);
   if (it == gpu_per_second.end()) fail(ErrorKind::kBadInput, "the price table has no price for '" + hw + "'");
-  const double held = cores > 0 ? cores : gpu_container_cores;
-  return it->second + held * cpu_core_per_second + gpu_container_memory_gib * memory_gib_per_second;
+  const double held = cores > 0 ? cores : default_cores(hw);
+  return it->second + held * core_per_second(hw) + gpu_container_memory_gib * memory_gib_per_second;
+}
+
+double PriceTable::core_per_second(const std::string& hw) const {
+  const auto range = core_ranges.find(hw);
+  return range != core_ranges.end() ? range->second.per_core_second : cpu_core_per_second;
+}
+
+double PriceTable::default_cores(const std::string& hw) const {
+  const auto range = core_ranges.find(hw);
+  return range != core_ranges.end() && !range->second.options.empty() ? range->second.options.back() : gpu_container_cores;
 }
 
 double PriceTable::orchestrator_per_second() const {

@@ -326,6 +326,45 @@ TEST(Cli, PlanOnASlurmClusterFileUsesItsClassesPricesNodesAndSuspendTime) {
   EXPECT_NE(bad.output.find("classes.T4.cores"), std::string::npos) << bad.output;
 }
 
+// A class with a core range: the plan chooses each task's cores within it and prices them
+// per core on top of the node's part; a dearer core makes the cheapest plan take fewer. On
+// the fixed-cores model (every class all-in at its cores) both plans would be the same.
+TEST(Cli, PlanOnAClusterClassWithACoreRangeChoosesTheCoresAndPricesThem) {
+  rt::TempDir dir;
+  const fs::path cluster = dir / "cluster.json";
+  const auto plan_at = [&](double usd_per_core_hour) {
+    std::ofstream(cluster) << nlohmann::json{{"classes", {{"T4", {{"partition", "t4"}, {"gres", "gpu:1"},
+                                                                  {"cores", {1, 8}}, {"usd_per_hour", 0.30},
+                                                                  {"usd_per_core_hour", usd_per_core_hour}, {"nodes", 4}}}}}}
+                                  .dump();
+    const auto p = rt::run_command(std::string(REELSCALE_BINARY) + " plan --endpoint framing_ai --length 30 --json --objective "
+                                   "cheapest_within_deadline --deadline 100000 --cluster " + cluster.string() + " 2>/dev/null", false);
+    EXPECT_EQ(p.status, 0) << p.output;
+    return nlohmann::json::parse(p.output)["chosen"];
+  };
+  const nlohmann::json cheap_cores = plan_at(0.0001), dear_cores = plan_at(1.0);
+  for (const nlohmann::json& chosen : {cheap_cores, dear_cores}) {
+    const double cores = chosen["container_cores"].get<double>();
+    EXPECT_TRUE(cores == 1 || cores == 2 || cores == 4 || cores == 8) << chosen.dump();
+  }
+  EXPECT_EQ(dear_cores["container_cores"].get<double>(), 1) << "at $1 a core-hour, the fewest cores";
+  EXPECT_GT(cheap_cores["container_cores"].get<double>(), 1) << "at $0.0001, more cores pay for themselves";
+  // The bill: the node's part and the chosen cores, per container-second.
+  for (const auto& [chosen, per_core] : {std::pair{cheap_cores, 0.0001}, std::pair{dear_cores, 1.0}}) {
+    const double per_hour = 0.30 + chosen["container_cores"].get<double>() * per_core;
+    EXPECT_NEAR(chosen["cost_usd"]["total"].get<double>() - chosen["cost_usd"]["orchestrator"].get<double>(),
+                chosen["container_seconds"].get<double>() * per_hour / 3600, 1e-9) << chosen.dump();
+  }
+  for (const std::string& bad : {R"({"classes": {"T4": {"partition": "t4", "cores": [8, 1]}}})",
+                                 R"({"classes": {"T4": {"partition": "t4", "cores": 4, "usd_per_core_hour": 0.1}}})",
+                                 R"({"classes": {"T4": {"partition": "t4", "cores": [1, 8]}}})"}) {
+    std::ofstream(cluster) << bad;
+    const auto refused = run_reelscale("plan --length 30 --cluster " + cluster.string());
+    EXPECT_EQ(refused.status, 2) << bad;
+    EXPECT_NE(refused.output.find("classes.T4."), std::string::npos) << refused.output;
+  }
+}
+
 TEST(Cli, OutFoldersAreCreatedWhenMissing) {
   rt::TempDir dir;
   const fs::path out = dir / "not" / "yet";

@@ -1029,6 +1029,10 @@ TEST_F(Serve, ANearCapBudgetMakesTheNextPlanCheaperWithinItsDeadlineThenRejectsA
     for (const json& c : done["record"]["chunk_results"]) {
       EXPECT_EQ(c["cores"].get<int>(), std::min(static_cast<int>(std::ceil(planned_cores)), machine_cores())) << c.dump();
     }
+    // The bill is the workers' time at the price of a T4 container of those cores.
+    EXPECT_NEAR(done["record"]["cost_usd"].get<double>(),
+                done["record"]["billed_seconds"].get<double>() * plan::default_prices().container_per_second("T4", planned_cores),
+                1e-12);
   }
   const double cap = c1 + 3 * fastest["cost_usd"].get<double>();
   write_budgets(file, {{{"name", "per-user"}, {"each", "user_id"}, {"per", "day"}, {"usd", cap}, {"at_cap", "reject"},

@@ -21,6 +21,7 @@
 #include "exec/node_ledger.h"
 #include "exec/remote_executor.h"
 #include "exec/shared_slots.h"
+#include "exec/slurm_cluster.h"
 #include "exec/slurm_control.h"
 #include "exec/task.h"
 #include "exec/worker.h"
@@ -221,6 +222,25 @@ TEST(TaskJson, RoundTripsEveryField) {
   json j = exec::to_json(t);
   j["job"].erase("fps");
   EXPECT_NE(rt::error_message([&] { exec::task_from_json(j); }).find("no output fps"), std::string::npos);
+}
+
+// A class's core range: the counts a plan may give a task (its ends and the powers of two
+// between), priced per core; a fixed class has none.
+TEST(ClusterFile, ACoreRangeGivesItsEndsAndThePowersOfTwoBetween) {
+  rt::TempDir dir;
+  std::ofstream(dir / "cluster.json") << R"({"classes": {
+      "T4": {"partition": "t4", "cores": [1, 8], "usd_per_hour": 0.3, "usd_per_core_hour": 0.04},
+      "L4": {"partition": "l4", "cores": [3, 6], "usd_per_core_hour": 0.05},
+      "A10G": {"partition": "a10g", "cores": [2, 2], "usd_per_core_hour": 0.05},
+      "CPU": {"partition": "cpu", "cores": 4}}})";
+  const exec::ClusterFile f = exec::read_cluster_file((dir / "cluster.json").string());
+  EXPECT_EQ(f.classes.at("T4").core_options(), (std::vector<double>{1, 2, 4, 8}));
+  EXPECT_EQ(f.classes.at("T4").cores, 8) << "the most a task asks for";
+  EXPECT_DOUBLE_EQ(f.classes.at("T4").usd_per_core_hour, 0.04);
+  EXPECT_EQ(f.classes.at("L4").core_options(), (std::vector<double>{3, 4, 6}));
+  EXPECT_EQ(f.classes.at("A10G").core_options(), (std::vector<double>{2}));
+  EXPECT_TRUE(f.classes.at("CPU").core_options().empty());
+  EXPECT_FALSE(f.classes.at("CPU").core_range());
 }
 
 // A copy task over the clip's `frames` frames, written beside it.
