@@ -7,6 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 #include "cli/commands.h"
 #include "cli/plan_options.h"
@@ -38,14 +39,16 @@ nlohmann::json estimate_json(const plan::Estimate& e) {
             {"orchestrator", e.cost_orchestrator}}},
           {"container_seconds", e.container_seconds}, {"compute_seconds", e.compute_seconds},
           {"container_cores", e.container_cores}, {"cores_chosen", e.cores_chosen},
-          {"cpu_side_share", e.cpu_side_share}, {"cost_cores_usd", e.cost_cores}};
+          {"cpu_side_share", e.cpu_side_share}, {"cost_cores_usd", e.cost_cores}, {"encoder", e.nvenc ? "nvenc" : "x264"}};
 }
 
-// A grid row: the hardware, and the cores its containers hold where the plan chose them.
+// A grid row: the hardware, the cores its containers hold where the plan chose them, and
+// NVENC where it encodes.
 std::string grid_row_name(const plan::Estimate& e) {
-  if (!e.cores_chosen) return e.hardware;
   std::ostringstream os;
-  os << e.hardware << " " << e.container_cores << "c";
+  os << e.hardware;
+  if (e.cores_chosen) os << " " << e.container_cores << "c";
+  if (e.nvenc) os << " nv";
   return os.str();
 }
 
@@ -112,10 +115,10 @@ class PlanCommand final : public Command {
     print_breakdown(r.chosen);
     // Grid: time and cost for every hardware and N.
     std::cout << "\n" << (p90 ? "p90" : "mean") << " time s / cost $ for every hardware and chunk count:\n";
-    std::map<std::pair<std::string, double>, std::map<int, const plan::Estimate*>> grid;
+    std::map<std::tuple<std::string, double, bool>, std::map<int, const plan::Estimate*>> grid;
     int n_max = 0;
     for (const auto& e : r.candidates) {
-      grid[{e.hardware, e.container_cores}][e.chunks] = &e;
+      grid[{e.hardware, e.container_cores, e.nvenc}][e.chunks] = &e;
       n_max = std::max(n_max, e.chunks);
     }
     std::cout << std::left << std::setw(11) << "hardware";
@@ -128,7 +131,7 @@ class PlanCommand final : public Command {
         std::string cell = it == row.end() ? "-" : f(it->second->time(p90), 1) + "/" + f(it->second->cost, 4);
         const plan::Estimate& chosen = r.chosen;
         if (it != row.end() && it->second->hardware == chosen.hardware && n == chosen.chunks &&
-            it->second->container_cores == chosen.container_cores) {
+            it->second->container_cores == chosen.container_cores && it->second->nvenc == chosen.nvenc) {
           cell = "*" + cell;
         }
         std::cout << std::setw(15) << cell;

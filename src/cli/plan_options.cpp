@@ -36,8 +36,8 @@ void PlanOptions::add_to(CLI::App* app) {
   app->add_option("--source-height", source_height, "Source height");
   app->add_option("--codec", codec, "Source codec, e.g. h264, hevc (default: the profile's reference)");
   app->add_option("--preset", preset, "x264 preset of the output (default veryfast)");
-  app->add_option("--encoder", encoder, "x264 | nvenc: the GPU's encoder where the hardware has one (default x264)")
-      ->check(CLI::IsMember({"x264", "nvenc"}));
+  app->add_option("--encoder", encoder, "x264 | nvenc: the GPU's encoder where the hardware has one | auto: the plan chooses (default x264)")
+      ->check(CLI::IsMember({"x264", "nvenc", "auto"}));
   app->add_option("--cluster", cluster_file,
                   "A Slurm cluster file (deploy/slurm/README.md): plan on its classes, at its node prices, within its "
                   "node counts and SuspendTime");

@@ -150,6 +150,8 @@ class JobRun {
     record_.content_encode_ms = plan_.shape.content.encode_ms;
     record_.preroll_frames = plan_.shape.preroll_frames;
     record_.hardware = plan_.hardware;
+    // "auto": the encoder the plan chose (NVENC where the GPU has one and it pays).
+    if (spec_.encoder == "auto") spec_.encoder = plan_.prediction ? plan_.prediction->encoder : "x264";
     ranges_ = media::split_evenly(record_.frames, plan_.chunks);
     record_.chunks = static_cast<int>(ranges_.size());
     record_.timings_s["plan"] = clock.seconds();

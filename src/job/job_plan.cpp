@@ -136,6 +136,7 @@ record::PlanRecord plan_record(const plan::Estimate& e, const plan::Profile& pro
   p.chunk_speed_from = e.chunk_speed_from;
   p.container_cores = e.platform_model == "local" ? 0 : e.container_cores;
   p.cpu_side_share = e.cpu_side_share;
+  p.encoder = e.nvenc ? "nvenc" : "x264";
   p.cost_cores_usd = e.cost_cores;
   p.warm_chunks = e.warm_chunks;
   p.core_seconds = e.core_seconds;
@@ -160,6 +161,23 @@ static plan::PlanResult plan_under_budget(const plan::Planner& planner, const pl
   plan::Policy cheapest = planner.policy;
   cheapest.objective = plan::Objective::kCheapestWithinDeadline;
   return plan::Planner(planner.profile, planner.prices, planner.platform, cheapest).plan(shape);
+}
+
+// The estimate at a chunk count the caller fixed; for an "auto" encoder, the encoder the
+// policy's objective prefers (time for the fastest, else cost; x264 on a tie).
+static plan::Estimate forced_estimate(const plan::Planner& planner, const plan::JobShape& job, const std::string& hw,
+                                      int chunks) {
+  const bool by_time = planner.policy.objective_for(planner.platform) == plan::Objective::kFastest;
+  std::optional<plan::Estimate> best;
+  for (const std::string& encoder : plan::encoder_options(job, hw)) {
+    plan::JobShape shape = job;
+    shape.encoder = encoder;
+    plan::Estimate e = plan::estimate(planner.profile, planner.prices, planner.platform, shape, hw, chunks,
+                                      planner.policy.adaptive);
+    const auto key = [&](const plan::Estimate& x) { return by_time ? x.time(planner.policy.use_p90) : x.cost; };
+    if (!best || key(e) < key(*best)) best = std::move(e);
+  }
+  return *best;
 }
 
 // A plan a budget moved names it, and what the policy's own objective would have chosen.
@@ -218,9 +236,7 @@ JobPlan plan_job(const process::JobSpec& spec, const media::MediaSource& source,
   if (forced_chunks > 0) {
     out.chunks = forced_chunks;
     const int n = static_cast<int>(std::min<int64_t>(forced_chunks, std::max<int64_t>(1, frames)));
-    out.prediction = plan_record(plan::estimate(profile, inputs.prices, platform, out.shape, out.hardware, n,
-                                                policy.adaptive),
-                                 profile);
+    out.prediction = plan_record(forced_estimate(planner, out.shape, out.hardware, n), profile);
     out.prediction->forced_chunks = true;
   } else {
     const plan::PlanResult r = plan_under_budget(planner, out.shape, inputs.budget_moved);

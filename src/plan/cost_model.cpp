@@ -301,6 +301,14 @@ bool encodes_on_gpu(const JobShape& job, const std::string& hardware) {
   return it != gpu_specs().end() && it->second.has_nvenc();
 }
 
+std::vector<std::string> encoder_options(const JobShape& job, const std::string& hardware) {
+  if (job.encoder != "auto") return {job.encoder};
+  JobShape nvenc = job;
+  nvenc.encoder = "nvenc";
+  if (encodes_on_gpu(nvenc, hardware)) return {"x264", "nvenc"};
+  return {"x264"};
+}
+
 std::vector<double> container_core_options(const PriceTable& prices, const Cell& cell, const std::string& hardware) {
   if (hardware == "CPU") return {0};
   const bool by_cores = cell.frame_time.cpu_curve.known();

@@ -35,7 +35,7 @@ struct JobShape {
   double source_pixels = 0;
   std::string codec;
   std::string preset;
-  std::string encoder = "x264";  // the job's video encoder: x264, or nvenc (on GPUs that have it)
+  std::string encoder = "x264";  // the job's video encoder: x264, nvenc (on GPUs that have it), or auto (the plan's choice)
   double decoded_per_frame = 1.0;  // source frames decoded per output frame
   ContentSample content;           // the job's own pictures timed (unknown: not sampled)
   // Source frames a chunk decodes before its first (from the key frame before it), on
@@ -110,6 +110,10 @@ inline constexpr double kX264ShareOfCpuSide = 0.65;
 
 // Whether `job` encodes with NVENC on `hardware`: it asks for it and the GPU has an encoder.
 bool encodes_on_gpu(const JobShape& job, const std::string& hardware);
+
+// The encoders the planner weighs for `job` on `hardware`: the job's own, or for "auto"
+// x264 and, where the GPU has an encoder, nvenc.
+std::vector<std::string> encoder_options(const JobShape& job, const std::string& hardware);
 
 // The core counts a GPU container of `hardware` may be given for `cell`: a cluster class's
 // range or the price table's options, where the cell's CPU side is known by cores; else none

@@ -47,9 +47,10 @@ class StartupTables {
 
 namespace {
 
-// Calls f with the estimate of every (hardware, chunks, container cores) the planner may
-// choose for `job`: hardware by hardware, 1..n_max chunks, and each core count a GPU
-// container may hold where the cell knows its CPU side by cores.
+// Calls f with the estimate of every (hardware, chunks, container cores, encoder) the
+// planner may choose for `job`: hardware by hardware, 1..n_max chunks, each core count a GPU
+// container may hold where the cell knows its CPU side by cores, and for an "auto" encoder
+// x264 and, where the GPU has one, NVENC.
 template <class F>
 void each_candidate(const Planner& planner, StartupTables& tables, const JobShape& job,
                     const std::vector<std::string>& hws, int n_max, F&& f) {
@@ -57,10 +58,14 @@ void each_candidate(const Planner& planner, StartupTables& tables, const JobShap
     const Cell& cell = planner.profile.cell(job.endpoint, hw);
     const MaxOfDraws& startups = tables.get(job.endpoint, hw, cell, n_max);
     const std::vector<double> core_options = container_core_options(planner.prices, cell, hw);
-    for (int n = 1; n <= n_max; ++n) {
-      for (const double cores : core_options) {
-        f(estimate(planner.profile, planner.prices, planner.platform, job, hw, n, planner.policy.adaptive, &startups,
-                   cores));
+    for (const std::string& encoder : encoder_options(job, hw)) {
+      JobShape shape = job;
+      shape.encoder = encoder;
+      for (int n = 1; n <= n_max; ++n) {
+        for (const double cores : core_options) {
+          f(estimate(planner.profile, planner.prices, planner.platform, shape, hw, n, planner.policy.adaptive,
+                     &startups, cores));
+        }
       }
     }
   }

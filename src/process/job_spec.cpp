@@ -221,7 +221,9 @@ void parse_model_detect_and_encoding(const json& j, JobSpec& s) {
   s.preset = text(j, "preset", "preset", s.preset);
   s.crf = integer(j, "crf", "crf", 0, 51, s.crf);
   s.encoder = text(j, "encoder", "encoder", s.encoder);
-  if (s.encoder != "x264" && s.encoder != "nvenc") bad("encoder", "'" + s.encoder + "' is not x264 or nvenc");
+  if (s.encoder != "x264" && s.encoder != "nvenc" && s.encoder != "auto") {
+    bad("encoder", "'" + s.encoder + "' is not x264, nvenc or auto");
+  }
   s.chunks = integer(j, "chunks", "chunks", 0, 256, 0);
 }
 

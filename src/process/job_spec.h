@@ -63,7 +63,7 @@ struct JobSpec {
   media::AudioMode audio = media::AudioMode::kAuto;
   std::string preset = "veryfast";
   int crf = 20;
-  std::string encoder = "x264";              // x264, or nvenc: the GPU's encoder (x264 where it has none)
+  std::string encoder = "x264";              // x264, nvenc (the GPU's encoder; x264 where it has none), or auto (the plan's choice)
   int chunks = 0;                            // 0: let the planner choose (1 locally)
 };
 

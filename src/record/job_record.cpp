@@ -45,7 +45,7 @@ void plan_fields(T& p, F&& f) {
   f("platform_model", p.platform_model), f("hardware", p.hardware), f("chunks", p.chunks);
   f("forced_chunks", p.forced_chunks), f("feasible", p.feasible), f("concurrent", p.concurrent);
   f("threads_per_chunk", p.threads_per_chunk), f("warm_chunks", p.warm_chunks), f("core_seconds", p.core_seconds);
-  f("chunk_frame_ms", p.chunk_frame_ms), f("chunk_speed_from", p.chunk_speed_from);
+  f("chunk_frame_ms", p.chunk_frame_ms), f("chunk_speed_from", p.chunk_speed_from), f("encoder", p.encoder);
   f("container_cores", p.container_cores), f("cpu_side_share", p.cpu_side_share), f("cost_cores_usd", p.cost_cores_usd);
   f("cloud_equivalent_usd", p.cloud_equivalent_usd), f("local_speed", p.local_speed);
   f("reason", p.reason), f("wall_mean_s", p.wall_mean_s), f("wall_p90_s", p.wall_p90_s), f("cost_usd", p.cost_usd);

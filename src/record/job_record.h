@@ -85,6 +85,7 @@ struct PlanRecord {
   int threads_per_chunk = 0;       // local: cores each gets
   double chunk_frame_ms = 0;       // local: the time per frame the plan took each chunk to run at
   double container_cores = 0;      // serverless: the cores each container holds (chosen, or the price table's)
+  std::string encoder = "x264";    // what the plan encodes with: x264, or nvenc on a GPU that has an encoder
   double cpu_side_share = 0;       // the CPU side's time over a frame's (1: the GPU waits; 0: not known apart)
   double cost_cores_usd = 0;       // serverless: what the containers' cores cost, part of cost_usd
   std::string chunk_speed_from;    // local: where that speed came from (measured thread scaling, or a model)

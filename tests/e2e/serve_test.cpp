@@ -1062,6 +1062,32 @@ TEST_F(Serve, ANearCapBudgetMakesTheNextPlanCheaperWithinItsDeadlineThenRejectsA
   EXPECT_EQ(record["record"]["plan"].value("budget_moved", ""), "per-user[user_id=u1]") << "the job's record says so";
 }
 
+// "encoder": "auto" on a worker priced as a T4 (a GPU with NVENC): the plan chooses NVENC,
+// the record's plan says so, and the chunks are encoded with it where it opens; this
+// machine has no NVIDIA driver, so each chunk says it was encoded with x264 instead, and why.
+TEST_F(Serve, AnAutoEncoderIsThePlansChoiceAndAChunkThatCannotUseItSaysWhy) {
+  std::vector<std::unique_ptr<rt::ChildProcess>> workers;
+  const std::string urls = start_workers(dir_.path(), 1, dir_.path().string(), workers);
+  ASSERT_FALSE(urls.empty());
+  Service service(dir_.path(), {"--workers", urls, "--worker-token-file", (dir_ / "worker-token").string(),
+                                "--worker-hardware", "T4"});
+  json job = slow_job(clip_.string(), (dir_ / "auto.mp4").string(), spec_);  // enough frame work to weigh
+  job["encoder"] = "auto";
+  job["chunks"] = 1;
+  auto r = submit(service, job);
+  ASSERT_EQ(r->status, 202) << r->body;
+  EXPECT_EQ(json::parse(r->body)["plan"]["encoder"], "nvenc") << r->body;
+  const json done = service.wait_finished(json::parse(r->body)["id"]);
+  ASSERT_EQ(done["state"], "done") << done.dump(2) << service.log();
+  EXPECT_EQ(done["record"]["plan"]["encoder"], "nvenc");
+  for (const json& c : done["record"]["chunk_results"]) {
+    if (c["encoder"] == "h264_nvenc") continue;
+    EXPECT_EQ(c["encoder"], "libx264");
+    EXPECT_NE(c["encoder_note"].get<std::string>().find("h264_nvenc could not be used"), std::string::npos) << c.dump();
+  }
+  EXPECT_EQ(rt::ffprobe_packet_count(dir_ / "auto.mp4"), spec_.frames);
+}
+
 // kill -9 while a job runs: at the restart the interrupted job counts its whole
 // reservation as spent, so a job that would pass the cap with it is refused.
 TEST_F(Serve, AKillMidJobLosesNoReservationAndOvershootsNoCap) {

@@ -180,3 +180,31 @@ TEST(ContainerCores, NvencTakesX264OffTheCpuSideOnGpusThatHaveIt) {
   job.encoder = "x264";
   EXPECT_NEAR(estimate(w.profile, w.prices, w.platform, job, "T4", 1, false, nullptr, 2).compute_s, 3000 * 0.016, 1e-9);
 }
+
+// "auto": the planner weighs x264 and, on a GPU with an encoder, NVENC. On a T4 NVENC takes
+// x264's share off the CPU-bound side, so both the cheapest and the fastest plans take it; on
+// an H100 (no encoder) only x264 is weighed. A job that says x264 is never moved to NVENC.
+TEST(ContainerCores, AnAutoEncoderIsChosenByThePlanWhereTheGpuHasOne) {
+  CoresWorld w;
+  w.profile.cells["framing_ai"]["H100"] = w.profile.cells["framing_ai"]["T4"];
+  w.prices.gpu_per_second["H100"] = 0.000164;
+  JobShape job = JobShape::of_length("framing_ai", 100);
+  job.encoder = "auto";
+  EXPECT_EQ(encoder_options(job, "T4"), (std::vector<std::string>{"x264", "nvenc"}));
+  EXPECT_EQ(encoder_options(job, "H100"), (std::vector<std::string>{"x264"}));
+  for (const Objective objective : {Objective::kCheapestWithinDeadline, Objective::kFastest}) {
+    w.policy.objective = objective;
+    w.policy.allowed_hardware = {"T4"};
+    const PlanResult on_t4 = Planner(w.profile, w.prices, w.platform, w.policy).plan(job);
+    EXPECT_TRUE(on_t4.chosen.nvenc) << on_t4.chosen.label();
+    bool weighed_x264 = false;
+    for (const Estimate& e : on_t4.candidates) weighed_x264 |= !e.nvenc;
+    EXPECT_TRUE(weighed_x264) << "both encoders are candidates";
+    w.policy.allowed_hardware = {"H100"};
+    EXPECT_FALSE(Planner(w.profile, w.prices, w.platform, w.policy).plan(job).chosen.nvenc);
+  }
+  job.encoder = "x264";
+  w.policy.allowed_hardware = {"T4"};
+  const PlanResult x264 = Planner(w.profile, w.prices, w.platform, w.policy).plan(job);
+  for (const Estimate& e : x264.candidates) EXPECT_FALSE(e.nvenc);
+}

@@ -116,10 +116,12 @@ TEST(JobSpec, BadFieldsAreNamedWithTheirBounds) {
   EXPECT_NE(error_of(j).find("crf is 60, outside [0, 51]"), std::string::npos);
   j = framing();
   j["encoder"] = "vp9";
-  EXPECT_NE(error_of(j).find("encoder 'vp9' is not x264 or nvenc"), std::string::npos);
+  EXPECT_NE(error_of(j).find("encoder 'vp9' is not x264, nvenc or auto"), std::string::npos);
   j["encoder"] = "nvenc";
   EXPECT_EQ(parse_job_spec(j).encoder, "nvenc");
   EXPECT_EQ(to_json(parse_job_spec(j))["encoder"], "nvenc");
+  j["encoder"] = "auto";
+  EXPECT_EQ(to_json(parse_job_spec(j))["encoder"], "auto");
   j = framing();
   j["audio"] = "loud";
   EXPECT_NE(error_of(j).find("job field audio is invalid"), std::string::npos);
