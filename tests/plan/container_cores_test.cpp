@@ -53,6 +53,11 @@ struct CoresWorld {
     policy.deadline_s = 1000;
     policy.max_parallel = 1;
   }
+  // An H100 with the T4's figures and price: it differs only in having no NVENC.
+  void add_h100_like_t4() {
+    profile.cells["framing_ai"]["H100"] = profile.cells["framing_ai"]["T4"];
+    prices.gpu_per_second["H100"] = prices.gpu_per_second["T4"];
+  }
 };
 
 }  // namespace
@@ -160,8 +165,7 @@ TEST(ContainerCores, FilesCarryTheCurveAndTheOptionsAndBadOnesNameTheField) {
 // has none (H100); the floor, decoding, stays.
 TEST(ContainerCores, NvencTakesX264OffTheCpuSideOnGpusThatHaveIt) {
   CoresWorld w;
-  w.profile.cells["framing_ai"]["H100"] = w.profile.cells["framing_ai"]["T4"];
-  w.prices.gpu_per_second["H100"] = 0.000164;
+  w.add_h100_like_t4();
   JobShape job = JobShape::of_length("framing_ai", 100);
   job.encoder = "nvenc";
   EXPECT_TRUE(encodes_on_gpu(job, "T4"));
@@ -186,8 +190,7 @@ TEST(ContainerCores, NvencTakesX264OffTheCpuSideOnGpusThatHaveIt) {
 // an H100 (no encoder) only x264 is weighed. A job that says x264 is never moved to NVENC.
 TEST(ContainerCores, AnAutoEncoderIsChosenByThePlanWhereTheGpuHasOne) {
   CoresWorld w;
-  w.profile.cells["framing_ai"]["H100"] = w.profile.cells["framing_ai"]["T4"];
-  w.prices.gpu_per_second["H100"] = 0.000164;
+  w.add_h100_like_t4();
   JobShape job = JobShape::of_length("framing_ai", 100);
   job.encoder = "auto";
   EXPECT_EQ(encoder_options(job, "T4"), (std::vector<std::string>{"x264", "nvenc"}));
