@@ -8,7 +8,8 @@
 # measured network time with the CPU side of the default profile, which
 # `reelscale plan --profile OUT/gpu-profile.json` reads. Then NVENC (OUT/nvenc.md): the ffmpeg
 # CLI encoding 300 frames at 810x1440 with h264_nvenc against libx264 veryfast, wall and CPU
-# seconds, SSIM and size; where this GPU has no NVENC or ffmpeg lacks it, the reason.
+# seconds, SSIM and size; where this GPU has no NVENC or ffmpeg lacks it, the reason. Last, the
+# CPU side at 1-16 cores with the ffmpeg CLI (bench/gpu/cpu_side_by_cores.sh, OUT/cpu-side-cores.md).
 # Usage: bench/gpu/run.sh OUT_DIR [GPU_NAME (default: from nvidia-smi)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -73,3 +74,7 @@ PY
     done
   fi
 } 2>&1 | tee "$OUT/nvenc.md" || true
+
+# The CPU side past 2 cores (OUT/cpu-side-cores.md): the built-in curve is extrapolated from a
+# 2-core VM; this machine has the cores to measure its shape.
+bench/gpu/cpu_side_by_cores.sh "$OUT" || true
