@@ -235,15 +235,11 @@ Submission JobService::submit(const std::string& body, const std::string& idempo
     }
   }
   const nlohmann::json plan = plan_at_submit(spec, s.job.labels, s.job.created_unix_s, s.job.profile_version);
-  std::string held_by;
-  if (!admitted_by_budgets(s, reserve_of_plan(plan), held_by)) return s;
+  if (!admitted_by_budgets(s, reserve_of_plan(plan))) return s;
   s.job.plan_json = plan.dump();
   s.job.frames_total = plan.value("frames", int64_t{0});
   s.job.chunks_total = plan.value("chunks", int64_t{1});
-  // A job a budget holds tells its webhook so at once: it may wait until the window resets.
-  const InsertOutcome outcome = store_.insert(
-      s.job, held_by.empty() ? std::nullopt
-                             : event_for(s.job, "job.pending", {{"pending_reason", "budget:" + held_by}}));
+  const InsertOutcome outcome = store_.insert(s.job);
   if (outcome != InsertOutcome::kCreated) {
     std::lock_guard lock(mutex_);
     budgets_.forget(new_id);  // the key's existing job, or none: this one reserves nothing
@@ -257,17 +253,18 @@ Submission JobService::submit(const std::string& body, const std::string& idempo
   if (!s.created) return s;
   spdlog::info("job {}: accepted ({} {} -> {}, {} chunk(s) planned)", s.job.id, s.job.endpoint, spec.input, spec.output,
                s.job.chunks_total);
-  enqueue(s.job, held_by);
+  enqueue(s.job);
   return s;
 }
 
-void JobService::enqueue(const StoredJob& job, const std::string& held_by) {
-  bool told = !held_by.empty();  // its job.pending was stored with it
+void JobService::enqueue(const StoredJob& job) {
+  bool told = false;
   {
     std::lock_guard lock(mutex_);
     scheduler_.add_queued(scheduled(job));
-    if (!job.webhook_url.empty()) listening_[job.id] = held_by.empty() ? "" : "budget:" + held_by;
-    told = tell_why_jobs_wait() || told;
+    // A job that will wait (a budget holding it included) tells its webhook why, at once.
+    if (!job.webhook_url.empty()) listening_[job.id] = "";
+    told = tell_why_jobs_wait();
     wake_.notify_one();
   }
   if (told) events_stored();

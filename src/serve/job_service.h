@@ -122,10 +122,10 @@ class JobService {
   // when an event was stored. Called as a job joins the queue (before a runner may pick it),
   // as one ends, and each second.
   bool tell_why_jobs_wait();
-  // A stored new job joins the queue (`held_by`: the budget holding it, its job.pending stored).
-  void enqueue(const StoredJob& job, const std::string& held_by);
-  // false: refused (s says why); held_by: the queue-budget that holds the admitted job ("" : none).
-  bool admitted_by_budgets(Submission& s, double reserve_usd, std::string& held_by);
+  // A stored new job joins the queue.
+  void enqueue(const StoredJob& job);
+  // false: refused (s says why); an admitted job a queue-budget holds waits in the queue.
+  bool admitted_by_budgets(Submission& s, double reserve_usd);
   void cancel_held_past_ttl();
   SchedulerJob scheduled(const StoredJob& job) const;
   void load_profile();

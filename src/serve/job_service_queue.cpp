@@ -110,7 +110,7 @@ nlohmann::json JobService::budgets_status() {
 
 // Reserves the job's p90 cost against its budgets, or refuses it naming the budget at its
 // cap (at_cap reject). A queue-budget at its cap admits it held: it waits until it fits.
-bool JobService::admitted_by_budgets(Submission& s, double reserve_usd, std::string& held_by) {
+bool JobService::admitted_by_budgets(Submission& s, double reserve_usd) {
   std::lock_guard lock(mutex_);
   if (budgets_.empty()) return true;
   const Admission a = budgets_.admit(s.job.id, s.job.labels, reserve_usd, record::unix_now());
@@ -122,7 +122,6 @@ bool JobService::admitted_by_budgets(Submission& s, double reserve_usd, std::str
     return false;
   }
   if (!a.held_by.empty()) spdlog::info("job {}: held by budget {} until it fits", s.job.id, a.held_by);
-  held_by = a.held_by;
   return true;
 }
 

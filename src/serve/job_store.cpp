@@ -252,7 +252,7 @@ void JobStore::migrate() {
   }
 }
 
-InsertOutcome JobStore::insert(StoredJob& job, const std::optional<Delivery>& event) {
+InsertOutcome JobStore::insert(StoredJob& job) {
   const std::lock_guard lock(mutex_);
   Transaction t(db_);
   if (!job.idempotency_key.empty()) {
@@ -290,7 +290,6 @@ InsertOutcome JobStore::insert(StoredJob& job, const std::optional<Delivery>& ev
   for (const auto& [key, value] : job.labels) {
     db_.prepare("INSERT INTO job_labels (job_id, key, value) VALUES (?, ?, ?)").bind(1, job.id).bind(2, key).bind(3, value).run();
   }
-  if (event) insert_delivery(*event);
   t.commit();
   return InsertOutcome::kCreated;
 }

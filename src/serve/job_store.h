@@ -132,9 +132,8 @@ class JobStore {
   explicit JobStore(const std::string& path);
   int schema_version();
 
-  // Fills seq; on kExisting, `job` becomes the stored one. A new job's event (job.pending) is
-  // stored with it.
-  InsertOutcome insert(StoredJob& job, const std::optional<Delivery>& event = std::nullopt);
+  // Fills seq; on kExisting, `job` becomes the stored one.
+  InsertOutcome insert(StoredJob& job);
   std::optional<StoredJob> get(const std::string& id);
   std::optional<StoredJob> by_idempotency_key(const std::string& key);
   std::vector<StoredJob> list(const JobFilter& filter);

@@ -637,6 +637,8 @@ TEST_F(Backend, AJobHeldByABudgetSaysSoInAWebhookBeforeAnythingElse) {
   EXPECT_EQ(pending["data"]["sequence"], 0);
   EXPECT_EQ(pending["data"]["state"], "queued");
   EXPECT_EQ(pending["data"]["pending_reason"], "budget:tiny");
+  EXPECT_EQ(pending["data"]["pending"]["reason"], "budget:tiny") << "the same view as GET /v1/jobs/{id}";
+  EXPECT_EQ(pending["data"]["pending"]["position"], 1);
   EXPECT_TRUE(python_verifies(receiver.requests()[0], kSecretNew, dir_.path()));
   service.client().Delete("/v1/jobs/" + id);
   ASSERT_TRUE(receiver.wait_for([](const auto& r) { return r.size() >= 2; }, 30)) << service.log();
