@@ -170,12 +170,11 @@ class JobRun {
     return options_.temp_prefix.empty() ? temp_prefix_beside(spec_.output, record_.job_id) : options_.temp_prefix;
   }
 
-  // The cores the plan gave each container, for the worker or node to give the chunk
-  // (0: local slots, or a plan that chose none).
-  int planned_container_cores() const {
+  // The cores the plan gave each container: what the worker or node gives the chunk (whole
+  // cores) and what the bill prices (0: local slots, or the price table's default).
+  double planned_container_cores() const {
     const auto& p = plan_.prediction;
-    if (!p || p->platform_model == "local" || p->container_cores <= 0) return 0;
-    return static_cast<int>(std::ceil(p->container_cores - 1e-9));
+    return p && p->platform_model != "local" ? std::max(0.0, p->container_cores) : 0;
   }
 
   void make_tasks(const std::string& prefix) {
@@ -190,7 +189,7 @@ class JobRun {
       task.output = prefix + "chunk-" + std::to_string(i) + ".mp4";
       task.encoding = options_.encoding;
       if (task.encoding.threads == 0) task.encoding.threads = plan_.threads_per_chunk;
-      task.cores = planned_container_cores();
+      task.cores = static_cast<int>(std::ceil(planned_container_cores() - 1e-9));
       task.deadline_s = deadline;
       task.encoder_settings().validate_options();
       tasks_.push_back(std::move(task));
@@ -264,10 +263,9 @@ class JobRun {
     if (owned_.slots > 0) {
       cost_owned_cores(prices);
     } else if (prices.known(record_.hardware)) {
-      // Billed at the container's size: the cores the plan chose for it (0: the table's).
-      const auto& p = plan_.prediction;
-      const double cores = p && p->platform_model != "local" ? p->container_cores : 0;
-      record_.cost_usd = record_.billed_seconds * prices.container_per_second(record_.hardware, cores);
+      // Billed at the container's size: the cores the plan chose for it.
+      const double price_per_second = prices.container_per_second(record_.hardware, planned_container_cores());
+      record_.cost_usd = record_.billed_seconds * price_per_second;
     }
   }
 

@@ -168,13 +168,13 @@ static plan::PlanResult plan_under_budget(const plan::Planner& planner, const pl
 static plan::Estimate forced_estimate(const plan::Planner& planner, const plan::JobShape& job, const std::string& hw,
                                       int chunks) {
   const bool by_time = planner.policy.objective_for(planner.platform) == plan::Objective::kFastest;
+  const auto key = [&](const plan::Estimate& x) { return by_time ? x.time(planner.policy.use_p90) : x.cost; };
   std::optional<plan::Estimate> best;
   for (const std::string& encoder : plan::encoder_options(job, hw)) {
     plan::JobShape shape = job;
     shape.encoder = encoder;
     plan::Estimate e = plan::estimate(planner.profile, planner.prices, planner.platform, shape, hw, chunks,
                                       planner.policy.adaptive);
-    const auto key = [&](const plan::Estimate& x) { return by_time ? x.time(planner.policy.use_p90) : x.cost; };
     if (!best || key(e) < key(*best)) best = std::move(e);
   }
   return *best;

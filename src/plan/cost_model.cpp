@@ -295,17 +295,18 @@ std::string Estimate::label() const {
   return os.str();
 }
 
-bool encodes_on_gpu(const JobShape& job, const std::string& hardware) {
-  if (job.encoder != "nvenc") return false;
+bool has_nvenc(const std::string& hardware) {
   const auto it = gpu_specs().find(hardware);
   return it != gpu_specs().end() && it->second.has_nvenc();
 }
 
+bool encodes_on_gpu(const JobShape& job, const std::string& hardware) {
+  return job.encoder == "nvenc" && has_nvenc(hardware);
+}
+
 std::vector<std::string> encoder_options(const JobShape& job, const std::string& hardware) {
   if (job.encoder != "auto") return {job.encoder};
-  JobShape nvenc = job;
-  nvenc.encoder = "nvenc";
-  if (encodes_on_gpu(nvenc, hardware)) return {"x264", "nvenc"};
+  if (has_nvenc(hardware)) return {"x264", "nvenc"};
   return {"x264"};
 }
 

@@ -108,6 +108,9 @@ Estimate estimate(const Profile& profile, const PriceTable& prices, const Platfo
 // ffmpeg CLI decoding alone, with the crop and scale, and with the encode; 2026-12-07).
 inline constexpr double kX264ShareOfCpuSide = 0.65;
 
+// Whether the GPU table says `hardware` has an NVENC encoder.
+bool has_nvenc(const std::string& hardware);
+
 // Whether `job` encodes with NVENC on `hardware`: it asks for it and the GPU has an encoder.
 bool encodes_on_gpu(const JobShape& job, const std::string& hardware);
 
