@@ -26,6 +26,7 @@ run framing_vs_ffmpeg bench/framing_vs_ffmpeg.sh "$BUILD" "$WORK/framing"
 run plan "$BUILD/bench/plan_bench"
 run service /usr/bin/python3 bench/service_bench.py "$BUILD" "$WORK/service"
 slow || run multi_user /usr/bin/python3 bench/multi_user.py "$BUILD" "$WORK/multi_user"
+run budget_move /usr/bin/python3 bench/budget_move.py "$BUILD" "$WORK/budget_move" 3
 run darknet "$BUILD/bench/darknet_bench" models 320 320
 run endpoints "$BUILD/bench/endpoints_bench" models
 slow || run sr "$BUILD/bench/sr_bench" --width 404 --height 720
