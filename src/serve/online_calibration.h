@@ -5,7 +5,7 @@
 // plan::calibrate); it holds back the most recent records and keeps the refit only if it
 // predicts them better than both the profile in use and the base profile, by a margin,
 // with evidence that grows with how far it moves: a refit whose predictions move s times
-// from the profile in use's must predict so many held-back records better that a refit
+// from the profile in use's (a typical held-back record's: the geometric mean) must predict so many held-back records better that a refit
 // no better than it would do so by chance at most 1/s of the time (a sign test). So a
 // small correction is taken on a few records, a 25x one on five or more, however far
 // the evidence says the machine is from its profile. After a switch the next
@@ -28,7 +28,8 @@ struct CalibrationPolicy {
   double held_back_share = 0.25;  // the most recent records, for judging (at least 2)
   int window = 200;               // the most recent records considered
   double min_gain = 0.05;         // a refit must cut the held-back error by this share
-  // A refit that moves predictions s times (its largest factor from the profile in use's)
+  // A refit that moves predictions s times (the geometric mean over the held-back records of
+  // its factor from the profile in use's)
   // must win held-back records with a sign-test chance at most far_move_chance / s.
   double far_move_chance = 1.0;
   int watch_jobs = 10;            // records after a switch that judge it (rolled back if worse)
@@ -45,7 +46,7 @@ struct CalibrationDecision {
   double base_error = 0;
   int fitted_records = 0;
   int held_back_records = 0;
-  double shift = 1;                // the largest factor its predictions moved from the profile in use's
+  double shift = 1;                // how far its predictions moved from the profile in use's (geometric mean)
   int held_back_won = 0;           // held-back records it predicts better than the profile in use
   double chance = 1;               // the sign test's chance of winning as many held-back records, or more
   std::vector<std::string> changes;
@@ -61,6 +62,9 @@ struct CalibrationDecision {
 double predicted_seconds(const plan::Profile& profile, const record::JobRecord& r, bool at_planned_speed = false);
 // Median |measured / predicted - 1| over the records (0 for none).
 double prediction_error(const plan::Profile& profile, const std::vector<record::JobRecord>& records);
+// How far `a`'s predictions of the records move from `b`'s: the geometric mean over the
+// records of the factor between the two, up or down (1: no move).
+double typical_shift(const plan::Profile& a, const plan::Profile& b, const std::vector<record::JobRecord>& records);
 
 // `recent`: finished records, oldest first. `current` is the profile the jobs are planned
 // with now, `base` the one the service started from; the refit is named `base.name`,

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <cmath>
 #include <optional>
 
 #include "job/job_flow.h"
@@ -220,6 +221,25 @@ TEST(SignTest, TheChanceOfWinningAsManyByTossingCoins) {
   EXPECT_DOUBLE_EQ(serve::sign_test_chance(0, 4), 1.0);
   EXPECT_DOUBLE_EQ(serve::sign_test_chance(2, 0), 1.0);
   EXPECT_NEAR(serve::sign_test_chance(15, 20), 0.020694732666015625, 1e-15);
+}
+
+// How far a refit moves is a typical record's move: the geometric mean of each record's
+// factor, so one record that moves further (here the shortest, under a longer set-up) does
+// not set the evidence every record must give.
+TEST_F(OnlineCalibration, AMoveIsATypicalRecordsFactorNotTheLargest) {
+  plan::Profile slower_setup = local_;
+  slower_setup.job_setup.base_s += 1.0;
+  double log_sum = 0, largest = 1;
+  for (const auto& r : records_) {
+    const double factor = serve::predicted_seconds(slower_setup, r) / serve::predicted_seconds(local_, r);
+    log_sum += std::log(factor);
+    largest = std::max(largest, factor);
+  }
+  const double typical = std::exp(log_sum / static_cast<double>(records_.size()));
+  EXPECT_NEAR(serve::typical_shift(slower_setup, local_, records_), typical, 1e-9);
+  EXPECT_NEAR(serve::typical_shift(local_, slower_setup, records_), typical, 1e-9) << "a move down counts as up";
+  EXPECT_LT(typical, largest * 0.95) << "the records differ in length, so their factors differ";
+  EXPECT_DOUBLE_EQ(serve::typical_shift(local_, local_, records_), 1.0);
 }
 
 // The further a refit moves, the more held-back records it must win (issue 29): a 5x
