@@ -5,8 +5,9 @@
 // plan::calibrate); it holds back the most recent records and keeps the refit only if it
 // predicts them better than both the profile in use and the base profile, by a margin,
 // with evidence that grows with how far it moves: a refit whose predictions move s times
-// from the profile in use's (a typical held-back record's: the geometric mean) must predict so many held-back records better that a refit
-// no better than it would do so by chance at most 1/s of the time (a sign test). So a
+// from the profile in use's (a typical held-back record's: the geometric mean) must
+// predict so many held-back records better that a refit no better than it would do so
+// by chance at most 1/s of the time (a sign test). So a
 // small correction is taken on a few records, a 25x one on five or more, however far
 // the evidence says the machine is from its profile. After a switch the next
 // records judge it, and it is rolled back if they show it predicting worse than the
